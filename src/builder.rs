@@ -1,0 +1,334 @@
+//! `ContainerBuilder`: every setting of a container, checked before anything is created.
+
+use std::path::PathBuf;
+
+use crate::cgroup::CgroupConfig;
+use crate::container::Container;
+use crate::error::{Error, Result};
+use crate::idmap::{validate_id_map, IdRange};
+use crate::mount::Mount;
+use crate::namespace::{Namespaces, TimeOffsets};
+use crate::plan::Plan;
+use crate::process::Process;
+use crate::rootfs::Rootfs;
+use crate::selinux::SelinuxConfig;
+
+/// Paths masked by default (Docker's list): files are covered by `/dev/null`, directories
+/// by an empty read-only tmpfs. Paths missing on the running kernel are skipped.
+pub const DEFAULT_MASKED_PATHS: &[&str] = &[
+    "/proc/asound",
+    "/proc/acpi",
+    "/proc/interrupts",
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/latency_stats",
+    "/proc/timer_list",
+    "/proc/timer_stats",
+    "/proc/sched_debug",
+    "/proc/scsi",
+    "/sys/firmware",
+    "/sys/devices/virtual/powercap",
+];
+
+/// Paths made read-only by default (Docker's list).
+pub const DEFAULT_READONLY_PATHS: &[&str] = &[
+    "/proc/bus",
+    "/proc/fs",
+    "/proc/irq",
+    "/proc/sys",
+    "/proc/sysrq-trigger",
+];
+
+/// The maximum length of a hostname or domain name (`HOST_NAME_MAX`).
+pub const MAX_HOSTNAME_LEN: usize = 64;
+
+/// Builds a container: namespaces, id maps, names, root filesystem, mounts, limits and
+/// the process to run. [`ContainerBuilder::spawn`] starts it.
+///
+/// ```no_run
+/// use cocoon::{ContainerBuilder, Process};
+/// let mut c = ContainerBuilder::new(Process::new("/bin/hostname"))
+///     .hostname("box")
+///     .read_only_root(true)
+///     .spawn()?;
+/// assert!(c.wait()?.success());
+/// # Ok::<(), cocoon::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct ContainerBuilder {
+    pub(crate) id: Option<String>,
+    pub(crate) namespaces: Namespaces,
+    pub(crate) uid_map: Vec<IdRange>,
+    pub(crate) gid_map: Vec<IdRange>,
+    pub(crate) hostname: Option<String>,
+    pub(crate) domainname: Option<String>,
+    pub(crate) time_offsets: TimeOffsets,
+    pub(crate) rootfs: Rootfs,
+    pub(crate) read_only_root: bool,
+    pub(crate) mounts: Vec<Mount>,
+    pub(crate) standard_mounts: bool,
+    pub(crate) masked_paths: Vec<PathBuf>,
+    pub(crate) readonly_paths: Vec<PathBuf>,
+    pub(crate) process: Process,
+    pub(crate) init: bool,
+    pub(crate) cgroup: Option<CgroupConfig>,
+    pub(crate) selinux: Option<SelinuxConfig>,
+}
+
+impl ContainerBuilder {
+    /// A container that runs `process` with the default namespaces
+    /// ([`Namespaces::DEFAULT`]), the embedded host-sandbox root, the standard mounts and
+    /// Docker's masked and read-only paths.
+    pub fn new(process: Process) -> ContainerBuilder {
+        ContainerBuilder {
+            id: None,
+            namespaces: Namespaces::DEFAULT,
+            uid_map: Vec::new(),
+            gid_map: Vec::new(),
+            hostname: None,
+            domainname: None,
+            time_offsets: TimeOffsets::default(),
+            rootfs: Rootfs::HostSandbox,
+            read_only_root: false,
+            mounts: Vec::new(),
+            standard_mounts: true,
+            masked_paths: DEFAULT_MASKED_PATHS.iter().map(PathBuf::from).collect(),
+            readonly_paths: DEFAULT_READONLY_PATHS.iter().map(PathBuf::from).collect(),
+            process,
+            init: false,
+            cgroup: None,
+            selinux: None,
+        }
+    }
+
+    /// The container's id (letters, digits, `_`, `-`, `.`; 1–64 bytes). It names the
+    /// cgroup. Default: `cocoon-<pid>-<counter>`.
+    pub fn id(mut self, id: impl Into<String>) -> Self {
+        self.id = Some(id.into());
+        self
+    }
+
+    /// Which namespaces are new. [`Namespaces::MOUNT`] is required for a rootfs.
+    pub fn namespaces(mut self, ns: Namespaces) -> Self {
+        self.namespaces = ns;
+        self
+    }
+
+    /// The uid map of a new user namespace (adds [`Namespaces::USER`]).
+    pub fn uid_map(mut self, map: impl IntoIterator<Item = IdRange>) -> Self {
+        self.uid_map = map.into_iter().collect();
+        self.namespaces |= Namespaces::USER;
+        self
+    }
+
+    /// The gid map of a new user namespace (adds [`Namespaces::USER`]).
+    pub fn gid_map(mut self, map: impl IntoIterator<Item = IdRange>) -> Self {
+        self.gid_map = map.into_iter().collect();
+        self.namespaces |= Namespaces::USER;
+        self
+    }
+
+    /// The hostname (needs [`Namespaces::UTS`]; at most 64 bytes).
+    pub fn hostname(mut self, name: impl Into<String>) -> Self {
+        self.hostname = Some(name.into());
+        self
+    }
+
+    /// The NIS domain name (needs [`Namespaces::UTS`]; at most 64 bytes).
+    pub fn domainname(mut self, name: impl Into<String>) -> Self {
+        self.domainname = Some(name.into());
+        self
+    }
+
+    /// Clock offsets of a new time namespace (adds [`Namespaces::TIME`]).
+    pub fn time_offsets(mut self, offsets: TimeOffsets) -> Self {
+        self.time_offsets = offsets;
+        self.namespaces |= Namespaces::TIME;
+        self
+    }
+
+    /// The root filesystem (default [`Rootfs::HostSandbox`]).
+    pub fn rootfs(mut self, rootfs: Rootfs) -> Self {
+        self.rootfs = rootfs;
+        self
+    }
+
+    /// Whether the root is mounted read-only (mounts on top of it keep their own mode).
+    pub fn read_only_root(mut self, yes: bool) -> Self {
+        self.read_only_root = yes;
+        self
+    }
+
+    /// Adds a bind or tmpfs mount, applied after the standard mounts, in order.
+    pub fn mount(mut self, m: Mount) -> Self {
+        self.mounts.push(m);
+        self
+    }
+
+    /// Whether `/proc`, `/sys` (read-only), `/dev` (tmpfs with null, zero, full, random,
+    /// urandom, tty, pts, shm, mqueue and the standard links) are mounted (default true).
+    pub fn standard_mounts(mut self, yes: bool) -> Self {
+        self.standard_mounts = yes;
+        self
+    }
+
+    /// Replaces the masked paths (default [`DEFAULT_MASKED_PATHS`]).
+    pub fn masked_paths(mut self, paths: impl IntoIterator<Item = impl Into<PathBuf>>) -> Self {
+        self.masked_paths = paths.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Replaces the read-only paths (default [`DEFAULT_READONLY_PATHS`]).
+    pub fn readonly_paths(mut self, paths: impl IntoIterator<Item = impl Into<PathBuf>>) -> Self {
+        self.readonly_paths = paths.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Replaces the process to run.
+    pub fn process(mut self, process: Process) -> Self {
+        self.process = process;
+        self
+    }
+
+    /// Runs a minimal init as PID 1 that reaps orphans and forwards signals to the
+    /// program (needs [`Namespaces::PID`]).
+    pub fn init(mut self, yes: bool) -> Self {
+        self.init = yes;
+        self
+    }
+
+    /// Puts the container in its own cgroup with these limits.
+    pub fn cgroup(mut self, cfg: CgroupConfig) -> Self {
+        self.cgroup = Some(cfg);
+        self
+    }
+
+    /// SELinux labels of the container.
+    pub fn selinux(mut self, cfg: SelinuxConfig) -> Self {
+        self.selinux = Some(cfg);
+        self
+    }
+
+    /// The process this builder runs.
+    pub fn get_process(&self) -> &Process {
+        &self.process
+    }
+
+    /// The namespaces this builder creates.
+    pub fn get_namespaces(&self) -> Namespaces {
+        self.namespaces
+    }
+
+    /// Checks every value that can be checked without touching the host.
+    pub fn validate(&self) -> Result<()> {
+        if let Some(id) = &self.id {
+            validate_id(id)?;
+        }
+        for (what, name) in [("hostname", &self.hostname), ("domainname", &self.domainname)] {
+            if let Some(n) = name {
+                validate_hostname(what, n)?;
+                if !self.namespaces.contains(Namespaces::UTS) {
+                    return Err(Error::invalid(what, "setting it needs a UTS namespace"));
+                }
+            }
+        }
+        if self.namespaces.contains(Namespaces::USER) {
+            if self.uid_map.is_empty() || self.gid_map.is_empty() {
+                return Err(Error::invalid(
+                    "user namespace",
+                    "a new user namespace needs both a uid map and a gid map",
+                ));
+            }
+            validate_id_map("uid map", &self.uid_map)?;
+            validate_id_map("gid map", &self.gid_map)?;
+        } else if !self.uid_map.is_empty() || !self.gid_map.is_empty() {
+            return Err(Error::invalid("id map", "id maps need a user namespace"));
+        }
+        if !self.namespaces.contains(Namespaces::MOUNT) {
+            return Err(Error::invalid(
+                "namespaces",
+                "a mount namespace is required (the root filesystem is pivoted)",
+            ));
+        }
+        if self.init && !self.namespaces.contains(Namespaces::PID) {
+            return Err(Error::invalid("init", "an init process needs a PID namespace"));
+        }
+        if self.time_offsets != TimeOffsets::default() && !self.namespaces.contains(Namespaces::TIME) {
+            return Err(Error::invalid("time offsets", "they need a time namespace"));
+        }
+        for m in &self.mounts {
+            m.validate()?;
+        }
+        for p in self.masked_paths.iter().chain(&self.readonly_paths) {
+            crate::mount::container_path("masked/read-only path", p)?;
+        }
+        if let Rootfs::Layers { lower, .. } = &self.rootfs {
+            if lower.is_empty() {
+                return Err(Error::invalid("rootfs layers", "at least one lower layer is needed"));
+            }
+        }
+        crate::plan::validate_process(&self.process)?;
+        Ok(())
+    }
+
+    /// Computes everything the child needs (strings, paths, masks), once. The plan can
+    /// then spawn many containers with [`Plan::spawn`], skipping this work each time.
+    pub fn prepare(&self) -> Result<Plan> {
+        self.validate()?;
+        Plan::new(self)
+    }
+
+    /// Creates and starts the container. On error nothing is left behind.
+    pub fn spawn(&self) -> Result<Container> {
+        self.prepare()?.spawn()
+    }
+}
+
+/// Checks a container id.
+pub fn validate_id(id: &str) -> Result<()> {
+    if id.is_empty() || id.len() > 64 {
+        return Err(Error::invalid("container id", format!("{id:?} must be 1 to 64 bytes")));
+    }
+    if !id.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b)) || id.starts_with('.') {
+        return Err(Error::invalid(
+            "container id",
+            format!("{id:?} may hold only letters, digits, '_', '-' and '.', and not start with '.'"),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a hostname or domain name: 1 to 64 bytes, no NUL.
+pub fn validate_hostname(what: &'static str, name: &str) -> Result<()> {
+    if name.is_empty() || name.len() > MAX_HOSTNAME_LEN {
+        return Err(Error::invalid(
+            what,
+            format!("{name:?} is {} bytes; 1 to {MAX_HOSTNAME_LEN} are allowed", name.len()),
+        ));
+    }
+    if name.contains('\0') {
+        return Err(Error::invalid(what, format!("{name:?} contains a NUL byte")));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn hostname_length_rule(n in "[a-z0-9.-]{0,80}") {
+            prop_assert_eq!(validate_hostname("hostname", &n).is_ok(), !n.is_empty() && n.len() <= 64);
+        }
+
+        #[test]
+        fn id_rule(id in "[ -~]{0,70}") {
+            let ok = validate_id(&id).is_ok();
+            let expect = !id.is_empty() && id.len() <= 64 && !id.starts_with('.')
+                && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b));
+            prop_assert_eq!(ok, expect);
+        }
+    }
+}

@@ -1,0 +1,52 @@
+//! # cocoon
+//!
+//! Linux containers built in-process: namespaces, cgroups, SELinux labels and a pivoted
+//! root filesystem, behind typed builders, safe to call from a multithreaded host.
+//!
+//! ```no_run
+//! use cocoon::{ContainerBuilder, Namespaces, Process};
+//!
+//! let mut container = ContainerBuilder::new(Process::new("/bin/sh").args(["-c", "hostname"]))
+//!     .namespaces(Namespaces::DEFAULT)
+//!     .hostname("sandbox")
+//!     .read_only_root(true)
+//!     .spawn()?;
+//! let status = container.wait()?;
+//! assert!(status.success());
+//! # Ok::<(), cocoon::Error>(())
+//! ```
+//!
+//! The layout of the crate is described in `docs/ARCHITECTURE.md`.
+#![deny(missing_docs)]
+#![deny(unsafe_op_in_unsafe_fn)]
+#![cfg(target_os = "linux")]
+
+pub mod builder;
+pub mod capability;
+pub mod cgroup;
+mod child;
+pub mod container;
+pub mod error;
+pub mod ffi;
+pub mod idmap;
+pub mod mount;
+pub mod namespace;
+pub mod plan;
+pub mod process;
+pub mod rootfs;
+pub mod selinux;
+mod spawn;
+mod sys;
+
+pub use builder::ContainerBuilder;
+pub use capability::{CapSet, Capabilities, Capability};
+pub use cgroup::CgroupConfig;
+pub use container::{Container, ExecProcess, ExitStatus};
+pub use error::{Error, Result, Stage};
+pub use idmap::IdRange;
+pub use mount::Mount;
+pub use namespace::{Namespaces, TimeOffsets};
+pub use plan::Plan;
+pub use process::{Process, Rlimit, Stdio, User};
+pub use rootfs::Rootfs;
+pub use selinux::SelinuxConfig;

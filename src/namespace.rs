@@ -1,0 +1,102 @@
+//! Which namespaces a container gets, and the time namespace offsets.
+
+use std::time::Duration;
+
+bitflags::bitflags! {
+    /// The set of new namespaces a container is created in.
+    ///
+    /// Flags not in the set are shared with the calling process.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub struct Namespaces: u32 {
+        /// Own mount table (required for a rootfs and any mount).
+        const MOUNT = 1 << 0;
+        /// Own hostname and NIS domain name.
+        const UTS = 1 << 1;
+        /// Own System V IPC objects and POSIX message queues.
+        const IPC = 1 << 2;
+        /// Own process ids; the program (or cocoon's init) is PID 1.
+        const PID = 1 << 3;
+        /// Own network stack with only loopback (brought up).
+        const NET = 1 << 4;
+        /// Own user and group ids; needs id maps.
+        const USER = 1 << 5;
+        /// Own view of the cgroup hierarchy.
+        const CGROUP = 1 << 6;
+        /// Own CLOCK_MONOTONIC / CLOCK_BOOTTIME offsets.
+        const TIME = 1 << 7;
+    }
+}
+
+impl Namespaces {
+    /// Mount, UTS, IPC, PID, network and cgroup: full isolation for a root caller without
+    /// a user namespace (the default).
+    pub const DEFAULT: Namespaces = Namespaces::MOUNT
+        .union(Namespaces::UTS)
+        .union(Namespaces::IPC)
+        .union(Namespaces::PID)
+        .union(Namespaces::NET)
+        .union(Namespaces::CGROUP);
+
+    /// The `CLONE_NEW*` flags for these namespaces (time excluded: it is unshared by the
+    /// child so that its offsets can be written before the program starts).
+    pub(crate) fn clone_flags(self) -> u64 {
+        let mut f = 0u64;
+        for (ns, flag) in Self::FLAG_TABLE {
+            if self.contains(*ns) && *ns != Namespaces::TIME {
+                f |= *flag as u64;
+            }
+        }
+        f
+    }
+
+    /// The `CLONE_NEW*` flags for `setns` with a pidfd, time included.
+    pub(crate) fn setns_flags(self) -> i32 {
+        Self::FLAG_TABLE
+            .iter()
+            .filter(|(ns, _)| self.contains(*ns))
+            .fold(0, |acc, (_, f)| acc | *f)
+    }
+
+    const FLAG_TABLE: &'static [(Namespaces, i32)] = &[
+        (Namespaces::MOUNT, libc::CLONE_NEWNS),
+        (Namespaces::UTS, libc::CLONE_NEWUTS),
+        (Namespaces::IPC, libc::CLONE_NEWIPC),
+        (Namespaces::PID, libc::CLONE_NEWPID),
+        (Namespaces::NET, libc::CLONE_NEWNET),
+        (Namespaces::USER, libc::CLONE_NEWUSER),
+        (Namespaces::CGROUP, libc::CLONE_NEWCGROUP),
+        (Namespaces::TIME, 0x80), // CLONE_NEWTIME
+    ];
+}
+
+impl Default for Namespaces {
+    fn default() -> Self {
+        Namespaces::DEFAULT
+    }
+}
+
+/// Clock offsets of a new time namespace (needs [`Namespaces::TIME`]).
+///
+/// The program sees `CLOCK_MONOTONIC` and `CLOCK_BOOTTIME` shifted by these amounts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TimeOffsets {
+    /// Added to `CLOCK_MONOTONIC`.
+    pub monotonic: Duration,
+    /// Added to `CLOCK_BOOTTIME`.
+    pub boottime: Duration,
+}
+
+impl TimeOffsets {
+    /// The `timens_offsets` file contents (`<clock id> <secs> <nanos>` per line).
+    pub(crate) fn render(&self) -> String {
+        format!(
+            "{} {} {}\n{} {} {}\n",
+            libc::CLOCK_MONOTONIC,
+            self.monotonic.as_secs(),
+            self.monotonic.subsec_nanos(),
+            libc::CLOCK_BOOTTIME,
+            self.boottime.as_secs(),
+            self.boottime.subsec_nanos()
+        )
+    }
+}

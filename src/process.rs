@@ -1,0 +1,282 @@
+//! The program a container (or an exec into it) runs, and everything about how it runs.
+
+use std::ffi::{OsStr, OsString};
+use std::os::fd::OwnedFd;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::capability::Capabilities;
+
+/// Where one of the standard streams goes.
+#[derive(Debug, Clone, Default)]
+pub enum Stdio {
+    /// The caller's own stream (the default).
+    #[default]
+    Inherit,
+    /// `/dev/null`.
+    Null,
+    /// A pipe whose other end the caller gets from the container handle.
+    Piped,
+    /// A file descriptor the caller owns (it is duplicated; the caller keeps its copy).
+    Fd(Arc<OwnedFd>),
+}
+
+/// Which user the program runs as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum User {
+    /// Numeric ids, as seen inside the container.
+    Id {
+        /// User id.
+        uid: u32,
+        /// Primary group id.
+        gid: u32,
+        /// Supplementary group ids.
+        groups: Vec<u32>,
+    },
+    /// A user name, looked up in the container's `/etc/passwd` (and its groups in
+    /// `/etc/group`) before the container starts.
+    Name(String),
+}
+
+impl Default for User {
+    fn default() -> Self {
+        User::Id { uid: 0, gid: 0, groups: Vec::new() }
+    }
+}
+
+/// A resource limit (`setrlimit`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Rlimit {
+    /// Address space (bytes).
+    As,
+    /// Core file size (bytes).
+    Core,
+    /// CPU time (seconds).
+    Cpu,
+    /// Data segment (bytes).
+    Data,
+    /// File size (bytes).
+    Fsize,
+    /// Locked memory (bytes).
+    Memlock,
+    /// Message queue bytes.
+    Msgqueue,
+    /// Nice ceiling.
+    Nice,
+    /// Open files.
+    Nofile,
+    /// Processes/threads of the user.
+    Nproc,
+    /// Resident set (ignored by modern kernels).
+    Rss,
+    /// Real-time priority ceiling.
+    Rtprio,
+    /// Real-time CPU time (microseconds).
+    Rttime,
+    /// Pending signals.
+    Sigpending,
+    /// Stack size (bytes).
+    Stack,
+}
+
+impl Rlimit {
+    pub(crate) fn resource(self) -> u32 {
+        (match self {
+            Rlimit::As => libc::RLIMIT_AS,
+            Rlimit::Core => libc::RLIMIT_CORE,
+            Rlimit::Cpu => libc::RLIMIT_CPU,
+            Rlimit::Data => libc::RLIMIT_DATA,
+            Rlimit::Fsize => libc::RLIMIT_FSIZE,
+            Rlimit::Memlock => libc::RLIMIT_MEMLOCK,
+            Rlimit::Msgqueue => libc::RLIMIT_MSGQUEUE,
+            Rlimit::Nice => libc::RLIMIT_NICE,
+            Rlimit::Nofile => libc::RLIMIT_NOFILE,
+            Rlimit::Nproc => libc::RLIMIT_NPROC,
+            Rlimit::Rss => libc::RLIMIT_RSS,
+            Rlimit::Rtprio => libc::RLIMIT_RTPRIO,
+            Rlimit::Rttime => libc::RLIMIT_RTTIME,
+            Rlimit::Sigpending => libc::RLIMIT_SIGPENDING,
+            Rlimit::Stack => libc::RLIMIT_STACK,
+        }) as u32
+    }
+
+    /// The conventional name, e.g. `RLIMIT_NOFILE`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Rlimit::As => "RLIMIT_AS",
+            Rlimit::Core => "RLIMIT_CORE",
+            Rlimit::Cpu => "RLIMIT_CPU",
+            Rlimit::Data => "RLIMIT_DATA",
+            Rlimit::Fsize => "RLIMIT_FSIZE",
+            Rlimit::Memlock => "RLIMIT_MEMLOCK",
+            Rlimit::Msgqueue => "RLIMIT_MSGQUEUE",
+            Rlimit::Nice => "RLIMIT_NICE",
+            Rlimit::Nofile => "RLIMIT_NOFILE",
+            Rlimit::Nproc => "RLIMIT_NPROC",
+            Rlimit::Rss => "RLIMIT_RSS",
+            Rlimit::Rtprio => "RLIMIT_RTPRIO",
+            Rlimit::Rttime => "RLIMIT_RTTIME",
+            Rlimit::Sigpending => "RLIMIT_SIGPENDING",
+            Rlimit::Stack => "RLIMIT_STACK",
+        }
+    }
+}
+
+/// The program to run and how: like `std::process::Command`, but for a container.
+///
+/// The environment starts empty (nothing leaks from the host) and `no_new_privs` is on.
+#[derive(Debug, Clone)]
+pub struct Process {
+    pub(crate) program: OsString,
+    pub(crate) args: Vec<OsString>,
+    pub(crate) env: Vec<(OsString, OsString)>,
+    pub(crate) cwd: PathBuf,
+    pub(crate) user: User,
+    pub(crate) capabilities: Capabilities,
+    pub(crate) no_new_privs: bool,
+    pub(crate) rlimits: Vec<(Rlimit, u64, u64)>,
+    pub(crate) umask: Option<u32>,
+    pub(crate) oom_score_adj: Option<i32>,
+    pub(crate) stdin: Stdio,
+    pub(crate) stdout: Stdio,
+    pub(crate) stderr: Stdio,
+    pub(crate) fds: Vec<(Arc<OwnedFd>, i32)>,
+}
+
+impl Process {
+    /// Runs `program`: an absolute path inside the container, or a name searched in the
+    /// `PATH` given with [`Process::env`] (default `/usr/local/sbin:/usr/local/bin:
+    /// /usr/sbin:/usr/bin:/sbin:/bin`). `argv[0]` is `program`.
+    pub fn new(program: impl AsRef<OsStr>) -> Process {
+        Process {
+            program: program.as_ref().to_os_string(),
+            args: Vec::new(),
+            env: Vec::new(),
+            cwd: PathBuf::from("/"),
+            user: User::default(),
+            capabilities: Capabilities::default(),
+            no_new_privs: true,
+            rlimits: Vec::new(),
+            umask: None,
+            oom_score_adj: None,
+            stdin: Stdio::Inherit,
+            stdout: Stdio::Inherit,
+            stderr: Stdio::Inherit,
+            fds: Vec::new(),
+        }
+    }
+
+    /// Adds one argument.
+    pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Process {
+        self.args.push(arg.as_ref().to_os_string());
+        self
+    }
+
+    /// Adds several arguments.
+    pub fn args(mut self, args: impl IntoIterator<Item = impl AsRef<OsStr>>) -> Process {
+        self.args.extend(args.into_iter().map(|a| a.as_ref().to_os_string()));
+        self
+    }
+
+    /// Sets one environment variable (replacing an earlier value of the same key).
+    pub fn env(mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Process {
+        let key = key.as_ref().to_os_string();
+        self.env.retain(|(k, _)| *k != key);
+        self.env.push((key, value.as_ref().to_os_string()));
+        self
+    }
+
+    /// Sets several environment variables.
+    pub fn envs(
+        mut self,
+        vars: impl IntoIterator<Item = (impl AsRef<OsStr>, impl AsRef<OsStr>)>,
+    ) -> Process {
+        for (k, v) in vars {
+            self = self.env(k, v);
+        }
+        self
+    }
+
+    /// The working directory inside the container (default `/`).
+    pub fn cwd(mut self, dir: impl Into<PathBuf>) -> Process {
+        self.cwd = dir.into();
+        self
+    }
+
+    /// Runs as numeric `uid`/`gid` (as seen inside the container), no supplementary groups.
+    pub fn uid_gid(mut self, uid: u32, gid: u32) -> Process {
+        self.user = User::Id { uid, gid, groups: Vec::new() };
+        self
+    }
+
+    /// Runs as `user`.
+    pub fn user(mut self, user: User) -> Process {
+        self.user = user;
+        self
+    }
+
+    /// The capability sets (default: Docker's default set, nothing inheritable/ambient).
+    pub fn capabilities(mut self, caps: Capabilities) -> Process {
+        self.capabilities = caps;
+        self
+    }
+
+    /// Whether `PR_SET_NO_NEW_PRIVS` is set (default true): setuid bits and file
+    /// capabilities then grant nothing.
+    pub fn no_new_privs(mut self, yes: bool) -> Process {
+        self.no_new_privs = yes;
+        self
+    }
+
+    /// Sets a resource limit (`u64::MAX` = unlimited). Raising a hard limit above the
+    /// caller's needs `CAP_SYS_RESOURCE`; without it spawn fails at the `setrlimit` stage.
+    pub fn rlimit(mut self, which: Rlimit, soft: u64, hard: u64) -> Process {
+        self.rlimits.retain(|(r, _, _)| *r != which);
+        self.rlimits.push((which, soft, hard));
+        self
+    }
+
+    /// The file mode creation mask (default: inherited; 0o022 is common).
+    pub fn umask(mut self, mask: u32) -> Process {
+        self.umask = Some(mask);
+        self
+    }
+
+    /// The OOM killer score adjustment, -1000..=1000.
+    pub fn oom_score_adj(mut self, adj: i32) -> Process {
+        self.oom_score_adj = Some(adj);
+        self
+    }
+
+    /// Where standard input comes from.
+    pub fn stdin(mut self, s: Stdio) -> Process {
+        self.stdin = s;
+        self
+    }
+
+    /// Where standard output goes.
+    pub fn stdout(mut self, s: Stdio) -> Process {
+        self.stdout = s;
+        self
+    }
+
+    /// Where standard error goes.
+    pub fn stderr(mut self, s: Stdio) -> Process {
+        self.stderr = s;
+        self
+    }
+
+    /// Passes `fd` to the program as descriptor number `target` (≥ 3). Every other
+    /// descriptor of the calling process is closed at exec.
+    pub fn pass_fd(mut self, fd: Arc<OwnedFd>, target: i32) -> Process {
+        self.fds.retain(|(_, t)| *t != target);
+        self.fds.push((fd, target));
+        self
+    }
+
+    /// The program.
+    pub fn program(&self) -> &OsStr {
+        &self.program
+    }
+}
