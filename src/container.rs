@@ -1,15 +1,18 @@
-//! The handle of a running container (stub).
+//! The handles of a running container and of processes exec'd into it.
 
-/// A running container.
-#[derive(Debug)]
-pub struct Container {}
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::process::{ChildStderr, ChildStdin, ChildStdout};
 
-/// A process exec'd into a running container.
-#[derive(Debug)]
-pub struct ExecProcess {}
+use crate::cgroup::Cgroup;
+use crate::error::{Error, Result};
+use crate::namespace::Namespaces;
+use crate::plan::Plan;
+use crate::process::Process;
+use crate::selinux::SelinuxPlan;
+use crate::sys;
 
 /// How a process ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ExitStatus {
     /// It exited with this code.
     Exited(i32),
@@ -22,10 +25,322 @@ impl ExitStatus {
     pub fn success(self) -> bool {
         self == ExitStatus::Exited(0)
     }
+
+    /// The exit code, if it exited.
+    pub fn code(self) -> Option<i32> {
+        match self {
+            ExitStatus::Exited(c) => Some(c),
+            ExitStatus::Signaled(_) => None,
+        }
+    }
+
+    /// The signal that killed it, if one did.
+    pub fn signal(self) -> Option<i32> {
+        match self {
+            ExitStatus::Signaled(s) => Some(s),
+            ExitStatus::Exited(_) => None,
+        }
+    }
 }
+
+impl std::fmt::Display for ExitStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ExitStatus::Exited(c) => write!(f, "exit code {c}"),
+            ExitStatus::Signaled(s) => write!(f, "killed by signal {s}"),
+        }
+    }
+}
+
+/// A child process of ours, tracked by pidfd (no pid-reuse races).
+#[derive(Debug)]
+pub(crate) struct Proc {
+    pid: i32,
+    pidfd: OwnedFd,
+    status: Option<ExitStatus>,
+}
+
+impl Proc {
+    pub(crate) fn new(pid: i32, pidfd: OwnedFd) -> Proc {
+        Proc { pid, pidfd, status: None }
+    }
+
+    fn wait_flags(&mut self, flags: i32) -> Result<Option<ExitStatus>> {
+        if let Some(s) = self.status {
+            return Ok(Some(s));
+        }
+        loop {
+            // SAFETY: siginfo_t is plain data; waitid fills it.
+            let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+            // SAFETY: waitid on our pidfd with a valid siginfo pointer. __WALL: our
+            // children have no exit signal.
+            let r = unsafe {
+                libc::waitid(
+                    libc::P_PIDFD,
+                    self.pidfd.as_raw_fd() as libc::id_t,
+                    &mut info,
+                    libc::WEXITED | libc::__WALL | flags,
+                )
+            };
+            if r != 0 {
+                let e = std::io::Error::last_os_error();
+                if e.kind() == std::io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(Error::os("waitid", format!("pid {}", self.pid), e));
+            }
+            // SAFETY: waitid succeeded; si_pid/si_status are valid for CLD_* codes.
+            let (pid, code, status) = unsafe { (info.si_pid(), info.si_code, info.si_status()) };
+            if pid == 0 {
+                return Ok(None); // WNOHANG and still running
+            }
+            let s = if code == libc::CLD_EXITED { ExitStatus::Exited(status) } else { ExitStatus::Signaled(status) };
+            self.status = Some(s);
+            return Ok(Some(s));
+        }
+    }
+
+    pub(crate) fn wait(&mut self) -> Result<ExitStatus> {
+        match self.wait_flags(0)? {
+            Some(s) => Ok(s),
+            None => unreachable!("waitid without WNOHANG returns only when the child ended"),
+        }
+    }
+
+    pub(crate) fn try_wait(&mut self) -> Result<Option<ExitStatus>> {
+        self.wait_flags(libc::WNOHANG)
+    }
+
+    pub(crate) fn kill(&self, signal: i32) -> Result<()> {
+        if self.status.is_some() {
+            return Err(Error::AlreadyExited);
+        }
+        match sys::pidfd_send_signal(self.pidfd.as_raw_fd(), signal) {
+            Ok(()) => Ok(()),
+            // Exited but not yet reaped: nothing to signal.
+            Err(libc::ESRCH) => Err(Error::AlreadyExited),
+            Err(e) => Err(Error::os("pidfd_send_signal", format!("pid {} signal {signal}", self.pid), std::io::Error::from_raw_os_error(e))),
+        }
+    }
+
+    /// SIGKILL (if still running) and reap. Never fails: used on teardown paths.
+    pub(crate) fn kill_and_reap(&mut self) {
+        if self.status.is_none() {
+            let _ = sys::pidfd_send_signal(self.pidfd.as_raw_fd(), libc::SIGKILL);
+            let _ = self.wait();
+        }
+    }
+
+    pub(crate) fn pid(&self) -> i32 {
+        self.pid
+    }
+}
+
+type StdioEnds = [Option<OwnedFd>; 3];
+
+/// A running container: its first process, namespaces, cgroup and labels.
+///
+/// Dropping it (or calling [`Container::delete`]) kills every process in it, reaps them
+/// and removes the cgroup: nothing outlives the handle unless [`Container::detach`] is
+/// called.
+#[derive(Debug)]
+pub struct Container {
+    id: String,
+    main: Proc,
+    namespaces: Namespaces,
+    setgroups_deny: bool,
+    cgroup: Option<Cgroup>,
+    selinux: SelinuxPlan,
+    stdin: Option<ChildStdin>,
+    stdout: Option<ChildStdout>,
+    stderr: Option<ChildStderr>,
+    detached: bool,
+}
+
 impl Container {
-    /// Waits for the container's process.
-    pub fn wait(&mut self) -> crate::Result<ExitStatus> {
-        Ok(ExitStatus::Exited(0))
+    pub(crate) fn new(
+        id: String,
+        main: Proc,
+        plan: &Plan,
+        cgroup: Option<Cgroup>,
+        selinux: SelinuxPlan,
+        [stdin, stdout, stderr]: StdioEnds,
+    ) -> Container {
+        Container {
+            id,
+            main,
+            namespaces: plan.namespaces,
+            setgroups_deny: plan.setgroups_deny,
+            cgroup,
+            selinux,
+            stdin: stdin.map(ChildStdin::from),
+            stdout: stdout.map(ChildStdout::from),
+            stderr: stderr.map(ChildStderr::from),
+            detached: false,
+        }
+    }
+
+    /// The container's id (names its cgroup).
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The host pid of the container's first process.
+    pub fn pid(&self) -> i32 {
+        self.main.pid()
+    }
+
+    /// The namespaces the container was created with.
+    pub fn namespaces(&self) -> Namespaces {
+        self.namespaces
+    }
+
+    /// Waits for the container's first process to end.
+    pub fn wait(&mut self) -> Result<ExitStatus> {
+        self.main.wait()
+    }
+
+    /// Returns the exit status if the first process has ended, without blocking.
+    pub fn try_wait(&mut self) -> Result<Option<ExitStatus>> {
+        self.main.try_wait()
+    }
+
+    /// Sends `signal` to the container's first process. Note that a PID 1 without a
+    /// handler ignores every signal but SIGKILL (use [`crate::ContainerBuilder::init`]
+    /// to have signals forwarded).
+    pub fn kill(&self, signal: i32) -> Result<()> {
+        self.main.kill(signal)
+    }
+
+    /// Runs another process inside the running container: it joins every namespace the
+    /// container has and its cgroup, with `process`'s user, capabilities and limits.
+    pub fn exec(&self, process: &Process) -> Result<ExecProcess> {
+        if self.main.status.is_some() {
+            return Err(Error::AlreadyExited);
+        }
+        crate::spawn::exec(self, process)
+    }
+
+    /// The caller's end of the program's stdin, if it was [`crate::Stdio::Piped`].
+    pub fn take_stdin(&mut self) -> Option<ChildStdin> {
+        self.stdin.take()
+    }
+
+    /// The caller's end of the program's stdout, if it was [`crate::Stdio::Piped`].
+    pub fn take_stdout(&mut self) -> Option<ChildStdout> {
+        self.stdout.take()
+    }
+
+    /// The caller's end of the program's stderr, if it was [`crate::Stdio::Piped`].
+    pub fn take_stderr(&mut self) -> Option<ChildStderr> {
+        self.stderr.take()
+    }
+
+    /// The container's cgroup, if it has one.
+    pub(crate) fn cgroup(&self) -> Option<&Cgroup> {
+        self.cgroup.as_ref()
+    }
+
+    pub(crate) fn selinux_plan(&self) -> &SelinuxPlan {
+        &self.selinux
+    }
+
+    pub(crate) fn setgroups_deny(&self) -> bool {
+        self.setgroups_deny
+    }
+
+    pub(crate) fn pidfd_raw(&self) -> RawFd {
+        self.main.pidfd.as_raw_fd()
+    }
+
+    /// Kills everything in the container, reaps it and removes its cgroup, reporting
+    /// any failure to clean up.
+    pub fn delete(mut self) -> Result<()> {
+        self.teardown()
+    }
+
+    /// Leaves the container running: the handle no longer kills it when dropped.
+    /// Returns the host pid of its first process (the caller must reap it; cocoon's
+    /// children have no exit signal, so use `waitid(P_PID, pid, .., WEXITED | __WALL)`).
+    pub fn detach(mut self) -> i32 {
+        self.detached = true;
+        self.pid()
+    }
+
+    fn teardown(&mut self) -> Result<()> {
+        self.main.kill_and_reap();
+        if let Some(cg) = self.cgroup.take() {
+            cg.destroy()?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Container {
+    fn drop(&mut self) {
+        if !self.detached {
+            let _ = self.teardown();
+        }
+    }
+}
+
+/// A process exec'd into a running container. Dropping it kills and reaps it.
+#[derive(Debug)]
+pub struct ExecProcess {
+    proc_: Proc,
+    stdin: Option<ChildStdin>,
+    stdout: Option<ChildStdout>,
+    stderr: Option<ChildStderr>,
+}
+
+impl ExecProcess {
+    pub(crate) fn new(proc_: Proc, [stdin, stdout, stderr]: StdioEnds) -> ExecProcess {
+        ExecProcess {
+            proc_,
+            stdin: stdin.map(ChildStdin::from),
+            stdout: stdout.map(ChildStdout::from),
+            stderr: stderr.map(ChildStderr::from),
+        }
+    }
+
+    /// The host pid.
+    pub fn pid(&self) -> i32 {
+        self.proc_.pid()
+    }
+
+    /// Waits for it to end.
+    pub fn wait(&mut self) -> Result<ExitStatus> {
+        self.proc_.wait()
+    }
+
+    /// Returns the exit status if it has ended, without blocking.
+    pub fn try_wait(&mut self) -> Result<Option<ExitStatus>> {
+        self.proc_.try_wait()
+    }
+
+    /// Sends it a signal.
+    pub fn kill(&self, signal: i32) -> Result<()> {
+        self.proc_.kill(signal)
+    }
+
+    /// The caller's end of its stdin, if piped.
+    pub fn take_stdin(&mut self) -> Option<ChildStdin> {
+        self.stdin.take()
+    }
+
+    /// The caller's end of its stdout, if piped.
+    pub fn take_stdout(&mut self) -> Option<ChildStdout> {
+        self.stdout.take()
+    }
+
+    /// The caller's end of its stderr, if piped.
+    pub fn take_stderr(&mut self) -> Option<ChildStderr> {
+        self.stderr.take()
+    }
+}
+
+impl Drop for ExecProcess {
+    fn drop(&mut self) {
+        self.proc_.kill_and_reap();
     }
 }

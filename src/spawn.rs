@@ -1,1 +1,355 @@
+//! The parent side of creating a container or exec'ing into one: everything around the
+//! clone (sockets, stdio, maps, cgroup attachment) and the handshake with the child.
 
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use libc::c_int;
+
+use crate::cgroup::Cgroup;
+use crate::child::{self, ChildCtx, Report, REPORT_ERROR, REPORT_PID, REPORT_READY};
+use crate::container::{Container, ExecProcess, Proc};
+use crate::error::{Error, Result, Stage};
+use crate::plan::{describe_process, NameRoot, Plan, ProcessPlan};
+use crate::process::{Process, Stdio};
+use crate::selinux::SelinuxPlan;
+use crate::sys::{self, CloneArgs};
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(0);
+
+/// The caller's ends of the stdio pipes and the fds the child puts at 0..2.
+pub(crate) struct StdioFds {
+    /// What the child dups onto 0, 1, 2 (-1: inherit).
+    pub child_raw: [c_int; 3],
+    /// Owned child-side fds, closed in the parent after the clone.
+    child_owned: Vec<OwnedFd>,
+    /// The caller's ends of piped streams.
+    pub parent: [Option<OwnedFd>; 3],
+}
+
+impl StdioFds {
+    pub(crate) fn new(stdio: &[Stdio; 3]) -> Result<StdioFds> {
+        let mut s = StdioFds { child_raw: [-1; 3], child_owned: Vec::new(), parent: [None, None, None] };
+        for (i, st) in stdio.iter().enumerate() {
+            match st {
+                Stdio::Inherit => {}
+                Stdio::Null => {
+                    let f = std::fs::OpenOptions::new()
+                        .read(true)
+                        .write(true)
+                        .open("/dev/null")
+                        .map_err(|e| Error::os("open", "/dev/null", e))?;
+                    let fd: OwnedFd = f.into();
+                    s.child_raw[i] = fd.as_raw_fd();
+                    s.child_owned.push(fd);
+                }
+                Stdio::Piped => {
+                    let (r, w) = pipe()?;
+                    let (child, parent) = if i == 0 { (r, w) } else { (w, r) };
+                    s.child_raw[i] = child.as_raw_fd();
+                    s.child_owned.push(child);
+                    s.parent[i] = Some(parent);
+                }
+                Stdio::Fd(fd) => s.child_raw[i] = fd.as_raw_fd(),
+            }
+        }
+        Ok(s)
+    }
+
+    /// Closes the child-side fds in the parent once the child has its copies.
+    fn close_child_side(&mut self) {
+        self.child_owned.clear();
+    }
+}
+
+fn pipe() -> Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0 as c_int; 2];
+    // SAFETY: pipe2 writes two fds into the array.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(Error::last_os("pipe2", "stdio"));
+    }
+    // SAFETY: both fds were just created and are owned here.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+fn socketpair() -> Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0 as c_int; 2];
+    // SAFETY: socketpair writes two fds into the array.
+    if unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC, 0, fds.as_mut_ptr()) } != 0 {
+        return Err(Error::last_os("socketpair", "setup channel"));
+    }
+    // SAFETY: both fds were just created and are owned here.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// One message from the child, with an fd if it sent one.
+enum Msg {
+    Report(Report, Option<OwnedFd>),
+    Eof,
+}
+
+fn recv(sock: &OwnedFd) -> Result<Msg> {
+    let mut r = Report::default();
+    let mut iov = libc::iovec { iov_base: (&mut r as *mut Report).cast(), iov_len: std::mem::size_of::<Report>() };
+    let mut cbuf = [0u64; 8];
+    loop {
+        // SAFETY: msghdr over stack buffers; recvmsg fills at most their sizes.
+        let (n, msg) = unsafe {
+            let mut msg: libc::msghdr = std::mem::zeroed();
+            msg.msg_iov = &mut iov;
+            msg.msg_iovlen = 1;
+            msg.msg_control = cbuf.as_mut_ptr().cast();
+            msg.msg_controllen = std::mem::size_of_val(&cbuf);
+            let n = libc::recvmsg(sock.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC);
+            (n, msg)
+        };
+        if n < 0 {
+            let e = std::io::Error::last_os_error();
+            if e.kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(Error::os("recvmsg", "setup channel", e));
+        }
+        if n == 0 {
+            return Ok(Msg::Eof);
+        }
+        let mut fd = None;
+        // SAFETY: walking the control messages the kernel wrote into cbuf.
+        unsafe {
+            let mut c = libc::CMSG_FIRSTHDR(&msg);
+            while !c.is_null() {
+                if (*c).cmsg_level == libc::SOL_SOCKET && (*c).cmsg_type == libc::SCM_RIGHTS {
+                    let raw = std::ptr::read_unaligned(libc::CMSG_DATA(c) as *const c_int);
+                    fd = Some(OwnedFd::from_raw_fd(raw));
+                }
+                c = libc::CMSG_NXTHDR(&msg, c);
+            }
+        }
+        if n as usize != std::mem::size_of::<Report>() {
+            return Err(Error::os("recvmsg", "setup channel", std::io::Error::from_raw_os_error(libc::EPROTO)));
+        }
+        return Ok(Msg::Report(r, fd));
+    }
+}
+
+fn send_go(sock: &OwnedFd) -> Result<()> {
+    let b = [1u8];
+    // SAFETY: sending one byte from a stack buffer; MSG_NOSIGNAL: a dead child gives EPIPE.
+    if unsafe { libc::send(sock.as_raw_fd(), b.as_ptr().cast(), 1, libc::MSG_NOSIGNAL) } != 1 {
+        return Err(Error::last_os("send", "setup channel"));
+    }
+    Ok(())
+}
+
+fn setup_error(report: &Report, describe: impl FnOnce(Stage, u32) -> String) -> Error {
+    let stage = Stage::from_u32(report.stage).unwrap_or(Stage::Sync);
+    Error::Setup {
+        stage,
+        detail: describe(stage, report.index),
+        source: std::io::Error::from_raw_os_error(report.errno),
+    }
+}
+
+/// Clones with clone3, falling back to clone on kernels without it.
+///
+/// # Safety
+/// The child (return value 0) may only run async-signal-safe code and must end in execve
+/// or _exit.
+unsafe fn clone_child(flags: u64, cgroup_fd: Option<RawFd>, pidfd: &mut c_int) -> Result<c_int> {
+    let mut args = CloneArgs {
+        flags: flags | sys::CLONE_PIDFD | if cgroup_fd.is_some() { sys::CLONE_INTO_CGROUP } else { 0 },
+        pidfd: pidfd as *mut c_int as u64,
+        // No exit signal: the host's SIGCHLD handlers and waitpid(-1) loops never see (or
+        // steal) our children; we wait with __WALL on the pidfd.
+        exit_signal: 0,
+        cgroup: cgroup_fd.unwrap_or(0) as u64,
+        ..CloneArgs::default()
+    };
+    // SAFETY: forwarded to the caller's contract.
+    match unsafe { sys::clone3(&mut args) } {
+        Ok(pid) => Ok(pid),
+        Err(libc::ENOSYS) if cgroup_fd.is_none() => {
+            // SAFETY: as above.
+            unsafe { sys::clone_legacy(flags | sys::CLONE_PIDFD, 0, pidfd) }.map_err(|e| {
+                Error::os("clone", "new container", std::io::Error::from_raw_os_error(e))
+            })
+        }
+        Err(e) => Err(Error::os("clone3", "new container", std::io::Error::from_raw_os_error(e))),
+    }
+}
+
+/// Kills and reaps a child if setup fails halfway.
+struct ChildGuard(Option<Proc>);
+
+impl ChildGuard {
+    fn disarm(mut self) -> Proc {
+        match self.0.take() {
+            Some(p) => p,
+            None => unreachable!("guard holds the child until disarmed"),
+        }
+    }
+}
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        if let Some(p) = &mut self.0 {
+            p.kill_and_reap();
+        }
+    }
+}
+
+fn write_proc(pid: c_int, file: &str, op: &'static str, text: &str) -> Result<()> {
+    let path = format!("/proc/{pid}/{file}");
+    std::fs::write(&path, text).map_err(|e| Error::os(op, format!("{path}: {}", text.trim()), e))
+}
+
+/// Creates a container from `plan`.
+pub(crate) fn spawn(plan: &Plan) -> Result<Container> {
+    let id = match &plan.id {
+        Some(id) => id.clone(),
+        None => format!("cocoon-{}-{}", std::process::id(), NEXT_ID.fetch_add(1, Ordering::Relaxed)),
+    };
+    let selinux: SelinuxPlan = match &plan.selinux {
+        Some(cfg) => cfg.prepare(&id)?,
+        None => SelinuxPlan::default(),
+    };
+    let mut cgroup = CgroupGuard(plan.cgroup.as_ref().map(|c| Cgroup::create(c, &id)).transpose()?);
+    let mut stdio = StdioFds::new(&plan.process.stdio)?;
+    let (psock, csock) = socketpair()?;
+    let pass_raw: Vec<c_int> = plan.process.fds.iter().map(|(fd, _)| fd.as_raw_fd()).collect();
+    let ctx = ChildCtx {
+        sock: csock.as_raw_fd(),
+        parent_sock: psock.as_raw_fd(),
+        stdio: stdio.child_raw,
+        pass_fds: &pass_raw,
+        exec_label: selinux.exec_label.as_deref(),
+        mount_label: selinux.mount_label.as_deref(),
+        join_pidfd: -1,
+        join_flags: 0,
+    };
+    let into = cgroup.0.as_ref().and_then(|c| c.clone_into_fd());
+    let mut pidfd: c_int = -1;
+    // SAFETY: the child branch runs only `child::run_container`, which is
+    // async-signal-safe and ends in execve or _exit; everything it reads (plan, ctx) was
+    // built above.
+    let pid = unsafe { clone_child(plan.clone_flags, into, &mut pidfd)? };
+    if pid == 0 {
+        child::run_container(plan, &ctx);
+    }
+    drop(csock);
+    stdio.close_child_side();
+    // SAFETY: clone3 stored a fresh pidfd for the child, owned from here on.
+    let guard = ChildGuard(Some(Proc::new(pid, unsafe { OwnedFd::from_raw_fd(pidfd) })));
+    let describe = |s: Stage, i: u32| plan.describe(s, i);
+
+    match recv(&psock)? {
+        Msg::Report(r, _) if r.kind == REPORT_READY => {}
+        Msg::Report(r, _) if r.kind == REPORT_ERROR => return Err(setup_error(&r, describe)),
+        _ => return Err(Error::os("setup", "child exited before it was ready", std::io::Error::from_raw_os_error(libc::ECHILD))),
+    }
+    if let Some(off) = &plan.time_offsets {
+        write_proc(pid, "timens_offsets", "write timens_offsets", off)?;
+    }
+    if let (Some(uid), Some(gid)) = (&plan.uid_map, &plan.gid_map) {
+        if plan.setgroups_deny {
+            write_proc(pid, "setgroups", "write setgroups", "deny")?;
+        }
+        write_proc(pid, "uid_map", "write uid_map", uid)?;
+        write_proc(pid, "gid_map", "write gid_map", gid)?;
+    }
+    if let (Some(cg), None) = (&cgroup.0, into) {
+        cg.attach(pid)?;
+    }
+    if let Some(adj) = plan.process.oom_score_adj {
+        write_proc(pid, "oom_score_adj", "write oom_score_adj", &adj.to_string())?;
+    }
+    send_go(&psock)?;
+    match recv(&psock)? {
+        Msg::Eof => {}
+        Msg::Report(r, _) => return Err(setup_error(&r, describe)),
+    }
+    let main = guard.disarm();
+    let [stdin, stdout, stderr] = stdio.parent;
+    Ok(Container::new(id, main, plan, cgroup.take(), selinux, [stdin, stdout, stderr]))
+}
+
+/// Removes a half-made cgroup if spawn fails.
+struct CgroupGuard(Option<Cgroup>);
+
+impl CgroupGuard {
+    fn take(&mut self) -> Option<Cgroup> {
+        self.0.take()
+    }
+}
+
+impl Drop for CgroupGuard {
+    fn drop(&mut self) {
+        if let Some(c) = self.0.take() {
+            let _ = c.destroy();
+        }
+    }
+}
+
+/// Runs `process` inside the running container `c`.
+pub(crate) fn exec(c: &Container, process: &Process) -> Result<ExecProcess> {
+    let pid = c.pid();
+    let root = std::path::PathBuf::from(format!("/proc/{pid}/root"));
+    let pp = ProcessPlan::new(process, NameRoot::Dirs(vec![root.as_path()]), !c.setgroups_deny())?;
+    let mut stdio = StdioFds::new(&pp.stdio)?;
+    let (psock, csock) = socketpair()?;
+    let pass_raw: Vec<c_int> = pp.fds.iter().map(|(fd, _)| fd.as_raw_fd()).collect();
+    let selinux = c.selinux_plan();
+    let ctx = ChildCtx {
+        sock: csock.as_raw_fd(),
+        parent_sock: psock.as_raw_fd(),
+        stdio: stdio.child_raw,
+        pass_fds: &pass_raw,
+        exec_label: selinux.exec_label.as_deref(),
+        mount_label: None,
+        join_pidfd: c.pidfd_raw(),
+        join_flags: c.namespaces().setns_flags(),
+    };
+    let mut mid_pidfd: c_int = -1;
+    // SAFETY: the child branch runs only `child::join_container` and
+    // `child::exec_process`, both async-signal-safe, ending in execve or _exit.
+    let mid = unsafe { clone_child(0, None, &mut mid_pidfd)? };
+    if mid == 0 {
+        let f = match child::join_container(&pp, &ctx) {
+            Ok(()) => match child::exec_process(&pp, &ctx) {
+                Ok(f) | Err(f) => f,
+            },
+            Err(f) => f,
+        };
+        child::fail_exit_pub(ctx.sock, f);
+    }
+    drop(csock);
+    stdio.close_child_side();
+    // SAFETY: clone3 stored a fresh pidfd for the middle process.
+    let mut middle = Proc::new(mid, unsafe { OwnedFd::from_raw_fd(mid_pidfd) });
+    let describe = |s: Stage, i: u32| match s {
+        Stage::JoinNamespaces | Stage::Dumpable => format!("container {}", c.id()),
+        _ => describe_process(&pp, s, i),
+    };
+    let first = recv(&psock);
+    // The middle process exits right after sending the pid (or an error).
+    let _ = middle.wait();
+    let (gpid, gpidfd) = match first? {
+        Msg::Report(r, Some(fd)) if r.kind == REPORT_PID => (r.pid, fd),
+        Msg::Report(r, _) if r.kind == REPORT_ERROR => return Err(setup_error(&r, describe)),
+        _ => return Err(Error::os("exec", "joining process exited early", std::io::Error::from_raw_os_error(libc::ECHILD))),
+    };
+    let guard = ChildGuard(Some(Proc::new(gpid, gpidfd)));
+    if let Some(cg) = c.cgroup() {
+        cg.attach(gpid)?;
+    }
+    if let Some(adj) = pp.oom_score_adj {
+        write_proc(gpid, "oom_score_adj", "write oom_score_adj", &adj.to_string())?;
+    }
+    send_go(&psock)?;
+    match recv(&psock)? {
+        Msg::Eof => {}
+        Msg::Report(r, _) => return Err(setup_error(&r, describe)),
+    }
+    let [stdin, stdout, stderr] = stdio.parent;
+    Ok(ExecProcess::new(guard.disarm(), [stdin, stdout, stderr]))
+}
