@@ -834,13 +834,14 @@ pub(crate) fn exec_process(p: &ProcessPlan, ctx: &ChildCtx<'_>) -> Step<Fail> {
     // Every fd not passed on is closed at exec (the setup socket too: EOF tells the
     // parent that exec succeeded).
     close_except(p, &[], true).at(Stage::CloseFds, 0)?;
-    let mut best = Fail { stage: Stage::Exec, index: 0, errno: libc::ENOENT };
+    // Index past the end = "not found anywhere in PATH".
+    let mut best = Fail { stage: Stage::Exec, index: p.candidates.len() as u32, errno: libc::ENOENT };
     for (i, c) in p.candidates.iter().enumerate() {
         // SAFETY: NUL-terminated path and NULL-terminated argv/envp owned by the plan.
         unsafe { libc::execve(c.as_ptr(), p.argv.as_ptr(), p.envp.as_ptr()) };
         let e = sys::last_errno();
         // Like execvp: a permission problem is more telling than a miss elsewhere.
-        if i == 0 || (e != libc::ENOENT && e != libc::ENOTDIR && best.errno == libc::ENOENT) {
+        if (p.candidates.len() == 1 || e != libc::ENOENT && e != libc::ENOTDIR) && best.errno == libc::ENOENT {
             best = Fail { stage: Stage::Exec, index: i as u32, errno: e };
         }
     }

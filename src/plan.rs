@@ -747,11 +747,11 @@ impl Plan {
 /// Describes a process-setup failure `(stage, index)`.
 pub(crate) fn describe_process(p: &ProcessPlan, stage: Stage, index: u32) -> String {
     match stage {
-        Stage::Exec => p
-            .candidates
-            .get(index as usize)
-            .map(|c| c.to_string_lossy().into_owned())
-            .unwrap_or_else(|| p.program.clone()),
+        Stage::Exec if p.candidates.len() > 1 => match p.candidates.get(index as usize) {
+            Some(c) => format!("{} found as {}", p.program, c.to_string_lossy()),
+            None => format!("{} (searched in PATH)", p.program),
+        },
+        Stage::Exec => p.program.clone(),
         Stage::Cwd => p.cwd_display.clone(),
         Stage::Rlimit => p.rlimits.get(index as usize).map(|r| r.which.name().to_string()).unwrap_or_default(),
         Stage::SetUid => format!("uid {}", p.uid),

@@ -1,0 +1,167 @@
+//! cocoon-run: run a command in a container from the shell.
+//!
+//! ```text
+//! cocoon-run [OPTIONS] [--] PROGRAM [ARGS...]
+//!   --rootfs DIR        root from a directory (default: the embedded host sandbox)
+//!   --layers L1:L2 --upper DIR --work DIR   root from image layers (overlayfs)
+//!   --read-only         read-only root (default on; --writable turns it off)
+//!   --hostname NAME     hostname (default "cocoon")
+//!   --no-net            share the host network namespace
+//!   --userns            new user namespace: root inside = uid 100000 outside
+//!   --init              run a minimal init as PID 1
+//!   -e KEY=VALUE        set an environment variable (PATH has a default)
+//!   --verbose           print a summary of the isolation in effect
+//! ```
+//! Exits with the program's exit code (128+signal if killed).
+
+use std::process::ExitCode;
+
+use cocoon::{ContainerBuilder, IdRange, Mount, Namespaces, Process, Rootfs};
+
+struct Args {
+    rootfs: Rootfs,
+    read_only: bool,
+    hostname: String,
+    net: bool,
+    userns: bool,
+    init: bool,
+    env: Vec<(String, String)>,
+    verbose: bool,
+    cmd: Vec<String>,
+}
+
+fn usage(msg: &str) -> ! {
+    eprintln!("cocoon-run: {msg}\nusage: cocoon-run [--rootfs DIR | --layers L1:L2 --upper DIR --work DIR] [--read-only|--writable] [--hostname NAME] [--no-net] [--userns] [--init] [-e K=V] [--verbose] [--] PROGRAM [ARGS...]");
+    std::process::exit(2)
+}
+
+fn parse() -> Args {
+    let mut a = Args {
+        rootfs: Rootfs::HostSandbox,
+        read_only: true,
+        hostname: "cocoon".into(),
+        net: true,
+        userns: false,
+        init: false,
+        env: vec![("PATH".into(), cocoon::plan::DEFAULT_PATH.into())],
+        verbose: false,
+        cmd: Vec::new(),
+    };
+    let (mut layers, mut upper, mut work) = (None, None, None);
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        let mut val = |name: &str| it.next().unwrap_or_else(|| usage(&format!("{name} needs a value")));
+        match arg.as_str() {
+            "--rootfs" => a.rootfs = Rootfs::directory(val("--rootfs")),
+            "--layers" => layers = Some(val("--layers")),
+            "--upper" => upper = Some(val("--upper")),
+            "--work" => work = Some(val("--work")),
+            "--read-only" => a.read_only = true,
+            "--writable" => a.read_only = false,
+            "--hostname" => a.hostname = val("--hostname"),
+            "--no-net" => a.net = false,
+            "--userns" => a.userns = true,
+            "--init" => a.init = true,
+            "-e" => {
+                let kv = val("-e");
+                let (k, v) = kv.split_once('=').unwrap_or_else(|| usage("-e takes KEY=VALUE"));
+                a.env.retain(|(key, _)| key != k);
+                a.env.push((k.into(), v.into()));
+            }
+            "--verbose" | "-v" => a.verbose = true,
+            "--help" | "-h" => usage("help"),
+            "--" => {
+                a.cmd.extend(it.by_ref());
+            }
+            s if s.starts_with('-') && a.cmd.is_empty() => usage(&format!("unknown option {s}")),
+            _ => {
+                a.cmd.push(arg);
+                a.cmd.extend(it.by_ref());
+            }
+        }
+    }
+    if let Some(l) = layers {
+        let (Some(u), Some(w)) = (upper, work) else { usage("--layers needs --upper and --work") };
+        a.rootfs = Rootfs::layers(l.split(':'), u, w);
+    }
+    if a.cmd.is_empty() {
+        usage("no program given");
+    }
+    a
+}
+
+fn main() -> ExitCode {
+    let a = parse();
+    let mut ns = Namespaces::DEFAULT;
+    if !a.net {
+        ns.remove(Namespaces::NET);
+    }
+    let process = Process::new(&a.cmd[0]).args(&a.cmd[1..]).envs(a.env.iter().map(|(k, v)| (k, v)));
+    let mut b = ContainerBuilder::new(process)
+        .namespaces(ns)
+        .hostname(&a.hostname)
+        .rootfs(a.rootfs.clone())
+        .read_only_root(a.read_only)
+        .init(a.init);
+    if a.rootfs == Rootfs::HostSandbox {
+        b = b.mount(Mount::tmpfs("/tmp").mode(0o1777));
+    }
+    if a.userns {
+        b = b.uid_map([IdRange::new(0, 100000, 65536)]).gid_map([IdRange::new(0, 100000, 65536)]);
+    }
+    let mut c = match b.spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("cocoon-run: {e}");
+            return ExitCode::from(125);
+        }
+    };
+    if a.verbose {
+        summary(&a, &c, ns);
+    }
+    match c.wait() {
+        Ok(s) => {
+            if a.verbose {
+                eprintln!("cocoon: container {} ended: {s}", c.id());
+            }
+            ExitCode::from(s.code().unwrap_or_else(|| 128 + s.signal().unwrap_or(0)) as u8)
+        }
+        Err(e) => {
+            eprintln!("cocoon-run: {e}");
+            ExitCode::from(125)
+        }
+    }
+}
+
+/// Prints what isolation is really in effect: namespace inodes compared with ours.
+fn summary(a: &Args, c: &cocoon::Container, ns: Namespaces) {
+    let pid = c.pid();
+    eprintln!("cocoon: container {} (host pid {pid})", c.id());
+    let mut own = Vec::new();
+    let mut shared = Vec::new();
+    for name in ["mnt", "uts", "ipc", "pid", "net", "user", "cgroup", "time"] {
+        let mine = std::fs::read_link(format!("/proc/self/ns/{name}"));
+        let theirs = std::fs::read_link(format!("/proc/{pid}/ns/{name}"));
+        match (mine, theirs) {
+            (Ok(m), Ok(t)) if m != t => own.push(name),
+            (Ok(_), Ok(_)) => shared.push(name),
+            _ => {}
+        }
+    }
+    if own.is_empty() && shared.is_empty() {
+        eprintln!("cocoon: namespaces requested: {ns:?} (the program exited before they could be inspected)");
+    } else {
+        eprintln!("cocoon: own namespaces: {}; shared with host: {}", own.join(" "), if shared.is_empty() { "none".into() } else { shared.join(" ") });
+    }
+    let root = match &a.rootfs {
+        Rootfs::HostSandbox => "embedded host sandbox (host /usr read-only, tmpfs root)".to_string(),
+        Rootfs::Directory(d) => format!("directory {}", d.display()),
+        Rootfs::Layers { lower, upper, .. } => format!("overlay: {} read-only layers, writable {}", lower.len(), upper.display()),
+    };
+    eprintln!("cocoon: root: {root}, pivot_root, {}", if a.read_only { "read-only" } else { "writable" });
+    eprintln!("cocoon: hostname {:?}; /proc, /sys (ro), /dev (tmpfs, pts, shm, mqueue); Docker's masked and read-only paths", a.hostname);
+    eprintln!("cocoon: capabilities: Docker default set; no_new_privs on; env: {} variables", a.env.len());
+    if a.userns {
+        eprintln!("cocoon: user namespace: root inside = uid 100000 outside");
+    }
+}
