@@ -147,6 +147,20 @@ fn setup_container(plan: &Plan, ctx: &ChildCtx<'_>) -> Step {
     }
     send(ctx.sock, &Report { kind: REPORT_READY, ..Report::default() });
     wait_go(ctx.sock)?;
+    if plan.time_offsets.is_some() {
+        // The parent has written the offsets; enter the new time namespace now rather
+        // than at execve, so that an init and everything it forks share it, and exec
+        // into the container (which joins this process's namespaces) sees it too.
+        // /proc is still the host's procfs here, not one the image controls.
+        // SAFETY: open of a static path.
+        let fd = unsafe { libc::open(c"/proc/self/ns/time_for_children".as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
+        if fd < 0 {
+            return Err(Fail { stage: Stage::TimeNamespace, index: 1, errno: sys::last_errno() });
+        }
+        let r = sys::setns(fd, libc::CLONE_NEWTIME);
+        sys::close(fd);
+        r.at(Stage::TimeNamespace, 2)?;
+    }
     if plan.become_root {
         // Raw syscalls: glibc's set*id would try to signal the parent's other threads.
         // SAFETY: plain integer syscalls.
