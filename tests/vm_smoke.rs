@@ -43,7 +43,13 @@ fn statfs_type(p: &Path) -> i64 {
     let mut st: libc::statfs = unsafe { std::mem::zeroed() };
     // SAFETY: valid pointers for the duration of the call.
     let r = unsafe { libc::statfs(c.as_ptr(), &mut st) };
-    assert_eq!(r, 0, "statfs {}: {}", p.display(), io::Error::last_os_error());
+    assert_eq!(
+        r,
+        0,
+        "statfs {}: {}",
+        p.display(),
+        io::Error::last_os_error()
+    );
     st.f_type as i64
 }
 
@@ -67,8 +73,14 @@ fn cgroup2_is_mounted_with_all_controllers() {
     let available = words("/sys/fs/cgroup/cgroup.controllers");
     let enabled = words("/sys/fs/cgroup/cgroup.subtree_control");
     for c in ["memory", "pids", "cpu", "io", "cpuset"] {
-        assert!(available.iter().any(|a| a == c), "{c} not in cgroup.controllers {available:?}");
-        assert!(enabled.iter().any(|a| a == c), "{c} not enabled in the root {enabled:?}");
+        assert!(
+            available.iter().any(|a| a == c),
+            "{c} not in cgroup.controllers {available:?}"
+        );
+        assert!(
+            enabled.iter().any(|a| a == c),
+            "{c} not enabled in the root {enabled:?}"
+        );
     }
     // A child cgroup gets the controllers' interface files.
     let cg = Path::new("/sys/fs/cgroup/cocoon-vm-smoke-files");
@@ -172,7 +184,10 @@ fn cgroup2_pids_max_refuses_a_third_process() {
     let dir = fs::File::open(&cg).unwrap();
     let fd = std::os::fd::AsRawFd::as_raw_fd(&dir);
     let second = fork_into_cgroup(fd).expect("second process fits in pids.max=2");
-    assert_eq!(fs::read_to_string(cg.join("pids.current")).unwrap().trim(), "2");
+    assert_eq!(
+        fs::read_to_string(cg.join("pids.current")).unwrap().trim(),
+        "2"
+    );
 
     // Third: refused with EAGAIN, and the refusal is counted.
     let third = fork_into_cgroup(fd);
@@ -193,7 +208,10 @@ fn cgroup2_pids_max_refuses_a_third_process() {
 
     let e = third_err.expect("a third process was created despite pids.max=2");
     assert_eq!(e.raw_os_error(), Some(libc::EAGAIN), "third fork: {e}");
-    assert!(events.contains("max 1"), "pids.events did not count the refusal: {events:?}");
+    assert!(
+        events.contains("max 1"),
+        "pids.events did not count the refusal: {events:?}"
+    );
 }
 
 #[test]
@@ -209,9 +227,17 @@ fn selinux_state_matches_the_vm_mode() {
         return;
     }
     assert_eq!(statfs_type(Path::new("/sys/fs/selinux")), SELINUX_MAGIC);
-    assert_eq!(fs::read_to_string("/sys/fs/selinux/enforce").unwrap().trim(), "1");
+    assert_eq!(
+        fs::read_to_string("/sys/fs/selinux/enforce")
+            .unwrap()
+            .trim(),
+        "1"
+    );
     let me = fs::read_to_string("/proc/self/attr/current").unwrap();
-    assert!(me.starts_with("system_u:system_r:kernel_t:"), "VM test runs as {me:?}");
+    assert!(
+        me.starts_with("system_u:system_r:kernel_t:"),
+        "VM test runs as {me:?}"
+    );
     let config = fs::read_to_string("/etc/selinux/config").unwrap();
     assert!(config.contains("SELINUX=enforcing") && config.contains("SELINUXTYPE=default"));
 }
@@ -228,8 +254,15 @@ fn label_of(p: &Path) -> String {
             buf.len(),
         )
     };
-    assert!(n >= 0, "getxattr {}: {}", p.display(), io::Error::last_os_error());
-    String::from_utf8_lossy(&buf[..n as usize]).trim_end_matches('\0').to_owned()
+    assert!(
+        n >= 0,
+        "getxattr {}: {}",
+        p.display(),
+        io::Error::last_os_error()
+    );
+    String::from_utf8_lossy(&buf[..n as usize])
+        .trim_end_matches('\0')
+        .to_owned()
 }
 
 fn set_label(p: &Path, label: &str) {
@@ -244,7 +277,13 @@ fn set_label(p: &Path, label: &str) {
             0,
         )
     };
-    assert_eq!(r, 0, "setxattr {} {label}: {}", p.display(), io::Error::last_os_error());
+    assert_eq!(
+        r,
+        0,
+        "setxattr {} {label}: {}",
+        p.display(),
+        io::Error::last_os_error()
+    );
 }
 
 fn mount_tmpfs(target: &Path, data: &str) {
@@ -253,9 +292,21 @@ fn mount_tmpfs(target: &Path, data: &str) {
     let d = CString::new(data).unwrap();
     // SAFETY: all strings are NUL-terminated and outlive the call.
     let r = unsafe {
-        libc::mount(c"tmpfs".as_ptr(), t.as_ptr(), c"tmpfs".as_ptr(), 0, d.as_ptr().cast())
+        libc::mount(
+            c"tmpfs".as_ptr(),
+            t.as_ptr(),
+            c"tmpfs".as_ptr(),
+            0,
+            d.as_ptr().cast(),
+        )
     };
-    assert_eq!(r, 0, "mount tmpfs {} ({data}): {}", target.display(), io::Error::last_os_error());
+    assert_eq!(
+        r,
+        0,
+        "mount tmpfs {} ({data}): {}",
+        target.display(),
+        io::Error::last_os_error()
+    );
 }
 
 fn umount(target: &Path) {
@@ -291,17 +342,26 @@ fn parse_probe(out: &str, key: &str) -> String {
 fn run_probe(exe: &Path, label: &str, data: &Path) -> String {
     let label_c = CString::new(label).unwrap();
     let mut cmd = Command::new(exe);
-    cmd.args(["--exact", PROBE_TEST, "--ignored", "--nocapture", "--test-threads=1"])
-        .env(PROBE_ENV, data)
-        // A pipe from us rather than /dev/null: the VM's devtmpfs nodes carry odd labels
-        // (no udev/restorecon there) and the inherited fd would be denied and replaced.
-        .stdin(Stdio::piped());
+    cmd.args([
+        "--exact",
+        PROBE_TEST,
+        "--ignored",
+        "--nocapture",
+        "--test-threads=1",
+    ])
+    .env(PROBE_ENV, data)
+    // A pipe from us rather than /dev/null: the VM's devtmpfs nodes carry odd labels
+    // (no udev/restorecon there) and the inherited fd would be denied and replaced.
+    .stdin(Stdio::piped());
     // SAFETY: the hook only calls open/write/close (async-signal-safe) on memory prepared
     // before the fork.
     unsafe {
         cmd.pre_exec(move || {
             // No O_CREAT: procfs attr files exist; O_CREAT would log a spurious denial.
-            let fd = libc::open(c"/proc/thread-self/attr/exec".as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+            let fd = libc::open(
+                c"/proc/thread-self/attr/exec".as_ptr(),
+                libc::O_WRONLY | libc::O_CLOEXEC,
+            );
             if fd < 0 {
                 return Err(io::Error::last_os_error());
             }
@@ -315,13 +375,19 @@ fn run_probe(exe: &Path, label: &str, data: &Path) -> String {
             Ok(())
         });
     }
-    let out = cmd.output().unwrap_or_else(|e| panic!("spawn probe as {label}: {e}"));
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("spawn probe as {label}: {e}"));
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(out.status.success(), "probe as {label} failed ({}):\n{text}", out.status);
+    assert!(
+        out.status.success(),
+        "probe as {label} failed ({}):\n{text}",
+        out.status
+    );
     text
 }
 
@@ -335,7 +401,10 @@ fn selinux_container_label_and_mcs_separation() {
     }
     require_vm();
     if !selinux_expected() {
-        assert!(fs::metadata("/sys/fs/selinux/enforce").is_err(), "selinuxfs mounted without COCOON_VM_SELINUX");
+        assert!(
+            fs::metadata("/sys/fs/selinux/enforce").is_err(),
+            "selinuxfs mounted without COCOON_VM_SELINUX"
+        );
         return;
     }
     let base = PathBuf::from("/tmp/cocoon-vm-smoke-selinux");
@@ -355,12 +424,19 @@ fn selinux_container_label_and_mcs_separation() {
     for (cats, own, other) in [("c1,c2", "c1c2", "c3c4"), ("c3,c4", "c3c4", "c1c2")] {
         // Each container's rootfs: a tmpfs mounted with context=, holding its program.
         let root = base.join(format!("root-{own}"));
-        mount_tmpfs(&root, &format!("mode=0755,context=\"{}\"", file_label(cats)));
+        mount_tmpfs(
+            &root,
+            &format!("mode=0755,context=\"{}\"", file_label(cats)),
+        );
         assert_eq!(label_of(&root), file_label(cats), "context= mount label");
         let exe = root.join("probe");
         fs::copy(&me, &exe).unwrap();
         fs::set_permissions(&exe, fs::Permissions::from_mode(0o755)).unwrap();
-        assert_eq!(label_of(&exe), file_label(cats), "file created on the context= tmpfs");
+        assert_eq!(
+            label_of(&exe),
+            file_label(cats),
+            "file created on the context= tmpfs"
+        );
 
         let label = format!("system_u:system_r:container_t:s0:{cats}");
         let out = run_probe(&exe, &label, &data);
@@ -368,14 +444,24 @@ fn selinux_container_label_and_mcs_separation() {
         umount(&root);
     }
     // We (kernel_t, unconfined) can still read both: the refusals below are MCS, not DAC.
-    let both_readable = ["c1c2", "c3c4"].iter().all(|n| fs::read(data.join(n)).is_ok());
+    let both_readable = ["c1c2", "c3c4"]
+        .iter()
+        .all(|n| fs::read(data.join(n)).is_ok());
     umount(&data);
     let _ = fs::remove_dir_all(&base);
 
     assert!(both_readable);
     for (label, own, other, out) in results {
-        assert_eq!(parse_probe(&out, "current"), label, "probe label; output:\n{out}");
-        assert_eq!(parse_probe(&out, own), format!("read:content of {own}"), "own level; output:\n{out}");
+        assert_eq!(
+            parse_probe(&out, "current"),
+            label,
+            "probe label; output:\n{out}"
+        );
+        assert_eq!(
+            parse_probe(&out, own),
+            format!("read:content of {own}"),
+            "own level; output:\n{out}"
+        );
         assert_eq!(
             parse_probe(&out, other),
             format!("errno:{}", libc::EACCES),

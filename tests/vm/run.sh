@@ -52,7 +52,7 @@ for a in "$@"; do
     if [ "$a" = "---" ]; then flush; continue; fi
     if [ -z "$cur" ]; then
         bin="$(readlink -f -- "$a" 2>/dev/null || true)"
-        [ -n "$bin" ] && [ -f "$bin" ] && [ -x "$bin" ] || die "not an executable file: $a"
+        if [ -z "$bin" ] || [ ! -f "$bin" ] || [ ! -x "$bin" ]; then die "not an executable file: $a"; fi
         BINS+=("$bin"); curname="$(basename "$bin")"; cur="$(quote "$bin")"
     else
         cur="$cur $(quote "$a")"
@@ -68,6 +68,7 @@ command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing (run
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/cocoon-vm.XXXXXX")"
 QPID=""
+# shellcheck disable=SC2317  # called through trap
 cleanup() {
     if [ -n "$QPID" ]; then kill "$QPID" 2>/dev/null || true; fi
     if [ "$KEEP" = 1 ]; then echo "vm: kept $WORK" >&2; else rm -rf "$WORK"; fi
@@ -195,9 +196,10 @@ echo "vm: booting $(cat "$CACHE/kernel.version" 2>/dev/null) with ${#CMDS[@]} bi
 start=$(date +%s)
 qemu-system-x86_64 -machine q35,accel=tcg -cpu max -smp 2 -m 1G \
     -nographic -no-reboot -nodefaults \
-    -serial stdio -serial "file:$RESULTS" \
+    -chardev "stdio,id=console,logfile=$WORK/console.log,signal=off" -serial chardev:console \
+    -serial "file:$RESULTS" -fw_cfg name=etc/sercon-port,string=0 \
     -kernel "$CACHE/vmlinuz" -initrd "$WORK/initrd.gz" \
-    -append "$APPEND" </dev/null &
+    -append "$APPEND" </dev/null 2> >(grep -v 'fw_cfg item names should be prefixed' >&2) &
 QPID=$!
 timed_out=0
 while kill -0 "$QPID" 2>/dev/null; do
@@ -239,6 +241,10 @@ if grep -q '^=== cocoon-vm: setup-failed' "$RESULTS.clean"; then
 fi
 if [ "$timed_out" = 1 ]; then
     echo "vm: HARNESS FAILURE: timed out after ${TIMEOUT}s (guest killed)"
+    exit 2
+fi
+if grep -qa 'Kernel panic' "$WORK/console.log" 2>/dev/null; then
+    echo "vm: HARNESS FAILURE: guest $(grep -a -m1 -o 'Kernel panic.*' "$WORK/console.log" | tr -d '\r')"
     exit 2
 fi
 if ! grep -q '^=== cocoon-vm: done$' "$RESULTS.clean"; then

@@ -14,9 +14,9 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
 CACHE="${COCOON_VM_CACHE:-$REPO/.cache/vm}"
-# Pinned kernel ABI (what `apt-cache depends linux-image-amd64` named when this was written).
-# If the archive no longer has it, the current one is looked up instead.
-KERNEL_ABI_PIN="6.1.0-56"
+# Pinned kernel ABI (override: COCOON_VM_KERNEL_ABI), what `apt-cache depends linux-image-amd64`
+# named when this was written; if the archive no longer has it, the current one is used.
+KERNEL_ABI_PIN="${COCOON_VM_KERNEL_ABI:-6.1.0-56}"
 CIL_FILES=("$REPO/src/selinux/policy/cocoon.cil" "$HERE/cocoon-vm.cil")
 
 log() { printf 'vm-setup: %s\n' "$*" >&2; }
@@ -24,6 +24,9 @@ die() { printf 'vm-setup: error: %s\n' "$*" >&2; exit 1; }
 
 [ "$(id -u)" = 0 ] || die "must run as root (apt-get, semodule)"
 mkdir -p "$CACHE"
+# One setup at a time per cache (parallel test runs share it).
+exec 9>"$CACHE/.lock"
+flock 9
 
 export DEBIAN_FRONTEND=noninteractive
 APT_UPDATED=0
@@ -95,10 +98,13 @@ else
     chown _apt "$dl" 2>/dev/null || true
     log "downloading $pkg"
     (cd "$dl" && apt-get download -qq "$pkg" >&2) || die "apt-get download $pkg failed"
-    deb="$(ls "$dl"/*.deb | head -n1)"
+    debs=("$dl"/*.deb)
+    deb="${debs[0]}"
+    [ -f "$deb" ] || die "apt-get download left no .deb"
     mkdir -p "$dl/x"
     dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$dl/x" --wildcards './boot/vmlinuz-*'
-    vmlinuz="$(ls "$dl"/x/boot/vmlinuz-* | head -n1)"
+    images=("$dl"/x/boot/vmlinuz-*)
+    vmlinuz="${images[0]}"
     [ -s "$vmlinuz" ] || die "no vmlinuz in $deb"
     cp "$vmlinuz" "$CACHE/vmlinuz.tmp" && mv "$CACHE/vmlinuz.tmp" "$CACHE/vmlinuz"
     basename "$vmlinuz" | sed 's/^vmlinuz-//' >"$CACHE/kernel.version"
