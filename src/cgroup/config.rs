@@ -636,12 +636,10 @@ impl CgroupConfig {
                     memsw_v1 = Some(total);
                 }
             }
-            Some(CgroupVersion::V2) => {
-                if self.oom_kill_disable {
-                    return Err(CgroupError::unsupported("memory", "oom kill disable", CgroupVersion::V2, "v2 has no way to disable the OOM killer"));
-                }
+            Some(CgroupVersion::V2) if self.oom_kill_disable => {
+                return Err(CgroupError::unsupported("memory", "oom kill disable", CgroupVersion::V2, "v2 has no way to disable the OOM killer"));
             }
-            None => {}
+            Some(CgroupVersion::V2) | None => {}
         }
         if let (Some(h), Some(m)) = (self.memory_high, self.memory_max) {
             if h > m {
