@@ -10,13 +10,18 @@
 //!   --userns            new user namespace: root inside = uid 100000 outside
 //!   --init              run a minimal init as PID 1
 //!   -e KEY=VALUE        set an environment variable (PATH has a default)
+//!   --memory SIZE       memory limit (bytes, or with K/M/G suffix)
+//!   --pids N            at most N processes
+//!   --cpus X            CPU quota, e.g. 0.5 = half of one CPU
+//!   --stats             print the container's cgroup stats when it ends
 //!   --verbose           print a summary of the isolation in effect
 //! ```
 //! Exits with the program's exit code (128+signal if killed).
 
 use std::process::ExitCode;
+use std::time::Duration;
 
-use cocoon::{ContainerBuilder, IdRange, Mount, Namespaces, Process, Rootfs};
+use cocoon::{Bytes, CgroupConfig, ContainerBuilder, IdRange, Mount, Namespaces, Process, Rootfs};
 
 struct Args {
     rootfs: Rootfs,
@@ -27,11 +32,25 @@ struct Args {
     init: bool,
     env: Vec<(String, String)>,
     verbose: bool,
+    memory: Option<u64>,
+    pids: Option<u64>,
+    cpus: Option<f64>,
+    stats: bool,
     cmd: Vec<String>,
 }
 
+fn parse_size(s: &str) -> u64 {
+    let (num, mult) = match s.char_indices().last() {
+        Some((i, 'K' | 'k')) => (&s[..i], 1u64 << 10),
+        Some((i, 'M' | 'm')) => (&s[..i], 1 << 20),
+        Some((i, 'G' | 'g')) => (&s[..i], 1 << 30),
+        _ => (s, 1),
+    };
+    num.parse::<u64>().ok().and_then(|n| n.checked_mul(mult)).unwrap_or_else(|| usage(&format!("bad size {s:?}")))
+}
+
 fn usage(msg: &str) -> ! {
-    eprintln!("cocoon-run: {msg}\nusage: cocoon-run [--rootfs DIR | --layers L1:L2 --upper DIR --work DIR] [--read-only|--writable] [--hostname NAME] [--no-net] [--userns] [--init] [-e K=V] [--verbose] [--] PROGRAM [ARGS...]");
+    eprintln!("cocoon-run: {msg}\nusage: cocoon-run [--rootfs DIR | --layers L1:L2 --upper DIR --work DIR] [--read-only|--writable] [--hostname NAME] [--no-net] [--userns] [--init] [-e K=V] [--memory SIZE] [--pids N] [--cpus X] [--stats] [--verbose] [--] PROGRAM [ARGS...]");
     std::process::exit(2)
 }
 
@@ -45,6 +64,10 @@ fn parse() -> Args {
         init: false,
         env: vec![("PATH".into(), cocoon::plan::DEFAULT_PATH.into())],
         verbose: false,
+        memory: None,
+        pids: None,
+        cpus: None,
+        stats: false,
         cmd: Vec::new(),
     };
     let (mut layers, mut upper, mut work) = (None, None, None);
@@ -68,6 +91,10 @@ fn parse() -> Args {
                 a.env.retain(|(key, _)| key != k);
                 a.env.push((k.into(), v.into()));
             }
+            "--memory" => a.memory = Some(parse_size(&val("--memory"))),
+            "--pids" => a.pids = Some(val("--pids").parse().unwrap_or_else(|_| usage("--pids takes a number"))),
+            "--cpus" => a.cpus = Some(val("--cpus").parse().unwrap_or_else(|_| usage("--cpus takes a number"))),
+            "--stats" => a.stats = true,
             "--verbose" | "-v" => a.verbose = true,
             "--help" | "-h" => usage("help"),
             "--" => {
@@ -106,6 +133,20 @@ fn main() -> ExitCode {
     if a.rootfs == Rootfs::HostSandbox {
         b = b.mount(Mount::tmpfs("/tmp").mode(0o1777));
     }
+    if a.memory.is_some() || a.pids.is_some() || a.cpus.is_some() || a.stats {
+        let mut cg = CgroupConfig::new();
+        if let Some(m) = a.memory {
+            cg = cg.memory_max(Bytes::new(m));
+        }
+        if let Some(p) = a.pids {
+            cg = cg.pids_max(p);
+        }
+        if let Some(c) = a.cpus {
+            let period = Duration::from_millis(100);
+            cg = cg.cpu_quota(period.mul_f64(c.max(0.0)), period);
+        }
+        b = b.cgroup(cg);
+    }
     if a.userns {
         b = b.uid_map([IdRange::new(0, 100000, 65536)]).gid_map([IdRange::new(0, 100000, 65536)]);
     }
@@ -123,6 +164,12 @@ fn main() -> ExitCode {
         Ok(s) => {
             if a.verbose {
                 eprintln!("cocoon: container {} ended: {s}", c.id());
+            }
+            if a.stats {
+                match c.stats() {
+                    Ok(st) => eprintln!("cocoon: stats: {st:?}"),
+                    Err(e) => eprintln!("cocoon-run: stats: {e}"),
+                }
             }
             ExitCode::from(s.code().unwrap_or_else(|| 128 + s.signal().unwrap_or(0)) as u8)
         }
@@ -161,6 +208,9 @@ fn summary(a: &Args, c: &cocoon::Container, ns: Namespaces) {
     eprintln!("cocoon: root: {root}, pivot_root, {}", if a.read_only { "read-only" } else { "writable" });
     eprintln!("cocoon: hostname {:?}; /proc, /sys (ro), /dev (tmpfs, pts, shm, mqueue); Docker's masked and read-only paths", a.hostname);
     eprintln!("cocoon: capabilities: Docker default set; no_new_privs on; env: {} variables", a.env.len());
+    if let Some(p) = c.cgroup_path() {
+        eprintln!("cocoon: cgroup {} (memory {:?}, pids {:?}, cpus {:?})", p.display(), a.memory, a.pids, a.cpus);
+    }
     if a.userns {
         eprintln!("cocoon: user namespace: root inside = uid 100000 outside");
     }

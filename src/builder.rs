@@ -268,6 +268,9 @@ impl ContainerBuilder {
             }
         }
         crate::plan::validate_process(&self.process)?;
+        if let Some(cg) = &self.cgroup {
+            cg.validate()?;
+        }
         Ok(())
     }
 

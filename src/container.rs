@@ -241,6 +241,37 @@ impl Container {
         self.cgroup.as_ref()
     }
 
+    fn need_cgroup(&self) -> Result<&Cgroup> {
+        self.cgroup.as_ref().ok_or_else(|| {
+            Error::invalid("cgroup", "this container has no cgroup (ContainerBuilder::cgroup was not set)")
+        })
+    }
+
+    /// Freezes every process in the container (cgroup freezer). Needs a cgroup.
+    pub fn pause(&self) -> Result<()> {
+        Ok(self.need_cgroup()?.freeze()?)
+    }
+
+    /// Thaws a paused container. Needs a cgroup.
+    pub fn resume(&self) -> Result<()> {
+        Ok(self.need_cgroup()?.thaw()?)
+    }
+
+    /// CPU, memory, pids and io usage of the whole container. Needs a cgroup.
+    pub fn stats(&self) -> Result<crate::cgroup::CgroupStats> {
+        Ok(self.need_cgroup()?.stats()?)
+    }
+
+    /// Host pids of every process in the container's cgroup. Needs a cgroup.
+    pub fn pids(&self) -> Result<Vec<i32>> {
+        Ok(self.need_cgroup()?.procs())
+    }
+
+    /// The container's cgroup directory (on the first hierarchy it uses), if any.
+    pub fn cgroup_path(&self) -> Option<&std::path::Path> {
+        self.cgroup.as_ref().map(|c| c.path())
+    }
+
     pub(crate) fn selinux_plan(&self) -> &SelinuxPlan {
         &self.selinux
     }
@@ -269,6 +300,8 @@ impl Container {
 
     fn teardown(&mut self) -> Result<()> {
         self.main.kill_and_reap();
+        // destroy() kills whatever is left in the cgroup (e.g. daemons of a container
+        // without a PID namespace), then removes it.
         if let Some(cg) = self.cgroup.take() {
             cg.destroy()?;
         }

@@ -40,7 +40,7 @@ mod sys;
 
 pub use builder::ContainerBuilder;
 pub use capability::{CapSet, Capabilities, Capability};
-pub use cgroup::CgroupConfig;
+pub use cgroup::{Bytes, CgroupConfig, CgroupStats};
 pub use container::{Container, ExecProcess, ExitStatus};
 pub use error::{Error, Result, Stage};
 pub use idmap::IdRange;
