@@ -660,8 +660,27 @@ impl Plan {
                 check_dir("rootfs upper layer", upper)?;
                 check_dir("rootfs work directory", work)?;
                 let mut options = Vec::new();
-                for l in lower {
-                    options.push((c"lowerdir+".into(), Some(cstring("rootfs lower layer", l.as_os_str().as_bytes())?)));
+                if kernel_at_least(6, 8) {
+                    // One `lowerdir+` per layer: no escaping of ':' needed.
+                    for l in lower {
+                        options.push((c"lowerdir+".into(), Some(cstring("rootfs lower layer", l.as_os_str().as_bytes())?)));
+                    }
+                } else {
+                    let mut joined = Vec::new();
+                    for (i, l) in lower.iter().enumerate() {
+                        let b = l.as_os_str().as_bytes();
+                        if b.iter().any(|c| matches!(c, b':' | b',' | b'\\')) {
+                            return Err(Error::invalid(
+                                "rootfs lower layer",
+                                format!("{} contains ':', ',' or '\\', which overlayfs before Linux 6.8 cannot take", l.display()),
+                            ));
+                        }
+                        if i > 0 {
+                            joined.push(b':');
+                        }
+                        joined.extend_from_slice(b);
+                    }
+                    options.push((c"lowerdir".into(), Some(cstring("rootfs lower layer", &joined)?)));
                 }
                 options.push((c"upperdir".into(), Some(cstring("rootfs upper layer", upper.as_os_str().as_bytes())?)));
                 options.push((c"workdir".into(), Some(cstring("rootfs work directory", work.as_os_str().as_bytes())?)));
@@ -761,6 +780,17 @@ pub(crate) fn describe_process(p: &ProcessPlan, stage: Stage, index: u32) -> Str
         Stage::AmbientCapabilities | Stage::CapBounding => format!("capability {index}"),
         _ => String::new(),
     }
+}
+
+/// Whether the running kernel is at least `major.minor` (from `uname`), read once.
+pub(crate) fn kernel_at_least(major: u32, minor: u32) -> bool {
+    static VERSION: std::sync::OnceLock<(u32, u32)> = std::sync::OnceLock::new();
+    let (ma, mi) = *VERSION.get_or_init(|| {
+        let rel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+        let mut it = rel.trim().split(|c: char| !c.is_ascii_digit()).filter_map(|p| p.parse::<u32>().ok());
+        (it.next().unwrap_or(0), it.next().unwrap_or(0))
+    });
+    (ma, mi) >= (major, minor)
 }
 
 fn check_dir(what: &'static str, p: &Path) -> Result<()> {

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs what building and testing cocoon needs on a fresh Debian 12 machine (as root).
+# Idempotent: only missing packages are installed. The qemu VM's own packages (qemu,
+# kernel, SELinux policy tools) are installed by tests/vm/setup.sh.
+set -euo pipefail
+
+pkgs=(
+  gcc g++ make pkg-config  # the C ABI tests and the cdylib link
+  libselinux1-dev libclang-dev  # the `selinux` crate (libselinux + bindgen)
+  busybox-static  # busybox root filesystems in tests and benchmarks
+  iproute2 util-linux procps  # network/namespace checks in tests
+  valgrind binutils  # C ABI tests under valgrind, nm/readelf for the symbol checks
+  python3 python3-venv  # Python bindings tests
+)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "deps: installing ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+if ! command -v cargo >/dev/null; then
+  echo "deps: cargo not found: install a Rust toolchain >= 1.88 (e.g. rustup) first" >&2
+  exit 1
+fi

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Runs every cocoon test (as root): the Rust unit, property and integration tests on this
+# host (real namespaces, mounts and cgroups), the C ABI and Python binding checks, and the
+# cgroup-v2 + SELinux tests inside a qemu VM. Installs what it needs first.
+# The last line is "cocoon: N passed, N failed" over the suites.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TERM_COLOR=never
+
+.ci/deps.sh || exit 1
+
+passed=0
+failed=0
+failures=()
+suite() {
+  local name=$1
+  shift
+  echo "==> $name"
+  local start=$SECONDS
+  if "$@"; then
+    passed=$((passed + 1))
+    echo "==> $name: ok ($((SECONDS - start)) s)"
+  else
+    failed=$((failed + 1))
+    failures+=("$name")
+    echo "==> $name: FAILED ($((SECONDS - start)) s)"
+  fi
+}
+
+suite "cargo test (host: core, cgroups v1/hybrid, selinux off, ffi)" cargo test --all-features
+suite "benches build" cargo bench --no-run
+if [ -x tests/abi/run-all.sh ]; then
+  suite "C ABI and Python bindings" tests/abi/run-all.sh
+fi
+suite "qemu VM (cgroup v2, SELinux enforcing)" tests/vm/run-tests.sh
+
+for f in "${failures[@]}"; do echo "failed suite: $f"; done
+echo "cocoon: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
