@@ -220,12 +220,30 @@ hf+=("${cmds[@]}")
 wrap=()
 [ "$mask" -eq 0 ] || wrap=("$here/hybrid-mask.sh")
 
+# Percentage of all CPUs busy over one second while nothing of ours runs.
+cpu_busy() {
+	local a b
+	a=$(head -n1 /proc/stat)
+	sleep 1
+	b=$(head -n1 /proc/stat)
+	awk -v a="$a" -v b="$b" 'BEGIN {
+		# user nice system idle iowait irq softirq steal (guest time is inside user)
+		n = split(a, x); split(b, y); t = 0; idle = 0
+		for (i = 2; i <= n && i <= 9; i++) { d = y[i] - x[i]; t += d; if (i == 5 || i == 6) idle += d }
+		printf "%.0f", (t > 0 ? 100 * (t - idle) / t : 0) }'
+}
+busy_before=$(cpu_busy)
 say ""
-say "timing ${names[*]}: $runs runs each after $warmup warm-ups"
+say "timing ${names[*]}: $runs runs each after $warmup warm-ups (CPU busy before: $busy_before%)"
 start=$(date +%s)
 rc=0
 "${wrap[@]}" "${hf[@]}" || rc=$?
 say "hyperfine took $(($(date +%s) - start)) s"
+busy_after=$(cpu_busy)
+notes+=("Other load: all CPUs $busy_before% busy in the second before the timing, $busy_after% in the second after.")
+if [ "$busy_before" -gt 25 ] || [ "$busy_after" -gt 25 ]; then
+	notes+=("WARNING: the machine was busy with other work: expect inflated medians and ratios; rerun when it is quiet.")
+fi
 
 # ---------------------------------------------------------------- leftovers
 leaks=()
