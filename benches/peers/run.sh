@@ -99,11 +99,14 @@ skip() { skipped+=("$1"); notes+=("$1 skipped: $2"); say "  $1: SKIPPED: $2"; }
 # probe NAME COMMAND...: run the probe once, print what the tool provides.
 probe() {
 	local name=$1; shift
-	local res
-	if res=$("$@" 2>"$out/probe.err"); then
+	local res rc=0
+	res=$("$@" 2>"$out/probe.err") || rc=$?
+	if [ "$rc" -eq 0 ]; then
 		say "  $name: $res"
 		return 0
 	fi
+	# Keep the reason for skip(): the first line of stderr, else the status.
+	[ -s "$out/probe.err" ] || echo "exit status $rc, no message" >"$out/probe.err"
 	return 1
 }
 
@@ -131,7 +134,7 @@ if ! [ -x "$cocoon_run" ]; then
 elif probe cocoon-run "$cocoon_run" --rootfs "$rootfs" --read-only -- /bin/sh -c "$probe_script"; then
 	add cocoon-run true "$cocoon_run --rootfs $rootfs --read-only -- /bin/true"
 else
-	skip cocoon-run "its probe run failed: $(head -c 300 "$out/probe.err")"
+	skip cocoon-run "its probe run failed: $(head -n1 "$out/probe.err" | head -c 300)"
 fi
 
 # 3. crun: plain, then without a cgroup manager, then with the hybrid mask.
