@@ -2,15 +2,18 @@
 # benches/peers/run.sh: time cocoon-run against a hand-written C floor and the
 # usual runtimes (crun, runc, bubblewrap, unshare) in ONE hyperfine run.
 #
-#   benches/peers/run.sh [--runs N] [--warmup N] [--update-docs] [--no-build] [--no-install]
+#   benches/peers/run.sh [--runs N] [--warmup N] [--wait-quiet SECONDS]
+#                        [--update-docs] [--no-build] [--no-install]
 #
 # Every tool starts /bin/true from the same busybox-static rootfs in new mount,
 # pid, uts, ipc and net namespaces and waits for it (see docs/PERFORMANCE.md for
 # what each row does on top of that).  Everything is built under target/peers/:
 # the rootfs, the floor binary, OCI bundles, runtime state dirs and the results
-# (results.json from hyperfine, results.md, results.svg).  --update-docs copies
-# the results into docs/PERFORMANCE.md (between its peers-results markers) and
-# docs/peers.svg.
+# (results.json from hyperfine, results.md, results.svg).  Before timing it
+# waits up to --wait-quiet seconds (default 60, 0 = don't) for the CPUs to be
+# less than 10% busy with other work, and records how busy they were.
+# --update-docs copies the results into docs/PERFORMANCE.md (between its
+# peers-results markers) and docs/peers.svg.
 #
 # cocoon-run is looked for at $COCOON_RUN, then at
 # ${CARGO_TARGET_DIR:-<repo>/target}/release/examples/cocoon-run; if it is
@@ -27,6 +30,7 @@ out=$repo/target/peers
 runs=100
 warmup=10
 update_docs=0
+wait_quiet=60
 build=1
 install=1
 
@@ -38,6 +42,7 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	--runs) runs=${2:?--runs needs a number}; shift 2 ;;
 	--warmup) warmup=${2:?--warmup needs a number}; shift 2 ;;
+	--wait-quiet) wait_quiet=${2:?--wait-quiet needs a number of seconds}; shift 2 ;;
 	--update-docs) update_docs=1; shift ;;
 	--no-build) build=0; shift ;;
 	--no-install) install=0; shift ;;
@@ -47,6 +52,7 @@ while [ $# -gt 0 ]; do
 done
 [[ $runs =~ ^[0-9]+$ && $runs -ge 2 ]] || die "--runs must be a number >= 2"
 [[ $warmup =~ ^[0-9]+$ ]] || die "--warmup must be a number"
+[[ $wait_quiet =~ ^[0-9]+$ ]] || die "--wait-quiet must be a number of seconds"
 [ "$(id -u)" -eq 0 ] || die "must run as root (namespaces, mounts, runtimes)"
 # hyperfine -N splits command lines on whitespace.
 [[ $out != *[[:space:]]* ]] || die "the scratch dir $out must not contain whitespace"
@@ -236,6 +242,13 @@ cpu_busy() {
 		printf "%.0f", (t > 0 ? 100 * (t - idle) / t : 0) }'
 }
 busy_before=$(cpu_busy)
+waited=1
+while [ "$busy_before" -ge 10 ] && [ "$waited" -lt "$wait_quiet" ]; do
+	[ "$waited" -gt 1 ] || say "waiting up to ${wait_quiet}s for the machine to be quiet (CPUs $busy_before% busy)"
+	sleep 4
+	busy_before=$(cpu_busy)
+	waited=$((waited + 5))
+done
 say ""
 say "timing ${names[*]}: $runs runs each after $warmup warm-ups (CPU busy before: $busy_before%)"
 start=$(date +%s)
