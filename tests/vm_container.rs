@@ -1,0 +1,98 @@
+//! Containers with cgroups on a pure cgroup v2 host, through the library's public API.
+//! Runs inside the qemu VM (tests/vm/run-tests.sh), where cgroup2 is mounted at
+//! /sys/fs/cgroup with every controller; ignored on the hybrid build host.
+
+use std::io::Read;
+
+use cocoon::cgroup::{host_mode, CgroupMode};
+use cocoon::{Bytes, CgroupConfig, ContainerBuilder, Namespaces, Process, Stdio};
+
+const VM: &str = "runs in the qemu VM: tests/vm/run-tests.sh";
+
+fn in_vm() {
+    assert_eq!(std::env::var("COCOON_VM").as_deref(), Ok("1"), "this test only runs inside the qemu VM");
+    assert_eq!(host_mode().ok(), Some(CgroupMode::V2), "the VM mounts a pure cgroup v2 hierarchy");
+}
+
+fn sh(script: &str) -> Process {
+    Process::new("/bin/sh").args(["-c", script]).stdout(Stdio::Piped).stdin(Stdio::Null)
+}
+
+fn output(c: &mut cocoon::Container) -> String {
+    let mut s = String::new();
+    c.take_stdout().expect("piped stdout").read_to_string(&mut s).expect("read stdout");
+    s
+}
+
+#[test]
+#[ignore = "runs in the qemu VM: tests/vm/run-tests.sh"]
+fn program_starts_inside_its_cgroup_and_limits_hold() {
+    in_vm();
+    let _ = VM;
+    // No cgroup namespace: /proc/self/cgroup shows the real path, proving the program
+    // was born in its cgroup (CLONE_INTO_CGROUP), never outside it.
+    let ns = Namespaces::DEFAULT - Namespaces::CGROUP;
+    let mut c = ContainerBuilder::new(sh(
+        "cat /proc/self/cgroup; n=0; for i in 1 2 3 4 5 6 7 8; do sleep 5 & n=$((n+1)); done 2>/dev/null; echo started=$(jobs -p | wc -l)",
+    ))
+    .id("cocoon-vm-pids")
+    .namespaces(ns)
+    .cgroup(CgroupConfig::new().pids_max(4).memory_max(Bytes::mib(64)))
+    .spawn()
+    .expect("spawn");
+    let dir = std::path::PathBuf::from("/sys/fs/cgroup/cocoon/cocoon-vm-pids");
+    assert!(dir.is_dir(), "cgroup directory exists while running");
+    let out = output(&mut c);
+    assert!(out.contains("0::/cocoon/cocoon-vm-pids"), "born in its cgroup: {out}");
+    let started: usize = out
+        .lines()
+        .find_map(|l| l.strip_prefix("started="))
+        .and_then(|n| n.trim().parse().ok())
+        .expect("started= line");
+    assert!(started <= 3, "pids.max=4 (sh + 3) refuses more forks, started {started}: {out}");
+    c.wait().expect("wait");
+    c.delete().expect("delete");
+    assert!(!dir.exists(), "delete removes the cgroup");
+}
+
+#[test]
+#[ignore = "runs in the qemu VM: tests/vm/run-tests.sh"]
+fn memory_limit_oom_kill_is_reported() {
+    in_vm();
+    let mut c = ContainerBuilder::new(sh("head -c 100m /dev/zero | tail -c 100m >/dev/null; echo rc=$?"))
+        .cgroup(CgroupConfig::new().memory_max(Bytes::mib(24)))
+        .spawn()
+        .expect("spawn");
+    let out = output(&mut c);
+    assert!(out.contains("rc=137"), "the allocating process is OOM-killed: {out}");
+    let stats = c.stats().expect("stats");
+    let mem = stats.memory.expect("memory stats on v2");
+    assert!(mem.oom_kills >= 1, "OOM kill counted: {mem:?}");
+    c.wait().expect("wait");
+}
+
+#[test]
+#[ignore = "runs in the qemu VM: tests/vm/run-tests.sh"]
+fn pause_and_resume_freeze_the_whole_container() {
+    in_vm();
+    let c = ContainerBuilder::new(
+        Process::new("/bin/sh").args(["-c", "i=0; while :; do i=$((i+1)); echo $i > /dev/shm/n; done"]).stdin(Stdio::Null),
+    )
+    .cgroup(CgroupConfig::new())
+    .spawn()
+    .expect("spawn");
+    let read = |c: &cocoon::Container| -> u64 {
+        let p = format!("/proc/{}/root/dev/shm/n", c.pid());
+        std::fs::read_to_string(p).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0)
+    };
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    c.pause().expect("pause");
+    let a = read(&c);
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    let b = read(&c);
+    assert_eq!(a, b, "frozen counter does not move");
+    c.resume().expect("resume");
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    assert!(read(&c) > b, "counter moves again after resume");
+    c.delete().expect("delete");
+}
