@@ -209,7 +209,7 @@ fn setup_container(plan: &Plan, ctx: &ChildCtx<'_>) -> Step {
     }
     // SAFETY: fchdir on our root fd.
     if unsafe { libc::fchdir(root) } != 0 {
-        return Err(Fail { stage: Stage::PivotRoot, index: 0, errno: sys::last_errno() });
+        return Err(Fail { stage: Stage::PivotRoot, index: 3, errno: sys::last_errno() });
     }
     sys::pivot_root(c".".as_ptr(), c".".as_ptr()).at(Stage::PivotRoot, 0)?;
     // The old root is now stacked on "."; detach it so the host is unreachable.

@@ -753,6 +753,11 @@ impl Plan {
             }
             Stage::MaskPath => self.masked.get(i).map(|p| p.display.clone()).unwrap_or_default(),
             Stage::ReadonlyPath => self.readonly.get(i).map(|p| p.display.clone()).unwrap_or_default(),
+            Stage::PivotRoot if index == 0 => format!(
+                "{}; EINVAL here means the caller's root cannot be pivoted (e.g. an initramfs \
+                 root: switch_root to a real filesystem first)",
+                self.root_display
+            ),
             Stage::Rootfs | Stage::PivotRoot | Stage::ReadonlyRoot => self.root_display.clone(),
             Stage::Hostname => self.hostname.as_ref().map(|h| h.to_string_lossy().into_owned()).unwrap_or_default(),
             Stage::Domainname => {

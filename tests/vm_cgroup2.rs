@@ -81,7 +81,15 @@ fn vm_cgroup2_pids_max_refuses_the_next_fork() {
     let mut w = Workload::spawn("for i in 1 2 3 4 5 6; do sleep 5 & echo ok $i; done; wait");
     g.cg().attach(w.pid()).unwrap();
     w.go();
-    assert!(wait_until(Duration::from_secs(5), || g.cg().stats().unwrap().pids.unwrap().current == 4));
+    // Wait for the refused fork itself (pids.events "max" > 0): the shell echoes "ok 3"
+    // before it attempts the fourth fork, so all output is in the pipe by then.
+    let refused = || {
+        std::fs::read_to_string(g.cg().dirs()[0].join("pids.events"))
+            .map(|e| !e.contains("max 0"))
+            .unwrap_or(false)
+    };
+    assert!(wait_until(Duration::from_secs(5), refused), "no fork was refused");
+    assert_eq!(g.cg().stats().unwrap().pids.unwrap().current, 4);
     g.cg().kill_all().unwrap();
     let (out, _) = w.finish();
     assert_eq!(out.lines().filter(|l| l.starts_with("ok")).count(), 3, "{out:?}");

@@ -33,7 +33,7 @@ fn program_starts_inside_its_cgroup_and_limits_hold() {
     // was born in its cgroup (CLONE_INTO_CGROUP), never outside it.
     let ns = Namespaces::DEFAULT - Namespaces::CGROUP;
     let mut c = ContainerBuilder::new(sh(
-        "cat /proc/self/cgroup; n=0; for i in 1 2 3 4 5 6 7 8; do sleep 5 & n=$((n+1)); done 2>/dev/null; echo started=$(jobs -p | wc -l)",
+        "cat /proc/self/cgroup; for i in 1 2 3 4 5 6 7 8; do sleep 5 & echo forked; done 2>/dev/null",
     ))
     .id("cocoon-vm-pids")
     .namespaces(ns)
@@ -44,12 +44,9 @@ fn program_starts_inside_its_cgroup_and_limits_hold() {
     assert!(dir.is_dir(), "cgroup directory exists while running");
     let out = output(&mut c);
     assert!(out.contains("0::/cocoon/cocoon-vm-pids"), "born in its cgroup: {out}");
-    let started: usize = out
-        .lines()
-        .find_map(|l| l.strip_prefix("started="))
-        .and_then(|n| n.trim().parse().ok())
-        .expect("started= line");
-    assert!(started <= 3, "pids.max=4 (sh + 3) refuses more forks, started {started}: {out}");
+    // The shell may die at the refused fork; what it printed before counts.
+    let started = out.lines().filter(|l| *l == "forked").count();
+    assert!((1..=3).contains(&started), "pids.max=4 (sh + 3) refuses more forks, started {started}: {out}");
     c.wait().expect("wait");
     c.delete().expect("delete");
     assert!(!dir.exists(), "delete removes the cgroup");
