@@ -161,6 +161,13 @@ fn setup_container(plan: &Plan, ctx: &ChildCtx<'_>) -> Step {
         sys::close(fd);
         r.at(Stage::TimeNamespace, 2)?;
     }
+    if plan.namespaces.contains(crate::namespace::Namespaces::CGROUP) {
+        // Now that the parent has put us in our cgroup, it becomes the namespace root.
+        // SAFETY: unshare with a flag only.
+        if unsafe { libc::unshare(libc::CLONE_NEWCGROUP) } != 0 {
+            return Err(Fail { stage: Stage::CgroupNamespace, index: 0, errno: sys::last_errno() });
+        }
+    }
     if plan.become_root {
         // Raw syscalls: glibc's set*id would try to signal the parent's other threads.
         // SAFETY: plain integer syscalls.

@@ -192,6 +192,8 @@ stages! {
     Session = 34 => "setsid",
     /// Setting the SELinux keyring label.
     KeyringLabel = 35 => "keyring label",
+    /// Creating the cgroup namespace.
+    CgroupNamespace = 36 => "cgroup namespace",
 }
 
 impl fmt::Display for Stage {

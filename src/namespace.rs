@@ -37,12 +37,14 @@ impl Namespaces {
         .union(Namespaces::NET)
         .union(Namespaces::CGROUP);
 
-    /// The `CLONE_NEW*` flags for these namespaces (time excluded: it is unshared by the
-    /// child so that its offsets can be written before the program starts).
+    /// The `CLONE_NEW*` flags for these namespaces. Time and cgroup are excluded: the
+    /// child unshares them itself, time so that its offsets can be written first, cgroup
+    /// after the parent has moved it into its cgroup (so that cgroup becomes the
+    /// namespace's root on v1 hosts too, where CLONE_INTO_CGROUP does not exist).
     pub(crate) fn clone_flags(self) -> u64 {
         let mut f = 0u64;
         for (ns, flag) in Self::FLAG_TABLE {
-            if self.contains(*ns) && *ns != Namespaces::TIME {
+            if self.contains(*ns) && *ns != Namespaces::TIME && *ns != Namespaces::CGROUP {
                 f |= *flag as u64;
             }
         }

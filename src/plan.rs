@@ -497,12 +497,27 @@ fn standard_ops(ns: Namespaces, gid_map: &[idmap::IdRange]) -> Vec<Op> {
     } else {
         Source::Bind { path: c"/sys".into(), recursive: true, device: None }
     };
+    let own_sysfs = matches!(sys_src, Source::Fs { .. });
     ops.push(Op::Mount {
         source: sys_src,
         target: InRootPath::lit("/sys"),
         kind: TargetKind::Dir,
         attrs: all | MOUNT_ATTR_RDONLY,
     });
+    // With its own cgroup namespace on a cgroup v2 host, the container sees its own
+    // subtree at /sys/fs/cgroup, read-only (CVE-2023-25809: never a writable host
+    // cgroupfs). Without one, /sys/fs/cgroup stays an empty read-only sysfs directory.
+    if own_sysfs
+        && ns.contains(Namespaces::CGROUP)
+        && crate::cgroup::host_mode().ok() == Some(crate::cgroup::CgroupMode::V2)
+    {
+        ops.push(Op::Mount {
+            source: Source::fs(c"cgroup2", &[], false),
+            target: InRootPath::lit("/sys/fs/cgroup"),
+            kind: TargetKind::Dir,
+            attrs: all | MOUNT_ATTR_RDONLY,
+        });
+    }
     ops.push(Op::Mount {
         source: Source::fs(c"tmpfs", &[("mode", Some("755")), ("size", Some("65536k"))], true),
         target: InRootPath::lit("/dev"),
