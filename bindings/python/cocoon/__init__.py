@@ -1,0 +1,581 @@
+"""cocoon: Linux containers built in-process, from Python (ctypes over libcocoon.so.0).
+
+    import cocoon
+    with cocoon.Container(["sh", "-c", "hostname"], hostname="box",
+                          stdout=cocoon.PIPE) as c:
+        print(c.stdout.read())          # b"box\\n"
+        print(c.wait())                 # ExitStatus(code=0, signal=0)
+
+The library is found through the environment variable COCOON_LIBRARY, then next to
+this package, then by its SONAME libcocoon.so.0.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import enum
+import io
+import os
+import threading
+import weakref
+from dataclasses import dataclass
+from typing import IO, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Union
+
+from . import _lib
+from ._lib import lib
+
+__all__ = [
+    "Bind", "Container", "CocoonError", "CocoonOSError", "ExecProcess", "ExitStatus",
+    "ErrorCode", "InvalidArgument", "InvalidConfig", "Namespace", "Rlimit", "Stage",
+    "Tmpfs", "MountFlag", "INHERIT", "DEVNULL", "PIPE", "has_feature", "version",
+]
+
+StrPath = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
+
+# --- constants (mirrors include/cocoon.h) -------------------------------------------------
+
+
+class ErrorCode(enum.IntEnum):
+    """COCOON_E_* result codes."""
+    OK = 0
+    INVALID_ARGUMENT = -1
+    INVALID_CONFIG = -2
+    SETUP = -3
+    OS = -4
+    CGROUP = -5
+    SELINUX = -6
+    ALREADY_EXITED = -7
+    PANIC = -8
+    NOT_AVAILABLE = -9
+
+
+class Namespace(enum.IntFlag):
+    """COCOON_NS_* flags: which namespaces are new."""
+    MOUNT = 1 << 0
+    UTS = 1 << 1
+    IPC = 1 << 2
+    PID = 1 << 3
+    NET = 1 << 4
+    USER = 1 << 5
+    CGROUP = 1 << 6
+    TIME = 1 << 7
+    DEFAULT = 0x5F
+
+
+class MountFlag(enum.IntFlag):
+    """COCOON_MOUNT_* flags."""
+    NONE = 0
+    READONLY = 1 << 0
+    NOEXEC = 1 << 1
+    ALLOW_SUID = 1 << 2
+    ALLOW_DEV = 1 << 3
+    NONRECURSIVE = 1 << 4
+
+
+class Rlimit(enum.IntEnum):
+    """COCOON_RLIMIT_* (cocoon's own numbering)."""
+    AS = 0
+    CORE = 1
+    CPU = 2
+    DATA = 3
+    FSIZE = 4
+    MEMLOCK = 5
+    MSGQUEUE = 6
+    NICE = 7
+    NOFILE = 8
+    NPROC = 9
+    RSS = 10
+    RTPRIO = 11
+    RTTIME = 12
+    SIGPENDING = 13
+    STACK = 14
+
+
+RLIM_INFINITY = 2**64 - 1
+
+Stage = enum.IntEnum("Stage", [
+    ("NONE", 0), ("SYNC", 1), ("USER_NAMESPACE", 2), ("TIME_NAMESPACE", 3), ("HOSTNAME", 4),
+    ("DOMAINNAME", 5), ("MOUNT_PROPAGATION", 6), ("ROOTFS", 7), ("MOUNT_TARGET", 8), ("MOUNT", 9),
+    ("CREATE_FILE", 10), ("PIVOT_ROOT", 11), ("MASK_PATH", 12), ("READONLY_PATH", 13),
+    ("READONLY_ROOT", 14), ("LOOPBACK", 15), ("RLIMIT", 16), ("GROUPS", 17), ("SETGID", 18),
+    ("SETUID", 19), ("CAP_BOUNDING", 20), ("CAPABILITIES", 21), ("AMBIENT_CAPABILITIES", 22),
+    ("NO_NEW_PRIVS", 23), ("CWD", 24), ("STDIO", 25), ("CLOSE_FDS", 26), ("SELINUX_LABEL", 27),
+    ("SECCOMP", 28), ("EXEC", 29), ("INIT", 30), ("JOIN_NAMESPACES", 31), ("DUMPABLE", 32),
+    ("DEVICE", 33), ("SESSION", 34), ("KEYRING_LABEL", 35),
+])
+Stage.__doc__ = "COCOON_STAGE_*: the container setup step that failed."
+
+_STDIN, _STDOUT, _STDERR = 0, 1, 2
+_K_INHERIT, _K_NULL, _K_PIPE, _K_FD = 0, 1, 2, 3
+
+
+class _StdioKind:
+    def __init__(self, name: str, kind: int) -> None:
+        self.name, self.kind = name, kind
+
+    def __repr__(self) -> str:
+        return f"cocoon.{self.name}"
+
+
+INHERIT = _StdioKind("INHERIT", _K_INHERIT)
+DEVNULL = _StdioKind("DEVNULL", _K_NULL)
+PIPE = _StdioKind("PIPE", _K_PIPE)
+StdioSpec = Union[_StdioKind, int, IO, None]
+
+# --- errors -------------------------------------------------------------------------------
+
+
+class CocoonError(Exception):
+    """A failed cocoon call: `code` (ErrorCode), `errno`, `stage` (Stage) and message."""
+
+    def __init__(self, code: int, errno: int, stage: int, message: str) -> None:
+        super().__init__(message)
+        self.code = _enum(ErrorCode, code)
+        self.errno = errno
+        self.stage = _enum(Stage, stage)
+        self.message = message
+
+    def __str__(self) -> str:
+        extra = f" [stage {self.stage.name}]" if self.stage else ""
+        return f"{self.message}{extra}"
+
+
+class CocoonOSError(CocoonError, OSError):
+    """A failed cocoon call that carries an OS error (errno is set)."""
+
+    def __init__(self, code: int, errno: int, stage: int, message: str) -> None:
+        CocoonError.__init__(self, code, errno, stage, message)
+        self.strerror = message
+        self.args = (errno, message)
+
+    def __str__(self) -> str:
+        return CocoonError.__str__(self)
+
+
+class InvalidArgument(CocoonError, ValueError):
+    """COCOON_E_INVALID_ARGUMENT: a bad argument (unknown enum value, NUL byte...)."""
+
+
+class InvalidConfig(CocoonError, ValueError):
+    """COCOON_E_INVALID_CONFIG: the container configuration was rejected."""
+
+
+class AlreadyExited(CocoonError):
+    """COCOON_E_ALREADY_EXITED: the process has already exited."""
+
+
+def _enum(cls, v: int):
+    try:
+        return cls(v)
+    except ValueError:
+        return v
+
+
+def _raise() -> None:
+    code = lib.cocoon_last_error_code()
+    errno = lib.cocoon_last_error_errno()
+    stage = lib.cocoon_last_error_stage()
+    msg = (lib.cocoon_last_error_message() or b"").decode("utf-8", "replace")
+    if not msg:
+        msg = (lib.cocoon_strerror(code) or b"").decode()
+    if errno:
+        raise CocoonOSError(code, errno, stage, msg)
+    cls = {ErrorCode.INVALID_ARGUMENT: InvalidArgument, ErrorCode.INVALID_CONFIG: InvalidConfig,
+           ErrorCode.ALREADY_EXITED: AlreadyExited}.get(code, CocoonError)
+    raise cls(code, errno, stage, msg)
+
+
+def _check(rc: int) -> None:
+    if rc != 0:
+        _raise()
+
+
+def _b(s: StrPath) -> bytes:
+    return os.fsencode(s)
+
+
+def _strv(items: Sequence[StrPath]):
+    arr = (ctypes.c_char_p * max(len(items), 1))(*[_b(i) for i in items])
+    return arr, len(items)
+
+
+def version() -> str:
+    """The library version at run time."""
+    return lib.cocoon_version().decode()
+
+
+def has_feature(name: str) -> bool:
+    """Whether the running system has a feature: clone3, cgroup2, selinux, overlay,
+    userns, timens."""
+    r = lib.cocoon_has_feature(name.encode())
+    if r < 0:
+        _raise()
+    return r == 1
+
+# --- configuration types ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Bind:
+    """A bind mount of host path `source` at `target` inside the container."""
+    source: StrPath
+    target: StrPath
+    read_only: bool = False
+    recursive: bool = True
+    noexec: bool = False
+
+
+@dataclass(frozen=True)
+class Tmpfs:
+    """A fresh tmpfs at `target` (size in bytes, None = kernel default; mode None = 0755)."""
+    target: StrPath
+    size: Optional[int] = None
+    mode: Optional[int] = None
+    read_only: bool = False
+    noexec: bool = False
+
+
+class ExitStatus(NamedTuple):
+    """How a process ended: `code` (-1 if killed) and `signal` (0 if it exited)."""
+    code: int
+    signal: int
+
+    @property
+    def success(self) -> bool:
+        return self.code == 0 and self.signal == 0
+
+
+class _Builder:
+    """Owns a cocoon_builder; freed by close() or the finalizer."""
+
+    def __init__(self, argv: Sequence[StrPath]) -> None:
+        if not argv:
+            raise ValueError("argv must name a program")
+        h = _lib.BuilderP()
+        _check(lib.cocoon_builder_new(_b(argv[0]), ctypes.byref(h)))
+        self.h = h
+        self._fin = weakref.finalize(self, lib.cocoon_builder_free, h)
+        arr, n = _strv(list(argv[1:]))
+        _check(lib.cocoon_builder_set_args(h, arr, n))
+
+    def close(self) -> None:
+        self._fin()
+
+
+def _apply_process(b: _Builder, *, env, cwd, user, groups, capabilities, no_new_privs,
+                   rlimits, umask, oom_score_adj, stdin, stdout, stderr) -> None:
+    h = b.h
+    if env is not None:
+        arr, n = _strv([_b(k) + b"=" + _b(v) for k, v in env.items()])
+        _check(lib.cocoon_builder_set_env(h, arr, n))
+    if cwd is not None:
+        _check(lib.cocoon_builder_set_cwd(h, _b(cwd)))
+    if isinstance(user, str):
+        _check(lib.cocoon_builder_set_user_name(h, user.encode()))
+    elif user is not None:
+        uid, gid = user
+        gs = list(groups or [])
+        garr = (ctypes.c_uint32 * max(len(gs), 1))(*gs)
+        _check(lib.cocoon_builder_set_user(h, uid, gid, garr, len(gs)))
+    if capabilities is not None:
+        _check(lib.cocoon_builder_set_capabilities(h, *capabilities))
+    if no_new_privs is not None:
+        _check(lib.cocoon_builder_set_no_new_privs(h, int(bool(no_new_privs))))
+    for res, (soft, hard) in (rlimits or {}).items():
+        _check(lib.cocoon_builder_set_rlimit(h, int(res), soft, hard))
+    if umask is not None:
+        _check(lib.cocoon_builder_set_umask(h, umask))
+    if oom_score_adj is not None:
+        _check(lib.cocoon_builder_set_oom_score_adj(h, oom_score_adj))
+    for stream, spec in ((_STDIN, stdin), (_STDOUT, stdout), (_STDERR, stderr)):
+        if spec is None or spec is INHERIT:
+            continue
+        if isinstance(spec, _StdioKind):
+            _check(lib.cocoon_builder_set_stdio(h, stream, spec.kind, -1))
+        else:
+            fd = spec if isinstance(spec, int) else spec.fileno()
+            _check(lib.cocoon_builder_set_stdio(h, stream, _K_FD, fd))
+
+
+def _take(take, h, stream: int, mode: str) -> Optional[IO[bytes]]:
+    fd = ctypes.c_int(-1)
+    rc = take(h, stream, ctypes.byref(fd))
+    if rc == ErrorCode.NOT_AVAILABLE:
+        return None
+    _check(rc)
+    return io.open(fd.value, mode, buffering=0 if mode == "wb" else -1)
+
+
+def _status(code: ctypes.c_int, sig: ctypes.c_int) -> ExitStatus:
+    return ExitStatus(code.value, sig.value)
+
+
+def _close_streams(obj) -> None:
+    for name in ("stdin", "stdout", "stderr"):
+        f = getattr(obj, name, None)
+        if f is not None:
+            try:
+                f.close()
+            except OSError:
+                pass
+
+# --- running ------------------------------------------------------------------------------
+
+
+class Container:
+    """A container: configured by the constructor, started by spawn() (or `with`).
+
+    Leaving the `with` block (or close(), or garbage collection) kills every process of
+    the container, reaps them and cleans up. Process options: env (dict), cwd, user
+    ((uid, gid) or a name), groups, capabilities ((bounding, effective, permitted,
+    inheritable, ambient) masks), no_new_privs, rlimits ({Rlimit: (soft, hard)}), umask,
+    oom_score_adj, stdin/stdout/stderr (INHERIT, DEVNULL, PIPE, an fd or a file).
+    """
+
+    def __init__(
+        self,
+        argv: Sequence[StrPath],
+        *,
+        hostname: Optional[str] = None,
+        domainname: Optional[str] = None,
+        namespaces: Optional[Namespace] = None,
+        id: Optional[str] = None,
+        uid_map: Iterable[tuple] = (),
+        gid_map: Iterable[tuple] = (),
+        rootfs: Optional[StrPath] = None,
+        layers: Optional[tuple] = None,
+        read_only_root: bool = False,
+        standard_mounts: bool = True,
+        mounts: Sequence[Union[Bind, Tmpfs]] = (),
+        masked_paths: Optional[Sequence[StrPath]] = None,
+        readonly_paths: Optional[Sequence[StrPath]] = None,
+        init: bool = False,
+        time_offsets_ns: Optional[tuple] = None,
+        env: Optional[Mapping[str, str]] = None,
+        cwd: Optional[StrPath] = None,
+        user: Union[None, str, tuple] = None,
+        groups: Optional[Sequence[int]] = None,
+        capabilities: Optional[tuple] = None,
+        no_new_privs: Optional[bool] = None,
+        rlimits: Optional[Mapping[Rlimit, tuple]] = None,
+        umask: Optional[int] = None,
+        oom_score_adj: Optional[int] = None,
+        stdin: StdioSpec = None,
+        stdout: StdioSpec = None,
+        stderr: StdioSpec = None,
+    ) -> None:
+        self._lock = threading.Lock()
+        self._h: Optional[_lib.ContainerP] = None
+        self._fin: Optional[weakref.finalize] = None
+        self.stdin: Optional[IO[bytes]] = None
+        self.stdout: Optional[IO[bytes]] = None
+        self.stderr: Optional[IO[bytes]] = None
+        self._builder = b = _Builder(argv)
+        h = b.h
+        if namespaces is not None:
+            _check(lib.cocoon_builder_set_namespaces(h, int(namespaces)))
+        if id is not None:
+            _check(lib.cocoon_builder_set_id(h, id.encode()))
+        for inside, outside, count in uid_map:
+            _check(lib.cocoon_builder_add_uid_range(h, inside, outside, count))
+        for inside, outside, count in gid_map:
+            _check(lib.cocoon_builder_add_gid_range(h, inside, outside, count))
+        if hostname is not None:
+            name = hostname.encode()
+            _check(lib.cocoon_builder_set_hostname_len(h, name, len(name)))
+        if domainname is not None:
+            name = domainname.encode()
+            _check(lib.cocoon_builder_set_domainname_len(h, name, len(name)))
+        if time_offsets_ns is not None:
+            _check(lib.cocoon_builder_set_time_offsets(h, *time_offsets_ns))
+        if rootfs is not None:
+            _check(lib.cocoon_builder_set_rootfs_dir(h, _b(rootfs)))
+        if layers is not None:
+            lower, upper, work = layers
+            arr, n = _strv(list(lower))
+            _check(lib.cocoon_builder_set_rootfs_layers(h, arr, n, _b(upper), _b(work)))
+        _check(lib.cocoon_builder_set_read_only_root(h, int(bool(read_only_root))))
+        _check(lib.cocoon_builder_set_standard_mounts(h, int(bool(standard_mounts))))
+        for m in mounts:
+            flags = (MountFlag.READONLY if m.read_only else 0) | (MountFlag.NOEXEC if m.noexec else 0)
+            if isinstance(m, Bind):
+                if not m.recursive:
+                    flags |= MountFlag.NONRECURSIVE
+                _check(lib.cocoon_builder_add_bind(h, _b(m.source), _b(m.target), int(flags)))
+            elif isinstance(m, Tmpfs):
+                mode = 0xFFFFFFFF if m.mode is None else m.mode
+                _check(lib.cocoon_builder_add_tmpfs(h, _b(m.target), m.size or 0, mode, int(flags)))
+            else:
+                raise TypeError(f"mounts take Bind or Tmpfs, not {type(m).__name__}")
+        if masked_paths is not None:
+            arr, n = _strv(list(masked_paths))
+            _check(lib.cocoon_builder_set_masked_paths(h, arr, n))
+        if readonly_paths is not None:
+            arr, n = _strv(list(readonly_paths))
+            _check(lib.cocoon_builder_set_readonly_paths(h, arr, n))
+        _check(lib.cocoon_builder_set_init(h, int(bool(init))))
+        _apply_process(b, env=env, cwd=cwd, user=user, groups=groups, capabilities=capabilities,
+                       no_new_privs=no_new_privs, rlimits=rlimits, umask=umask,
+                       oom_score_adj=oom_score_adj, stdin=stdin, stdout=stdout, stderr=stderr)
+
+    # lifecycle
+    def spawn(self) -> "Container":
+        """Starts the container (once). Returns self."""
+        with self._lock:
+            if self._h is not None:
+                raise RuntimeError("the container was already spawned")
+            h = _lib.ContainerP()
+            _check(lib.cocoon_container_spawn(self._builder.h, ctypes.byref(h)))
+            self._h = h
+            self._fin = weakref.finalize(self, lib.cocoon_container_free, h)
+            self.stdin = _take(lib.cocoon_container_take_stdio, h, _STDIN, "wb")
+            self.stdout = _take(lib.cocoon_container_take_stdio, h, _STDOUT, "rb")
+            self.stderr = _take(lib.cocoon_container_take_stdio, h, _STDERR, "rb")
+        return self
+
+    def _handle(self) -> _lib.ContainerP:
+        if self._h is None:
+            raise RuntimeError("the container is not running (spawn() it first)")
+        return self._h
+
+    def __enter__(self) -> "Container":
+        if self._h is None:
+            self.spawn()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Kills every process of the container, reaps them, cleans up, frees the builder."""
+        _close_streams(self)
+        if self._fin is not None:
+            self._fin()
+        self._h = None
+        self._builder.close()
+
+    def delete(self) -> None:
+        """Like close(), but raises if cleaning up fails."""
+        h = self._handle()
+        _close_streams(self)
+        if self._fin is not None:
+            self._fin.detach()
+        self._h = None
+        try:
+            _check(lib.cocoon_container_delete(h))
+        finally:
+            self._builder.close()
+
+    def detach(self) -> int:
+        """Leaves the container running; returns the pid the caller must reap
+        (os.waitid(os.P_PID, pid, os.WEXITED | 0x40000000))."""
+        h = self._handle()
+        pid = ctypes.c_int()
+        _check(lib.cocoon_container_detach(h, ctypes.byref(pid)))
+        if self._fin is not None:
+            self._fin.detach()
+        self._h = None
+        _close_streams(self)
+        self._builder.close()
+        return pid.value
+
+    # queries and control
+    @property
+    def pid(self) -> int:
+        """Host pid of the first process."""
+        v = ctypes.c_int()
+        _check(lib.cocoon_container_pid(self._handle(), ctypes.byref(v)))
+        return v.value
+
+    @property
+    def id(self) -> str:
+        """The container id."""
+        r = lib.cocoon_container_id(self._handle())
+        if r is None:
+            _raise()
+        return r.decode()
+
+    def wait(self) -> ExitStatus:
+        """Waits for the first process to end (releases the GIL while waiting)."""
+        code, sig = ctypes.c_int(), ctypes.c_int()
+        _check(lib.cocoon_container_wait(self._handle(), ctypes.byref(code), ctypes.byref(sig)))
+        return _status(code, sig)
+
+    def poll(self) -> Optional[ExitStatus]:
+        """The exit status if the first process has ended, else None."""
+        ex, code, sig = ctypes.c_int(), ctypes.c_int(), ctypes.c_int()
+        _check(lib.cocoon_container_try_wait(self._handle(), ctypes.byref(ex), ctypes.byref(code), ctypes.byref(sig)))
+        return _status(code, sig) if ex.value else None
+
+    def kill(self, signal: int = 9) -> None:
+        """Sends a signal (default SIGKILL) to the first process."""
+        _check(lib.cocoon_container_kill(self._handle(), int(signal)))
+
+    def exec(self, argv: Sequence[StrPath], *, env: Optional[Mapping[str, str]] = None,
+             cwd: Optional[StrPath] = None, user: Union[None, str, tuple] = None,
+             groups: Optional[Sequence[int]] = None, capabilities: Optional[tuple] = None,
+             no_new_privs: Optional[bool] = None, rlimits: Optional[Mapping[Rlimit, tuple]] = None,
+             umask: Optional[int] = None, oom_score_adj: Optional[int] = None,
+             stdin: StdioSpec = None, stdout: StdioSpec = None, stderr: StdioSpec = None) -> "ExecProcess":
+        """Runs another process inside the running container (joins its namespaces)."""
+        b = _Builder(argv)
+        try:
+            _apply_process(b, env=env, cwd=cwd, user=user, groups=groups, capabilities=capabilities,
+                           no_new_privs=no_new_privs, rlimits=rlimits, umask=umask,
+                           oom_score_adj=oom_score_adj, stdin=stdin, stdout=stdout, stderr=stderr)
+            h = _lib.ExecP()
+            _check(lib.cocoon_container_exec(self._handle(), b.h, ctypes.byref(h)))
+        finally:
+            b.close()
+        return ExecProcess(h)
+
+
+class ExecProcess:
+    """A process exec'd into a container; `with`/close() kills (if running) and reaps it."""
+
+    def __init__(self, h: _lib.ExecP) -> None:
+        self._h: Optional[_lib.ExecP] = h
+        self._fin = weakref.finalize(self, lib.cocoon_exec_process_free, h)
+        self.stdin = _take(lib.cocoon_exec_process_take_stdio, h, _STDIN, "wb")
+        self.stdout = _take(lib.cocoon_exec_process_take_stdio, h, _STDOUT, "rb")
+        self.stderr = _take(lib.cocoon_exec_process_take_stdio, h, _STDERR, "rb")
+
+    def _handle(self) -> _lib.ExecP:
+        if self._h is None:
+            raise RuntimeError("the process handle is closed")
+        return self._h
+
+    @property
+    def pid(self) -> int:
+        """Host pid."""
+        v = ctypes.c_int()
+        _check(lib.cocoon_exec_process_pid(self._handle(), ctypes.byref(v)))
+        return v.value
+
+    def wait(self) -> ExitStatus:
+        """Waits for it to end."""
+        code, sig = ctypes.c_int(), ctypes.c_int()
+        _check(lib.cocoon_exec_process_wait(self._handle(), ctypes.byref(code), ctypes.byref(sig)))
+        return _status(code, sig)
+
+    def poll(self) -> Optional[ExitStatus]:
+        """The exit status if it has ended, else None."""
+        ex, code, sig = ctypes.c_int(), ctypes.c_int(), ctypes.c_int()
+        _check(lib.cocoon_exec_process_try_wait(self._handle(), ctypes.byref(ex), ctypes.byref(code), ctypes.byref(sig)))
+        return _status(code, sig) if ex.value else None
+
+    def kill(self, signal: int = 9) -> None:
+        """Sends it a signal (default SIGKILL)."""
+        _check(lib.cocoon_exec_process_kill(self._handle(), int(signal)))
+
+    def close(self) -> None:
+        """Kills it if still running, reaps it, frees the handle."""
+        _close_streams(self)
+        self._fin()
+        self._h = None
+
+    def __enter__(self) -> "ExecProcess":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -1,0 +1,125 @@
+"""Loading libcocoon and declaring every C function (argtypes and restype)."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+from ctypes import POINTER, c_char_p, c_int, c_size_t, c_uint32, c_uint64, c_void_p
+from typing import Optional
+
+SONAME = "libcocoon.so.0"
+
+
+class _Builder(ctypes.Structure):
+    """Opaque cocoon_builder."""
+
+
+class _Container(ctypes.Structure):
+    """Opaque cocoon_container."""
+
+
+class _Exec(ctypes.Structure):
+    """Opaque cocoon_exec_process."""
+
+
+BuilderP = POINTER(_Builder)
+ContainerP = POINTER(_Container)
+ExecP = POINTER(_Exec)
+c_char_pp = POINTER(c_char_p)
+c_int_p = POINTER(c_int)
+
+
+def _find() -> str:
+    """COCOON_LIBRARY, then a library next to the package, then the SONAME."""
+    env = os.environ.get("COCOON_LIBRARY")
+    if env:
+        return env
+    here = os.path.dirname(os.path.abspath(__file__))
+    for name in (SONAME, "libcocoon.so"):
+        p = os.path.join(here, name)
+        if os.path.exists(p):
+            return p
+    return SONAME
+
+
+_SIGNATURES = {
+    # errors, version, features
+    "cocoon_last_error_code": ([], c_int),
+    "cocoon_last_error_errno": ([], c_int),
+    "cocoon_last_error_stage": ([], c_int),
+    "cocoon_last_error_message": ([], c_char_p),
+    "cocoon_strerror": ([c_int], c_char_p),
+    "cocoon_stage_name": ([c_int], c_char_p),
+    "cocoon_version": ([], c_char_p),
+    "cocoon_has_feature": ([c_char_p], c_int),
+    # builder
+    "cocoon_builder_new": ([c_char_p, POINTER(BuilderP)], c_int),
+    "cocoon_builder_free": ([BuilderP], None),
+    "cocoon_builder_validate": ([BuilderP], c_int),
+    "cocoon_builder_set_program": ([BuilderP, c_char_p], c_int),
+    "cocoon_builder_set_program_len": ([BuilderP, c_char_p, c_size_t], c_int),
+    "cocoon_builder_set_args": ([BuilderP, c_char_pp, c_size_t], c_int),
+    "cocoon_builder_set_env": ([BuilderP, c_char_pp, c_size_t], c_int),
+    "cocoon_builder_set_cwd": ([BuilderP, c_char_p], c_int),
+    "cocoon_builder_set_user": ([BuilderP, c_uint32, c_uint32, POINTER(c_uint32), c_size_t], c_int),
+    "cocoon_builder_set_user_name": ([BuilderP, c_char_p], c_int),
+    "cocoon_builder_set_id": ([BuilderP, c_char_p], c_int),
+    "cocoon_builder_set_namespaces": ([BuilderP, c_uint32], c_int),
+    "cocoon_builder_add_uid_range": ([BuilderP, c_uint32, c_uint32, c_uint32], c_int),
+    "cocoon_builder_add_gid_range": ([BuilderP, c_uint32, c_uint32, c_uint32], c_int),
+    "cocoon_builder_clear_id_maps": ([BuilderP], c_int),
+    "cocoon_builder_set_hostname": ([BuilderP, c_char_p], c_int),
+    "cocoon_builder_set_hostname_len": ([BuilderP, c_char_p, c_size_t], c_int),
+    "cocoon_builder_set_domainname": ([BuilderP, c_char_p], c_int),
+    "cocoon_builder_set_domainname_len": ([BuilderP, c_char_p, c_size_t], c_int),
+    "cocoon_builder_set_time_offsets": ([BuilderP, c_uint64, c_uint64], c_int),
+    "cocoon_builder_set_rootfs_host_sandbox": ([BuilderP], c_int),
+    "cocoon_builder_set_rootfs_dir": ([BuilderP, c_char_p], c_int),
+    "cocoon_builder_set_rootfs_layers": ([BuilderP, c_char_pp, c_size_t, c_char_p, c_char_p], c_int),
+    "cocoon_builder_set_read_only_root": ([BuilderP, c_int], c_int),
+    "cocoon_builder_set_standard_mounts": ([BuilderP, c_int], c_int),
+    "cocoon_builder_add_bind": ([BuilderP, c_char_p, c_char_p, c_uint32], c_int),
+    "cocoon_builder_add_tmpfs": ([BuilderP, c_char_p, c_uint64, c_uint32, c_uint32], c_int),
+    "cocoon_builder_clear_mounts": ([BuilderP], c_int),
+    "cocoon_builder_set_masked_paths": ([BuilderP, c_char_pp, c_size_t], c_int),
+    "cocoon_builder_set_readonly_paths": ([BuilderP, c_char_pp, c_size_t], c_int),
+    "cocoon_builder_set_capabilities": ([BuilderP, c_uint64, c_uint64, c_uint64, c_uint64, c_uint64], c_int),
+    "cocoon_builder_set_no_new_privs": ([BuilderP, c_int], c_int),
+    "cocoon_builder_set_rlimit": ([BuilderP, c_int, c_uint64, c_uint64], c_int),
+    "cocoon_builder_set_umask": ([BuilderP, c_uint32], c_int),
+    "cocoon_builder_set_oom_score_adj": ([BuilderP, c_int], c_int),
+    "cocoon_builder_set_stdio": ([BuilderP, c_int, c_int, c_int], c_int),
+    "cocoon_builder_set_init": ([BuilderP, c_int], c_int),
+    # container
+    "cocoon_container_spawn": ([BuilderP, POINTER(ContainerP)], c_int),
+    "cocoon_container_id": ([ContainerP], c_char_p),
+    "cocoon_container_pid": ([ContainerP, c_int_p], c_int),
+    "cocoon_container_wait": ([ContainerP, c_int_p, c_int_p], c_int),
+    "cocoon_container_try_wait": ([ContainerP, c_int_p, c_int_p, c_int_p], c_int),
+    "cocoon_container_kill": ([ContainerP, c_int], c_int),
+    "cocoon_container_take_stdio": ([ContainerP, c_int, c_int_p], c_int),
+    "cocoon_container_exec": ([ContainerP, BuilderP, POINTER(ExecP)], c_int),
+    "cocoon_container_delete": ([ContainerP], c_int),
+    "cocoon_container_detach": ([ContainerP, c_int_p], c_int),
+    "cocoon_container_free": ([ContainerP], None),
+    # exec
+    "cocoon_exec_process_pid": ([ExecP, c_int_p], c_int),
+    "cocoon_exec_process_wait": ([ExecP, c_int_p, c_int_p], c_int),
+    "cocoon_exec_process_try_wait": ([ExecP, c_int_p, c_int_p, c_int_p], c_int),
+    "cocoon_exec_process_kill": ([ExecP, c_int], c_int),
+    "cocoon_exec_process_take_stdio": ([ExecP, c_int, c_int_p], c_int),
+    "cocoon_exec_process_free": ([ExecP], None),
+}
+
+
+def load(path: Optional[str] = None) -> ctypes.CDLL:
+    """Loads the library and declares every function; fails if one is missing."""
+    lib = ctypes.CDLL(path or _find())
+    for name, (args, res) in _SIGNATURES.items():
+        fn = getattr(lib, name)
+        fn.argtypes = args
+        fn.restype = res
+    return lib
+
+
+lib = load()

@@ -1,0 +1,209 @@
+//! Random sequences of builder calls through the C ABI (the extern "C" functions called
+//! directly) either succeed or fail with a negative code, a matching last-error code and a
+//! non-empty message; they never crash or panic. Each sequence ends with validate + free.
+
+use std::ffi::{c_char, c_int, CStr, CString};
+use std::ptr;
+
+use cocoon::ffi::builder::*;
+use cocoon::ffi::*;
+use proptest::prelude::*;
+
+#[derive(Debug, Clone)]
+enum Op {
+    Program(Vec<u8>),
+    ProgramLen(Vec<u8>),
+    Args(Vec<Vec<u8>>),
+    Env(Vec<Vec<u8>>),
+    Cwd(Vec<u8>),
+    User(u32, u32, Vec<u32>),
+    UserName(Vec<u8>),
+    Id(Vec<u8>),
+    Namespaces(u32),
+    UidRange(u32, u32, u32),
+    GidRange(u32, u32, u32),
+    ClearIdMaps,
+    Hostname(Vec<u8>),
+    HostnameLen(Vec<u8>),
+    Domainname(Vec<u8>),
+    TimeOffsets(u64, u64),
+    RootfsDir(Vec<u8>),
+    RootfsLayers(Vec<Vec<u8>>, Vec<u8>, Vec<u8>),
+    HostSandbox,
+    ReadOnlyRoot(c_int),
+    StandardMounts(c_int),
+    Bind(Vec<u8>, Vec<u8>, u32),
+    Tmpfs(Vec<u8>, u64, u32, u32),
+    ClearMounts,
+    Masked(Vec<Vec<u8>>),
+    Readonly(Vec<Vec<u8>>),
+    Caps(u64, u64, u64, u64, u64),
+    NoNewPrivs(c_int),
+    Rlimit(c_int, u64, u64),
+    Umask(u32),
+    Oom(c_int),
+    Stdio(c_int, c_int, c_int),
+    Init(c_int),
+    NullBuilder,
+    NullString,
+}
+
+/// Bytes biased towards interesting content: paths, NULs, '=', '..', long names.
+fn bytes() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        "[a-z]{0,8}".prop_map(|s| s.into_bytes()),
+        "(/[a-z.]{0,6}){0,4}".prop_map(|s| s.into_bytes()),
+        "[A-Z]{0,3}=?[a-z]{0,3}".prop_map(|s| s.into_bytes()),
+        proptest::collection::vec(any::<u8>(), 0..80),
+        Just(vec![b'a'; 65]),
+    ]
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    let small = || proptest::collection::vec(bytes(), 0..4);
+    prop_oneof![
+        bytes().prop_map(Op::Program),
+        bytes().prop_map(Op::ProgramLen),
+        small().prop_map(Op::Args),
+        small().prop_map(Op::Env),
+        bytes().prop_map(Op::Cwd),
+        (any::<u32>(), any::<u32>(), proptest::collection::vec(any::<u32>(), 0..4)).prop_map(|(u, g, gs)| Op::User(u, g, gs)),
+        bytes().prop_map(Op::UserName),
+        bytes().prop_map(Op::Id),
+        prop_oneof![any::<u32>(), 0u32..256].prop_map(Op::Namespaces),
+        (any::<u32>(), any::<u32>(), 0u32..100_000).prop_map(|(a, b, c)| Op::UidRange(a, b, c)),
+        (0u32..1000, 0u32..200_000, any::<u32>()).prop_map(|(a, b, c)| Op::GidRange(a, b, c)),
+        Just(Op::ClearIdMaps),
+        bytes().prop_map(Op::Hostname),
+        bytes().prop_map(Op::HostnameLen),
+        bytes().prop_map(Op::Domainname),
+        (any::<u64>(), any::<u64>()).prop_map(|(a, b)| Op::TimeOffsets(a, b)),
+        bytes().prop_map(Op::RootfsDir),
+        (small(), bytes(), bytes()).prop_map(|(l, u, w)| Op::RootfsLayers(l, u, w)),
+        Just(Op::HostSandbox),
+        any::<c_int>().prop_map(Op::ReadOnlyRoot),
+        any::<c_int>().prop_map(Op::StandardMounts),
+        (bytes(), bytes(), prop_oneof![0u32..32, any::<u32>()]).prop_map(|(s, t, f)| Op::Bind(s, t, f)),
+        (bytes(), any::<u64>(), prop_oneof![0u32..0o20000, Just(u32::MAX)], 0u32..32).prop_map(|(t, s, m, f)| Op::Tmpfs(t, s, m, f)),
+        Just(Op::ClearMounts),
+        small().prop_map(Op::Masked),
+        small().prop_map(Op::Readonly),
+        (any::<u64>(), any::<u64>(), any::<u64>(), any::<u64>(), any::<u64>()).prop_map(|(a, b, c, d, e)| Op::Caps(a, b, c, d, e)),
+        any::<c_int>().prop_map(Op::NoNewPrivs),
+        (-2..20, any::<u64>(), any::<u64>()).prop_map(|(r, s, h)| Op::Rlimit(r, s, h)),
+        prop_oneof![0u32..0o1000, any::<u32>()].prop_map(Op::Umask),
+        prop_oneof![-1000..=1000, any::<c_int>()].prop_map(Op::Oom),
+        (-1..4, -1..5, prop_oneof![Just(-1), Just(0), Just(2), Just(9999)]).prop_map(|(s, k, f)| Op::Stdio(s, k, f)),
+        any::<c_int>().prop_map(Op::Init),
+        Just(Op::NullBuilder),
+        Just(Op::NullString),
+    ]
+}
+
+/// NUL-terminated copies (cut at the first NUL, as C would see them).
+fn c(b: &[u8]) -> CString {
+    let end = b.iter().position(|&x| x == 0).unwrap_or(b.len());
+    CString::new(&b[..end]).unwrap()
+}
+
+fn cs(v: &[Vec<u8>]) -> (Vec<CString>, Vec<*const c_char>) {
+    let owned: Vec<CString> = v.iter().map(|b| c(b)).collect();
+    let ptrs = owned.iter().map(|s| s.as_ptr()).collect();
+    (owned, ptrs)
+}
+
+unsafe fn apply(b: *mut cocoon_builder, op: &Op) -> c_int {
+    // SAFETY (whole function): every pointer passed is NULL, or points into a live local
+    // CString/Vec that outlives the call; `b` is a live builder.
+    unsafe {
+        match op {
+            Op::Program(p) => cocoon_builder_set_program(b, c(p).as_ptr()),
+            Op::ProgramLen(p) => cocoon_builder_set_program_len(b, p.as_ptr().cast(), p.len()),
+            Op::Args(a) => {
+                let (_o, p) = cs(a);
+                cocoon_builder_set_args(b, p.as_ptr(), p.len())
+            }
+            Op::Env(a) => {
+                let (_o, p) = cs(a);
+                cocoon_builder_set_env(b, p.as_ptr(), p.len())
+            }
+            Op::Cwd(p) => cocoon_builder_set_cwd(b, c(p).as_ptr()),
+            Op::User(u, g, gs) => cocoon_builder_set_user(b, *u, *g, gs.as_ptr(), gs.len()),
+            Op::UserName(n) => cocoon_builder_set_user_name(b, c(n).as_ptr()),
+            Op::Id(n) => cocoon_builder_set_id(b, c(n).as_ptr()),
+            Op::Namespaces(f) => cocoon_builder_set_namespaces(b, *f),
+            Op::UidRange(i, o, n) => cocoon_builder_add_uid_range(b, *i, *o, *n),
+            Op::GidRange(i, o, n) => cocoon_builder_add_gid_range(b, *i, *o, *n),
+            Op::ClearIdMaps => cocoon_builder_clear_id_maps(b),
+            Op::Hostname(n) => cocoon_builder_set_hostname(b, c(n).as_ptr()),
+            Op::HostnameLen(n) => cocoon_builder_set_hostname_len(b, n.as_ptr().cast(), n.len()),
+            Op::Domainname(n) => cocoon_builder_set_domainname_len(b, n.as_ptr().cast(), n.len()),
+            Op::TimeOffsets(m, bt) => cocoon_builder_set_time_offsets(b, *m, *bt),
+            Op::RootfsDir(p) => cocoon_builder_set_rootfs_dir(b, c(p).as_ptr()),
+            Op::RootfsLayers(l, u, w) => {
+                let (_o, p) = cs(l);
+                cocoon_builder_set_rootfs_layers(b, p.as_ptr(), p.len(), c(u).as_ptr(), c(w).as_ptr())
+            }
+            Op::HostSandbox => cocoon_builder_set_rootfs_host_sandbox(b),
+            Op::ReadOnlyRoot(y) => cocoon_builder_set_read_only_root(b, *y),
+            Op::StandardMounts(y) => cocoon_builder_set_standard_mounts(b, *y),
+            Op::Bind(s, t, f) => cocoon_builder_add_bind(b, c(s).as_ptr(), c(t).as_ptr(), *f),
+            Op::Tmpfs(t, s, m, f) => cocoon_builder_add_tmpfs(b, c(t).as_ptr(), *s, *m, *f),
+            Op::ClearMounts => cocoon_builder_clear_mounts(b),
+            Op::Masked(a) => {
+                let (_o, p) = cs(a);
+                cocoon_builder_set_masked_paths(b, p.as_ptr(), p.len())
+            }
+            Op::Readonly(a) => {
+                let (_o, p) = cs(a);
+                cocoon_builder_set_readonly_paths(b, p.as_ptr(), p.len())
+            }
+            Op::Caps(a, e, p, i, am) => cocoon_builder_set_capabilities(b, *a, *e, *p, *i, *am),
+            Op::NoNewPrivs(y) => cocoon_builder_set_no_new_privs(b, *y),
+            Op::Rlimit(r, s, h) => cocoon_builder_set_rlimit(b, *r, *s, *h),
+            Op::Umask(m) => cocoon_builder_set_umask(b, *m),
+            Op::Oom(a) => cocoon_builder_set_oom_score_adj(b, *a),
+            Op::Stdio(s, k, f) => cocoon_builder_set_stdio(b, *s, *k, *f),
+            Op::Init(y) => cocoon_builder_set_init(b, *y),
+            Op::NullBuilder => cocoon_builder_set_hostname(ptr::null_mut(), c"x".as_ptr()),
+            Op::NullString => cocoon_builder_set_cwd(b, ptr::null()),
+        }
+    }
+}
+
+fn check(rc: c_int, what: &str) -> Result<(), TestCaseError> {
+    prop_assert!(rc <= 0, "{what}: positive result {rc}");
+    prop_assert_ne!(rc, COCOON_E_PANIC, "{} panicked", what);
+    prop_assert_eq!(cocoon_last_error_code(), rc, "{}: last error code", what);
+    // SAFETY: the message is a valid C string until the next call on this thread.
+    let msg = unsafe { CStr::from_ptr(cocoon_last_error_message()) }.to_string_lossy().into_owned();
+    if rc < 0 {
+        prop_assert!(!msg.is_empty(), "{what}: error {rc} without a message");
+    } else {
+        prop_assert!(msg.is_empty(), "{what}: success left a message {msg:?}");
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_builder_sequences_never_crash(ops in proptest::collection::vec(op(), 0..24)) {
+        let mut b: *mut cocoon_builder = ptr::null_mut();
+        // SAFETY: valid program string and out pointer.
+        let rc = unsafe { cocoon_builder_new(c"sh".as_ptr(), &mut b) };
+        prop_assert_eq!(rc, 0);
+        for op in &ops {
+            // SAFETY: `b` is live; see `apply`.
+            let rc = unsafe { apply(b, op) };
+            check(rc, &format!("{op:?}"))?;
+        }
+        // SAFETY: `b` is live.
+        let rc = unsafe { cocoon_builder_validate(b) };
+        check(rc, "validate")?;
+        prop_assert!(rc == 0 || rc == COCOON_E_INVALID_CONFIG, "validate gave {rc}");
+        // SAFETY: `b` is live and freed once.
+        unsafe { cocoon_builder_free(b) };
+    }
+}
