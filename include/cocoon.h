@@ -183,6 +183,9 @@
 // Setting the SELinux keyring label.
 #define COCOON_STAGE_KEYRING_LABEL 35
 
+// Creating the cgroup namespace.
+#define COCOON_STAGE_CGROUP_NAMESPACE 36
+
 // New mount namespace (required: the root filesystem is pivoted).
 #define COCOON_NS_MOUNT (1 << 0)
 

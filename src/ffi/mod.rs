@@ -136,6 +136,8 @@ pub const COCOON_STAGE_DEVICE: c_int = 33;
 pub const COCOON_STAGE_SESSION: c_int = 34;
 /// Setting the SELinux keyring label.
 pub const COCOON_STAGE_KEYRING_LABEL: c_int = 35;
+/// Creating the cgroup namespace.
+pub const COCOON_STAGE_CGROUP_NAMESPACE: c_int = 36;
 
 // ---------------------------------------------------------------------------------------
 // Error plumbing
@@ -524,7 +526,7 @@ mod tests {
             COCOON_STAGE_STDIO, COCOON_STAGE_CLOSE_FDS, COCOON_STAGE_SELINUX_LABEL,
             COCOON_STAGE_SECCOMP, COCOON_STAGE_EXEC, COCOON_STAGE_INIT,
             COCOON_STAGE_JOIN_NAMESPACES, COCOON_STAGE_DUMPABLE, COCOON_STAGE_DEVICE,
-            COCOON_STAGE_SESSION, COCOON_STAGE_KEYRING_LABEL,
+            COCOON_STAGE_SESSION, COCOON_STAGE_KEYRING_LABEL, COCOON_STAGE_CGROUP_NAMESPACE,
         ];
         // Every constant is a stage of the core, with the same number...
         for (i, c) in consts.iter().enumerate() {
