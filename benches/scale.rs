@@ -26,8 +26,13 @@ fn main() {
     // `cargo bench` passes --bench; `cargo test --benches` passes nothing: do one small round.
     let quick = !std::env::args().any(|a| a == "--bench");
     let sizes: &[usize] = if quick { &[1, 10] } else { &[1, 10, 100, 1000] };
+    // COCOON_SCALE_NO_NET=1 drops the network namespace, to see what it costs at scale.
+    let mut ns = Namespaces::MOUNT | Namespaces::PID | Namespaces::UTS | Namespaces::IPC | Namespaces::NET;
+    if std::env::var_os("COCOON_SCALE_NO_NET").is_some() {
+        ns.remove(Namespaces::NET);
+    }
     let plan = ContainerBuilder::new(Process::new("/bin/sleep").arg("3600").stdin(Stdio::Null))
-        .namespaces(Namespaces::MOUNT | Namespaces::PID | Namespaces::UTS | Namespaces::IPC | Namespaces::NET)
+        .namespaces(ns)
         .read_only_root(true)
         .prepare()
         .expect("plan");

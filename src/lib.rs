@@ -50,3 +50,19 @@ pub use plan::Plan;
 pub use process::{Process, Rlimit, Stdio, User};
 pub use rootfs::Rootfs;
 pub use selinux::SelinuxConfig;
+
+#[cfg(test)]
+mod thread_safety {
+    // A multithreaded host shares plans and moves handles between threads.
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+
+    #[test]
+    fn handles_cross_threads() {
+        send_sync::<crate::Plan>();
+        send_sync::<crate::ContainerBuilder>();
+        send::<crate::Container>();
+        send::<crate::ExecProcess>();
+        send_sync::<crate::Error>();
+    }
+}
