@@ -73,6 +73,7 @@ pub struct ContainerBuilder {
     pub(crate) init: bool,
     pub(crate) cgroup: Option<CgroupConfig>,
     pub(crate) selinux: Option<SelinuxConfig>,
+    pub(crate) joins: Vec<(Namespaces, PathBuf)>,
 }
 
 impl ContainerBuilder {
@@ -98,6 +99,7 @@ impl ContainerBuilder {
             init: false,
             cgroup: None,
             selinux: None,
+            joins: Vec::new(),
         }
     }
 
@@ -197,6 +199,17 @@ impl ContainerBuilder {
         self
     }
 
+    /// Joins an existing namespace instead of creating one: `ns` is one of
+    /// [`Namespaces::NET`], [`Namespaces::IPC`] or [`Namespaces::UTS`], and `path` a
+    /// namespace file such as `/run/netns/NAME` or `/proc/PID/ns/net`. The flag is taken
+    /// out of the new namespaces. The process becomes non-dumpable before joining.
+    pub fn join_namespace(mut self, ns: Namespaces, path: impl Into<PathBuf>) -> Self {
+        self.namespaces.remove(ns);
+        self.joins.retain(|(n, _)| *n != ns);
+        self.joins.push((ns, path.into()));
+        self
+    }
+
     /// Puts the container in its own cgroup with these limits.
     pub fn cgroup(mut self, cfg: CgroupConfig) -> Self {
         self.cgroup = Some(cfg);
@@ -258,6 +271,25 @@ impl ContainerBuilder {
         }
         for m in &self.mounts {
             m.validate()?;
+        }
+        for (ns, path) in &self.joins {
+            if ![Namespaces::NET, Namespaces::IPC, Namespaces::UTS].contains(ns) {
+                return Err(Error::invalid(
+                    "namespace to join",
+                    format!("{ns:?}: only one of NET, IPC or UTS can be joined by path"),
+                ));
+            }
+            if self.namespaces.intersects(*ns) {
+                return Err(Error::invalid("namespace to join", format!("{ns:?} is also to be created new")));
+            }
+            if !path.is_absolute() {
+                return Err(Error::invalid("namespace to join", format!("{} is not absolute", path.display())));
+            }
+        }
+        if (self.hostname.is_some() || self.domainname.is_some())
+            && self.joins.iter().any(|(n, _)| *n == Namespaces::UTS)
+        {
+            return Err(Error::invalid("hostname", "cannot be set in a joined UTS namespace"));
         }
         for p in self.masked_paths.iter().chain(&self.readonly_paths) {
             crate::mount::container_path("masked/read-only path", p)?;

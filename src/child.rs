@@ -73,6 +73,8 @@ pub(crate) struct ChildCtx<'a> {
     pub join_pidfd: c_int,
     /// For exec: the `CLONE_NEW*` flags to join.
     pub join_flags: c_int,
+    /// Namespace files to join by path (fd, CLONE_NEW* flag), opened by the parent.
+    pub join_fds: &'a [(c_int, c_int)],
 }
 
 fn send(sock: c_int, r: &Report) {
@@ -160,6 +162,14 @@ fn setup_container(plan: &Plan, ctx: &ChildCtx<'_>) -> Step {
         let r = sys::setns(fd, libc::CLONE_NEWTIME);
         sys::close(fd);
         r.at(Stage::TimeNamespace, 2)?;
+    }
+    if !ctx.join_fds.is_empty() {
+        // CVE-2016-9962 class: nothing in a joined namespace may ptrace us.
+        sys::prctl(libc::PR_SET_DUMPABLE, 0, 0).at(Stage::Dumpable, 0)?;
+        for (i, (fd, flag)) in ctx.join_fds.iter().enumerate() {
+            sys::setns(*fd, *flag).at(Stage::JoinNamespaces, i)?;
+            sys::close(*fd);
+        }
     }
     if plan.namespaces.contains(crate::namespace::Namespaces::CGROUP) {
         // Now that the parent has put us in our cgroup, it becomes the namespace root.

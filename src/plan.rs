@@ -642,6 +642,8 @@ pub struct Plan {
     pub(crate) read_only_root: bool,
     pub(crate) loopback: bool,
     pub(crate) init: bool,
+    /// Namespaces joined by path: (the CLONE_NEW* flag, the namespace file).
+    pub(crate) joins: Vec<(i32, PathBuf)>,
     pub(crate) process: ProcessPlan,
     pub(crate) cgroup: Option<CgroupConfig>,
     pub(crate) selinux: Option<SelinuxConfig>,
@@ -743,6 +745,7 @@ impl Plan {
             read_only_root: b.read_only_root,
             loopback: ns.contains(Namespaces::NET),
             init: b.init,
+            joins: b.joins.iter().map(|(ns, p)| (ns.setns_flags(), p.clone())).collect(),
             process,
             cgroup: b.cgroup.clone(),
             selinux: b.selinux.clone(),
@@ -774,6 +777,9 @@ impl Plan {
                 self.root_display
             ),
             Stage::Rootfs | Stage::PivotRoot | Stage::ReadonlyRoot => self.root_display.clone(),
+            Stage::JoinNamespaces => {
+                self.joins.get(i).map(|(_, p)| p.display().to_string()).unwrap_or_default()
+            }
             Stage::Hostname => self.hostname.as_ref().map(|h| h.to_string_lossy().into_owned()).unwrap_or_default(),
             Stage::Domainname => {
                 self.domainname.as_ref().map(|h| h.to_string_lossy().into_owned()).unwrap_or_default()

@@ -208,6 +208,16 @@ pub(crate) fn spawn(plan: &Plan) -> Result<Container> {
     let mut stdio = StdioFds::new(&plan.process.stdio)?;
     let (psock, csock) = socketpair()?;
     let pass_raw: Vec<c_int> = plan.process.fds.iter().map(|(fd, _)| fd.as_raw_fd()).collect();
+    let join_files = plan
+        .joins
+        .iter()
+        .map(|(flag, path)| {
+            std::fs::File::open(path)
+                .map(|f| (OwnedFd::from(f), *flag))
+                .map_err(|e| Error::os("open namespace", path.display().to_string(), e))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let join_raw: Vec<(c_int, c_int)> = join_files.iter().map(|(f, flag)| (f.as_raw_fd(), *flag)).collect();
     let ctx = ChildCtx {
         sock: csock.as_raw_fd(),
         parent_sock: psock.as_raw_fd(),
@@ -217,6 +227,7 @@ pub(crate) fn spawn(plan: &Plan) -> Result<Container> {
         mount_label: selinux.mount_label.as_deref(),
         join_pidfd: -1,
         join_flags: 0,
+        join_fds: &join_raw,
     };
     let into = cgroup.0.as_ref().and_then(|c| c.clone_into_fd());
     let mut pidfd: c_int = -1;
@@ -228,6 +239,7 @@ pub(crate) fn spawn(plan: &Plan) -> Result<Container> {
         child::run_container(plan, &ctx);
     }
     drop(csock);
+    drop(join_files);
     stdio.close_child_side();
     // SAFETY: clone3 stored a fresh pidfd for the child, owned from here on.
     let guard = ChildGuard(Some(Proc::new(pid, unsafe { OwnedFd::from_raw_fd(pidfd) })));
@@ -299,6 +311,7 @@ pub(crate) fn exec(c: &Container, process: &Process) -> Result<ExecProcess> {
         mount_label: None,
         join_pidfd: c.pidfd_raw(),
         join_flags: c.namespaces().setns_flags(),
+        join_fds: &[],
     };
     let mut mid_pidfd: c_int = -1;
     // SAFETY: the child branch runs only `child::join_container` and
