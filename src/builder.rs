@@ -271,6 +271,12 @@ impl ContainerBuilder {
         }
         for m in &self.mounts {
             m.validate()?;
+            if m.relabel.is_some() && self.selinux.is_none() {
+                return Err(Error::invalid(
+                    "mount relabel",
+                    format!("relabelling {} needs ContainerBuilder::selinux", m.target.display()),
+                ));
+            }
         }
         for (ns, path) in &self.joins {
             if ![Namespaces::NET, Namespaces::IPC, Namespaces::UTS].contains(ns) {

@@ -427,6 +427,23 @@ fn apply_op(root: c_int, op: &Op, ctx: &ChildCtx<'_>, i: usize) -> Step {
             sys::close(src);
             sys::close(dst);
             r.at(Stage::Mount, i)?;
+            // mqueue takes no `context=` option: label its root with an xattr instead.
+            if let (Source::Fs { fstype, .. }, Some(label)) = (source, ctx.mount_label) {
+                if *fstype == c"mqueue" {
+                    let fd = sys::openat2(root, target.full.as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY, 0, IN_ROOT)
+                        .at(Stage::Mount, i)?;
+                    // SAFETY: fsetxattr on an fd we own with a NUL-terminated name and a
+                    // byte buffer of the given length.
+                    let r = unsafe {
+                        libc::fsetxattr(fd, c"security.selinux".as_ptr(), label.as_ptr().cast(), label.to_bytes().len(), 0)
+                    };
+                    let e = sys::last_errno();
+                    sys::close(fd);
+                    if r != 0 {
+                        return Err(Fail { stage: Stage::Mount, index: i as u32, errno: e });
+                    }
+                }
+            }
             // fsmount attrs: applied on the attached mount (fsmount's own attr argument
             // would refuse a read-only sysfs in some user namespaces).
             if let Source::Fs { .. } = source {

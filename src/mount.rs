@@ -32,6 +32,7 @@ pub struct Mount {
     pub(crate) nosuid: bool,
     pub(crate) nodev: bool,
     pub(crate) noexec: bool,
+    pub(crate) relabel: Option<crate::selinux::Sharing>,
 }
 
 impl Mount {
@@ -45,6 +46,7 @@ impl Mount {
             nosuid: true,
             nodev: true,
             noexec: false,
+            relabel: None,
         }
     }
 
@@ -57,6 +59,7 @@ impl Mount {
             nosuid: true,
             nodev: true,
             noexec: false,
+            relabel: None,
         }
     }
 
@@ -105,6 +108,17 @@ impl Mount {
     /// Whether programs cannot be executed from it (default false).
     pub fn noexec(mut self, yes: bool) -> Mount {
         self.noexec = yes;
+        self
+    }
+
+    /// For a bind mount: relabel the source for the container before it starts, shared
+    /// with every container (`z`, level `s0`) or private to this one (`Z`, its MCS level).
+    /// Needs [`crate::ContainerBuilder::selinux`]; system directories (`/`, `/usr`,
+    /// `/etc`, `/home`, ...) are refused. A no-op when SELinux is disabled.
+    pub fn selinux_relabel(mut self, sharing: crate::selinux::Sharing) -> Mount {
+        if let MountKind::Bind { .. } = self.kind {
+            self.relabel = Some(sharing);
+        }
         self
     }
 

@@ -647,6 +647,8 @@ pub struct Plan {
     pub(crate) process: ProcessPlan,
     pub(crate) cgroup: Option<CgroupConfig>,
     pub(crate) selinux: Option<SelinuxConfig>,
+    /// Bind sources to relabel for the container's SELinux level before the clone.
+    pub(crate) relabels: Vec<(PathBuf, crate::selinux::Sharing)>,
 }
 
 impl Plan {
@@ -704,7 +706,7 @@ impl Plan {
                 let mut dirs: Vec<&Path> = vec![upper.as_path()];
                 dirs.extend(lower.iter().map(|p| p.as_path()));
                 (
-                    Source::Fs { fstype: c"overlay", options, labeled: false },
+                    Source::Fs { fstype: c"overlay", options, labeled: true },
                     format!("overlay of {} layers", lower.len()),
                     NameRoot::Dirs(dirs),
                 )
@@ -749,6 +751,14 @@ impl Plan {
             process,
             cgroup: b.cgroup.clone(),
             selinux: b.selinux.clone(),
+            relabels: b
+                .mounts
+                .iter()
+                .filter_map(|m| match (&m.kind, m.relabel) {
+                    (MountKind::Bind { source, .. }, Some(sharing)) => Some((source.clone(), sharing)),
+                    _ => None,
+                })
+                .collect(),
         })
     }
 

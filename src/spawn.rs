@@ -200,10 +200,21 @@ pub(crate) fn spawn(plan: &Plan) -> Result<Container> {
         Some(id) => id.clone(),
         None => format!("cocoon-{}-{}", std::process::id(), NEXT_ID.fetch_add(1, Ordering::Relaxed)),
     };
-    let selinux: SelinuxPlan = match &plan.selinux {
+    let mut selinux: SelinuxPlan = match &plan.selinux {
         Some(cfg) => cfg.prepare(&id)?,
         None => SelinuxPlan::default(),
     };
+    if let Some(label) = &selinux.file_label {
+        for (src, sharing) in &plan.relabels {
+            crate::selinux::relabel(src, label, crate::selinux::Recursive::Yes, *sharing)?;
+        }
+    } else {
+        // SELinux off: still refuse system directories, so a configuration does not
+        // become dangerous on the day SELinux is turned on.
+        for (src, _) in &plan.relabels {
+            crate::selinux::label::check_relabel_path(src)?;
+        }
+    }
     let mut cgroup = CgroupGuard(plan.cgroup.as_ref().map(|c| Cgroup::create(c, &id)).transpose()?);
     let mut stdio = StdioFds::new(&plan.process.stdio)?;
     let (psock, csock) = socketpair()?;
@@ -272,6 +283,10 @@ pub(crate) fn spawn(plan: &Plan) -> Result<Container> {
         Msg::Report(r, _) => return Err(setup_error(&r, describe)),
     }
     let main = guard.disarm();
+    if let Some(r) = selinux.reservation.as_mut() {
+        // The level stays held while the container lives, even if this process dies.
+        let _ = r.set_owner_pid(pid);
+    }
     let [stdin, stdout, stderr] = stdio.parent;
     Ok(Container::new(id, main, plan, cgroup.take(), selinux, [stdin, stdout, stderr]))
 }

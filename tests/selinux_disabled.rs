@@ -95,7 +95,6 @@ fn selinux_config_checks_syntax_without_selinux() {
 /// `require(true)` on a host without SELinux must refuse to spawn, before any child.
 /// Needs the spawn engine to call `SelinuxConfig::prepare` (the lead's work).
 #[test]
-#[ignore = "needs the spawn engine: enable once Plan::spawn calls SelinuxConfig::prepare"]
 fn selinux_require_errors_through_builder() {
     if on_vm() {
         return;
@@ -109,5 +108,26 @@ fn selinux_require_errors_through_builder() {
         other => panic!("expected SelinuxError::NotEnabled, got {other:?}"),
     }
     assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "nothing reserved");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// With SELinux off, a container configured for SELinux still starts (unlabelled), and a
+/// bind mount asking to relabel a system directory is refused before any child exists.
+#[test]
+fn selinux_off_container_still_starts_and_relabel_of_usr_is_refused() {
+    if on_vm() {
+        return;
+    }
+    let dir = tmpdir("off");
+    let mut c = cocoon::ContainerBuilder::new(cocoon::Process::new("/bin/true"))
+        .selinux(SelinuxConfig::new().state_dir(&dir))
+        .spawn()
+        .expect("spawns unlabelled");
+    assert!(c.wait().unwrap().success());
+    let r = cocoon::ContainerBuilder::new(cocoon::Process::new("/bin/true"))
+        .selinux(SelinuxConfig::new().state_dir(&dir))
+        .mount(cocoon::Mount::bind("/usr", "/mnt").selinux_relabel(cocoon::selinux::Sharing::Private))
+        .spawn();
+    assert!(matches!(r, Err(cocoon::Error::Selinux(SelinuxError::RelabelRefused { .. }))), "{r:?}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
