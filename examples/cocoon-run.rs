@@ -14,6 +14,8 @@
 //!   --pids N            at most N processes
 //!   --cpus X            CPU quota, e.g. 0.5 = half of one CPU
 //!   --stats             print the container's cgroup stats when it ends
+//!   --selinux-type T    SELinux process type (default container_t when SELinux is on)
+//!   --selinux-level L   SELinux level, e.g. s0:c1,c2 (default: a unique MCS pair)
 //!   --verbose           print a summary of the isolation in effect
 //! ```
 //! Exits with the program's exit code (128+signal if killed).
@@ -21,7 +23,7 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use cocoon::{Bytes, CgroupConfig, ContainerBuilder, IdRange, Mount, Namespaces, Process, Rootfs};
+use cocoon::{Bytes, CgroupConfig, ContainerBuilder, IdRange, Mount, Namespaces, Process, Rootfs, SelinuxConfig};
 
 struct Args {
     rootfs: Rootfs,
@@ -36,6 +38,8 @@ struct Args {
     pids: Option<u64>,
     cpus: Option<f64>,
     stats: bool,
+    selinux_type: Option<String>,
+    selinux_level: Option<String>,
     cmd: Vec<String>,
 }
 
@@ -50,7 +54,7 @@ fn parse_size(s: &str) -> u64 {
 }
 
 fn usage(msg: &str) -> ! {
-    eprintln!("cocoon-run: {msg}\nusage: cocoon-run [--rootfs DIR | --layers L1:L2 --upper DIR --work DIR] [--read-only|--writable] [--hostname NAME] [--no-net] [--userns] [--init] [-e K=V] [--memory SIZE] [--pids N] [--cpus X] [--stats] [--verbose] [--] PROGRAM [ARGS...]");
+    eprintln!("cocoon-run: {msg}\nusage: cocoon-run [--rootfs DIR | --layers L1:L2 --upper DIR --work DIR] [--read-only|--writable] [--hostname NAME] [--no-net] [--userns] [--init] [-e K=V] [--memory SIZE] [--pids N] [--cpus X] [--stats] [--selinux-type T] [--selinux-level L] [--verbose] [--] PROGRAM [ARGS...]");
     std::process::exit(2)
 }
 
@@ -68,6 +72,8 @@ fn parse() -> Args {
         pids: None,
         cpus: None,
         stats: false,
+        selinux_type: None,
+        selinux_level: None,
         cmd: Vec::new(),
     };
     let (mut layers, mut upper, mut work) = (None, None, None);
@@ -95,6 +101,8 @@ fn parse() -> Args {
             "--pids" => a.pids = Some(val("--pids").parse().unwrap_or_else(|_| usage("--pids takes a number"))),
             "--cpus" => a.cpus = Some(val("--cpus").parse().unwrap_or_else(|_| usage("--cpus takes a number"))),
             "--stats" => a.stats = true,
+            "--selinux-type" => a.selinux_type = Some(val("--selinux-type")),
+            "--selinux-level" => a.selinux_level = Some(val("--selinux-level")),
             "--verbose" | "-v" => a.verbose = true,
             "--help" | "-h" => usage("help"),
             "--" => {
@@ -147,6 +155,18 @@ fn main() -> ExitCode {
         }
         b = b.cgroup(cg);
     }
+    // SELinux labels: a no-op (the container runs unlabelled) when SELinux is off.
+    let mut se = SelinuxConfig::new();
+    if let Some(t) = &a.selinux_type {
+        se = se.process_type(t);
+    }
+    if let Some(l) = &a.selinux_level {
+        match l.parse() {
+            Ok(level) => se = se.level(level),
+            Err(e) => usage(&format!("--selinux-level: {e}")),
+        }
+    }
+    b = b.selinux(se);
     if a.userns {
         b = b.uid_map([IdRange::new(0, 100000, 65536)]).gid_map([IdRange::new(0, 100000, 65536)]);
     }
@@ -157,6 +177,12 @@ fn main() -> ExitCode {
             return ExitCode::from(125);
         }
     };
+    if a.verbose || a.selinux_type.is_some() || a.selinux_level.is_some() {
+        match c.selinux_label() {
+            Some(l) => eprintln!("cocoon: SELinux label: {l}"),
+            None => eprintln!("cocoon: SELinux label: none (SELinux is disabled on this host)"),
+        }
+    }
     if a.verbose {
         summary(&a, &c, ns);
     }

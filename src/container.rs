@@ -272,6 +272,12 @@ impl Container {
         self.cgroup.as_ref().map(|c| c.path())
     }
 
+    /// The SELinux label the container's processes run with (`None` when unlabelled,
+    /// e.g. SELinux is disabled).
+    pub fn selinux_label(&self) -> Option<&str> {
+        self.selinux.exec_label.as_deref().and_then(|c| c.to_str().ok())
+    }
+
     pub(crate) fn selinux_plan(&self) -> &SelinuxPlan {
         &self.selinux
     }
