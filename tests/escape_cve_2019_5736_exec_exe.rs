@@ -69,3 +69,34 @@ fn init_is_not_dumpable_and_its_exe_is_out_of_reach() {
     // Control (SIBLING-OK): the same probes work on a dumpable process of the container.
     assert_eq!(out, "ppid=1\nSIBLING-OK\ndone\n", "the container reached its init (the host binary): {out}");
 }
+
+/// Every capability the running kernel knows.
+fn all_caps() -> cocoon::CapSet {
+    let last: u32 = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap").unwrap().trim().parse().unwrap();
+    cocoon::CapSet((1u64 << (last + 1)) - 1)
+}
+
+#[test]
+fn init_is_not_dumpable_even_to_a_fully_capable_root_in_a_user_namespace() {
+    let _g = lock();
+    // The one setup where nothing but cocoon's PR_SET_DUMPABLE protects the init:
+    // - without a user namespace, a Docker-capable program is kept away by the kernel's
+    //   capability-subset rule, and a program with CAP_SYS_PTRACE may ptrace anything;
+    // - with a uid map that moves root (0 -> 100000), the kernel itself makes the init
+    //   non-dumpable when its uid changes (suid_dumpable = 0).
+    // With an identity map (root stays kuid 0) and every capability of the container's
+    // user namespace, the program has the init's uid and a superset of its capabilities:
+    // only the init's non-dumpable flag, checked against the host user namespace that owns
+    // its never-exec'd memory map, stops it.
+    let map = [cocoon::IdRange::new(0, 0, 65_536)];
+    let script = "for f in exe mem environ; do cat /proc/1/$f > /dev/null 2>&1 && echo OPENED-$f; done; \
+                  readlink /proc/1/exe 2>/dev/null && echo READLINK; ls /proc/1/root/ > /dev/null 2>&1 && echo ROOT-LINK; \
+                  sleep 5 & readlink /proc/$!/exe > /dev/null && echo SIBLING-OK; kill $!; echo done";
+    let out = run_ok(
+        ContainerBuilder::new(sh(script).capabilities(cocoon::Capabilities::uniform(all_caps())))
+            .uid_map(map)
+            .gid_map(map)
+            .init(true),
+    );
+    assert_eq!(out, "SIBLING-OK\ndone\n", "the container reached its init (the host binary): {out}");
+}
