@@ -23,7 +23,7 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use cocoon::{Bytes, CgroupConfig, ContainerBuilder, IdRange, Mount, Namespaces, Process, Rootfs, SelinuxConfig};
+use cocoon::{Bytes, CgroupConfig, ContainerBuilder, IdRange, Namespaces, Process, Rootfs, SelinuxConfig};
 
 struct Args {
     rootfs: Rootfs,
@@ -138,9 +138,6 @@ fn main() -> ExitCode {
         .rootfs(a.rootfs.clone())
         .read_only_root(a.read_only)
         .init(a.init);
-    if a.rootfs == Rootfs::HostSandbox {
-        b = b.mount(Mount::tmpfs("/tmp").mode(0o1777));
-    }
     if a.memory.is_some() || a.pids.is_some() || a.cpus.is_some() || a.stats {
         let mut cg = CgroupConfig::new();
         if let Some(m) = a.memory {

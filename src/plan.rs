@@ -461,9 +461,16 @@ fn host_sandbox_ops(hostname: Option<&str>) -> Result<Vec<Op>> {
         }
     }
     let host = hostname.unwrap_or("localhost");
-    for (dir, mode) in [("/etc", 0o755), ("/tmp", 0o1777), ("/root", 0o700), ("/home", 0o755), ("/run", 0o755)] {
+    for (dir, mode) in [("/etc", 0o755), ("/root", 0o700), ("/home", 0o755), ("/run", 0o755)] {
         ops.push(Op::Dir { path: InRootPath::lit(dir), mode });
     }
+    // Its own tmpfs, so /tmp stays writable under a read-only root.
+    ops.push(Op::Mount {
+        source: Source::fs(c"tmpfs", &[("mode", Some("1777"))], true),
+        target: InRootPath::lit("/tmp"),
+        kind: TargetKind::Dir,
+        attrs: MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
+    });
     for (file, contents) in [
         ("/etc/passwd", SANDBOX_PASSWD.to_string()),
         ("/etc/group", SANDBOX_GROUP.to_string()),

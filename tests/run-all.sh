@@ -27,8 +27,10 @@ suite() {
   fi
 }
 
-suite "cargo test (host: core, cgroups v1/hybrid, selinux off, ffi)" cargo test --all-features
-suite "benches build" cargo bench --no-run
+# --all-targets also builds the examples and runs each benchmark once in test mode.
+suite "cargo test (host: core, escapes, cgroups v1/hybrid, selinux off, ffi, benches once)" \
+  cargo test --all-targets --all-features
+suite "doc tests" cargo test --doc --all-features
 if [ -x tests/abi/run-all.sh ]; then
   suite "C ABI and Python bindings" tests/abi/run-all.sh
 fi
