@@ -8,6 +8,7 @@
 //! - no allocation, no `format!`, no `println!`, no locks, no `std::fs`;
 //! - no panics: no indexing that can fail, no `unwrap`; every failure is a [`Fail`]
 //!   reported to the parent as `(stage, index, errno)`, then `_exit(127)`.
+//!
 //! Everything used here was computed by the parent in [`crate::plan`].
 
 use libc::{c_int, c_uint};

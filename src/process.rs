@@ -81,6 +81,8 @@ pub enum Rlimit {
 }
 
 impl Rlimit {
+    // The constants are u32 on glibc but c_int on musl: keep the cast.
+    #[allow(clippy::unnecessary_cast)]
     pub(crate) fn resource(self) -> u32 {
         (match self {
             Rlimit::As => libc::RLIMIT_AS,
