@@ -769,7 +769,7 @@ fn wire_stdio(p: &ProcessPlan, ctx: &ChildCtx<'_>) -> Step {
         }
     }
     // Passed fds: park all, then place. (At most a handful; a fixed stack array bounds it.)
-    let mut pass_parked = [-1 as c_int; 64];
+    let mut pass_parked = [-1 as c_int; crate::plan::MAX_PASSED_FDS];
     for (j, fd) in ctx.pass_fds.iter().enumerate() {
         // SAFETY: dup of an fd we hold.
         let d = unsafe { libc::fcntl(*fd, libc::F_DUPFD_CLOEXEC, p.fd_floor) };

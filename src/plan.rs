@@ -307,7 +307,8 @@ impl ProcessPlan {
             groups,
             set_groups: setgroups_allowed,
             caps: p.capabilities,
-            last_cap: last_cap(),
+            // Capability masks are 64 bits wide.
+            last_cap: last_cap().min(63),
             no_new_privs: p.no_new_privs,
             rlimits,
             umask: p.umask,
@@ -319,6 +320,9 @@ impl ProcessPlan {
         })
     }
 }
+
+/// How many fds one process can be passed (the child parks them in a fixed array).
+pub const MAX_PASSED_FDS: usize = 64;
 
 /// Checks a process's values that need no host access.
 pub(crate) fn validate_process(p: &Process) -> Result<()> {
@@ -347,6 +351,12 @@ pub(crate) fn validate_process(p: &Process) -> Result<()> {
         if soft > hard {
             return Err(Error::invalid("rlimit", format!("{}: soft limit {soft} is above hard limit {hard}", w.name())));
         }
+    }
+    if p.fds.len() > MAX_PASSED_FDS {
+        return Err(Error::invalid(
+            "passed fd",
+            format!("{} fds passed; at most {MAX_PASSED_FDS} are supported", p.fds.len()),
+        ));
     }
     for (_, t) in &p.fds {
         if *t < 3 {
