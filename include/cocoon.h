@@ -858,10 +858,11 @@ int cocoon_container_resume(cocoon_container *container);
 int cocoon_container_stats(const cocoon_container *container,
                            cocoon_stats *out);
 
-// The container's cgroup directory on the first hierarchy it uses (e.g.
-// "/sys/fs/cgroup/blkio/cocoon/<id>" on a v1/hybrid host, "/sys/fs/cgroup/cocoon/<id>"
-// on v2). `*path` is borrowed: valid until the handle is released. A container without
-// a cgroup -> `COCOON_E_INVALID_CONFIG`.
+// The container's cgroup path relative to the root of every cgroup hierarchy, i.e.
+// "<parent>/<id>" (default parent "cocoon"): its directories are
+// `/sys/fs/cgroup/<path>` on a cgroup v2 host and `/sys/fs/cgroup/<controller>/<path>`
+// on v1 (and hybrid) hosts. `*path` is borrowed: valid until the handle is released. A
+// container without a cgroup -> `COCOON_E_INVALID_CONFIG`.
 int cocoon_container_cgroup_path(const cocoon_container *container,
                                  const char **path);
 

@@ -380,10 +380,11 @@ pub unsafe extern "C" fn cocoon_container_stats(container: *const cocoon_contain
     })
 }
 
-/// The container's cgroup directory on the first hierarchy it uses (e.g.
-/// "/sys/fs/cgroup/blkio/cocoon/<id>" on a v1/hybrid host, "/sys/fs/cgroup/cocoon/<id>"
-/// on v2). `*path` is borrowed: valid until the handle is released. A container without
-/// a cgroup -> `COCOON_E_INVALID_CONFIG`.
+/// The container's cgroup path relative to the root of every cgroup hierarchy, i.e.
+/// "<parent>/<id>" (default parent "cocoon"): its directories are
+/// `/sys/fs/cgroup/<path>` on a cgroup v2 host and `/sys/fs/cgroup/<controller>/<path>`
+/// on v1 (and hybrid) hosts. `*path` is borrowed: valid until the handle is released. A
+/// container without a cgroup -> `COCOON_E_INVALID_CONFIG`.
 #[no_mangle]
 pub unsafe extern "C" fn cocoon_container_cgroup_path(container: *const cocoon_container, path: *mut *const c_char) -> c_int {
     guard(|| {
@@ -402,6 +403,15 @@ pub unsafe extern "C" fn cocoon_container_cgroup_path(container: *const cocoon_c
     })
 }
 
+/// Thaws a possibly paused container before it is torn down: the teardown SIGKILLs and
+/// then waits for the first process, and a frozen process cannot die until thawed (the
+/// wait would never return). Errors are ignored: the teardown reports its own.
+fn thaw_before_teardown(c: &cocoon_container) {
+    if c.cgroup_path.is_some() {
+        let _ = c.inner.resume();
+    }
+}
+
 /// Kills every process of the container, reaps them, removes its cgroup and frees the
 /// handle, which is invalid afterwards even when this fails (the failure, e.g. a cgroup
 /// that could not be removed, is reported). NULL -> `COCOON_E_INVALID_ARGUMENT`.
@@ -411,6 +421,7 @@ pub unsafe extern "C" fn cocoon_container_delete(container: *mut cocoon_containe
         nonnull(container, "container")?;
         // SAFETY: a non-NULL handle came from `cocoon_container_spawn`; released once.
         let c = unsafe { Box::from_raw(container) };
+        thaw_before_teardown(&c);
         c.inner.delete().map_err(Fail::from)
     })
 }
@@ -439,7 +450,9 @@ pub unsafe extern "C" fn cocoon_container_free(container: *mut cocoon_container)
     guard(|| {
         if !container.is_null() {
             // SAFETY: a non-NULL handle came from `cocoon_container_spawn`; released once.
-            drop(unsafe { Box::from_raw(container) });
+            let c = unsafe { Box::from_raw(container) };
+            thaw_before_teardown(&c);
+            drop(c);
         }
         Ok(())
     });
