@@ -59,7 +59,10 @@
 // `cocoon_last_error_errno()` holds the OS error.
 #define COCOON_E_OS -4
 
-// A cgroup could not be created, configured, read or removed.
+// A cgroup could not be created, configured, frozen, read or removed (errno set when the
+// OS gave one), or a cgroup limit was rejected: out of range, naming a CPU, memory node,
+// device or huge page size the host lacks, or not expressible on the host's cgroup
+// version.
 #define COCOON_E_CGROUP -5
 
 // An SELinux label could not be parsed, allocated or applied.
@@ -300,6 +303,59 @@
 // Stack size (bytes).
 #define COCOON_RLIMIT_STACK 14
 
+// `cocoon_builder_add_io_limit`: bytes read per second.
+#define COCOON_IO_READ_BPS 0
+
+// `cocoon_builder_add_io_limit`: bytes written per second.
+#define COCOON_IO_WRITE_BPS 1
+
+// `cocoon_builder_add_io_limit`: read operations per second.
+#define COCOON_IO_READ_IOPS 2
+
+// `cocoon_builder_add_io_limit`: write operations per second.
+#define COCOON_IO_WRITE_IOPS 3
+
+// `cocoon_builder_add_device_rule` kind: every device (`a`; major and minor must be
+// `COCOON_DEVICE_ANY`).
+#define COCOON_DEVICE_ALL 0
+
+// `cocoon_builder_add_device_rule` kind: character devices (`c`).
+#define COCOON_DEVICE_CHAR 1
+
+// `cocoon_builder_add_device_rule` kind: block devices (`b`).
+#define COCOON_DEVICE_BLOCK 2
+
+// `cocoon_builder_add_device_rule` major or minor number: any (`*`).
+#define COCOON_DEVICE_ANY UINT32_MAX
+
+// `cocoon_builder_add_device_rule` access: read.
+#define COCOON_DEVICE_READ (1 << 0)
+
+// `cocoon_builder_add_device_rule` access: write.
+#define COCOON_DEVICE_WRITE (1 << 1)
+
+// `cocoon_builder_add_device_rule` access: mknod.
+#define COCOON_DEVICE_MKNOD (1 << 2)
+
+// `cocoon_stats.valid`: the `cpu_*` fields are filled.
+#define COCOON_STATS_CPU (1 << 0)
+
+// `cocoon_stats.valid`: `memory_current`, `memory_oom_events`, `memory_oom_kills` are
+// filled.
+#define COCOON_STATS_MEMORY (1 << 1)
+
+// `cocoon_stats.valid`: `memory_peak` is filled (v2 kernels before 5.19 have no peak).
+#define COCOON_STATS_MEMORY_PEAK (1 << 2)
+
+// `cocoon_stats.valid`: `pids_current` is filled.
+#define COCOON_STATS_PIDS (1 << 3)
+
+// `cocoon_stats.valid`: the `io_*` fields are filled.
+#define COCOON_STATS_IO (1 << 4)
+
+// The smallest `cocoon_stats.size` accepted: the size of the first version of the struct.
+#define COCOON_STATS_SIZE_V1 104
+
 // Everything about a container before it runs. Opaque; create with `cocoon_builder_new`,
 // free with `cocoon_builder_free`. Spawning does not consume it: one builder can spawn
 // many containers. Not thread-safe: do not use one builder from two threads at once.
@@ -315,6 +371,45 @@ typedef struct cocoon_container cocoon_container;
 // `cocoon_container_exec`, freed (killed and reaped if still running) by
 // `cocoon_exec_process_free`. It may outlive its container handle.
 typedef struct cocoon_exec_process cocoon_exec_process;
+
+// Resource usage of a container's cgroup, filled by `cocoon_container_stats`.
+//
+// The struct grows at its end in later versions. Before the call set `size` to
+// `sizeof(cocoon_stats)` (the size the caller was compiled with); cocoon fills at most
+// that many bytes and sets `size` to how many it filled. A group of fields is meaningful
+// only when its `COCOON_STATS_*` bit is set in `valid` (a controller may be missing on
+// the host, e.g. no I/O accounting); fields of a group that is not valid are 0.
+typedef struct {
+    // In: `sizeof(cocoon_stats)` as the caller knows it. Out: the bytes cocoon filled.
+    uint32_t size;
+    // Which groups of fields are filled: an OR of `COCOON_STATS_*`.
+    uint32_t valid;
+    // CPU time used by all tasks of the container, in microseconds.
+    uint64_t cpu_usage_us;
+    // CPU time in user mode, in microseconds.
+    uint64_t cpu_user_us;
+    // CPU time in kernel mode, in microseconds.
+    uint64_t cpu_system_us;
+    // Memory in use now, in bytes (v1 `memory.usage_in_bytes`, v2 `memory.current`).
+    uint64_t memory_current;
+    // The highest memory use seen, in bytes (valid with `COCOON_STATS_MEMORY_PEAK`).
+    uint64_t memory_peak;
+    // How often the memory limit was hit: v2 `memory.events` oom; v1 `memory.failcnt`
+    // (which counts every charge that hit the limit, reclaimed or not).
+    uint64_t memory_oom_events;
+    // Processes of the container killed by the OOM killer.
+    uint64_t memory_oom_kills;
+    // Tasks (processes and threads) in the container now.
+    uint64_t pids_current;
+    // Bytes read from block devices.
+    uint64_t io_read_bytes;
+    // Bytes written to block devices.
+    uint64_t io_write_bytes;
+    // Block device read operations.
+    uint64_t io_read_ops;
+    // Block device write operations.
+    uint64_t io_write_ops;
+} cocoon_stats;
 
 #ifdef __cplusplus
 extern "C" {
@@ -353,7 +448,11 @@ const char *cocoon_version(void);
 // Whether a feature is available on the running system: 1 yes, 0 no (also for names this
 // version does not know), `COCOON_E_INVALID_ARGUMENT` if `name` is NULL.
 //
-// Names: "clone3" (the clone3 syscall), "cgroup2" (a cgroup2 hierarchy is mounted),
+// Names: "clone3" (the clone3 syscall), "cgroup" (a cgroup layout cocoon can use is
+// mounted: v1, v2 or hybrid; the cgroup limit setters and `cocoon_container_pause/
+// resume/stats` can work), "cgroup2" (the host is cgroup v2 only, so every limit is
+// applied through cgroup v2 files, e.g. `memory.high`; 0 on v1 and hybrid hosts, where
+// the controllers are v1 even if an almost empty cgroup2 is mounted next to them),
 // "selinux" (built with SELinux support and selinuxfs is mounted), "overlay" (overlayfs is
 // known to the kernel), "userns" (user namespaces can be created), "timens" (time
 // namespaces exist).
@@ -370,8 +469,9 @@ int cocoon_builder_new(const char *program,
 // Frees a builder. NULL is a no-op. Containers spawned from it are unaffected.
 void cocoon_builder_free(cocoon_builder *builder);
 
-// Checks every setting that can be checked without touching the host (the checks
-// `cocoon_container_spawn` makes first). 0 or `COCOON_E_INVALID_CONFIG`.
+// Checks every setting that can be checked without creating anything (the checks
+// `cocoon_container_spawn` makes first). 0, `COCOON_E_INVALID_CONFIG`, or
+// `COCOON_E_CGROUP` for cgroup limits the host cannot apply.
 int cocoon_builder_validate(const cocoon_builder *builder);
 
 // Sets the program (NUL-terminated; need not be UTF-8). Empty -> `COCOON_E_INVALID_CONFIG`.
@@ -566,6 +666,129 @@ int cocoon_builder_set_stdio(cocoon_builder *builder,
 int cocoon_builder_set_init(cocoon_builder *builder,
                             int yes);
 
+// Gives the container its own cgroup even without limits (it still gets accounting for
+// `cocoon_container_stats`, the freezer for `cocoon_container_pause`, and a cgroup-wide
+// kill on teardown). Calling it again keeps the settings already made.
+int cocoon_builder_enable_cgroup(cocoon_builder *builder);
+
+// Removes every cgroup setting: the container gets no cgroup of its own.
+int cocoon_builder_clear_cgroup(cocoon_builder *builder);
+
+// The parent of the container's cgroup, relative to every hierarchy's root (default
+// "cocoon"): plain names joined by '/', no "." or "..", not absolute. Missing
+// directories are created at spawn and removed again once empty; directories cocoon did
+// not create are never modified or removed.
+int cocoon_builder_set_cgroup_parent(cocoon_builder *builder,
+                                     const char *path);
+
+// Hard memory limit in bytes (1..=2^63-1; v1 `memory.limit_in_bytes`, v2 `memory.max`).
+// Above it the kernel reclaims, then the OOM killer kills a process of the container
+// (counted in `cocoon_stats.memory_oom_kills`).
+int cocoon_builder_set_memory_max(cocoon_builder *builder,
+                                  uint64_t bytes);
+
+// Memory throttling threshold in bytes (v2 `memory.high`; at most the memory max).
+// cgroup v1 cannot express it: `COCOON_E_CGROUP` where the memory controller is v1.
+int cocoon_builder_set_memory_high(cocoon_builder *builder,
+                                   uint64_t bytes);
+
+// Memory protection/reservation in bytes (v1 `memory.soft_limit_in_bytes`, v2
+// `memory.low`; 0 allowed).
+int cocoon_builder_set_memory_low(cocoon_builder *builder,
+                                  uint64_t bytes);
+
+// Swap limit in bytes (v2 `memory.swap.max`; 0 = no swap). On cgroup v1 swap is
+// limited together with memory, so set the memory max first (the kernel gets
+// `memory.memsw.limit_in_bytes` = memory max + swap max), and the host needs swap
+// accounting; otherwise `COCOON_E_CGROUP`.
+int cocoon_builder_set_swap_max(cocoon_builder *builder,
+                                uint64_t bytes);
+
+// Disables the OOM killer for the container (non-zero = yes): at the memory limit its
+// tasks wait instead of being killed. cgroup v1 only (`COCOON_E_CGROUP` on v2).
+int cocoon_builder_set_oom_kill_disable(cocoon_builder *builder,
+                                        int yes);
+
+// At most `max` tasks (processes and threads) in the container (1..=4194304): a fork
+// or clone beyond it fails with EAGAIN inside the container.
+int cocoon_builder_set_pids_max(cocoon_builder *builder,
+                                uint64_t max);
+
+// At most `quota_us` microseconds of CPU time every `period_us` microseconds (period
+// 1000..=1000000, quota at least 1000; e.g. 50000/100000 = half a CPU). Replaces an
+// earlier quota; a burst set before must still fit in the new quota.
+int cocoon_builder_set_cpu_quota(cocoon_builder *builder,
+                                 uint64_t quota_us,
+                                 uint64_t period_us);
+
+// Unused CPU quota, in microseconds, that may be carried over to a later period (at
+// most the quota; needs `cocoon_builder_set_cpu_quota` first; v1 needs a kernel with
+// `cpu.cfs_burst_us`).
+int cocoon_builder_set_cpu_burst(cocoon_builder *builder,
+                                 uint64_t burst_us);
+
+// Relative CPU share as a cgroup v2 weight (1..=10000, default 100; converted to v1
+// `cpu.shares` on v1). Replaces a share set with `cocoon_builder_set_cpu_shares`.
+int cocoon_builder_set_cpu_weight(cocoon_builder *builder,
+                                  uint64_t weight);
+
+// Relative CPU share as cgroup v1 shares (2..=262144, default 1024; converted to a v2
+// weight on v2). Replaces a weight set with `cocoon_builder_set_cpu_weight`.
+int cocoon_builder_set_cpu_shares(cocoon_builder *builder,
+                                  uint64_t shares);
+
+// The CPUs the container may run on, as a kernel list such as "0-3,8" (UTF-8; every
+// CPU must be online, the set must not be empty).
+int cocoon_builder_set_cpuset_cpus(cocoon_builder *builder,
+                                   const char *list);
+
+// The memory (NUMA) nodes the container may allocate from, as a list such as "0"
+// (UTF-8; every node must be online).
+int cocoon_builder_set_cpuset_mems(cocoon_builder *builder,
+                                   const char *list);
+
+// Relative block I/O weight: 1..=10000 on cgroup v2 `io.weight`; 1..=1000 where only
+// BFQ's weight exists (v1 `blkio.bfq.weight`).
+int cocoon_builder_set_io_weight(cocoon_builder *builder,
+                                 uint32_t weight);
+
+// Throttles the whole disk at host path `device_path` (a block device node such as
+// "/dev/vda", not a partition) to `value` (>= 1) per second of `rate_kind`
+// (`COCOON_IO_*`; unknown -> `COCOON_E_INVALID_ARGUMENT`). Limits add up: one per
+// device and kind.
+int cocoon_builder_add_io_limit(cocoon_builder *builder,
+                                const char *device_path,
+                                int rate_kind,
+                                uint64_t value);
+
+// As `cocoon_builder_add_io_limit`, naming the disk by its `major:minor` numbers.
+int cocoon_builder_add_io_limit_dev(cocoon_builder *builder,
+                                    uint32_t major,
+                                    uint32_t minor,
+                                    int rate_kind,
+                                    uint64_t value);
+
+// Caps huge pages of `page_size` bytes (a size the host offers in
+// /sys/kernel/mm/hugepages, e.g. 2097152) to `limit` bytes (a multiple of the page
+// size). Replaces an earlier limit for the same page size.
+int cocoon_builder_set_hugetlb_limit(cocoon_builder *builder,
+                                     uint64_t page_size,
+                                     uint64_t limit);
+
+// Appends a device access rule (cgroup v1 `devices` controller; on a host whose devices
+// controller is not v1 -> `COCOON_E_CGROUP`, since v2 needs an eBPF program cocoon does
+// not install). `allow` non-zero allows, 0 denies; `kind` is `COCOON_DEVICE_ALL/CHAR/
+// BLOCK`; `major`/`minor` a number or `COCOON_DEVICE_ANY`; `access` an OR of
+// `COCOON_DEVICE_READ/WRITE/MKNOD` (not 0). Rules apply in order on top of the parent's
+// list, so a typical list is deny all (ALL, ANY, ANY, all access) followed by allows.
+// Unknown kind or access bits -> `COCOON_E_INVALID_ARGUMENT`.
+int cocoon_builder_add_device_rule(cocoon_builder *builder,
+                                   int allow,
+                                   int kind,
+                                   uint32_t major,
+                                   uint32_t minor,
+                                   uint32_t access);
+
 // Creates and starts a container from `builder` (which is not consumed and may be reused
 // or freed right after). On success `*out` receives the handle. On failure nothing is
 // left behind: no process, no mount, no cgroup; the last error tells why, with the
@@ -617,6 +840,31 @@ int cocoon_container_take_stdio(cocoon_container *container,
 int cocoon_container_exec(cocoon_container *container,
                           const cocoon_builder *process,
                           cocoon_exec_process **out);
+
+// Freezes every process of the container (cgroup freezer; returns once they are
+// frozen). Signals, even SIGKILL, take effect only after `cocoon_container_resume`;
+// freeing or deleting a paused container still kills and removes it. Needs a cgroup.
+// `COCOON_E_CGROUP` (with errno) if the freezer fails or times out.
+int cocoon_container_pause(cocoon_container *container);
+
+// Thaws a paused container (a no-op on one that is not paused). Needs a cgroup.
+int cocoon_container_resume(cocoon_container *container);
+
+// Reads the resource usage of the container's cgroup into `*out` (see `cocoon_stats`:
+// set `out->size = sizeof(cocoon_stats)` first; a size below `COCOON_STATS_SIZE_V1` ->
+// `COCOON_E_INVALID_ARGUMENT`). The counters cover every process that ever ran in the
+// container, also after the first process exited (until the handle is released).
+// Needs a cgroup. A failed read -> `COCOON_E_CGROUP` with errno, and `*out` untouched.
+int cocoon_container_stats(const cocoon_container *container,
+                           cocoon_stats *out);
+
+// The container's cgroup path relative to the root of every cgroup hierarchy, i.e.
+// "<parent>/<id>" (default parent "cocoon"): its directories are
+// `/sys/fs/cgroup/<path>` on a cgroup v2 host and `/sys/fs/cgroup/<controller>/<path>`
+// on v1 (and hybrid) hosts. `*path` is borrowed: valid until the handle is released. A
+// container without a cgroup -> `COCOON_E_INVALID_CONFIG`.
+int cocoon_container_cgroup_path(const cocoon_container *container,
+                                 const char **path);
 
 // Kills every process of the container, reaps them, removes its cgroup and frees the
 // handle, which is invalid afterwards even when this fails (the failure, e.g. a cgroup

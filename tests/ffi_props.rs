@@ -46,6 +46,26 @@ enum Op {
     Init(c_int),
     NullBuilder,
     NullString,
+    EnableCgroup,
+    ClearCgroup,
+    CgroupParent(Vec<u8>),
+    MemoryMax(u64),
+    MemoryHigh(u64),
+    MemoryLow(u64),
+    SwapMax(u64),
+    OomKillDisable(c_int),
+    PidsMax(u64),
+    CpuQuota(u64, u64),
+    CpuBurst(u64),
+    CpuWeight(u64),
+    CpuShares(u64),
+    Cpus(Vec<u8>),
+    Mems(Vec<u8>),
+    IoWeight(u32),
+    IoLimit(Vec<u8>, c_int, u64),
+    IoLimitDev(u32, u32, c_int, u64),
+    Hugetlb(u64, u64),
+    DeviceRule(c_int, c_int, u32, u32, u32),
 }
 
 /// Bytes biased towards interesting content: paths, NULs, '=', '..', long names.
@@ -97,6 +117,42 @@ fn op() -> impl Strategy<Value = Op> {
         any::<c_int>().prop_map(Op::Init),
         Just(Op::NullBuilder),
         Just(Op::NullString),
+    ]
+}
+
+/// Cgroup setters with values around their limits (a second strategy: prop_oneof! has a
+/// limit on its number of arms).
+fn cgroup_op() -> impl Strategy<Value = Op> {
+    let size = || prop_oneof![Just(0u64), 1u64..(1 << 40), Just(i64::MAX as u64), any::<u64>()];
+    let list = || prop_oneof![
+        Just(b"0".to_vec()), Just(b"0-1".to_vec()), Just(b"63".to_vec()), Just(b"".to_vec()),
+        "[0-9,-]{0,6}".prop_map(|s| s.into_bytes()), bytes(),
+    ];
+    prop_oneof![
+        Just(Op::EnableCgroup),
+        Just(Op::ClearCgroup),
+        prop_oneof![Just(b"cocoon/x".to_vec()), bytes()].prop_map(Op::CgroupParent),
+        size().prop_map(Op::MemoryMax),
+        size().prop_map(Op::MemoryHigh),
+        size().prop_map(Op::MemoryLow),
+        size().prop_map(Op::SwapMax),
+        any::<c_int>().prop_map(Op::OomKillDisable),
+        prop_oneof![0u64..5_000_000, any::<u64>()].prop_map(Op::PidsMax),
+        (prop_oneof![0u64..2_000_000, any::<u64>()], prop_oneof![0u64..2_000_000, any::<u64>()]).prop_map(|(q, p)| Op::CpuQuota(q, p)),
+        prop_oneof![0u64..200_000, any::<u64>()].prop_map(Op::CpuBurst),
+        prop_oneof![0u64..11_000, any::<u64>()].prop_map(Op::CpuWeight),
+        prop_oneof![0u64..300_000, any::<u64>()].prop_map(Op::CpuShares),
+        list().prop_map(Op::Cpus),
+        list().prop_map(Op::Mems),
+        prop_oneof![0u32..11_000, any::<u32>()].prop_map(Op::IoWeight),
+        (prop_oneof![Just(b"/dev/vda".to_vec()), Just(b"/dev/null".to_vec()), bytes()], -1..5, any::<u64>())
+            .prop_map(|(d, k, v)| Op::IoLimit(d, k, v)),
+        (prop_oneof![Just(254u32), any::<u32>()], prop_oneof![Just(0u32), any::<u32>()], -1..5, any::<u64>())
+            .prop_map(|(a, b, k, v)| Op::IoLimitDev(a, b, k, v)),
+        (prop_oneof![Just(2u64 << 20), Just(1u64 << 30), any::<u64>()], prop_oneof![Just(4u64 << 20), any::<u64>()])
+            .prop_map(|(p, l)| Op::Hugetlb(p, l)),
+        (any::<c_int>(), -1..4, prop_oneof![Just(u32::MAX), 0u32..5000], prop_oneof![Just(u32::MAX), 0u32..(1 << 21)], 0u32..16)
+            .prop_map(|(a, k, ma, mi, acc)| Op::DeviceRule(a, k, ma, mi, acc)),
     ]
 }
 
@@ -167,6 +223,26 @@ unsafe fn apply(b: *mut cocoon_builder, op: &Op) -> c_int {
             Op::Init(y) => cocoon_builder_set_init(b, *y),
             Op::NullBuilder => cocoon_builder_set_hostname(ptr::null_mut(), c"x".as_ptr()),
             Op::NullString => cocoon_builder_set_cwd(b, ptr::null()),
+            Op::EnableCgroup => cocoon_builder_enable_cgroup(b),
+            Op::ClearCgroup => cocoon_builder_clear_cgroup(b),
+            Op::CgroupParent(p) => cocoon_builder_set_cgroup_parent(b, c(p).as_ptr()),
+            Op::MemoryMax(v) => cocoon_builder_set_memory_max(b, *v),
+            Op::MemoryHigh(v) => cocoon_builder_set_memory_high(b, *v),
+            Op::MemoryLow(v) => cocoon_builder_set_memory_low(b, *v),
+            Op::SwapMax(v) => cocoon_builder_set_swap_max(b, *v),
+            Op::OomKillDisable(y) => cocoon_builder_set_oom_kill_disable(b, *y),
+            Op::PidsMax(v) => cocoon_builder_set_pids_max(b, *v),
+            Op::CpuQuota(q, p) => cocoon_builder_set_cpu_quota(b, *q, *p),
+            Op::CpuBurst(v) => cocoon_builder_set_cpu_burst(b, *v),
+            Op::CpuWeight(v) => cocoon_builder_set_cpu_weight(b, *v),
+            Op::CpuShares(v) => cocoon_builder_set_cpu_shares(b, *v),
+            Op::Cpus(l) => cocoon_builder_set_cpuset_cpus(b, c(l).as_ptr()),
+            Op::Mems(l) => cocoon_builder_set_cpuset_mems(b, c(l).as_ptr()),
+            Op::IoWeight(w) => cocoon_builder_set_io_weight(b, *w),
+            Op::IoLimit(d, k, v) => cocoon_builder_add_io_limit(b, c(d).as_ptr(), *k, *v),
+            Op::IoLimitDev(ma, mi, k, v) => cocoon_builder_add_io_limit_dev(b, *ma, *mi, *k, *v),
+            Op::Hugetlb(p, l) => cocoon_builder_set_hugetlb_limit(b, *p, *l),
+            Op::DeviceRule(a, k, ma, mi, acc) => cocoon_builder_add_device_rule(b, *a, *k, *ma, *mi, *acc),
         }
     }
 }
@@ -189,7 +265,7 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
     #[test]
-    fn random_builder_sequences_never_crash(ops in proptest::collection::vec(op(), 0..24)) {
+    fn random_builder_sequences_never_crash(ops in proptest::collection::vec(prop_oneof![3 => op(), 1 => cgroup_op()], 0..24)) {
         let mut b: *mut cocoon_builder = ptr::null_mut();
         // SAFETY: valid program string and out pointer.
         let rc = unsafe { cocoon_builder_new(c"sh".as_ptr(), &mut b) };
@@ -202,6 +278,8 @@ proptest! {
         // SAFETY: `b` is live.
         let rc = unsafe { cocoon_builder_validate(b) };
         check(rc, "validate")?;
+        // Cgroup values are checked (against the host) when they are set, so validation
+        // never finds a cgroup problem the setters let through.
         prop_assert!(rc == 0 || rc == COCOON_E_INVALID_CONFIG, "validate gave {rc}");
         // SAFETY: `b` is live and freed once.
         unsafe { cocoon_builder_free(b) };

@@ -1,9 +1,8 @@
 #!/usr/bin/env python3
 """Runs a command in a container with its own PID, network, UTS, IPC, mount and cgroup
-namespaces, a read-only root and a private tmpfs, and prints what it saw inside.
-
-TODO(cgroups): once the cgroup work lands, add memory_max=... here (the C ABI will get
-cocoon_builder_set_memory_max) and print the limit seen inside the container.
+namespaces, a read-only root, a private tmpfs and a 32 MiB memory limit, and prints what
+it saw inside, then the cgroup stats: an allocation above the limit is OOM-killed and
+counted.
 """
 import sys
 
@@ -11,20 +10,29 @@ import cocoon
 
 SCRIPT = ("echo hostname=$(hostname); echo pid=$$; echo interfaces=$(ls /sys/class/net);"
           "touch /etc/x 2>/dev/null && echo root=writable || echo root=read-only;"
-          "touch /scratch/x && echo scratch=writable")
+          "touch /scratch/x && echo scratch=writable;"
+          # tail keeps the whole newline-free input in memory: 64 MiB > the 32 MiB limit
+          "head -c 64m /dev/zero | tail >/dev/null; echo big-allocation-exit=$?")
 
 NS = (cocoon.Namespace.MOUNT | cocoon.Namespace.UTS | cocoon.Namespace.IPC | cocoon.Namespace.PID
       | cocoon.Namespace.NET | cocoon.Namespace.CGROUP)
 
 with cocoon.Container(["sh", "-c", SCRIPT], hostname="isolated", namespaces=NS, read_only_root=True,
                       mounts=[cocoon.Tmpfs("/scratch", size=16 << 20, noexec=True)],
-                      env={"PATH": "/usr/bin:/bin"}, stdout=cocoon.PIPE) as c:
+                      env={"PATH": "/usr/bin:/bin"}, stdout=cocoon.PIPE,
+                      memory_max=32 << 20, pids_max=32) as c:
     out = c.stdout.read().decode()
     status = c.wait()
+    stats = c.stats()
 
 print("inside the container:\n" + out, end="")
 print(f"exit: {status}")
-want = ["hostname=isolated", "pid=1", "interfaces=lo", "root=read-only", "scratch=writable"]
-ok = status.success and out.split("\n")[:5] == want
-print(("PROVED" if ok else "NOT PROVED") + ": own hostname, PID 1, only loopback, read-only root, writable tmpfs")
+print(f"cgroup: {stats.cpu}")
+print(f"cgroup: {stats.memory}")
+want = ["hostname=isolated", "pid=1", "interfaces=lo", "root=read-only", "scratch=writable",
+        "big-allocation-exit=137"]
+ok = (status.success and out.split("\n")[:6] == want and stats.memory is not None
+      and stats.memory.oom_kills >= 1)
+print(("PROVED" if ok else "NOT PROVED") + ": own hostname, PID 1, only loopback, read-only root, writable tmpfs,"
+      " 64 MiB allocation OOM-killed under a 32 MiB limit and counted")
 sys.exit(0 if ok else 1)

@@ -2,6 +2,7 @@
 
 use std::ffi::{c_char, c_int, CString};
 use std::os::fd::{IntoRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
 
 use super::builder::{builder_ref, cocoon_builder, COCOON_STDERR, COCOON_STDIN, COCOON_STDOUT};
 use super::{guard, nonnull, put, Fail, COCOON_E_NOT_AVAILABLE};
@@ -14,6 +15,7 @@ use crate::container::{Container, ExecProcess, ExitStatus};
 pub struct cocoon_container {
     inner: Container,
     id: CString,
+    cgroup_path: Option<CString>,
 }
 
 /// A process exec'd into a running container. Opaque; created by
@@ -81,7 +83,8 @@ pub unsafe extern "C" fn cocoon_container_spawn(builder: *const cocoon_builder, 
         nonnull(out, "out")?;
         let inner = b.inner.spawn()?;
         let id = CString::new(inner.id()).unwrap_or_default();
-        let h = Box::into_raw(Box::new(cocoon_container { inner, id }));
+        let cgroup_path = inner.cgroup_path().and_then(|p| CString::new(p.as_os_str().as_bytes()).ok());
+        let h = Box::into_raw(Box::new(cocoon_container { inner, id, cgroup_path }));
         // SAFETY: `out` is non-NULL and writable per the contract.
         unsafe { put(out, h) };
         Ok(())
@@ -229,6 +232,186 @@ pub unsafe extern "C" fn cocoon_container_exec(
     })
 }
 
+// ---------------------------------------------------------------------------------------
+// Cgroup operations (the container needs a cgroup: see `cocoon_builder_enable_cgroup` and
+// the cgroup limit setters; without one they fail with `COCOON_E_INVALID_CONFIG`).
+// ---------------------------------------------------------------------------------------
+
+/// `cocoon_stats.valid`: the `cpu_*` fields are filled.
+pub const COCOON_STATS_CPU: u32 = 1 << 0;
+/// `cocoon_stats.valid`: `memory_current`, `memory_oom_events`, `memory_oom_kills` are
+/// filled.
+pub const COCOON_STATS_MEMORY: u32 = 1 << 1;
+/// `cocoon_stats.valid`: `memory_peak` is filled (v2 kernels before 5.19 have no peak).
+pub const COCOON_STATS_MEMORY_PEAK: u32 = 1 << 2;
+/// `cocoon_stats.valid`: `pids_current` is filled.
+pub const COCOON_STATS_PIDS: u32 = 1 << 3;
+/// `cocoon_stats.valid`: the `io_*` fields are filled.
+pub const COCOON_STATS_IO: u32 = 1 << 4;
+
+/// Resource usage of a container's cgroup, filled by `cocoon_container_stats`.
+///
+/// The struct grows at its end in later versions. Before the call set `size` to
+/// `sizeof(cocoon_stats)` (the size the caller was compiled with); cocoon fills at most
+/// that many bytes and sets `size` to how many it filled. A group of fields is meaningful
+/// only when its `COCOON_STATS_*` bit is set in `valid` (a controller may be missing on
+/// the host, e.g. no I/O accounting); fields of a group that is not valid are 0.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct cocoon_stats {
+    /// In: `sizeof(cocoon_stats)` as the caller knows it. Out: the bytes cocoon filled.
+    pub size: u32,
+    /// Which groups of fields are filled: an OR of `COCOON_STATS_*`.
+    pub valid: u32,
+    /// CPU time used by all tasks of the container, in microseconds.
+    pub cpu_usage_us: u64,
+    /// CPU time in user mode, in microseconds.
+    pub cpu_user_us: u64,
+    /// CPU time in kernel mode, in microseconds.
+    pub cpu_system_us: u64,
+    /// Memory in use now, in bytes (v1 `memory.usage_in_bytes`, v2 `memory.current`).
+    pub memory_current: u64,
+    /// The highest memory use seen, in bytes (valid with `COCOON_STATS_MEMORY_PEAK`).
+    pub memory_peak: u64,
+    /// How often the memory limit was hit: v2 `memory.events` oom; v1 `memory.failcnt`
+    /// (which counts every charge that hit the limit, reclaimed or not).
+    pub memory_oom_events: u64,
+    /// Processes of the container killed by the OOM killer.
+    pub memory_oom_kills: u64,
+    /// Tasks (processes and threads) in the container now.
+    pub pids_current: u64,
+    /// Bytes read from block devices.
+    pub io_read_bytes: u64,
+    /// Bytes written to block devices.
+    pub io_write_bytes: u64,
+    /// Block device read operations.
+    pub io_read_ops: u64,
+    /// Block device write operations.
+    pub io_write_ops: u64,
+}
+
+/// The smallest `cocoon_stats.size` accepted: the size of the first version of the struct.
+pub const COCOON_STATS_SIZE_V1: u32 = 104;
+
+const _: () = assert!(std::mem::size_of::<cocoon_stats>() == COCOON_STATS_SIZE_V1 as usize);
+
+fn to_c_stats(s: &crate::cgroup::CgroupStats) -> cocoon_stats {
+    let us = |d: std::time::Duration| u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+    let mut out = cocoon_stats::default();
+    if let Some(c) = &s.cpu {
+        out.valid |= COCOON_STATS_CPU;
+        out.cpu_usage_us = us(c.usage);
+        out.cpu_user_us = us(c.user);
+        out.cpu_system_us = us(c.system);
+    }
+    if let Some(m) = &s.memory {
+        out.valid |= COCOON_STATS_MEMORY;
+        out.memory_current = m.current;
+        out.memory_oom_events = m.oom_events;
+        out.memory_oom_kills = m.oom_kills;
+        if let Some(p) = m.peak {
+            out.valid |= COCOON_STATS_MEMORY_PEAK;
+            out.memory_peak = p;
+        }
+    }
+    if let Some(p) = &s.pids {
+        out.valid |= COCOON_STATS_PIDS;
+        out.pids_current = p.current;
+    }
+    if let Some(io) = &s.io {
+        out.valid |= COCOON_STATS_IO;
+        out.io_read_bytes = io.read_bytes;
+        out.io_write_bytes = io.write_bytes;
+        out.io_read_ops = io.read_ops;
+        out.io_write_ops = io.write_ops;
+    }
+    out
+}
+
+/// Freezes every process of the container (cgroup freezer; returns once they are
+/// frozen). Signals, even SIGKILL, take effect only after `cocoon_container_resume`;
+/// freeing or deleting a paused container still kills and removes it. Needs a cgroup.
+/// `COCOON_E_CGROUP` (with errno) if the freezer fails or times out.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_container_pause(container: *mut cocoon_container) -> c_int {
+    guard(|| {
+        // SAFETY: the caller passes NULL or a live handle.
+        let c = unsafe { container_mut(container) }?;
+        c.inner.pause().map_err(Fail::from)
+    })
+}
+
+/// Thaws a paused container (a no-op on one that is not paused). Needs a cgroup.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_container_resume(container: *mut cocoon_container) -> c_int {
+    guard(|| {
+        // SAFETY: the caller passes NULL or a live handle.
+        let c = unsafe { container_mut(container) }?;
+        c.inner.resume().map_err(Fail::from)
+    })
+}
+
+/// Reads the resource usage of the container's cgroup into `*out` (see `cocoon_stats`:
+/// set `out->size = sizeof(cocoon_stats)` first; a size below `COCOON_STATS_SIZE_V1` ->
+/// `COCOON_E_INVALID_ARGUMENT`). The counters cover every process that ever ran in the
+/// container, also after the first process exited (until the handle is released).
+/// Needs a cgroup. A failed read -> `COCOON_E_CGROUP` with errno, and `*out` untouched.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_container_stats(container: *const cocoon_container, out: *mut cocoon_stats) -> c_int {
+    guard(|| {
+        // SAFETY: the caller passes NULL or a live handle.
+        let c = unsafe { container.as_ref() }.ok_or_else(|| Fail::null("container"))?;
+        nonnull(out, "out")?;
+        // SAFETY: `out` is non-NULL and points to a struct of at least the `size` field
+        // (every version starts with it).
+        let caller_size = unsafe { std::ptr::addr_of!((*out).size).read_unaligned() };
+        if caller_size < COCOON_STATS_SIZE_V1 {
+            return Err(Fail::arg(format!(
+                "out->size is {caller_size}; set it to sizeof(cocoon_stats) (at least {COCOON_STATS_SIZE_V1})"
+            )));
+        }
+        let mut s = to_c_stats(&c.inner.stats()?);
+        let n = (caller_size as usize).min(std::mem::size_of::<cocoon_stats>());
+        s.size = n as u32;
+        // SAFETY: the caller's struct holds at least `caller_size` >= `n` writable bytes;
+        // `s` is a local of `size_of::<cocoon_stats>()` >= `n` bytes; they do not overlap.
+        unsafe { std::ptr::copy_nonoverlapping((&s as *const cocoon_stats).cast::<u8>(), out.cast::<u8>(), n) };
+        Ok(())
+    })
+}
+
+/// The container's cgroup path relative to the root of every cgroup hierarchy, i.e.
+/// "<parent>/<id>" (default parent "cocoon"): its directories are
+/// `/sys/fs/cgroup/<path>` on a cgroup v2 host and `/sys/fs/cgroup/<controller>/<path>`
+/// on v1 (and hybrid) hosts. `*path` is borrowed: valid until the handle is released. A
+/// container without a cgroup -> `COCOON_E_INVALID_CONFIG`.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_container_cgroup_path(container: *const cocoon_container, path: *mut *const c_char) -> c_int {
+    guard(|| {
+        // SAFETY: the caller passes NULL or a live handle.
+        let c = unsafe { container.as_ref() }.ok_or_else(|| Fail::null("container"))?;
+        nonnull(path, "path")?;
+        let p = c.cgroup_path.as_ref().ok_or_else(|| {
+            Fail::from(crate::Error::InvalidConfig {
+                what: "cgroup",
+                reason: "this container has no cgroup (no cgroup setting was made on its builder)".into(),
+            })
+        })?;
+        // SAFETY: checked non-NULL.
+        unsafe { put(path, p.as_ptr()) };
+        Ok(())
+    })
+}
+
+/// Thaws a possibly paused container before it is torn down: the teardown SIGKILLs and
+/// then waits for the first process, and a frozen process cannot die until thawed (the
+/// wait would never return). Errors are ignored: the teardown reports its own.
+fn thaw_before_teardown(c: &cocoon_container) {
+    if c.cgroup_path.is_some() {
+        let _ = c.inner.resume();
+    }
+}
+
 /// Kills every process of the container, reaps them, removes its cgroup and frees the
 /// handle, which is invalid afterwards even when this fails (the failure, e.g. a cgroup
 /// that could not be removed, is reported). NULL -> `COCOON_E_INVALID_ARGUMENT`.
@@ -238,6 +421,7 @@ pub unsafe extern "C" fn cocoon_container_delete(container: *mut cocoon_containe
         nonnull(container, "container")?;
         // SAFETY: a non-NULL handle came from `cocoon_container_spawn`; released once.
         let c = unsafe { Box::from_raw(container) };
+        thaw_before_teardown(&c);
         c.inner.delete().map_err(Fail::from)
     })
 }
@@ -266,7 +450,9 @@ pub unsafe extern "C" fn cocoon_container_free(container: *mut cocoon_container)
     guard(|| {
         if !container.is_null() {
             // SAFETY: a non-NULL handle came from `cocoon_container_spawn`; released once.
-            drop(unsafe { Box::from_raw(container) });
+            let c = unsafe { Box::from_raw(container) };
+            thaw_before_teardown(&c);
+            drop(c);
         }
         Ok(())
     });

@@ -48,7 +48,10 @@ pub const COCOON_E_SETUP: c_int = -3;
 /// An operation in the calling process failed (clone3, waitid, pidfd_send_signal, dup...);
 /// `cocoon_last_error_errno()` holds the OS error.
 pub const COCOON_E_OS: c_int = -4;
-/// A cgroup could not be created, configured, read or removed.
+/// A cgroup could not be created, configured, frozen, read or removed (errno set when the
+/// OS gave one), or a cgroup limit was rejected: out of range, naming a CPU, memory node,
+/// device or huge page size the host lacks, or not expressible on the host's cgroup
+/// version.
 pub const COCOON_E_CGROUP: c_int = -5;
 /// An SELinux label could not be parsed, allocated or applied.
 pub const COCOON_E_SELINUX: c_int = -6;
@@ -458,7 +461,11 @@ pub extern "C" fn cocoon_version() -> *const c_char {
 /// Whether a feature is available on the running system: 1 yes, 0 no (also for names this
 /// version does not know), `COCOON_E_INVALID_ARGUMENT` if `name` is NULL.
 ///
-/// Names: "clone3" (the clone3 syscall), "cgroup2" (a cgroup2 hierarchy is mounted),
+/// Names: "clone3" (the clone3 syscall), "cgroup" (a cgroup layout cocoon can use is
+/// mounted: v1, v2 or hybrid; the cgroup limit setters and `cocoon_container_pause/
+/// resume/stats` can work), "cgroup2" (the host is cgroup v2 only, so every limit is
+/// applied through cgroup v2 files, e.g. `memory.high`; 0 on v1 and hybrid hosts, where
+/// the controllers are v1 even if an almost empty cgroup2 is mounted next to them),
 /// "selinux" (built with SELinux support and selinuxfs is mounted), "overlay" (overlayfs is
 /// known to the kernel), "userns" (user namespaces can be created), "timens" (time
 /// namespaces exist).
@@ -485,9 +492,8 @@ fn has_feature(name: &[u8]) -> bool {
             let r = unsafe { libc::syscall(libc::SYS_clone3, std::ptr::null_mut::<libc::c_void>(), 0usize) };
             r == -1 && std::io::Error::last_os_error().raw_os_error() != Some(libc::ENOSYS)
         }
-        b"cgroup2" => std::fs::read_to_string("/proc/self/mountinfo")
-            .map(|s| s.lines().any(|l| l.split(" - ").nth(1).and_then(|r| r.split_whitespace().next()) == Some("cgroup2")))
-            .unwrap_or(false),
+        b"cgroup" => crate::cgroup::host_mode().is_ok(),
+        b"cgroup2" => matches!(crate::cgroup::host_mode(), Ok(crate::cgroup::CgroupMode::V2)),
         b"selinux" => cfg!(feature = "selinux") && std::path::Path::new("/sys/fs/selinux/enforce").exists(),
         b"overlay" => filesystem("overlay") || std::path::Path::new("/sys/module/overlay").exists(),
         b"userns" => {

@@ -28,6 +28,9 @@ __all__ = [
     "Bind", "Container", "CocoonError", "CocoonOSError", "ExecProcess", "ExitStatus",
     "ErrorCode", "InvalidArgument", "InvalidConfig", "Namespace", "Rlimit", "Stage",
     "Tmpfs", "MountFlag", "INHERIT", "DEVNULL", "PIPE", "has_feature", "version",
+    "AlreadyExited", "CgroupError", "CgroupOSError", "CgroupStats", "CpuStats", "MemoryStats",
+    "PidsStats", "IoStats", "IoRate", "IoLimit", "DeviceKind", "DeviceAccess", "DeviceRule",
+    "DEVICE_ANY",
 ]
 
 StrPath = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
@@ -92,6 +95,35 @@ class Rlimit(enum.IntEnum):
 
 
 RLIM_INFINITY = 2**64 - 1
+
+
+class IoRate(enum.IntEnum):
+    """COCOON_IO_*: which rate an IoLimit caps (per second)."""
+    READ_BPS = 0
+    WRITE_BPS = 1
+    READ_IOPS = 2
+    WRITE_IOPS = 3
+
+
+class DeviceKind(enum.IntEnum):
+    """COCOON_DEVICE_ALL/CHAR/BLOCK: the kind of device a DeviceRule covers."""
+    ALL = 0
+    CHAR = 1
+    BLOCK = 2
+
+
+class DeviceAccess(enum.IntFlag):
+    """COCOON_DEVICE_READ/WRITE/MKNOD."""
+    READ = 1 << 0
+    WRITE = 1 << 1
+    MKNOD = 1 << 2
+    ALL = 7
+
+
+DEVICE_ANY = 0xFFFFFFFF
+"""COCOON_DEVICE_ANY: a wildcard major or minor number in a DeviceRule."""
+
+_STATS_CPU, _STATS_MEMORY, _STATS_MEMORY_PEAK, _STATS_PIDS, _STATS_IO = 1, 2, 4, 8, 16
 
 Stage = enum.IntEnum("Stage", [
     ("NONE", 0), ("SYNC", 1), ("USER_NAMESPACE", 2), ("TIME_NAMESPACE", 3), ("HOSTNAME", 4),
@@ -165,6 +197,16 @@ class AlreadyExited(CocoonError):
     """COCOON_E_ALREADY_EXITED: the process has already exited."""
 
 
+class CgroupError(CocoonError):
+    """COCOON_E_CGROUP: a cgroup limit was rejected (out of range, naming a CPU or device
+    the host lacks, not expressible on the host's cgroup version) or a cgroup operation
+    failed."""
+
+
+class CgroupOSError(CgroupError, CocoonOSError):
+    """COCOON_E_CGROUP with an OS error (errno is set)."""
+
+
 def _enum(cls, v: int):
     try:
         return cls(v)
@@ -180,9 +222,9 @@ def _raise() -> None:
     if not msg:
         msg = (lib.cocoon_strerror(code) or b"").decode()
     if errno:
-        raise CocoonOSError(code, errno, stage, msg)
+        raise (CgroupOSError if code == ErrorCode.CGROUP else CocoonOSError)(code, errno, stage, msg)
     cls = {ErrorCode.INVALID_ARGUMENT: InvalidArgument, ErrorCode.INVALID_CONFIG: InvalidConfig,
-           ErrorCode.ALREADY_EXITED: AlreadyExited}.get(code, CocoonError)
+           ErrorCode.ALREADY_EXITED: AlreadyExited, ErrorCode.CGROUP: CgroupError}.get(code, CocoonError)
     raise cls(code, errno, stage, msg)
 
 
@@ -206,8 +248,9 @@ def version() -> str:
 
 
 def has_feature(name: str) -> bool:
-    """Whether the running system has a feature: clone3, cgroup2, selinux, overlay,
-    userns, timens."""
+    """Whether the running system has a feature: clone3, cgroup (a cgroup layout cocoon
+    can use: v1, v2 or hybrid), cgroup2 (the host is cgroup v2 only, so v2-only limits
+    such as memory_high work), selinux, overlay, userns, timens."""
     r = lib.cocoon_has_feature(name.encode())
     if r < 0:
         _raise()
@@ -234,6 +277,132 @@ class Tmpfs:
     mode: Optional[int] = None
     read_only: bool = False
     noexec: bool = False
+
+
+@dataclass(frozen=True)
+class IoLimit:
+    """Throttles a whole disk (`device`: a block device path such as "/dev/vda", or a
+    (major, minor) pair) to `value` per second of `rate`."""
+    device: Union[StrPath, tuple]
+    rate: IoRate
+    value: int
+
+
+@dataclass(frozen=True)
+class DeviceRule:
+    """A cgroup v1 device rule: allow or deny `access` to `kind` devices major:minor
+    (DEVICE_ANY = any)."""
+    allow: bool
+    kind: DeviceKind = DeviceKind.ALL
+    major: int = DEVICE_ANY
+    minor: int = DEVICE_ANY
+    access: DeviceAccess = DeviceAccess.ALL
+
+
+@dataclass(frozen=True)
+class CpuStats:
+    """CPU time of every task of the container, in microseconds."""
+    usage_us: int
+    user_us: int
+    system_us: int
+
+
+@dataclass(frozen=True)
+class MemoryStats:
+    """Memory of the container in bytes; `oom_events` counts hits of the limit (v1:
+    memory.failcnt), `oom_kills` processes killed by the OOM killer; `peak` is None
+    where the kernel has no peak counter."""
+    current: int
+    peak: Optional[int]
+    oom_events: int
+    oom_kills: int
+
+
+@dataclass(frozen=True)
+class PidsStats:
+    """Tasks in the container now."""
+    current: int
+
+
+@dataclass(frozen=True)
+class IoStats:
+    """Block I/O of the container, summed over devices."""
+    read_bytes: int
+    write_bytes: int
+    read_ops: int
+    write_ops: int
+
+
+@dataclass(frozen=True)
+class CgroupStats:
+    """Resource usage of a container's cgroup (Container.stats()). A group is None when
+    the host lacks its controller."""
+    cpu: Optional[CpuStats]
+    memory: Optional[MemoryStats]
+    pids: Optional[PidsStats]
+    io: Optional[IoStats]
+
+    @classmethod
+    def _from_c(cls, s: "_lib.Stats") -> "CgroupStats":
+        v = s.valid
+        return cls(
+            cpu=CpuStats(s.cpu_usage_us, s.cpu_user_us, s.cpu_system_us) if v & _STATS_CPU else None,
+            memory=MemoryStats(s.memory_current, s.memory_peak if v & _STATS_MEMORY_PEAK else None,
+                               s.memory_oom_events, s.memory_oom_kills) if v & _STATS_MEMORY else None,
+            pids=PidsStats(s.pids_current) if v & _STATS_PIDS else None,
+            io=IoStats(s.io_read_bytes, s.io_write_bytes, s.io_read_ops, s.io_write_ops) if v & _STATS_IO else None,
+        )
+
+
+def _apply_cgroup(h, *, cgroup, cgroup_parent, memory_max, memory_high, memory_low, swap_max,
+                  oom_kill_disable, pids_max, cpu_quota, cpu_burst, cpu_weight, cpu_shares, cpus,
+                  mems, io_weight, io_limits, hugetlb_limits, device_rules) -> None:
+    if cgroup:
+        _check(lib.cocoon_builder_enable_cgroup(h))
+    if cgroup_parent is not None:
+        _check(lib.cocoon_builder_set_cgroup_parent(h, _b(cgroup_parent)))
+    for fn, val in ((lib.cocoon_builder_set_memory_max, memory_max),
+                    (lib.cocoon_builder_set_memory_high, memory_high),
+                    (lib.cocoon_builder_set_memory_low, memory_low),
+                    (lib.cocoon_builder_set_swap_max, swap_max),
+                    (lib.cocoon_builder_set_pids_max, pids_max)):
+        if val is not None:
+            _check(fn(h, _u64(val)))
+    if oom_kill_disable is not None:
+        _check(lib.cocoon_builder_set_oom_kill_disable(h, int(bool(oom_kill_disable))))
+    if cpu_quota is not None:
+        quota_us, period_us = cpu_quota
+        _check(lib.cocoon_builder_set_cpu_quota(h, _u64(quota_us), _u64(period_us)))
+    if cpu_burst is not None:
+        _check(lib.cocoon_builder_set_cpu_burst(h, _u64(cpu_burst)))
+    if cpu_weight is not None:
+        _check(lib.cocoon_builder_set_cpu_weight(h, _u64(cpu_weight)))
+    if cpu_shares is not None:
+        _check(lib.cocoon_builder_set_cpu_shares(h, _u64(cpu_shares)))
+    if cpus is not None:
+        _check(lib.cocoon_builder_set_cpuset_cpus(h, str(cpus).encode()))
+    if mems is not None:
+        _check(lib.cocoon_builder_set_cpuset_mems(h, str(mems).encode()))
+    if io_weight is not None:
+        _check(lib.cocoon_builder_set_io_weight(h, _u64(io_weight, 0xFFFFFFFF)))
+    for lim in io_limits or ():
+        if isinstance(lim.device, tuple):
+            major, minor = lim.device
+            _check(lib.cocoon_builder_add_io_limit_dev(h, major, minor, int(lim.rate), _u64(lim.value)))
+        else:
+            _check(lib.cocoon_builder_add_io_limit(h, _b(lim.device), int(lim.rate), _u64(lim.value)))
+    for page, limit in (hugetlb_limits or {}).items():
+        _check(lib.cocoon_builder_set_hugetlb_limit(h, _u64(page), _u64(limit)))
+    for r in device_rules or ():
+        _check(lib.cocoon_builder_add_device_rule(h, int(bool(r.allow)), int(r.kind), r.major, r.minor, int(r.access)))
+
+
+def _u64(v: int, top: int = 2**64 - 1) -> int:
+    """A non-negative integer that fits the C parameter (ctypes would wrap -1 silently)."""
+    v = int(v)
+    if not 0 <= v <= top:
+        raise ValueError(f"{v} is outside 0..={top}")
+    return v
 
 
 class ExitStatus(NamedTuple):
@@ -331,6 +500,13 @@ class Container:
     ((uid, gid) or a name), groups, capabilities ((bounding, effective, permitted,
     inheritable, ambient) masks), no_new_privs, rlimits ({Rlimit: (soft, hard)}), umask,
     oom_score_adj, stdin/stdout/stderr (INHERIT, DEVNULL, PIPE, an fd or a file).
+
+    Cgroup options (any of them gives the container its own cgroup; cgroup=True gives
+    one without limits): cgroup_parent, memory_max, memory_high, memory_low, swap_max
+    (bytes), oom_kill_disable, pids_max, cpu_quota ((quota_us, period_us)), cpu_burst
+    (us), cpu_weight, cpu_shares, cpus and mems (lists like "0-1"), io_weight,
+    io_limits ([IoLimit]), hugetlb_limits ({page_size: limit}), device_rules
+    ([DeviceRule]). A rejected value raises CgroupError before anything is created.
     """
 
     def __init__(
@@ -364,6 +540,24 @@ class Container:
         stdin: StdioSpec = None,
         stdout: StdioSpec = None,
         stderr: StdioSpec = None,
+        cgroup: bool = False,
+        cgroup_parent: Optional[StrPath] = None,
+        memory_max: Optional[int] = None,
+        memory_high: Optional[int] = None,
+        memory_low: Optional[int] = None,
+        swap_max: Optional[int] = None,
+        oom_kill_disable: Optional[bool] = None,
+        pids_max: Optional[int] = None,
+        cpu_quota: Optional[tuple] = None,
+        cpu_burst: Optional[int] = None,
+        cpu_weight: Optional[int] = None,
+        cpu_shares: Optional[int] = None,
+        cpus: Optional[str] = None,
+        mems: Optional[str] = None,
+        io_weight: Optional[int] = None,
+        io_limits: Sequence[IoLimit] = (),
+        hugetlb_limits: Optional[Mapping[int, int]] = None,
+        device_rules: Sequence[DeviceRule] = (),
     ) -> None:
         self._lock = threading.Lock()
         self._h: Optional[_lib.ContainerP] = None
@@ -418,6 +612,12 @@ class Container:
         _apply_process(b, env=env, cwd=cwd, user=user, groups=groups, capabilities=capabilities,
                        no_new_privs=no_new_privs, rlimits=rlimits, umask=umask,
                        oom_score_adj=oom_score_adj, stdin=stdin, stdout=stdout, stderr=stderr)
+        _apply_cgroup(h, cgroup=cgroup, cgroup_parent=cgroup_parent, memory_max=memory_max,
+                      memory_high=memory_high, memory_low=memory_low, swap_max=swap_max,
+                      oom_kill_disable=oom_kill_disable, pids_max=pids_max, cpu_quota=cpu_quota,
+                      cpu_burst=cpu_burst, cpu_weight=cpu_weight, cpu_shares=cpu_shares, cpus=cpus,
+                      mems=mems, io_weight=io_weight, io_limits=io_limits,
+                      hugetlb_limits=hugetlb_limits, device_rules=device_rules)
 
     # lifecycle
     def spawn(self) -> "Container":
@@ -511,6 +711,29 @@ class Container:
     def kill(self, signal: int = 9) -> None:
         """Sends a signal (default SIGKILL) to the first process."""
         _check(lib.cocoon_container_kill(self._handle(), int(signal)))
+
+    # cgroup
+    def pause(self) -> None:
+        """Freezes every process of the container (needs a cgroup)."""
+        _check(lib.cocoon_container_pause(self._handle()))
+
+    def resume(self) -> None:
+        """Thaws a paused container (needs a cgroup)."""
+        _check(lib.cocoon_container_resume(self._handle()))
+
+    def stats(self) -> CgroupStats:
+        """CPU, memory, pids and I/O usage of the container's cgroup (needs a cgroup)."""
+        st = _lib.Stats()
+        st.size = ctypes.sizeof(_lib.Stats)
+        _check(lib.cocoon_container_stats(self._handle(), ctypes.byref(st)))
+        return CgroupStats._from_c(st)
+
+    @property
+    def cgroup_path(self) -> str:
+        """The container's cgroup directory on the first hierarchy it uses."""
+        p = ctypes.c_char_p()
+        _check(lib.cocoon_container_cgroup_path(self._handle(), ctypes.byref(p)))
+        return os.fsdecode(p.value or b"")
 
     def exec(self, argv: Sequence[StrPath], *, env: Optional[Mapping[str, str]] = None,
              cwd: Optional[StrPath] = None, user: Union[None, str, tuple] = None,

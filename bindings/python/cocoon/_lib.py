@@ -22,6 +22,26 @@ class _Exec(ctypes.Structure):
     """Opaque cocoon_exec_process."""
 
 
+class Stats(ctypes.Structure):
+    """struct cocoon_stats (set `size` to ctypes.sizeof(Stats) before the call)."""
+    _fields_ = [
+        ("size", c_uint32),
+        ("valid", c_uint32),
+        ("cpu_usage_us", c_uint64),
+        ("cpu_user_us", c_uint64),
+        ("cpu_system_us", c_uint64),
+        ("memory_current", c_uint64),
+        ("memory_peak", c_uint64),
+        ("memory_oom_events", c_uint64),
+        ("memory_oom_kills", c_uint64),
+        ("pids_current", c_uint64),
+        ("io_read_bytes", c_uint64),
+        ("io_write_bytes", c_uint64),
+        ("io_read_ops", c_uint64),
+        ("io_write_ops", c_uint64),
+    ]
+
+
 BuilderP = POINTER(_Builder)
 ContainerP = POINTER(_Container)
 ExecP = POINTER(_Exec)
@@ -90,6 +110,27 @@ _SIGNATURES = {
     "cocoon_builder_set_oom_score_adj": ([BuilderP, c_int], c_int),
     "cocoon_builder_set_stdio": ([BuilderP, c_int, c_int, c_int], c_int),
     "cocoon_builder_set_init": ([BuilderP, c_int], c_int),
+    # builder: cgroup
+    "cocoon_builder_enable_cgroup": ([BuilderP], c_int),
+    "cocoon_builder_clear_cgroup": ([BuilderP], c_int),
+    "cocoon_builder_set_cgroup_parent": ([BuilderP, c_char_p], c_int),
+    "cocoon_builder_set_memory_max": ([BuilderP, c_uint64], c_int),
+    "cocoon_builder_set_memory_high": ([BuilderP, c_uint64], c_int),
+    "cocoon_builder_set_memory_low": ([BuilderP, c_uint64], c_int),
+    "cocoon_builder_set_swap_max": ([BuilderP, c_uint64], c_int),
+    "cocoon_builder_set_oom_kill_disable": ([BuilderP, c_int], c_int),
+    "cocoon_builder_set_pids_max": ([BuilderP, c_uint64], c_int),
+    "cocoon_builder_set_cpu_quota": ([BuilderP, c_uint64, c_uint64], c_int),
+    "cocoon_builder_set_cpu_burst": ([BuilderP, c_uint64], c_int),
+    "cocoon_builder_set_cpu_weight": ([BuilderP, c_uint64], c_int),
+    "cocoon_builder_set_cpu_shares": ([BuilderP, c_uint64], c_int),
+    "cocoon_builder_set_cpuset_cpus": ([BuilderP, c_char_p], c_int),
+    "cocoon_builder_set_cpuset_mems": ([BuilderP, c_char_p], c_int),
+    "cocoon_builder_set_io_weight": ([BuilderP, c_uint32], c_int),
+    "cocoon_builder_add_io_limit": ([BuilderP, c_char_p, c_int, c_uint64], c_int),
+    "cocoon_builder_add_io_limit_dev": ([BuilderP, c_uint32, c_uint32, c_int, c_uint64], c_int),
+    "cocoon_builder_set_hugetlb_limit": ([BuilderP, c_uint64, c_uint64], c_int),
+    "cocoon_builder_add_device_rule": ([BuilderP, c_int, c_int, c_uint32, c_uint32, c_uint32], c_int),
     # container
     "cocoon_container_spawn": ([BuilderP, POINTER(ContainerP)], c_int),
     "cocoon_container_id": ([ContainerP], c_char_p),
@@ -102,6 +143,10 @@ _SIGNATURES = {
     "cocoon_container_delete": ([ContainerP], c_int),
     "cocoon_container_detach": ([ContainerP, c_int_p], c_int),
     "cocoon_container_free": ([ContainerP], None),
+    "cocoon_container_pause": ([ContainerP], c_int),
+    "cocoon_container_resume": ([ContainerP], c_int),
+    "cocoon_container_stats": ([ContainerP, POINTER(Stats)], c_int),
+    "cocoon_container_cgroup_path": ([ContainerP, POINTER(c_char_p)], c_int),
     # exec
     "cocoon_exec_process_pid": ([ExecP, c_int_p], c_int),
     "cocoon_exec_process_wait": ([ExecP, c_int_p, c_int_p], c_int),
