@@ -267,7 +267,8 @@ impl Container {
         Ok(self.need_cgroup()?.procs())
     }
 
-    /// The container's cgroup directory (on the first hierarchy it uses), if any.
+    /// The container's cgroup path relative to each hierarchy's root (e.g.
+    /// `cocoon/<id>`), if it has a cgroup.
     pub fn cgroup_path(&self) -> Option<&std::path::Path> {
         self.cgroup.as_ref().map(|c| c.path())
     }
@@ -305,6 +306,10 @@ impl Container {
     }
 
     fn teardown(&mut self) -> Result<()> {
+        // A frozen process cannot die: thaw a paused container before killing it.
+        if let Some(cg) = &self.cgroup {
+            let _ = cg.thaw();
+        }
         self.main.kill_and_reap();
         // destroy() kills whatever is left in the cgroup (e.g. daemons of a container
         // without a PID namespace), then removes it.

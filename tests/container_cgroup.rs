@@ -159,3 +159,20 @@ fn thousand_containers_with_cgroups_leave_no_directories() {
         .collect();
     assert!(left.is_empty(), "left behind: {left:?}");
 }
+
+#[test]
+fn dropping_a_paused_container_does_not_hang() {
+    let c = ContainerBuilder::new(Process::new("/bin/sleep").arg("1000").stdin(Stdio::Null))
+        .cgroup(CgroupConfig::new())
+        .spawn()
+        .expect("spawn");
+    c.pause().expect("pause");
+    let pid = c.pid();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        drop(c);
+        let _ = tx.send(());
+    });
+    rx.recv_timeout(Duration::from_secs(30)).expect("drop of a paused container returns");
+    assert!(!Path::new(&format!("/proc/{pid}")).exists(), "process gone");
+}
