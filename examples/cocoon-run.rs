@@ -9,6 +9,8 @@
 //!   --no-net            share the host network namespace
 //!   --userns            new user namespace: root inside = uid 100000 outside
 //!   --init              run a minimal init as PID 1
+//!   --minimal           only /proc: no /dev, /sys, masked or read-only paths (the
+//!                       work of the hand-written C floor in benches/peers)
 //!   -e KEY=VALUE        set an environment variable (PATH has a default)
 //!   --memory SIZE       memory limit (bytes, or with K/M/G suffix)
 //!   --pids N            at most N processes
@@ -23,7 +25,7 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use cocoon::{Bytes, CgroupConfig, ContainerBuilder, IdRange, Namespaces, Process, Rootfs, SelinuxConfig};
+use cocoon::{Bytes, CgroupConfig, ContainerBuilder, IdRange, Mount, Namespaces, Process, Rootfs, SelinuxConfig};
 
 struct Args {
     rootfs: Rootfs,
@@ -32,6 +34,7 @@ struct Args {
     net: bool,
     userns: bool,
     init: bool,
+    minimal: bool,
     env: Vec<(String, String)>,
     verbose: bool,
     memory: Option<u64>,
@@ -54,7 +57,7 @@ fn parse_size(s: &str) -> u64 {
 }
 
 fn usage(msg: &str) -> ! {
-    eprintln!("cocoon-run: {msg}\nusage: cocoon-run [--rootfs DIR | --layers L1:L2 --upper DIR --work DIR] [--read-only|--writable] [--hostname NAME] [--no-net] [--userns] [--init] [-e K=V] [--memory SIZE] [--pids N] [--cpus X] [--stats] [--selinux-type T] [--selinux-level L] [--verbose] [--] PROGRAM [ARGS...]");
+    eprintln!("cocoon-run: {msg}\nusage: cocoon-run [--rootfs DIR | --layers L1:L2 --upper DIR --work DIR] [--read-only|--writable] [--hostname NAME] [--no-net] [--userns] [--init] [--minimal] [-e K=V] [--memory SIZE] [--pids N] [--cpus X] [--stats] [--selinux-type T] [--selinux-level L] [--verbose] [--] PROGRAM [ARGS...]");
     std::process::exit(2)
 }
 
@@ -66,6 +69,7 @@ fn parse() -> Args {
         net: true,
         userns: false,
         init: false,
+        minimal: false,
         env: vec![("PATH".into(), cocoon::plan::DEFAULT_PATH.into())],
         verbose: false,
         memory: None,
@@ -91,6 +95,7 @@ fn parse() -> Args {
             "--no-net" => a.net = false,
             "--userns" => a.userns = true,
             "--init" => a.init = true,
+            "--minimal" => a.minimal = true,
             "-e" => {
                 let kv = val("-e");
                 let (k, v) = kv.split_once('=').unwrap_or_else(|| usage("-e takes KEY=VALUE"));
@@ -138,6 +143,13 @@ fn main() -> ExitCode {
         .rootfs(a.rootfs.clone())
         .read_only_root(a.read_only)
         .init(a.init);
+    if a.minimal {
+        b = b
+            .standard_mounts(false)
+            .masked_paths(Vec::<String>::new())
+            .readonly_paths(Vec::<String>::new())
+            .mount(Mount::proc("/proc"));
+    }
     if a.memory.is_some() || a.pids.is_some() || a.cpus.is_some() || a.stats {
         let mut cg = CgroupConfig::new();
         if let Some(m) = a.memory {

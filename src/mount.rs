@@ -14,6 +14,8 @@ pub enum MountKind {
         /// Also bind the mounts below `source` (`rbind`), the default.
         recursive: bool,
     },
+    /// A procfs of the container's PID namespace.
+    Proc,
     /// A fresh tmpfs.
     Tmpfs {
         /// Size limit in bytes (`None`: the kernel default, half of RAM).
@@ -46,6 +48,20 @@ impl Mount {
             nosuid: true,
             nodev: true,
             noexec: false,
+            relabel: None,
+        }
+    }
+
+    /// Mounts a procfs at `target` (nosuid, nodev, noexec). Only needed when the
+    /// standard mounts are off ([`crate::ContainerBuilder::standard_mounts`]).
+    pub fn proc(target: impl Into<PathBuf>) -> Mount {
+        Mount {
+            target: target.into(),
+            kind: MountKind::Proc,
+            read_only: false,
+            nosuid: true,
+            nodev: true,
+            noexec: true,
             relabel: None,
         }
     }
@@ -146,6 +162,7 @@ impl Mount {
                 }
                 no_nul("bind source", source)?;
             }
+            MountKind::Proc => {}
             MountKind::Tmpfs { size, mode } => {
                 if *size == Some(0) {
                     return Err(Error::invalid("tmpfs size", "a size of 0 bytes"));

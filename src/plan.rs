@@ -624,6 +624,7 @@ fn user_mount_op(m: &crate::mount::Mount) -> Result<Op> {
                 attrs,
             }
         }
+        MountKind::Proc => Op::Mount { source: Source::fs(c"proc", &[], false), target, kind: TargetKind::Dir, attrs },
         MountKind::Tmpfs { size, mode } => {
             let size = size.map(|s| s.to_string());
             let mode = format!("{:o}", mode.unwrap_or(0o755));

@@ -126,7 +126,7 @@ add floor true "$out/floor $rootfs /bin/true"
 # 2. cocoon-run
 cocoon_run=${COCOON_RUN:-${CARGO_TARGET_DIR:-$repo/target}/release/examples/cocoon-run}
 shown=${cocoon_run#"$repo/"}
-if ! [ -x "$cocoon_run" ] && [ -z "${COCOON_RUN:-}" ] && [ "$build" -eq 1 ] && [ -f "$repo/examples/cocoon-run.rs" ]; then
+if [ -z "${COCOON_RUN:-}" ] && [ "$build" -eq 1 ] && [ -f "$repo/examples/cocoon-run.rs" ]; then
 	say "  cocoon-run: building it (cargo build --release -j1 --example cocoon-run)"
 	(cd "$repo" && CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$repo/target} cargo build --release -j1 --example cocoon-run) ||
 		say "  cocoon-run: build failed"
@@ -138,6 +138,12 @@ if ! [ -x "$cocoon_run" ]; then
 		skip cocoon-run "does not exist yet (no examples/cocoon-run.rs, no $shown)"
 	fi
 elif probe cocoon-run "$cocoon_run" --rootfs "$rootfs" --read-only -- /bin/sh -c "$probe_script"; then
+	# cocoon-minimal: the floor's work (namespaces, pivot_root, /proc, read-only root);
+	# cocoon-run: cocoon's defaults on top (/dev with pts/shm/mqueue, /sys, a cgroup
+	# namespace, Docker's masked and read-only paths, capabilities, no_new_privs).
+	if probe cocoon-minimal "$cocoon_run" --minimal --rootfs "$rootfs" --read-only -- /bin/sh -c "$probe_script"; then
+		add cocoon-minimal true "$cocoon_run --minimal --rootfs $rootfs --read-only -- /bin/true"
+	fi
 	add cocoon-run true "$cocoon_run --rootfs $rootfs --read-only -- /bin/true"
 else
 	skip cocoon-run "its probe run failed: $(head -n1 "$out/probe.err" | head -c 300)"
