@@ -53,6 +53,19 @@ fn bench_spawn(c: &mut Criterion) {
         .prepare()
         .expect("plan b");
     g.bench_function("b_plus_net", |b| b.iter(|| run(&bnet)));
+    // (b) doing only the C floor's work: namespaces, pivot_root, /proc, read-only root
+    // (no /dev, /sys, masked or read-only paths).
+    let none: Vec<String> = Vec::new();
+    let bmin = ContainerBuilder::new(true_process())
+        .namespaces(base_ns() | Namespaces::NET)
+        .read_only_root(true)
+        .standard_mounts(false)
+        .masked_paths(none.clone())
+        .readonly_paths(none)
+        .mount(cocoon::Mount::proc("/proc"))
+        .prepare()
+        .expect("plan b minimal");
+    g.bench_function("b_plus_net_floor_work", |b| b.iter(|| run(&bmin)));
     let cuser = ContainerBuilder::new(true_process())
         .namespaces(base_ns() | Namespaces::NET)
         .uid_map([IdRange::new(0, 100_000, 65_536)])

@@ -76,6 +76,9 @@ pub(crate) struct ChildCtx<'a> {
     pub join_flags: c_int,
     /// Namespace files to join by path (fd, CLONE_NEW* flag), opened by the parent.
     pub join_fds: &'a [(c_int, c_int)],
+    /// Whether the parent has work to do before setup goes on (maps, time offsets, cgroup
+    /// attachment, oom_score_adj): then the child reports READY and waits for GO.
+    pub handshake: bool,
 }
 
 fn send(sock: c_int, r: &Report) {
@@ -148,8 +151,10 @@ fn setup_container(plan: &Plan, ctx: &ChildCtx<'_>) -> Step {
             return Err(Fail { stage: Stage::TimeNamespace, index: 0, errno: sys::last_errno() });
         }
     }
-    send(ctx.sock, &Report { kind: REPORT_READY, ..Report::default() });
-    wait_go(ctx.sock)?;
+    if ctx.handshake {
+        send(ctx.sock, &Report { kind: REPORT_READY, ..Report::default() });
+        wait_go(ctx.sock)?;
+    }
     if plan.time_offsets.is_some() {
         // The parent has written the offsets; enter the new time namespace now rather
         // than at execve, so that an init and everything it forks share it, and exec

@@ -229,6 +229,12 @@ pub(crate) fn spawn(plan: &Plan) -> Result<Container> {
         })
         .collect::<Result<Vec<_>>>()?;
     let join_raw: Vec<(c_int, c_int)> = join_files.iter().map(|(f, flag)| (f.as_raw_fd(), *flag)).collect();
+    let into = cgroup.0.as_ref().and_then(|c| c.clone_into_fd());
+    // Without parent-side work between clone and setup, skip the READY/GO round trip.
+    let handshake = plan.uid_map.is_some()
+        || plan.time_offsets.is_some()
+        || (cgroup.0.is_some() && into.is_none())
+        || plan.process.oom_score_adj.is_some();
     let ctx = ChildCtx {
         sock: csock.as_raw_fd(),
         parent_sock: psock.as_raw_fd(),
@@ -239,8 +245,8 @@ pub(crate) fn spawn(plan: &Plan) -> Result<Container> {
         join_pidfd: -1,
         join_flags: 0,
         join_fds: &join_raw,
+        handshake,
     };
-    let into = cgroup.0.as_ref().and_then(|c| c.clone_into_fd());
     let mut pidfd: c_int = -1;
     // SAFETY: the child branch runs only `child::run_container`, which is
     // async-signal-safe and ends in execve or _exit; everything it reads (plan, ctx) was
@@ -256,7 +262,32 @@ pub(crate) fn spawn(plan: &Plan) -> Result<Container> {
     let guard = ChildGuard(Some(Proc::new(pid, unsafe { OwnedFd::from_raw_fd(pidfd) })));
     let describe = |s: Stage, i: u32| plan.describe(s, i);
 
+    if handshake {
+        parent_setup(plan, pid, &psock, cgroup.0.as_ref().filter(|_| into.is_none()), describe)?;
+    }
     match recv(&psock)? {
+        Msg::Eof => {}
+        Msg::Report(r, _) => return Err(setup_error(&r, describe)),
+    }
+    let main = guard.disarm();
+    if let Some(r) = selinux.reservation.as_mut() {
+        // The level stays held while the container lives, even if this process dies.
+        let _ = r.set_owner_pid(pid);
+    }
+    let [stdin, stdout, stderr] = stdio.parent;
+    Ok(Container::new(id, main, plan, cgroup.take(), selinux, [stdin, stdout, stderr]))
+}
+
+/// The parent's part between the child's READY and GO: time offsets, id maps, cgroup
+/// attachment (v1/hybrid) and oom_score_adj, all before the child goes on.
+fn parent_setup(
+    plan: &Plan,
+    pid: c_int,
+    psock: &OwnedFd,
+    attach: Option<&Cgroup>,
+    describe: impl Fn(Stage, u32) -> String,
+) -> Result<()> {
+    match recv(psock)? {
         Msg::Report(r, _) if r.kind == REPORT_READY => {}
         Msg::Report(r, _) if r.kind == REPORT_ERROR => return Err(setup_error(&r, describe)),
         _ => return Err(Error::os("setup", "child exited before it was ready", std::io::Error::from_raw_os_error(libc::ECHILD))),
@@ -271,24 +302,13 @@ pub(crate) fn spawn(plan: &Plan) -> Result<Container> {
         write_proc(pid, "uid_map", "write uid_map", uid)?;
         write_proc(pid, "gid_map", "write gid_map", gid)?;
     }
-    if let (Some(cg), None) = (&cgroup.0, into) {
+    if let Some(cg) = attach {
         cg.attach(pid)?;
     }
     if let Some(adj) = plan.process.oom_score_adj {
         write_proc(pid, "oom_score_adj", "write oom_score_adj", &adj.to_string())?;
     }
-    send_go(&psock)?;
-    match recv(&psock)? {
-        Msg::Eof => {}
-        Msg::Report(r, _) => return Err(setup_error(&r, describe)),
-    }
-    let main = guard.disarm();
-    if let Some(r) = selinux.reservation.as_mut() {
-        // The level stays held while the container lives, even if this process dies.
-        let _ = r.set_owner_pid(pid);
-    }
-    let [stdin, stdout, stderr] = stdio.parent;
-    Ok(Container::new(id, main, plan, cgroup.take(), selinux, [stdin, stdout, stderr]))
+    send_go(psock)
 }
 
 /// Removes a half-made cgroup if spawn fails.
@@ -327,6 +347,8 @@ pub(crate) fn exec(c: &Container, process: &Process) -> Result<ExecProcess> {
         join_pidfd: c.pidfd_raw(),
         join_flags: c.namespaces().setns_flags(),
         join_fds: &[],
+        // The exec path has its own handshake (pid report, then GO).
+        handshake: false,
     };
     let mut mid_pidfd: c_int = -1;
     // SAFETY: the child branch runs only `child::join_container` and
