@@ -3,16 +3,18 @@
 //! Linux containers built in-process: namespaces, cgroups, SELinux labels and a pivoted
 //! root filesystem, behind typed builders, safe to call from a multithreaded host.
 //!
-//! ```no_run
-//! use cocoon::{ContainerBuilder, Namespaces, Process};
+//! The README's quick start (run as a doc test, as root):
 //!
-//! let mut container = ContainerBuilder::new(Process::new("/bin/sh").args(["-c", "hostname"]))
-//!     .namespaces(Namespaces::DEFAULT)
+//! ```
+//! use cocoon::{Bytes, CgroupConfig, ContainerBuilder, Namespaces, Process};
+//!
+//! let mut container = ContainerBuilder::new(Process::new("/bin/sh").args(["-c", "hostname; id"]))
+//!     .namespaces(Namespaces::DEFAULT)          // mount, uts, ipc, pid, net, cgroup
 //!     .hostname("sandbox")
-//!     .read_only_root(true)
+//!     .read_only_root(true)                     // root: the embedded host sandbox
+//!     .cgroup(CgroupConfig::new().memory_max(Bytes::mib(64)).pids_max(32))
 //!     .spawn()?;
-//! let status = container.wait()?;
-//! assert!(status.success());
+//! assert!(container.wait()?.success());         // dropping the handle kills and cleans up
 //! # Ok::<(), cocoon::Error>(())
 //! ```
 //!
