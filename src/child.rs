@@ -833,6 +833,7 @@ pub(crate) fn exec_process(p: &ProcessPlan, ctx: &ChildCtx<'_>) -> Step<Fail> {
     if ctx.join_pidfd < 0 {
         wire_stdio(p, ctx)?;
     }
+    join_session_keyring(ctx.exec_label)?;
     // Capabilities: bounding set first (needs CAP_SETPCAP), then ids with KEEPCAPS so the
     // permitted set survives setuid, then the exact sets.
     for cap in 0..=p.last_cap {
@@ -883,7 +884,7 @@ pub(crate) fn exec_process(p: &ProcessPlan, ctx: &ChildCtx<'_>) -> Step<Fail> {
     // SAFETY: umask is async-signal-safe.
     unsafe { libc::umask(p.umask.unwrap_or(0o022) as libc::mode_t) };
     if let Some(label) = ctx.exec_label {
-        write_exec_label(label).at(Stage::SelinuxLabel, 0)?;
+        write_attr(c"/proc/thread-self/attr/exec", label).at(Stage::SelinuxLabel, 0)?;
     }
     // Every fd not passed on is closed at exec (the setup socket too: EOF tells the
     // parent that exec succeeded).
@@ -902,24 +903,13 @@ pub(crate) fn exec_process(p: &ProcessPlan, ctx: &ChildCtx<'_>) -> Step<Fail> {
     Ok(best)
 }
 
-/// Writes the SELinux exec label through /proc/thread-self/attr/exec, after checking
-/// that /proc is a real procfs (CVE-2019-16884 class) — this runs after pivot_root, so
-/// /proc is the procfs cocoon mounted, but a bind or image trick must still not redirect it.
-fn write_exec_label(label: &std::ffi::CStr) -> SysResult<()> {
-    let fd = sys::openat2(
-        libc::AT_FDCWD,
-        c"/proc/thread-self/attr/exec".as_ptr(),
-        libc::O_WRONLY,
-        0,
-        libc::RESOLVE_NO_MAGICLINKS | libc::RESOLVE_NO_XDEV,
-    )
-    .or_else(|e| if e == libc::EXDEV {
-        // thread-self crosses into the per-task directory on the same procfs; retry
-        // without XDEV but verify the filesystem below.
-        sys::openat2(libc::AT_FDCWD, c"/proc/thread-self/attr/exec".as_ptr(), libc::O_WRONLY, 0, libc::RESOLVE_NO_MAGICLINKS)
-    } else {
-        Err(e)
-    })?;
+/// Writes an SELinux attribute of this thread (`exec`, `keycreate`) through
+/// /proc/thread-self/attr/, after checking that the file is on a real procfs
+/// (CVE-2019-16884 class) — this runs after pivot_root, so /proc is the procfs cocoon
+/// mounted, but a bind or image trick must still not redirect it.
+fn write_attr(path: &std::ffi::CStr, label: &std::ffi::CStr) -> SysResult<()> {
+    // No magic links; thread-self is an ordinary procfs symlink into the task directory.
+    let fd = sys::openat2(libc::AT_FDCWD, path.as_ptr(), libc::O_WRONLY, 0, libc::RESOLVE_NO_MAGICLINKS)?;
     // SAFETY: fstatfs into a zeroed stack struct on a valid fd.
     let mut sfs: libc::statfs = unsafe { std::mem::zeroed() };
     // SAFETY: as above.
@@ -930,6 +920,27 @@ fn write_exec_label(label: &std::ffi::CStr) -> SysResult<()> {
     let r = sys::write_all(fd, label.to_bytes());
     sys::close(fd);
     r
+}
+
+/// Gives the process a new anonymous session keyring, so the container cannot reach
+/// the caller's session keys; with SELinux the keyring is created with the container's
+/// label (written to attr/keycreate first).
+fn join_session_keyring(label: Option<&std::ffi::CStr>) -> Step {
+    if let Some(l) = label {
+        write_attr(c"/proc/thread-self/attr/keycreate", l).at(Stage::KeyringLabel, 0)?;
+    }
+    const KEYCTL_JOIN_SESSION_KEYRING: libc::c_long = 1;
+    // SAFETY: keyctl with a null name creates and joins an anonymous session keyring.
+    let r = unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, std::ptr::null::<libc::c_char>()) };
+    if r < 0 {
+        let e = sys::last_errno();
+        // Keyrings may be unavailable or over quota (e.g. in a user namespace); without
+        // a label to apply that only costs isolation the caller did not ask for by name.
+        if label.is_some() || !matches!(e, libc::ENOSYS | libc::EDQUOT | libc::EPERM | libc::EACCES) {
+            return Err(Fail { stage: Stage::KeyringLabel, index: 1, errno: e });
+        }
+    }
+    Ok(())
 }
 
 /// Reports `f` to the parent and exits (for the exec path in src/spawn.rs).

@@ -141,6 +141,19 @@ fn setup_error(report: &Report, describe: impl FnOnce(Stage, u32) -> String) -> 
     }
 }
 
+/// Adds the SELinux no_new_privs hint to an exec refused with EPERM under a label.
+fn with_selinux_hint(mut e: Error, labelled: bool, nnp: bool) -> Error {
+    if let Error::Setup { stage: Stage::Exec, detail, source } = &mut e {
+        if let (true, Some(hint)) =
+            (labelled, source.raw_os_error().and_then(|n| crate::selinux::exec_error_hint(n, nnp)))
+        {
+            detail.push_str("; ");
+            detail.push_str(hint);
+        }
+    }
+    e
+}
+
 /// Clones with clone3, falling back to clone on kernels without it.
 ///
 /// # Safety
@@ -267,7 +280,10 @@ pub(crate) fn spawn(plan: &Plan) -> Result<Container> {
     }
     match recv(&psock)? {
         Msg::Eof => {}
-        Msg::Report(r, _) => return Err(setup_error(&r, describe)),
+        Msg::Report(r, _) => {
+            let e = setup_error(&r, describe);
+            return Err(with_selinux_hint(e, selinux.exec_label.is_some(), plan.process.no_new_privs));
+        }
     }
     let main = guard.disarm();
     if let Some(r) = selinux.reservation.as_mut() {
