@@ -1307,9 +1307,8 @@ pub unsafe extern "C" fn cocoon_builder_add_bind_relabel(
             m.validate()?;
             // Refuse system directories now; a source that does not exist yet (or cannot
             // be resolved) is checked again at spawn, where it must exist.
-            match crate::selinux::label::check_relabel_path(&source) {
-                Err(e @ SelinuxError::RelabelRefused { .. }) => return Err(crate::Error::from(e).into()),
-                Ok(_) | Err(_) => {}
+            if let Err(e @ SelinuxError::RelabelRefused { .. }) = crate::selinux::label::check_relabel_path(&source) {
+                return Err(crate::Error::from(e).into());
             }
             b.mounts.push(m);
             Ok(())
