@@ -75,7 +75,8 @@
 // passed to it are still valid to free.
 #define COCOON_E_PANIC -8
 
-// The requested stream is not a pipe, or its caller end was already taken.
+// The requested value is not available: the stream is not a pipe or its caller end was
+// already taken, or the container has no SELinux label.
 #define COCOON_E_NOT_AVAILABLE -9
 
 // No stage: the last error was not a setup failure.
@@ -337,6 +338,14 @@
 // `cocoon_builder_add_device_rule` access: mknod.
 #define COCOON_DEVICE_MKNOD (1 << 2)
 
+// `cocoon_builder_add_bind_relabel`: relabel the source for every container (`z`: the
+// container's file type at level `s0`).
+#define COCOON_RELABEL_SHARED 0
+
+// `cocoon_builder_add_bind_relabel`: relabel the source for this container only (`Z`:
+// the container's file label at its own MCS level).
+#define COCOON_RELABEL_PRIVATE 1
+
 // `cocoon_stats.valid`: the `cpu_*` fields are filled.
 #define COCOON_STATS_CPU (1 << 0)
 
@@ -453,7 +462,8 @@ const char *cocoon_version(void);
 // resume/stats` can work), "cgroup2" (the host is cgroup v2 only, so every limit is
 // applied through cgroup v2 files, e.g. `memory.high`; 0 on v1 and hybrid hosts, where
 // the controllers are v1 even if an almost empty cgroup2 is mounted next to them),
-// "selinux" (built with SELinux support and selinuxfs is mounted), "overlay" (overlayfs is
+// "selinux" (SELinux is enabled for this process: selinuxfs is mounted read-write and a
+// policy is loaded, so labelled containers really get their labels), "overlay" (overlayfs is
 // known to the kernel), "userns" (user namespaces can be created), "timens" (time
 // namespaces exist).
 int cocoon_has_feature(const char *name);
@@ -789,6 +799,126 @@ int cocoon_builder_add_device_rule(cocoon_builder *builder,
                                    uint32_t minor,
                                    uint32_t access);
 
+// Adds a procfs of the container's PID namespace at `target` (absolute, no ".."),
+// always nosuid, nodev and noexec; `flags` may hold `COCOON_MOUNT_READONLY` (other
+// bits -> `COCOON_E_INVALID_ARGUMENT`). Only needed with the standard mounts off
+// (`cocoon_builder_set_standard_mounts(b, 0)`), which already mount /proc.
+int cocoon_builder_add_proc(cocoon_builder *builder,
+                            const char *target,
+                            uint32_t flags);
+
+// As `cocoon_builder_add_bind`, and the source is relabelled for the container's
+// SELinux label before it starts (recursively, skipping files already right):
+// `sharing` is `COCOON_RELABEL_SHARED` (`z`) or `COCOON_RELABEL_PRIVATE` (`Z`; unknown
+// -> `COCOON_E_INVALID_ARGUMENT`). System directories (`/`, `/usr`, `/etc`, `/home`,
+// anything below `/usr` or `/etc`, ... or a symlink to one) are refused with
+// `COCOON_E_SELINUX`: here when the source already exists, otherwise at spawn. The
+// container needs SELinux settings (`cocoon_builder_enable_selinux` or a
+// `cocoon_builder_set_selinux_*` call), or spawn fails with `COCOON_E_INVALID_CONFIG`.
+// On a host without SELinux nothing is relabelled, but system directories are still
+// refused.
+int cocoon_builder_add_bind_relabel(cocoon_builder *builder,
+                                    const char *source,
+                                    const char *target,
+                                    uint32_t flags,
+                                    int sharing);
+
+// Joins an existing namespace instead of creating one: `ns` is exactly one of
+// `COCOON_NS_NET`, `COCOON_NS_IPC` or `COCOON_NS_UTS` (anything else ->
+// `COCOON_E_INVALID_ARGUMENT`), `path` an absolute path to a namespace file such as
+// "/run/netns/NAME" or "/proc/PID/ns/net" (relative -> `COCOON_E_INVALID_CONFIG`). The
+// flag is taken out of the new namespaces, and a second join of the same kind replaces
+// the first. The file is opened at spawn (missing -> `COCOON_E_OS` with errno). Setting
+// a hostname in a joined UTS namespace, or adding the flag back with
+// `cocoon_builder_set_namespaces`, fails at spawn with `COCOON_E_INVALID_CONFIG`.
+int cocoon_builder_join_namespace(cocoon_builder *builder,
+                                  uint32_t ns,
+                                  const char *path);
+
+// Forgets every namespace to join (the namespace flags are left as they are: add the
+// flags back with `cocoon_builder_set_namespaces` to create those namespaces new).
+int cocoon_builder_clear_namespace_joins(cocoon_builder *builder);
+
+// Passes the caller's descriptor `fd` to the program as descriptor number `target`
+// (3 or more; at most 64 descriptors). `fd` is duplicated now (close-on-exec in the
+// caller; the caller keeps and closes its own); the builder holds the duplicate until it
+// is freed or `cocoon_builder_clear_passed_fds` is called, so a pipe's write end passed
+// this way stays open in the caller until then. A later pass to the same target
+// replaces the earlier one. Every other descriptor of the caller is closed in the
+// container. A negative `fd` -> `COCOON_E_INVALID_ARGUMENT`, a `target` below 3 or too
+// many descriptors -> `COCOON_E_INVALID_CONFIG`, a closed `fd` -> `COCOON_E_OS` (EBADF).
+int cocoon_builder_pass_fd(cocoon_builder *builder,
+                           int fd,
+                           int target);
+
+// Forgets every passed descriptor (closing the builder's duplicates).
+int cocoon_builder_clear_passed_fds(cocoon_builder *builder);
+
+// Gives the container SELinux settings with the defaults (see above). Calling it again
+// keeps the settings already made.
+int cocoon_builder_enable_selinux(cocoon_builder *builder);
+
+// Removes every SELinux setting: the container runs with the caller's label rules
+// (no exec label, no `context=` mounts). Relabelled bind mounts then fail at spawn.
+int cocoon_builder_clear_selinux(cocoon_builder *builder);
+
+// The SELinux user of the process and its files (UTF-8 name such as "system_u";
+// default from the policy).
+int cocoon_builder_set_selinux_user(cocoon_builder *builder,
+                                    const char *user);
+
+// The role of the process (UTF-8 name; default "system_r"; files keep "object_r").
+int cocoon_builder_set_selinux_role(cocoon_builder *builder,
+                                    const char *role);
+
+// The process type (UTF-8 name; default from lxc_contexts, or "container_t").
+int cocoon_builder_set_selinux_process_type(cocoon_builder *builder,
+                                            const char *ty);
+
+// The file type of the container's mounts and relabelled content (UTF-8 name; default
+// from lxc_contexts, or "container_file_t").
+int cocoon_builder_set_selinux_file_type(cocoon_builder *builder,
+                                         const char *ty);
+
+// Runs at exactly this level, e.g. "s0:c1,c2", reserved for this container alone (spawn
+// fails with `COCOON_E_SELINUX` while a live container holds it). A malformed level, or
+// one set after `cocoon_builder_set_selinux_shared_level` (they exclude each other) ->
+// `COCOON_E_SELINUX`.
+int cocoon_builder_set_selinux_level(cocoon_builder *builder,
+                                     const char *level);
+
+// Runs at this level, shared with the other containers that ask for it (a pod); it
+// stays reserved until the last of them goes. Excludes `cocoon_builder_set_selinux_level`.
+int cocoon_builder_set_selinux_shared_level(cocoon_builder *builder,
+                                            const char *level);
+
+// The full label of the container's tmpfs/devpts/overlay mounts, e.g.
+// "system_u:object_r:container_file_t:s0:c1,c2" (default: the file label at the
+// container's level). A malformed context -> `COCOON_E_SELINUX`.
+int cocoon_builder_set_selinux_mount_label(cocoon_builder *builder,
+                                           const char *label);
+
+// Whether SELinux must be enabled (non-zero = yes; default no). With yes, spawning on a
+// host without SELinux fails with `COCOON_E_SELINUX` instead of running unlabelled.
+int cocoon_builder_set_selinux_require(cocoon_builder *builder,
+                                       int yes);
+
+// The categories fresh MCS pairs are drawn from: `c<first>`..=`c<last>` (first < last
+// <= 1023, else `COCOON_E_SELINUX`; default 0..=1023).
+int cocoon_builder_set_selinux_mcs_range(cocoon_builder *builder,
+                                         uint32_t first,
+                                         uint32_t last);
+
+// Where MCS reservations are recorded (absolute path; default "/run/cocoon/mcs"). Every
+// process that must not hand out the same level has to use the same directory.
+int cocoon_builder_set_selinux_state_dir(cocoon_builder *builder,
+                                         const char *dir);
+
+// The policy root holding contexts/lxc_contexts (absolute path; default from
+// /etc/selinux/config: /etc/selinux/<SELINUXTYPE>).
+int cocoon_builder_set_selinux_policy_root(cocoon_builder *builder,
+                                           const char *dir);
+
 // Creates and starts a container from `builder` (which is not consumed and may be reused
 // or freed right after). On success `*out` receives the handle. On failure nothing is
 // left behind: no process, no mount, no cgroup; the last error tells why, with the
@@ -865,6 +995,14 @@ int cocoon_container_stats(const cocoon_container *container,
 // container without a cgroup -> `COCOON_E_INVALID_CONFIG`.
 int cocoon_container_cgroup_path(const cocoon_container *container,
                                  const char **path);
+
+// The SELinux label the container's processes run with, e.g.
+// "system_u:system_r:container_t:s0:c5,c900". `*label` is borrowed: valid until the
+// handle is released. A container running unlabelled -> `COCOON_E_NOT_AVAILABLE`
+// (`*label` untouched): its builder had no SELinux settings, or SELinux is disabled on
+// the host (`cocoon_has_feature("selinux")` is 0) and the settings did not require it.
+int cocoon_container_selinux_label(const cocoon_container *container,
+                                   const char **label);
 
 // Kills every process of the container, reaps them, removes its cgroup and frees the
 // handle, which is invalid afterwards even when this fails (the failure, e.g. a cgroup

@@ -66,6 +66,25 @@ enum Op {
     IoLimitDev(u32, u32, c_int, u64),
     Hugetlb(u64, u64),
     DeviceRule(c_int, c_int, u32, u32, u32),
+    Proc(Vec<u8>, u32),
+    BindRelabel(Vec<u8>, Vec<u8>, u32, c_int),
+    Join(u32, Vec<u8>),
+    ClearJoins,
+    PassFd(c_int, c_int),
+    ClearPassedFds,
+    EnableSelinux,
+    ClearSelinux,
+    SelinuxUser(Vec<u8>),
+    SelinuxRole(Vec<u8>),
+    SelinuxProcessType(Vec<u8>),
+    SelinuxFileType(Vec<u8>),
+    SelinuxLevel(Vec<u8>),
+    SelinuxSharedLevel(Vec<u8>),
+    SelinuxMountLabel(Vec<u8>),
+    SelinuxRequire(c_int),
+    SelinuxMcsRange(u32, u32),
+    SelinuxStateDir(Vec<u8>),
+    SelinuxPolicyRoot(Vec<u8>),
 }
 
 /// Bytes biased towards interesting content: paths, NULs, '=', '..', long names.
@@ -156,6 +175,40 @@ fn cgroup_op() -> impl Strategy<Value = Op> {
     ]
 }
 
+/// The setters added with the SELinux settings: mounts, joins, passed fds, labels.
+fn more_op() -> impl Strategy<Value = Op> {
+    let name = || prop_oneof![
+        Just(b"container_t".to_vec()), Just(b"system_u".to_vec()), Just(b"".to_vec()), Just(b"a b".to_vec()), bytes(),
+    ];
+    let level = || prop_oneof![
+        Just(b"s0".to_vec()), Just(b"s0:c1,c2".to_vec()), Just(b"s0:c1023".to_vec()), Just(b"s0:c0.c1023".to_vec()),
+        "s[0-9]{1,2}(:c[0-9]{1,4}([.,]c[0-9]{1,4}){0,2})?".prop_map(|s| s.into_bytes()), bytes(),
+    ];
+    let ns = || prop_oneof![Just(COCOON_NS_NET), Just(COCOON_NS_IPC), Just(COCOON_NS_UTS), any::<u32>(), 0u32..256];
+    prop_oneof![
+        (bytes(), prop_oneof![0u32..4, any::<u32>()]).prop_map(|(t, f)| Op::Proc(t, f)),
+        (prop_oneof![Just(b"/usr".to_vec()), Just(b"/tmp/cocoon-props-x".to_vec()), bytes()], bytes(), 0u32..64, -1..3)
+            .prop_map(|(s, t, f, sh)| Op::BindRelabel(s, t, f, sh)),
+        (ns(), prop_oneof![Just(b"/proc/self/ns/net".to_vec()), bytes()]).prop_map(|(n, p)| Op::Join(n, p)),
+        Just(Op::ClearJoins),
+        (prop_oneof![Just(-1), Just(0), Just(2), Just(9999)], prop_oneof![-2..70, any::<c_int>()]).prop_map(|(f, t)| Op::PassFd(f, t)),
+        Just(Op::ClearPassedFds),
+        Just(Op::EnableSelinux),
+        Just(Op::ClearSelinux),
+        name().prop_map(Op::SelinuxUser),
+        name().prop_map(Op::SelinuxRole),
+        name().prop_map(Op::SelinuxProcessType),
+        name().prop_map(Op::SelinuxFileType),
+        level().prop_map(Op::SelinuxLevel),
+        level().prop_map(Op::SelinuxSharedLevel),
+        prop_oneof![Just(b"system_u:object_r:container_file_t:s0:c1,c2".to_vec()), bytes()].prop_map(Op::SelinuxMountLabel),
+        any::<c_int>().prop_map(Op::SelinuxRequire),
+        (prop_oneof![0u32..1100, any::<u32>()], prop_oneof![0u32..1100, any::<u32>()]).prop_map(|(a, b)| Op::SelinuxMcsRange(a, b)),
+        bytes().prop_map(Op::SelinuxStateDir),
+        bytes().prop_map(Op::SelinuxPolicyRoot),
+    ]
+}
+
 /// NUL-terminated copies (cut at the first NUL, as C would see them).
 fn c(b: &[u8]) -> CString {
     let end = b.iter().position(|&x| x == 0).unwrap_or(b.len());
@@ -243,6 +296,25 @@ unsafe fn apply(b: *mut cocoon_builder, op: &Op) -> c_int {
             Op::IoLimitDev(ma, mi, k, v) => cocoon_builder_add_io_limit_dev(b, *ma, *mi, *k, *v),
             Op::Hugetlb(p, l) => cocoon_builder_set_hugetlb_limit(b, *p, *l),
             Op::DeviceRule(a, k, ma, mi, acc) => cocoon_builder_add_device_rule(b, *a, *k, *ma, *mi, *acc),
+            Op::Proc(t, f) => cocoon_builder_add_proc(b, c(t).as_ptr(), *f),
+            Op::BindRelabel(s, t, f, sh) => cocoon_builder_add_bind_relabel(b, c(s).as_ptr(), c(t).as_ptr(), *f, *sh),
+            Op::Join(n, p) => cocoon_builder_join_namespace(b, *n, c(p).as_ptr()),
+            Op::ClearJoins => cocoon_builder_clear_namespace_joins(b),
+            Op::PassFd(f, t) => cocoon_builder_pass_fd(b, *f, *t),
+            Op::ClearPassedFds => cocoon_builder_clear_passed_fds(b),
+            Op::EnableSelinux => cocoon_builder_enable_selinux(b),
+            Op::ClearSelinux => cocoon_builder_clear_selinux(b),
+            Op::SelinuxUser(n) => cocoon_builder_set_selinux_user(b, c(n).as_ptr()),
+            Op::SelinuxRole(n) => cocoon_builder_set_selinux_role(b, c(n).as_ptr()),
+            Op::SelinuxProcessType(n) => cocoon_builder_set_selinux_process_type(b, c(n).as_ptr()),
+            Op::SelinuxFileType(n) => cocoon_builder_set_selinux_file_type(b, c(n).as_ptr()),
+            Op::SelinuxLevel(l) => cocoon_builder_set_selinux_level(b, c(l).as_ptr()),
+            Op::SelinuxSharedLevel(l) => cocoon_builder_set_selinux_shared_level(b, c(l).as_ptr()),
+            Op::SelinuxMountLabel(l) => cocoon_builder_set_selinux_mount_label(b, c(l).as_ptr()),
+            Op::SelinuxRequire(y) => cocoon_builder_set_selinux_require(b, *y),
+            Op::SelinuxMcsRange(a, z) => cocoon_builder_set_selinux_mcs_range(b, *a, *z),
+            Op::SelinuxStateDir(d) => cocoon_builder_set_selinux_state_dir(b, c(d).as_ptr()),
+            Op::SelinuxPolicyRoot(d) => cocoon_builder_set_selinux_policy_root(b, c(d).as_ptr()),
         }
     }
 }
@@ -265,7 +337,7 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
     #[test]
-    fn random_builder_sequences_never_crash(ops in proptest::collection::vec(prop_oneof![3 => op(), 1 => cgroup_op()], 0..24)) {
+    fn random_builder_sequences_never_crash(ops in proptest::collection::vec(prop_oneof![3 => op(), 1 => cgroup_op(), 1 => more_op()], 0..24)) {
         let mut b: *mut cocoon_builder = ptr::null_mut();
         // SAFETY: valid program string and out pointer.
         let rc = unsafe { cocoon_builder_new(c"sh".as_ptr(), &mut b) };

@@ -20,18 +20,22 @@ NS = (cocoon.Namespace.MOUNT | cocoon.Namespace.UTS | cocoon.Namespace.IPC | coc
 with cocoon.Container(["sh", "-c", SCRIPT], hostname="isolated", namespaces=NS, read_only_root=True,
                       mounts=[cocoon.Tmpfs("/scratch", size=16 << 20, noexec=True)],
                       env={"PATH": "/usr/bin:/bin"}, stdout=cocoon.PIPE,
-                      memory_max=32 << 20, pids_max=32) as c:
+                      memory_max=32 << 20, pids_max=32,
+                      # labelled where the host has SELinux; unlabelled (not an error) elsewhere
+                      selinux=cocoon.SELinux(require=False)) as c:
+    label = c.selinux_label
     out = c.stdout.read().decode()
     status = c.wait()
     stats = c.stats()
 
 print("inside the container:\n" + out, end="")
 print(f"exit: {status}")
+print(f"selinux label: {label or 'none (SELinux is disabled on this host)'}")
 print(f"cgroup: {stats.cpu}")
 print(f"cgroup: {stats.memory}")
 want = ["hostname=isolated", "pid=1", "interfaces=lo", "root=read-only", "scratch=writable",
         "big-allocation-exit=137"]
-ok = (status.success and out.split("\n")[:6] == want and stats.memory is not None
+ok = ((label is not None) == cocoon.has_feature("selinux") and status.success and out.split("\n")[:6] == want and stats.memory is not None
       and stats.memory.oom_kills >= 1)
 print(("PROVED" if ok else "NOT PROVED") + ": own hostname, PID 1, only loopback, read-only root, writable tmpfs,"
       " 64 MiB allocation OOM-killed under a 32 MiB limit and counted")

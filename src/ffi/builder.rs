@@ -23,6 +23,7 @@ use crate::mount::Mount;
 use crate::namespace::{Namespaces, TimeOffsets};
 use crate::process::{Process, Rlimit, Stdio, User};
 use crate::rootfs::Rootfs;
+use crate::selinux::{Level, McsRange, SelinuxConfig, SelinuxError, Sharing};
 
 /// Everything about a container before it runs. Opaque; create with `cocoon_builder_new`,
 /// free with `cocoon_builder_free`. Spawning does not consume it: one builder can spawn
@@ -1234,10 +1235,347 @@ pub unsafe extern "C" fn cocoon_builder_add_device_rule(
     }
 }
 
+
 // ---------------------------------------------------------------------------------------
-// RESERVED: SELinux labels (cocoon_builder_set_selinux_*) are added here once the SELinux
-// work is merged. Follow the pattern above: `unsafe extern "C"`, `#[no_mangle]`,
-// `with_builder`, eager value checks with the core's validators, a `COCOON_E_SELINUX`
-// code for runtime failures, one doc comment per function, the symbol added to
-// tests/abi/symbols.txt, and a call (plus NULL test) in tests/abi/abi_test.c.
+// More mounts: procfs, and bind mounts whose source is relabelled for SELinux.
 // ---------------------------------------------------------------------------------------
+
+/// `cocoon_builder_add_bind_relabel`: relabel the source for every container (`z`: the
+/// container's file type at level `s0`).
+pub const COCOON_RELABEL_SHARED: c_int = 0;
+/// `cocoon_builder_add_bind_relabel`: relabel the source for this container only (`Z`:
+/// the container's file label at its own MCS level).
+pub const COCOON_RELABEL_PRIVATE: c_int = 1;
+
+const PROC_FLAGS: u32 = COCOON_MOUNT_READONLY;
+
+/// Adds a procfs of the container's PID namespace at `target` (absolute, no ".."),
+/// always nosuid, nodev and noexec; `flags` may hold `COCOON_MOUNT_READONLY` (other
+/// bits -> `COCOON_E_INVALID_ARGUMENT`). Only needed with the standard mounts off
+/// (`cocoon_builder_set_standard_mounts(b, 0)`), which already mount /proc.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_builder_add_proc(builder: *mut cocoon_builder, target: *const c_char, flags: u32) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe {
+        with_builder(builder, |b| {
+            let target = cstr_arg(target, "target")?;
+            if flags & !PROC_FLAGS != 0 {
+                return Err(Fail::arg(format!("proc mount flags {flags:#x} hold unknown bits")));
+            }
+            let m = Mount::proc(path(target)).read_only(flags & COCOON_MOUNT_READONLY != 0);
+            m.validate()?;
+            b.mounts.push(m);
+            Ok(())
+        })
+    }
+}
+
+/// As `cocoon_builder_add_bind`, and the source is relabelled for the container's
+/// SELinux label before it starts (recursively, skipping files already right):
+/// `sharing` is `COCOON_RELABEL_SHARED` (`z`) or `COCOON_RELABEL_PRIVATE` (`Z`; unknown
+/// -> `COCOON_E_INVALID_ARGUMENT`). System directories (`/`, `/usr`, `/etc`, `/home`,
+/// anything below `/usr` or `/etc`, ... or a symlink to one) are refused with
+/// `COCOON_E_SELINUX`: here when the source already exists, otherwise at spawn. The
+/// container needs SELinux settings (`cocoon_builder_enable_selinux` or a
+/// `cocoon_builder_set_selinux_*` call), or spawn fails with `COCOON_E_INVALID_CONFIG`.
+/// On a host without SELinux nothing is relabelled, but system directories are still
+/// refused.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_builder_add_bind_relabel(
+    builder: *mut cocoon_builder,
+    source: *const c_char,
+    target: *const c_char,
+    flags: u32,
+    sharing: c_int,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe {
+        with_builder(builder, |b| {
+            let source = path(cstr_arg(source, "source")?);
+            let target = cstr_arg(target, "target")?;
+            if flags & !BIND_FLAGS != 0 {
+                return Err(Fail::arg(format!("bind mount flags {flags:#x} hold unknown bits")));
+            }
+            let sharing = match sharing {
+                COCOON_RELABEL_SHARED => Sharing::Shared,
+                COCOON_RELABEL_PRIVATE => Sharing::Private,
+                _ => return Err(Fail::arg(format!("unknown relabel sharing {sharing}"))),
+            };
+            let m = apply_flags(Mount::bind(source.clone(), path(target)), flags)
+                .recursive(flags & COCOON_MOUNT_NONRECURSIVE == 0)
+                .selinux_relabel(sharing);
+            m.validate()?;
+            // Refuse system directories now; a source that does not exist yet (or cannot
+            // be resolved) is checked again at spawn, where it must exist.
+            if let Err(e @ SelinuxError::RelabelRefused { .. }) = crate::selinux::label::check_relabel_path(&source) {
+                return Err(crate::Error::from(e).into());
+            }
+            b.mounts.push(m);
+            Ok(())
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Joining existing namespaces, passing file descriptors.
+// ---------------------------------------------------------------------------------------
+
+/// Joins an existing namespace instead of creating one: `ns` is exactly one of
+/// `COCOON_NS_NET`, `COCOON_NS_IPC` or `COCOON_NS_UTS` (anything else ->
+/// `COCOON_E_INVALID_ARGUMENT`), `path` an absolute path to a namespace file such as
+/// "/run/netns/NAME" or "/proc/PID/ns/net" (relative -> `COCOON_E_INVALID_CONFIG`). The
+/// flag is taken out of the new namespaces, and a second join of the same kind replaces
+/// the first. The file is opened at spawn (missing -> `COCOON_E_OS` with errno). Setting
+/// a hostname in a joined UTS namespace, or adding the flag back with
+/// `cocoon_builder_set_namespaces`, fails at spawn with `COCOON_E_INVALID_CONFIG`.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_builder_join_namespace(builder: *mut cocoon_builder, ns: u32, path: *const c_char) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe {
+        with_builder(builder, |b| {
+            let p = cstr_arg(path, "path")?;
+            let flag = match ns {
+                COCOON_NS_NET => Namespaces::NET,
+                COCOON_NS_IPC => Namespaces::IPC,
+                COCOON_NS_UTS => Namespaces::UTS,
+                _ => {
+                    return Err(Fail::arg(format!(
+                        "namespace {ns:#x} cannot be joined by path: use one of COCOON_NS_NET, COCOON_NS_IPC, COCOON_NS_UTS"
+                    )))
+                }
+            };
+            let p = absolute("namespace to join", p)?;
+            *b = b.clone().join_namespace(flag, p);
+            Ok(())
+        })
+    }
+}
+
+/// Forgets every namespace to join (the namespace flags are left as they are: add the
+/// flags back with `cocoon_builder_set_namespaces` to create those namespaces new).
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_builder_clear_namespace_joins(builder: *mut cocoon_builder) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe {
+        with_builder(builder, |b| {
+            b.joins.clear();
+            Ok(())
+        })
+    }
+}
+
+/// Passes the caller's descriptor `fd` to the program as descriptor number `target`
+/// (3 or more; at most 64 descriptors). `fd` is duplicated now (close-on-exec in the
+/// caller; the caller keeps and closes its own); the builder holds the duplicate until it
+/// is freed or `cocoon_builder_clear_passed_fds` is called, so a pipe's write end passed
+/// this way stays open in the caller until then. A later pass to the same target
+/// replaces the earlier one. Every other descriptor of the caller is closed in the
+/// container. A negative `fd` -> `COCOON_E_INVALID_ARGUMENT`, a `target` below 3 or too
+/// many descriptors -> `COCOON_E_INVALID_CONFIG`, a closed `fd` -> `COCOON_E_OS` (EBADF).
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_builder_pass_fd(builder: *mut cocoon_builder, fd: c_int, target: c_int) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe {
+        with_builder(builder, |b| {
+            if fd < 0 {
+                return Err(Fail::arg(format!("fd {fd} is negative")));
+            }
+            // SAFETY: fcntl(F_DUPFD_CLOEXEC) only reads the descriptor number.
+            let d = libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3);
+            if d < 0 {
+                return Err(crate::Error::Os {
+                    op: "dup",
+                    detail: format!("passed fd {fd}"),
+                    source: std::io::Error::last_os_error(),
+                }
+                .into());
+            }
+            // SAFETY: `d` is a fresh descriptor we own (closed again if the check fails).
+            let owned = Arc::new(OwnedFd::from_raw_fd(d));
+            let mut p = b.process.clone();
+            p.fds.retain(|(_, t)| *t != target);
+            p.fds.push((owned, target));
+            crate::plan::validate_process(&p)?;
+            b.process.fds = p.fds;
+            Ok(())
+        })
+    }
+}
+
+/// Forgets every passed descriptor (closing the builder's duplicates).
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_builder_clear_passed_fds(builder: *mut cocoon_builder) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe {
+        with_builder(builder, |b| {
+            b.process.fds.clear();
+            Ok(())
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// SELinux labels. The first call of any of these gives the container SELinux settings
+// (`cocoon_builder_enable_selinux` gives the defaults: the policy's lxc_contexts types,
+// or container_t / container_file_t, at a fresh unique MCS level). Each setter applies
+// its value to a copy of the settings and checks the copy's syntax
+// (`SelinuxConfig::validate`); on failure the builder is unchanged and the code is
+// `COCOON_E_SELINUX` (the message names the value). Checks against the loaded policy
+// happen at spawn. On a host without SELinux (`cocoon_has_feature("selinux")` is 0) a
+// labelled container runs unlabelled, unless `cocoon_builder_set_selinux_require` asks
+// for an error; `cocoon_container_selinux_label` tells which happened.
+// ---------------------------------------------------------------------------------------
+
+/// Applies `f` to a copy of the builder's SELinux settings (the defaults if there are none
+/// yet), checks the copy's syntax, and stores it only if that succeeds.
+///
+/// # Safety
+/// As [`builder_mut`].
+unsafe fn with_selinux(
+    b: *mut cocoon_builder,
+    f: impl FnOnce(SelinuxConfig) -> Result<SelinuxConfig, Fail>,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe {
+        with_builder(b, |b| {
+            let cfg = f(b.selinux.clone().unwrap_or_default())?;
+            cfg.validate().map_err(crate::Error::from)?;
+            b.selinux = Some(cfg);
+            Ok(())
+        })
+    }
+}
+
+/// A UTF-8 SELinux name or context argument.
+///
+/// # Safety
+/// As [`cstr_arg`].
+unsafe fn selinux_text<'a>(p: *const c_char, what: &str) -> Result<&'a str, Fail> {
+    // SAFETY: forwarded contract.
+    utf8_arg(unsafe { cstr_arg(p, what) }?, what)
+}
+
+fn selinux_level(text: &str) -> Result<Level, Fail> {
+    text.parse::<Level>().map_err(|e| crate::Error::from(e).into())
+}
+
+/// Gives the container SELinux settings with the defaults (see above). Calling it again
+/// keeps the settings already made.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_builder_enable_selinux(builder: *mut cocoon_builder) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { with_selinux(builder, Ok) }
+}
+
+/// Removes every SELinux setting: the container runs with the caller's label rules
+/// (no exec label, no `context=` mounts). Relabelled bind mounts then fail at spawn.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_builder_clear_selinux(builder: *mut cocoon_builder) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe {
+        with_builder(builder, |b| {
+            b.selinux = None;
+            Ok(())
+        })
+    }
+}
+
+/// The SELinux user of the process and its files (UTF-8 name such as "system_u";
+/// default from the policy).
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_builder_set_selinux_user(builder: *mut cocoon_builder, user: *const c_char) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { with_selinux(builder, |c| Ok(c.user(selinux_text(user, "user")?))) }
+}
+
+/// The role of the process (UTF-8 name; default "system_r"; files keep "object_r").
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_builder_set_selinux_role(builder: *mut cocoon_builder, role: *const c_char) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { with_selinux(builder, |c| Ok(c.role(selinux_text(role, "role")?))) }
+}
+
+/// The process type (UTF-8 name; default from lxc_contexts, or "container_t").
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_builder_set_selinux_process_type(builder: *mut cocoon_builder, ty: *const c_char) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { with_selinux(builder, |c| Ok(c.process_type(selinux_text(ty, "type")?))) }
+}
+
+/// The file type of the container's mounts and relabelled content (UTF-8 name; default
+/// from lxc_contexts, or "container_file_t").
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_builder_set_selinux_file_type(builder: *mut cocoon_builder, ty: *const c_char) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { with_selinux(builder, |c| Ok(c.file_type(selinux_text(ty, "type")?))) }
+}
+
+/// Runs at exactly this level, e.g. "s0:c1,c2", reserved for this container alone (spawn
+/// fails with `COCOON_E_SELINUX` while a live container holds it). A malformed level, or
+/// one set after `cocoon_builder_set_selinux_shared_level` (they exclude each other) ->
+/// `COCOON_E_SELINUX`.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_builder_set_selinux_level(builder: *mut cocoon_builder, level: *const c_char) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { with_selinux(builder, |c| Ok(c.level(selinux_level(selinux_text(level, "level")?)?))) }
+}
+
+/// Runs at this level, shared with the other containers that ask for it (a pod); it
+/// stays reserved until the last of them goes. Excludes `cocoon_builder_set_selinux_level`.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_builder_set_selinux_shared_level(builder: *mut cocoon_builder, level: *const c_char) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { with_selinux(builder, |c| Ok(c.shared_level(selinux_level(selinux_text(level, "level")?)?))) }
+}
+
+/// The full label of the container's tmpfs/devpts/overlay mounts, e.g.
+/// "system_u:object_r:container_file_t:s0:c1,c2" (default: the file label at the
+/// container's level). A malformed context -> `COCOON_E_SELINUX`.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_builder_set_selinux_mount_label(builder: *mut cocoon_builder, label: *const c_char) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { with_selinux(builder, |c| Ok(c.mount_label(selinux_text(label, "label")?))) }
+}
+
+/// Whether SELinux must be enabled (non-zero = yes; default no). With yes, spawning on a
+/// host without SELinux fails with `COCOON_E_SELINUX` instead of running unlabelled.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_builder_set_selinux_require(builder: *mut cocoon_builder, yes: c_int) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { with_selinux(builder, |c| Ok(c.require(yes != 0))) }
+}
+
+/// The categories fresh MCS pairs are drawn from: `c<first>`..=`c<last>` (first < last
+/// <= 1023, else `COCOON_E_SELINUX`; default 0..=1023).
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_builder_set_selinux_mcs_range(builder: *mut cocoon_builder, first: u32, last: u32) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe {
+        with_selinux(builder, |c| {
+            let bad = || {
+                Fail::from(crate::Error::from(SelinuxError::InvalidLevel {
+                    level: format!("c{first}.c{last}"),
+                    reason: "an MCS range needs two categories cFIRST < cLAST <= c1023".into(),
+                }))
+            };
+            let (f, l) = (u16::try_from(first).map_err(|_| bad())?, u16::try_from(last).map_err(|_| bad())?);
+            Ok(c.mcs_range(McsRange::new(f, l).map_err(crate::Error::from)?))
+        })
+    }
+}
+
+/// Where MCS reservations are recorded (absolute path; default "/run/cocoon/mcs"). Every
+/// process that must not hand out the same level has to use the same directory.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_builder_set_selinux_state_dir(builder: *mut cocoon_builder, dir: *const c_char) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { with_selinux(builder, |c| Ok(c.state_dir(absolute("SELinux state directory", cstr_arg(dir, "dir")?)?))) }
+}
+
+/// The policy root holding contexts/lxc_contexts (absolute path; default from
+/// /etc/selinux/config: /etc/selinux/<SELINUXTYPE>).
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_builder_set_selinux_policy_root(builder: *mut cocoon_builder, dir: *const c_char) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { with_selinux(builder, |c| Ok(c.policy_root(absolute("SELinux policy root", cstr_arg(dir, "dir")?)?))) }
+}

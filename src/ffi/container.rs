@@ -16,6 +16,7 @@ pub struct cocoon_container {
     inner: Container,
     id: CString,
     cgroup_path: Option<CString>,
+    selinux_label: Option<CString>,
 }
 
 /// A process exec'd into a running container. Opaque; created by
@@ -84,7 +85,8 @@ pub unsafe extern "C" fn cocoon_container_spawn(builder: *const cocoon_builder, 
         let inner = b.inner.spawn()?;
         let id = CString::new(inner.id()).unwrap_or_default();
         let cgroup_path = inner.cgroup_path().and_then(|p| CString::new(p.as_os_str().as_bytes()).ok());
-        let h = Box::into_raw(Box::new(cocoon_container { inner, id, cgroup_path }));
+        let selinux_label = inner.selinux_label().and_then(|l| CString::new(l).ok());
+        let h = Box::into_raw(Box::new(cocoon_container { inner, id, cgroup_path, selinux_label }));
         // SAFETY: `out` is non-NULL and writable per the contract.
         unsafe { put(out, h) };
         Ok(())
@@ -399,6 +401,33 @@ pub unsafe extern "C" fn cocoon_container_cgroup_path(container: *const cocoon_c
         })?;
         // SAFETY: checked non-NULL.
         unsafe { put(path, p.as_ptr()) };
+        Ok(())
+    })
+}
+
+/// The SELinux label the container's processes run with, e.g.
+/// "system_u:system_r:container_t:s0:c5,c900". `*label` is borrowed: valid until the
+/// handle is released. A container running unlabelled -> `COCOON_E_NOT_AVAILABLE`
+/// (`*label` untouched): its builder had no SELinux settings, or SELinux is disabled on
+/// the host (`cocoon_has_feature("selinux")` is 0) and the settings did not require it.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_container_selinux_label(container: *const cocoon_container, label: *mut *const c_char) -> c_int {
+    guard(|| {
+        // SAFETY: the caller passes NULL or a live handle.
+        let c = unsafe { container.as_ref() }.ok_or_else(|| Fail::null("container"))?;
+        nonnull(label, "label")?;
+        let l = c.selinux_label.as_ref().ok_or_else(|| Fail {
+            code: COCOON_E_NOT_AVAILABLE,
+            errno: 0,
+            stage: 0,
+            message: if crate::selinux::selinux_enabled() {
+                "this container has no SELinux label (no SELinux setting was made on its builder)".into()
+            } else {
+                "this container has no SELinux label: SELinux is disabled on this host".into()
+            },
+        })?;
+        // SAFETY: checked non-NULL.
+        unsafe { put(label, l.as_ptr()) };
         Ok(())
     })
 }

@@ -60,7 +60,8 @@ pub const COCOON_E_ALREADY_EXITED: c_int = -7;
 /// A bug: cocoon panicked. The call had no effect that can be relied on; the handles
 /// passed to it are still valid to free.
 pub const COCOON_E_PANIC: c_int = -8;
-/// The requested stream is not a pipe, or its caller end was already taken.
+/// The requested value is not available: the stream is not a pipe or its caller end was
+/// already taken, or the container has no SELinux label.
 pub const COCOON_E_NOT_AVAILABLE: c_int = -9;
 
 // ---------------------------------------------------------------------------------------
@@ -415,7 +416,7 @@ pub extern "C" fn cocoon_strerror(code: c_int) -> *const c_char {
         COCOON_E_SELINUX => c"SELinux operation failed",
         COCOON_E_ALREADY_EXITED => c"the process has already exited",
         COCOON_E_PANIC => c"internal error (panic) in cocoon",
-        COCOON_E_NOT_AVAILABLE => c"stream not piped or already taken",
+        COCOON_E_NOT_AVAILABLE => c"not available (stream not piped or already taken, or no SELinux label)",
         _ => c"unknown error code",
     };
     s.as_ptr()
@@ -466,7 +467,8 @@ pub extern "C" fn cocoon_version() -> *const c_char {
 /// resume/stats` can work), "cgroup2" (the host is cgroup v2 only, so every limit is
 /// applied through cgroup v2 files, e.g. `memory.high`; 0 on v1 and hybrid hosts, where
 /// the controllers are v1 even if an almost empty cgroup2 is mounted next to them),
-/// "selinux" (built with SELinux support and selinuxfs is mounted), "overlay" (overlayfs is
+/// "selinux" (SELinux is enabled for this process: selinuxfs is mounted read-write and a
+/// policy is loaded, so labelled containers really get their labels), "overlay" (overlayfs is
 /// known to the kernel), "userns" (user namespaces can be created), "timens" (time
 /// namespaces exist).
 #[no_mangle]
@@ -494,7 +496,7 @@ fn has_feature(name: &[u8]) -> bool {
         }
         b"cgroup" => crate::cgroup::host_mode().is_ok(),
         b"cgroup2" => matches!(crate::cgroup::host_mode(), Ok(crate::cgroup::CgroupMode::V2)),
-        b"selinux" => cfg!(feature = "selinux") && std::path::Path::new("/sys/fs/selinux/enforce").exists(),
+        b"selinux" => crate::selinux::selinux_enabled(),
         b"overlay" => filesystem("overlay") || std::path::Path::new("/sys/module/overlay").exists(),
         b"userns" => {
             std::path::Path::new("/proc/self/ns/user").exists()

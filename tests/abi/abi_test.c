@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -82,6 +83,21 @@ static void read_all(int fd, char *buf, size_t cap) {
     close(fd);
 }
 
+/* Whether SELinux is enabled for this process, as cocoon defines it: selinuxfs mounted
+ * (enforce file present) and a policy loaded (our label is readable and not "kernel"). */
+static int selinux_on(void) {
+    char label[256];
+    FILE *f;
+    size_t n;
+    if (access("/sys/fs/selinux/enforce", F_OK) != 0) return 0;
+    f = fopen("/proc/self/attr/current", "r");
+    if (f == NULL) return 0;
+    n = fread(label, 1, sizeof label - 1, f);
+    fclose(f);
+    label[n] = '\0';
+    return n > 0 && strcmp(label, "kernel") != 0 && strncmp(label, "kernel\n", 7) != 0;
+}
+
 static void test_misc(void) {
     CHECK(strcmp(cocoon_version(), "0.1.0") == 0);
     CHECK(COCOON_VERSION_MAJOR == 0 && COCOON_VERSION_MINOR == 1 && COCOON_VERSION_PATCH == 0);
@@ -103,7 +119,7 @@ static void test_misc(void) {
     }
     CHECK(cocoon_has_feature("userns") == (access("/proc/self/ns/user", F_OK) == 0));
     CHECK(cocoon_has_feature("timens") == (access("/proc/self/ns/time", F_OK) == 0));
-    CHECK(cocoon_has_feature("selinux") == (access("/sys/fs/selinux/enforce", F_OK) == 0));
+    CHECK(cocoon_has_feature("selinux") == selinux_on());
     CHECK(cocoon_has_feature("overlay") == 0 || cocoon_has_feature("overlay") == 1);
     /* "cgroup2" = the host is cgroup v2 only: /sys/fs/cgroup itself is the cgroup2 root. */
     CHECK(cocoon_has_feature("cgroup2") == (access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0));
@@ -856,11 +872,327 @@ static void test_cgroup_containers(void) {
     cocoon_builder_free(b);
 }
 
+/* SELinux settings, procfs and relabelled mounts, namespace joins, passed fds: every
+ * setter's success path, NULL for each pointer argument, and invalid values. */
+static void test_more_setters(void) {
+    cocoon_builder *b = NULL;
+    char dir[] = "/tmp/cocoon-abi-XXXXXX";
+    int p[2], i;
+
+    CHECK(mkdtemp(dir) != NULL);
+    EXPECT(cocoon_builder_new("true", &b), COCOON_OK);
+
+    /* procfs */
+    EXPECT(cocoon_builder_add_proc(NULL, "/proc", 0), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_builder_add_proc(b, NULL, 0), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_builder_add_proc(b, "/proc", 0x80), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_builder_add_proc(b, "/proc", COCOON_MOUNT_ALLOW_SUID), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_builder_add_proc(b, "proc", 0), COCOON_E_INVALID_CONFIG);
+    EXPECT(cocoon_builder_add_proc(b, "/a/../proc", 0), COCOON_E_INVALID_CONFIG);
+    EXPECT(cocoon_builder_add_proc(b, "/", 0), COCOON_E_INVALID_CONFIG);
+    EXPECT(cocoon_builder_add_proc(b, "/proc2", COCOON_MOUNT_READONLY), COCOON_OK);
+    EXPECT(cocoon_builder_validate(b), COCOON_OK);
+    EXPECT(cocoon_builder_clear_mounts(b), COCOON_OK);
+
+    /* relabelled bind mounts */
+    EXPECT(cocoon_builder_add_bind_relabel(NULL, dir, "/mnt", 0, COCOON_RELABEL_SHARED), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_builder_add_bind_relabel(b, NULL, "/mnt", 0, COCOON_RELABEL_SHARED), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_builder_add_bind_relabel(b, dir, NULL, 0, COCOON_RELABEL_SHARED), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_builder_add_bind_relabel(b, dir, "/mnt", 0x100, COCOON_RELABEL_SHARED), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_builder_add_bind_relabel(b, dir, "/mnt", 0, 2), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_builder_add_bind_relabel(b, dir, "/mnt", 0, -1), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_builder_add_bind_relabel(b, "relative", "/mnt", 0, COCOON_RELABEL_SHARED), COCOON_E_INVALID_CONFIG);
+    EXPECT(cocoon_builder_add_bind_relabel(b, dir, "mnt", 0, COCOON_RELABEL_SHARED), COCOON_E_INVALID_CONFIG);
+    /* System directories are refused at once (and the builder is left unchanged). */
+    EXPECT(cocoon_builder_add_bind_relabel(b, "/usr", "/mnt", 0, COCOON_RELABEL_PRIVATE), COCOON_E_SELINUX);
+    CHECK(strstr(cocoon_last_error_message(), "/usr") != NULL);
+    printf("relabel refused: %s\n", cocoon_last_error_message());
+    EXPECT(cocoon_builder_add_bind_relabel(b, "/usr/share", "/mnt", 0, COCOON_RELABEL_SHARED), COCOON_E_SELINUX);
+    EXPECT(cocoon_builder_add_bind_relabel(b, "/", "/mnt", 0, COCOON_RELABEL_SHARED), COCOON_E_SELINUX);
+    EXPECT(cocoon_builder_add_bind_relabel(b, "/etc", "/mnt", COCOON_MOUNT_READONLY, COCOON_RELABEL_SHARED), COCOON_E_SELINUX);
+    EXPECT(cocoon_builder_add_bind_relabel(b, "/home", "/mnt", 0, COCOON_RELABEL_PRIVATE), COCOON_E_SELINUX);
+    EXPECT(cocoon_builder_validate(b), COCOON_OK);
+    EXPECT(cocoon_builder_add_bind_relabel(b, dir, "/mnt", COCOON_MOUNT_READONLY | COCOON_MOUNT_NONRECURSIVE,
+                                           COCOON_RELABEL_PRIVATE), COCOON_OK);
+    /* Relabelling needs SELinux settings on the builder. */
+    EXPECT(cocoon_builder_validate(b), COCOON_E_INVALID_CONFIG);
+    EXPECT(cocoon_builder_enable_selinux(b), COCOON_OK);
+    EXPECT(cocoon_builder_validate(b), COCOON_OK);
+    EXPECT(cocoon_builder_clear_selinux(NULL), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_builder_clear_selinux(b), COCOON_OK);
+    EXPECT(cocoon_builder_validate(b), COCOON_E_INVALID_CONFIG);
+    EXPECT(cocoon_builder_clear_mounts(b), COCOON_OK);
+    EXPECT(cocoon_builder_validate(b), COCOON_OK);
+
+    /* joining namespaces */
+    EXPECT(cocoon_builder_join_namespace(NULL, COCOON_NS_NET, "/proc/self/ns/net"), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_builder_join_namespace(b, COCOON_NS_NET, NULL), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_builder_join_namespace(b, COCOON_NS_PID, "/proc/self/ns/pid"), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_builder_join_namespace(b, COCOON_NS_MOUNT, "/proc/self/ns/mnt"), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_builder_join_namespace(b, COCOON_NS_NET | COCOON_NS_UTS, "/proc/self/ns/net"), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_builder_join_namespace(b, 0, "/proc/self/ns/net"), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_builder_join_namespace(b, 1u << 20, "/proc/self/ns/net"), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_builder_join_namespace(b, COCOON_NS_NET, "proc/self/ns/net"), COCOON_E_INVALID_CONFIG);
+    EXPECT(cocoon_builder_join_namespace(b, COCOON_NS_NET, "/proc/self/ns/net"), COCOON_OK);
+    EXPECT(cocoon_builder_join_namespace(b, COCOON_NS_IPC, "/proc/self/ns/ipc"), COCOON_OK);
+    EXPECT(cocoon_builder_join_namespace(b, COCOON_NS_UTS, "/proc/self/ns/uts"), COCOON_OK);
+    EXPECT(cocoon_builder_validate(b), COCOON_OK);
+    EXPECT(cocoon_builder_set_hostname(b, "nope"), COCOON_OK);
+    EXPECT(cocoon_builder_validate(b), COCOON_E_INVALID_CONFIG); /* hostname in a joined UTS ns */
+    EXPECT(cocoon_builder_clear_namespace_joins(NULL), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_builder_clear_namespace_joins(b), COCOON_OK);
+    EXPECT(cocoon_builder_validate(b), COCOON_E_INVALID_CONFIG); /* the UTS flag stays off */
+    EXPECT(cocoon_builder_set_namespaces(b, COCOON_NS_DEFAULT), COCOON_OK);
+    EXPECT(cocoon_builder_validate(b), COCOON_OK);
+    EXPECT(cocoon_builder_join_namespace(b, COCOON_NS_NET, "/proc/self/ns/net"), COCOON_OK);
+    EXPECT(cocoon_builder_validate(b), COCOON_OK);
+    EXPECT(cocoon_builder_set_namespaces(b, COCOON_NS_DEFAULT), COCOON_OK); /* NET new again */
+    EXPECT(cocoon_builder_validate(b), COCOON_E_INVALID_CONFIG);
+    EXPECT(cocoon_builder_clear_namespace_joins(b), COCOON_OK);
+    EXPECT(cocoon_builder_validate(b), COCOON_OK);
+
+    /* passed descriptors */
+    CHECK(pipe(p) == 0);
+    EXPECT(cocoon_builder_pass_fd(NULL, p[1], 3), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_builder_pass_fd(b, -1, 3), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_builder_pass_fd(b, p[1], 2), COCOON_E_INVALID_CONFIG);
+    EXPECT(cocoon_builder_pass_fd(b, p[1], -7), COCOON_E_INVALID_CONFIG);
+    EXPECT(cocoon_builder_pass_fd(b, p[1], 3), COCOON_OK);
+    EXPECT(cocoon_builder_pass_fd(b, p[1], 3), COCOON_OK); /* replaces */
+    for (i = 4; i < 3 + 64; i++) EXPECT(cocoon_builder_pass_fd(b, p[0], i), COCOON_OK);
+    EXPECT(cocoon_builder_pass_fd(b, p[0], 200), COCOON_E_INVALID_CONFIG); /* a 65th */
+    EXPECT(cocoon_builder_pass_fd(b, p[0], 66), COCOON_OK);                /* replacing is fine */
+    EXPECT(cocoon_builder_validate(b), COCOON_OK);
+    EXPECT(cocoon_builder_clear_passed_fds(NULL), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_builder_clear_passed_fds(b), COCOON_OK);
+    close(p[0]);
+    close(p[1]);
+    EXPECT(cocoon_builder_pass_fd(b, p[1], 3), COCOON_E_OS); /* closed */
+    CHECK(cocoon_last_error_errno() == EBADF);
+
+    /* SELinux settings: syntax is checked at once, with SELinux or without. */
+    EXPECT(cocoon_builder_enable_selinux(NULL), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_builder_enable_selinux(b), COCOON_OK);
+    EXPECT(cocoon_builder_enable_selinux(b), COCOON_OK);
+    EXPECT(cocoon_builder_set_selinux_user(NULL, "system_u"), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_builder_set_selinux_user(b, NULL), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_builder_set_selinux_user(b, "bad:user"), COCOON_E_SELINUX);
+    EXPECT(cocoon_builder_set_selinux_user(b, "system_u"), COCOON_OK);
+    EXPECT(cocoon_builder_set_selinux_role(NULL, "system_r"), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_builder_set_selinux_role(b, NULL), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_builder_set_selinux_role(b, ""), COCOON_E_SELINUX);
+    EXPECT(cocoon_builder_set_selinux_role(b, "system_r"), COCOON_OK);
+    EXPECT(cocoon_builder_set_selinux_process_type(NULL, "container_t"), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_builder_set_selinux_process_type(b, NULL), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_builder_set_selinux_process_type(b, "bad type"), COCOON_E_SELINUX);
+    EXPECT(cocoon_builder_set_selinux_process_type(b, "\xff\xfe"), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_builder_set_selinux_process_type(b, "container_t"), COCOON_OK);
+    EXPECT(cocoon_builder_set_selinux_file_type(NULL, "container_file_t"), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_builder_set_selinux_file_type(b, NULL), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_builder_set_selinux_file_type(b, "9lives"), COCOON_E_SELINUX);
+    EXPECT(cocoon_builder_set_selinux_file_type(b, "container_file_t"), COCOON_OK);
+    EXPECT(cocoon_builder_set_selinux_level(NULL, "s0:c1,c2"), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_builder_set_selinux_level(b, NULL), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_builder_set_selinux_level(b, "bogus"), COCOON_E_SELINUX);
+    EXPECT(cocoon_builder_set_selinux_level(b, "s0:c1,c2000"), COCOON_E_SELINUX);
+    EXPECT(cocoon_builder_set_selinux_level(b, ""), COCOON_E_SELINUX);
+    EXPECT(cocoon_builder_set_selinux_level(b, "s0:c1,c2"), COCOON_OK);
+    EXPECT(cocoon_builder_set_selinux_shared_level(NULL, "s0:c3,c4"), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_builder_set_selinux_shared_level(b, NULL), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_builder_set_selinux_shared_level(b, "s0:c3,c4"), COCOON_E_SELINUX); /* excludes level */
+    CHECK(strstr(cocoon_last_error_message(), "shared_level") != NULL);
+    EXPECT(cocoon_builder_set_selinux_mount_label(NULL, "system_u:object_r:container_file_t:s0"), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_builder_set_selinux_mount_label(b, NULL), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_builder_set_selinux_mount_label(b, "not-a-context"), COCOON_E_SELINUX);
+    EXPECT(cocoon_builder_set_selinux_mount_label(b, "system_u:object_r:container_file_t:s0:c1,c2"), COCOON_OK);
+    EXPECT(cocoon_builder_set_selinux_require(NULL, 1), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_builder_set_selinux_require(b, 0), COCOON_OK);
+    EXPECT(cocoon_builder_set_selinux_mcs_range(NULL, 10, 20), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_builder_set_selinux_mcs_range(b, 20, 20), COCOON_E_SELINUX);
+    EXPECT(cocoon_builder_set_selinux_mcs_range(b, 20, 10), COCOON_E_SELINUX);
+    EXPECT(cocoon_builder_set_selinux_mcs_range(b, 0, 1024), COCOON_E_SELINUX);
+    EXPECT(cocoon_builder_set_selinux_mcs_range(b, 65536 + 1, 65536 + 2), COCOON_E_SELINUX);
+    CHECK(strstr(cocoon_last_error_message(), "c65537") != NULL);
+    EXPECT(cocoon_builder_set_selinux_mcs_range(b, 100, 199), COCOON_OK);
+    EXPECT(cocoon_builder_set_selinux_state_dir(NULL, "/run/x"), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_builder_set_selinux_state_dir(b, NULL), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_builder_set_selinux_state_dir(b, "run/x"), COCOON_E_INVALID_CONFIG);
+    EXPECT(cocoon_builder_set_selinux_state_dir(b, dir), COCOON_OK);
+    EXPECT(cocoon_builder_set_selinux_policy_root(NULL, "/etc/selinux/default"), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_builder_set_selinux_policy_root(b, NULL), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_builder_set_selinux_policy_root(b, "etc/selinux"), COCOON_E_INVALID_CONFIG);
+    EXPECT(cocoon_builder_set_selinux_policy_root(b, "/etc/selinux/default"), COCOON_OK);
+    EXPECT(cocoon_builder_validate(b), COCOON_OK);
+    /* After clearing, a shared level is fine. */
+    EXPECT(cocoon_builder_clear_selinux(b), COCOON_OK);
+    EXPECT(cocoon_builder_set_selinux_shared_level(b, "s0:c3,c4"), COCOON_OK);
+    EXPECT(cocoon_builder_set_selinux_level(b, "s0:c1,c2"), COCOON_E_SELINUX);
+    EXPECT(cocoon_builder_validate(b), COCOON_OK);
+
+    cocoon_builder_free(b);
+    CHECK(rmdir(dir) == 0); /* nothing was written into the state directory */
+}
+
+/* Runs `b` with stdout piped; returns the exit code and puts the output into buf. */
+static int run_capture(cocoon_builder *b, char *buf, size_t cap) {
+    cocoon_container *c = NULL;
+    int fd = -1, code = -1, sig = 0;
+    EXPECT(cocoon_builder_set_stdio(b, COCOON_STDOUT, COCOON_STDIO_PIPE, -1), COCOON_OK);
+    EXPECT(cocoon_container_spawn(b, &c), COCOON_OK);
+    if (c == NULL) {
+        buf[0] = '\0';
+        return -1;
+    }
+    EXPECT(cocoon_container_take_stdio(c, COCOON_STDOUT, &fd), COCOON_OK);
+    read_all(fd, buf, cap);
+    EXPECT(cocoon_container_wait(c, &code, &sig), COCOON_OK);
+    EXPECT(cocoon_container_delete(c), COCOON_OK);
+    return code;
+}
+
+/* The new settings in real containers. This host has no SELinux: labelled containers
+ * run unlabelled, `require` refuses to start, relabelling system directories is refused. */
+static void test_more_containers(void) {
+    cocoon_builder *b = NULL, *s = NULL;
+    cocoon_container *c = NULL, *a = NULL;
+    const char *label = NULL;
+    const char *proc_args[] = {"-c", "read pid rest < /proc/self/stat; echo $pid; "
+                                     "if test -w /proc/self/comm; then echo rw; else echo ro; fi"};
+    const char *fd_args[] = {"-c", "echo passed >&5"};
+    const char *sleep_args[] = {"30"};
+    char dir[] = "/tmp/cocoon-abi-XXXXXX";
+    char link[64], mcs[64], path[64], buf[256];
+    int p[2], pid = 0, code = 0, sig = 0, on = selinux_on();
+
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(link, sizeof link, "%s/link", dir);
+    snprintf(mcs, sizeof mcs, "%s/mcs", dir);
+    CHECK(cocoon_has_feature("selinux") == on);
+
+    /* 1. A labelled container (require off) runs; unlabelled where SELinux is off. */
+    EXPECT(cocoon_builder_new("true", &b), COCOON_OK);
+    EXPECT(cocoon_container_spawn(b, &c), COCOON_OK);
+    EXPECT(cocoon_container_selinux_label(NULL, &label), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_container_selinux_label(c, NULL), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_container_selinux_label(c, &label), COCOON_E_NOT_AVAILABLE); /* no settings */
+    CHECK(label == NULL);
+    EXPECT(cocoon_container_delete(c), COCOON_OK);
+    c = NULL;
+    EXPECT(cocoon_builder_set_selinux_process_type(b, "container_t"), COCOON_OK);
+    EXPECT(cocoon_builder_set_selinux_level(b, "s0:c1,c2"), COCOON_OK);
+    EXPECT(cocoon_builder_set_selinux_state_dir(b, mcs), COCOON_OK);
+    EXPECT(cocoon_builder_set_selinux_require(b, 0), COCOON_OK);
+    EXPECT(cocoon_container_spawn(b, &c), COCOON_OK);
+    if (on) {
+        EXPECT(cocoon_container_selinux_label(c, &label), COCOON_OK);
+        CHECK(label != NULL && strstr(label, ":container_t:s0:c1,c2") != NULL);
+    } else {
+        EXPECT(cocoon_container_selinux_label(c, &label), COCOON_E_NOT_AVAILABLE);
+        CHECK(label == NULL && strstr(cocoon_last_error_message(), "disabled") != NULL);
+        printf("selinux label: none (%s)\n", cocoon_last_error_message());
+        CHECK(access(mcs, F_OK) != 0); /* no level reserved */
+    }
+    EXPECT(cocoon_container_wait(c, &code, &sig), COCOON_OK);
+    CHECK(code == 0 && sig == 0);
+    EXPECT(cocoon_container_delete(c), COCOON_OK);
+    c = NULL;
+
+    /* 2. require: no SELinux here, so spawn fails with the SELinux code, leaving nothing. */
+    EXPECT(cocoon_builder_set_selinux_require(b, 1), COCOON_OK);
+    if (!on) {
+        EXPECT(cocoon_container_spawn(b, &c), COCOON_E_SELINUX);
+        CHECK(c == NULL && strstr(cocoon_last_error_message(), "not enabled") != NULL);
+        printf("selinux required: %s\n", cocoon_last_error_message());
+        CHECK(access(mcs, F_OK) != 0);
+    }
+    EXPECT(cocoon_builder_set_selinux_require(b, 0), COCOON_OK);
+
+    /* 3. Relabel: a symlink to /usr made after the setter is refused at spawn; a plain
+     * directory is bound (and, SELinux being off, left unlabelled). */
+    EXPECT(cocoon_builder_add_bind_relabel(b, link, "/mnt", 0, COCOON_RELABEL_PRIVATE), COCOON_OK);
+    CHECK(symlink("/usr", link) == 0);
+    EXPECT(cocoon_container_spawn(b, &c), COCOON_E_SELINUX);
+    CHECK(c == NULL && strstr(cocoon_last_error_message(), "refusing to relabel") != NULL);
+    printf("relabel refused at spawn: %s\n", cocoon_last_error_message());
+    CHECK(unlink(link) == 0);
+    CHECK(mkdir(link, 0755) == 0);
+    EXPECT(cocoon_builder_set_program(b, "test"), COCOON_OK);
+    {
+        const char *args[] = {"-d", "/mnt"};
+        EXPECT(cocoon_builder_set_args(b, args, 2), COCOON_OK);
+    }
+    EXPECT(cocoon_container_spawn(b, &c), COCOON_OK);
+    EXPECT(cocoon_container_wait(c, &code, &sig), COCOON_OK);
+    CHECK(code == 0);
+    EXPECT(cocoon_container_delete(c), COCOON_OK);
+    c = NULL;
+    CHECK(rmdir(link) == 0);
+    cocoon_builder_free(b);
+    b = NULL;
+
+    /* 4. procfs without the standard mounts: PID 1 of its own namespace, read-only. */
+    EXPECT(cocoon_builder_new("sh", &b), COCOON_OK);
+    EXPECT(cocoon_builder_set_args(b, proc_args, 2), COCOON_OK);
+    EXPECT(cocoon_builder_set_standard_mounts(b, 0), COCOON_OK);
+    EXPECT(cocoon_builder_add_proc(b, "/proc", COCOON_MOUNT_READONLY), COCOON_OK);
+    CHECK(run_capture(b, buf, sizeof buf) == 0);
+    printf("proc mount: %s", buf);
+    CHECK(strcmp(buf, "1\nro\n") == 0);
+    EXPECT(cocoon_builder_clear_mounts(b), COCOON_OK);
+    EXPECT(cocoon_builder_add_proc(b, "/proc", 0), COCOON_OK);
+    CHECK(run_capture(b, buf, sizeof buf) == 0);
+    CHECK(strcmp(buf, "1\nrw\n") == 0);
+    cocoon_builder_free(b);
+    b = NULL;
+
+    /* 5. Joining the UTS and network namespaces of a running container. */
+    EXPECT(cocoon_builder_new("sleep", &s), COCOON_OK);
+    EXPECT(cocoon_builder_set_args(s, sleep_args, 1), COCOON_OK);
+    EXPECT(cocoon_builder_set_hostname(s, "abi-joined"), COCOON_OK);
+    EXPECT(cocoon_container_spawn(s, &a), COCOON_OK);
+    EXPECT(cocoon_container_pid(a, &pid), COCOON_OK);
+    EXPECT(cocoon_builder_new("hostname", &b), COCOON_OK);
+    snprintf(path, sizeof path, "/proc/%d/ns/uts", pid);
+    EXPECT(cocoon_builder_join_namespace(b, COCOON_NS_UTS, path), COCOON_OK);
+    snprintf(path, sizeof path, "/proc/%d/ns/net", pid);
+    EXPECT(cocoon_builder_join_namespace(b, COCOON_NS_NET, path), COCOON_OK);
+    CHECK(run_capture(b, buf, sizeof buf) == 0);
+    printf("joined hostname: %s", buf);
+    CHECK(strcmp(buf, "abi-joined\n") == 0);
+    cocoon_container_free(a);
+    a = NULL;
+    EXPECT(cocoon_builder_join_namespace(b, COCOON_NS_NET, "/no/such/netns"), COCOON_OK);
+    EXPECT(cocoon_container_spawn(b, &c), COCOON_E_OS);
+    CHECK(c == NULL && cocoon_last_error_errno() == ENOENT);
+    cocoon_builder_free(b);
+    cocoon_builder_free(s);
+    b = s = NULL;
+
+    /* 6. A passed descriptor arrives as fd 5. */
+    CHECK(pipe(p) == 0);
+    EXPECT(cocoon_builder_new("sh", &b), COCOON_OK);
+    EXPECT(cocoon_builder_set_args(b, fd_args, 2), COCOON_OK);
+    EXPECT(cocoon_builder_pass_fd(b, p[1], 5), COCOON_OK);
+    EXPECT(cocoon_container_spawn(b, &c), COCOON_OK);
+    close(p[1]);
+    EXPECT(cocoon_builder_clear_passed_fds(b), COCOON_OK); /* closes the builder's copy */
+    EXPECT(cocoon_container_wait(c, &code, &sig), COCOON_OK);
+    CHECK(code == 0);
+    EXPECT(cocoon_container_delete(c), COCOON_OK);
+    c = NULL;
+    read_all(p[0], buf, sizeof buf); /* EOF: every write end is closed */
+    CHECK(strcmp(buf, "passed\n") == 0);
+    cocoon_builder_free(b);
+
+    CHECK(rmdir(dir) == 0);
+}
+
 int main(int argc, char **argv) {
     int containers = !(argc > 1 && strcmp(argv[1], "--no-containers") == 0);
     test_misc();
     test_builder_errors();
     test_cgroup_setters();
+    test_more_setters();
     if (containers) {
         if (geteuid() != 0) {
             fprintf(stderr, "abi_test: container checks need root (use --no-containers)\n");
@@ -868,6 +1200,7 @@ int main(int argc, char **argv) {
         } else {
             test_containers();
             test_cgroup_containers();
+            test_more_containers();
         }
     }
     printf("abi_test: %d checks passed, %d failed\n", passed, failed);

@@ -30,7 +30,7 @@ __all__ = [
     "Tmpfs", "MountFlag", "INHERIT", "DEVNULL", "PIPE", "has_feature", "version",
     "AlreadyExited", "CgroupError", "CgroupOSError", "CgroupStats", "CpuStats", "MemoryStats",
     "PidsStats", "IoStats", "IoRate", "IoLimit", "DeviceKind", "DeviceAccess", "DeviceRule",
-    "DEVICE_ANY",
+    "DEVICE_ANY", "Proc", "Relabel", "SELinux", "SELinuxError",
 ]
 
 StrPath = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
@@ -73,6 +73,12 @@ class MountFlag(enum.IntFlag):
     ALLOW_SUID = 1 << 2
     ALLOW_DEV = 1 << 3
     NONRECURSIVE = 1 << 4
+
+
+class Relabel(enum.IntEnum):
+    """COCOON_RELABEL_*: how a Bind source is relabelled for SELinux."""
+    SHARED = 0   # `z`: usable by every container (level s0)
+    PRIVATE = 1  # `Z`: usable by this container only (its own MCS level)
 
 
 class Rlimit(enum.IntEnum):
@@ -207,6 +213,12 @@ class CgroupOSError(CgroupError, CocoonOSError):
     """COCOON_E_CGROUP with an OS error (errno is set)."""
 
 
+class SELinuxError(CocoonError):
+    """COCOON_E_SELINUX: an SELinux setting is malformed (a type, level, range or
+    context), SELinux was required on a host without it, a relabel of a system directory
+    was refused, or a label could not be allocated or applied."""
+
+
 def _enum(cls, v: int):
     try:
         return cls(v)
@@ -224,7 +236,8 @@ def _raise() -> None:
     if errno:
         raise (CgroupOSError if code == ErrorCode.CGROUP else CocoonOSError)(code, errno, stage, msg)
     cls = {ErrorCode.INVALID_ARGUMENT: InvalidArgument, ErrorCode.INVALID_CONFIG: InvalidConfig,
-           ErrorCode.ALREADY_EXITED: AlreadyExited, ErrorCode.CGROUP: CgroupError}.get(code, CocoonError)
+           ErrorCode.ALREADY_EXITED: AlreadyExited, ErrorCode.CGROUP: CgroupError,
+           ErrorCode.SELINUX: SELinuxError}.get(code, CocoonError)
     raise cls(code, errno, stage, msg)
 
 
@@ -261,12 +274,76 @@ def has_feature(name: str) -> bool:
 
 @dataclass(frozen=True)
 class Bind:
-    """A bind mount of host path `source` at `target` inside the container."""
+    """A bind mount of host path `source` at `target` inside the container. With
+    `relabel` (Relabel.SHARED or Relabel.PRIVATE) the source is relabelled for the
+    container's SELinux label before it starts (needs `selinux=`; system directories such
+    as /usr are refused with SELinuxError; a no-op on a host without SELinux)."""
     source: StrPath
     target: StrPath
     read_only: bool = False
     recursive: bool = True
     noexec: bool = False
+    relabel: Optional[Relabel] = None
+
+
+@dataclass(frozen=True)
+class Proc:
+    """A procfs of the container's PID namespace at `target` (nosuid, nodev, noexec).
+    Only needed with standard_mounts=False."""
+    target: StrPath = "/proc"
+    read_only: bool = False
+
+
+@dataclass(frozen=True)
+class SELinux:
+    """SELinux labels of a container (`selinux=SELinux(...)`; `selinux=True` for the
+    defaults). Every field is optional: the process runs as the policy's lxc_contexts
+    type (or container_t) with files of container_file_t, at a fresh unique MCS level.
+    `level` ("s0:c1,c2") is reserved for this container alone, `shared_level` shared
+    with the containers asking for the same (they exclude each other); `mount_label` is
+    a full context for tmpfs/devpts mounts; `mcs_range` a (first, last) category pair
+    fresh levels are drawn from; `state_dir` where reservations are recorded;
+    `policy_root` the directory holding contexts/lxc_contexts. With require=False (the
+    default) a host without SELinux runs the container unlabelled; with require=True
+    spawning there raises SELinuxError. Malformed values raise SELinuxError at once."""
+    process_type: Optional[str] = None
+    file_type: Optional[str] = None
+    user: Optional[str] = None
+    role: Optional[str] = None
+    level: Optional[str] = None
+    shared_level: Optional[str] = None
+    mount_label: Optional[str] = None
+    require: bool = False
+    mcs_range: Optional[tuple] = None
+    state_dir: Optional[StrPath] = None
+    policy_root: Optional[StrPath] = None
+
+
+def _apply_selinux(h, selinux) -> None:
+    if selinux is None or selinux is False:
+        return
+    _check(lib.cocoon_builder_enable_selinux(h))
+    if selinux is True:
+        return
+    if not isinstance(selinux, SELinux):
+        raise TypeError(f"selinux takes True or a cocoon.SELinux, not {type(selinux).__name__}")
+    for fn, val in ((lib.cocoon_builder_set_selinux_user, selinux.user),
+                    (lib.cocoon_builder_set_selinux_role, selinux.role),
+                    (lib.cocoon_builder_set_selinux_process_type, selinux.process_type),
+                    (lib.cocoon_builder_set_selinux_file_type, selinux.file_type),
+                    (lib.cocoon_builder_set_selinux_level, selinux.level),
+                    (lib.cocoon_builder_set_selinux_shared_level, selinux.shared_level),
+                    (lib.cocoon_builder_set_selinux_mount_label, selinux.mount_label)):
+        if val is not None:
+            _check(fn(h, str(val).encode()))
+    _check(lib.cocoon_builder_set_selinux_require(h, int(bool(selinux.require))))
+    if selinux.mcs_range is not None:
+        first, last = selinux.mcs_range
+        _check(lib.cocoon_builder_set_selinux_mcs_range(h, _u64(first, 0xFFFFFFFF), _u64(last, 0xFFFFFFFF)))
+    if selinux.state_dir is not None:
+        _check(lib.cocoon_builder_set_selinux_state_dir(h, _b(selinux.state_dir)))
+    if selinux.policy_root is not None:
+        _check(lib.cocoon_builder_set_selinux_policy_root(h, _b(selinux.policy_root)))
 
 
 @dataclass(frozen=True)
@@ -433,7 +510,7 @@ class _Builder:
 
 
 def _apply_process(b: _Builder, *, env, cwd, user, groups, capabilities, no_new_privs,
-                   rlimits, umask, oom_score_adj, stdin, stdout, stderr) -> None:
+                   rlimits, umask, oom_score_adj, stdin, stdout, stderr, pass_fds=None) -> None:
     h = b.h
     if env is not None:
         arr, n = _strv([_b(k) + b"=" + _b(v) for k, v in env.items()])
@@ -465,6 +542,11 @@ def _apply_process(b: _Builder, *, env, cwd, user, groups, capabilities, no_new_
         else:
             fd = spec if isinstance(spec, int) else spec.fileno()
             _check(lib.cocoon_builder_set_stdio(h, stream, _K_FD, fd))
+    if pass_fds:
+        pairs = pass_fds.items() if isinstance(pass_fds, Mapping) else ((fd, fd) for fd in pass_fds)
+        for target, fd in pairs:
+            fd = fd if isinstance(fd, int) else fd.fileno()
+            _check(lib.cocoon_builder_pass_fd(h, fd, int(target)))
 
 
 def _take(take, h, stream: int, mode: str) -> Optional[IO[bytes]]:
@@ -499,7 +581,14 @@ class Container:
     the container, reaps them and cleans up. Process options: env (dict), cwd, user
     ((uid, gid) or a name), groups, capabilities ((bounding, effective, permitted,
     inheritable, ambient) masks), no_new_privs, rlimits ({Rlimit: (soft, hard)}), umask,
-    oom_score_adj, stdin/stdout/stderr (INHERIT, DEVNULL, PIPE, an fd or a file).
+    oom_score_adj, stdin/stdout/stderr (INHERIT, DEVNULL, PIPE, an fd or a file),
+    pass_fds (fds passed on under the same number, like subprocess, or {target: fd or
+    file}; they are duplicated when the Container is built).
+
+    Mounts: `mounts` takes Bind, Tmpfs and Proc. `join` ({Namespace.NET: "/run/netns/x"};
+    NET, IPC or UTS) joins existing namespaces instead of creating them. `selinux` (True
+    or SELinux(...)) labels the container; `Container.selinux_label` tells the label it
+    got (None when unlabelled, e.g. on a host without SELinux).
 
     Cgroup options (any of them gives the container its own cgroup; cgroup=True gives
     one without limits): cgroup_parent, memory_max, memory_high, memory_low, swap_max
@@ -558,6 +647,9 @@ class Container:
         io_limits: Sequence[IoLimit] = (),
         hugetlb_limits: Optional[Mapping[int, int]] = None,
         device_rules: Sequence[DeviceRule] = (),
+        join: Optional[Mapping[Namespace, StrPath]] = None,
+        pass_fds: Union[None, Sequence[int], Mapping[int, Union[int, IO]]] = None,
+        selinux: Union[None, bool, SELinux] = None,
     ) -> None:
         self._lock = threading.Lock()
         self._h: Optional[_lib.ContainerP] = None
@@ -592,16 +684,23 @@ class Container:
         _check(lib.cocoon_builder_set_read_only_root(h, int(bool(read_only_root))))
         _check(lib.cocoon_builder_set_standard_mounts(h, int(bool(standard_mounts))))
         for m in mounts:
+            if isinstance(m, Proc):
+                _check(lib.cocoon_builder_add_proc(h, _b(m.target), int(MountFlag.READONLY if m.read_only else 0)))
+                continue
             flags = (MountFlag.READONLY if m.read_only else 0) | (MountFlag.NOEXEC if m.noexec else 0)
             if isinstance(m, Bind):
                 if not m.recursive:
                     flags |= MountFlag.NONRECURSIVE
-                _check(lib.cocoon_builder_add_bind(h, _b(m.source), _b(m.target), int(flags)))
+                if m.relabel is None:
+                    _check(lib.cocoon_builder_add_bind(h, _b(m.source), _b(m.target), int(flags)))
+                else:
+                    _check(lib.cocoon_builder_add_bind_relabel(h, _b(m.source), _b(m.target), int(flags),
+                                                               int(Relabel(m.relabel))))
             elif isinstance(m, Tmpfs):
                 mode = 0xFFFFFFFF if m.mode is None else m.mode
                 _check(lib.cocoon_builder_add_tmpfs(h, _b(m.target), m.size or 0, mode, int(flags)))
             else:
-                raise TypeError(f"mounts take Bind or Tmpfs, not {type(m).__name__}")
+                raise TypeError(f"mounts take Bind, Tmpfs or Proc, not {type(m).__name__}")
         if masked_paths is not None:
             arr, n = _strv(list(masked_paths))
             _check(lib.cocoon_builder_set_masked_paths(h, arr, n))
@@ -609,9 +708,13 @@ class Container:
             arr, n = _strv(list(readonly_paths))
             _check(lib.cocoon_builder_set_readonly_paths(h, arr, n))
         _check(lib.cocoon_builder_set_init(h, int(bool(init))))
+        for ns, path in (join or {}).items():
+            _check(lib.cocoon_builder_join_namespace(h, int(ns), _b(path)))
         _apply_process(b, env=env, cwd=cwd, user=user, groups=groups, capabilities=capabilities,
                        no_new_privs=no_new_privs, rlimits=rlimits, umask=umask,
-                       oom_score_adj=oom_score_adj, stdin=stdin, stdout=stdout, stderr=stderr)
+                       oom_score_adj=oom_score_adj, stdin=stdin, stdout=stdout, stderr=stderr,
+                       pass_fds=pass_fds)
+        _apply_selinux(h, selinux)
         _apply_cgroup(h, cgroup=cgroup, cgroup_parent=cgroup_parent, memory_max=memory_max,
                       memory_high=memory_high, memory_low=memory_low, swap_max=swap_max,
                       oom_kill_disable=oom_kill_disable, pids_max=pids_max, cpu_quota=cpu_quota,
@@ -735,18 +838,31 @@ class Container:
         _check(lib.cocoon_container_cgroup_path(self._handle(), ctypes.byref(p)))
         return os.fsdecode(p.value or b"")
 
+    @property
+    def selinux_label(self) -> Optional[str]:
+        """The SELinux label the container's processes run with, or None when it runs
+        unlabelled (no selinux= setting, or SELinux disabled on the host)."""
+        p = ctypes.c_char_p()
+        rc = lib.cocoon_container_selinux_label(self._handle(), ctypes.byref(p))
+        if rc == ErrorCode.NOT_AVAILABLE:
+            return None
+        _check(rc)
+        return (p.value or b"").decode()
+
     def exec(self, argv: Sequence[StrPath], *, env: Optional[Mapping[str, str]] = None,
              cwd: Optional[StrPath] = None, user: Union[None, str, tuple] = None,
              groups: Optional[Sequence[int]] = None, capabilities: Optional[tuple] = None,
              no_new_privs: Optional[bool] = None, rlimits: Optional[Mapping[Rlimit, tuple]] = None,
              umask: Optional[int] = None, oom_score_adj: Optional[int] = None,
-             stdin: StdioSpec = None, stdout: StdioSpec = None, stderr: StdioSpec = None) -> "ExecProcess":
+             stdin: StdioSpec = None, stdout: StdioSpec = None, stderr: StdioSpec = None,
+             pass_fds: Union[None, Sequence[int], Mapping[int, Union[int, IO]]] = None) -> "ExecProcess":
         """Runs another process inside the running container (joins its namespaces)."""
         b = _Builder(argv)
         try:
             _apply_process(b, env=env, cwd=cwd, user=user, groups=groups, capabilities=capabilities,
                            no_new_privs=no_new_privs, rlimits=rlimits, umask=umask,
-                           oom_score_adj=oom_score_adj, stdin=stdin, stdout=stdout, stderr=stderr)
+                           oom_score_adj=oom_score_adj, stdin=stdin, stdout=stdout, stderr=stderr,
+                           pass_fds=pass_fds)
             h = _lib.ExecP()
             _check(lib.cocoon_container_exec(self._handle(), b.h, ctypes.byref(h)))
         finally:

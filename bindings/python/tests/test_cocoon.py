@@ -3,7 +3,9 @@
 import gc
 import glob
 import os
+import errno
 import signal
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -29,6 +31,18 @@ def gone(pid):
     return False
 
 
+def selinux_on():
+    """SELinux enabled as cocoon defines it: selinuxfs present and a policy loaded (our
+    label is not "kernel")."""
+    if not os.path.exists("/sys/fs/selinux/enforce"):
+        return False
+    try:
+        label = Path("/proc/self/attr/current").read_bytes().split(b"\0")[0].strip()
+    except OSError:
+        return False
+    return label not in (b"", b"kernel")
+
+
 def test_every_exported_symbol_is_declared():
     symbols = (ROOT / "tests/abi/symbols.txt").read_text().split()
     assert symbols, "symbols.txt is empty"
@@ -43,7 +57,7 @@ def test_version_and_features():
     assert cocoon.has_feature("cgroup2") == os.path.exists("/sys/fs/cgroup/cgroup.controllers")
     assert cocoon.has_feature("cgroup") is True
     assert cocoon.has_feature("userns") == os.path.exists("/proc/self/ns/user")
-    assert cocoon.has_feature("selinux") == os.path.exists("/sys/fs/selinux/enforce")
+    assert cocoon.has_feature("selinux") == selinux_on()
     assert cocoon.has_feature("nonsense") is False
 
 
@@ -313,3 +327,156 @@ def test_pause_and_resume():
     # Closing a paused container still kills it and removes its cgroup.
     assert gone(pid)
     assert cgroup_dirs(cid) == []
+
+
+# --- SELinux, procfs and relabelled mounts, namespace joins, passed fds ---------------------
+
+
+def test_selinux_values_are_checked_when_set(tmp_path):
+    for bad, what in ((dict(process_type="bad type"), "process type"), (dict(level="s0:c1,c2000"), "level"),
+                      (dict(level="bogus"), "level"), (dict(mount_label="not-a-context"), "context"),
+                      (dict(mcs_range=(20, 10)), "MCS range"), (dict(role=""), "role"),
+                      (dict(level="s0:c1,c2", shared_level="s0:c3,c4"), "shared_level")):
+        with pytest.raises(cocoon.SELinuxError) as e:
+            cocoon.Container(["true"], selinux=cocoon.SELinux(**bad))
+        assert e.value.code == cocoon.ErrorCode.SELINUX and e.value.message, bad
+        print(what, "->", e.value)
+    with pytest.raises(cocoon.InvalidConfig):
+        cocoon.Container(["true"], selinux=cocoon.SELinux(state_dir="relative/dir"))
+    with pytest.raises(TypeError):
+        cocoon.Container(["true"], selinux="container_t")
+    # every field at once is accepted
+    cocoon.Container(["true"], selinux=cocoon.SELinux(
+        process_type="container_t", file_type="container_file_t", user="system_u", role="system_r",
+        level="s0:c1,c2", mount_label="system_u:object_r:container_file_t:s0:c1,c2", require=False,
+        mcs_range=(100, 199), state_dir=tmp_path / "mcs", policy_root="/etc/selinux/default")).close()
+    assert not (tmp_path / "mcs").exists()
+
+
+@needs_root
+def test_selinux_label_on_this_host(tmp_path):
+    with cocoon.Container(["true"]) as c:
+        assert c.selinux_label is None
+        assert c.wait().success
+    cfg = cocoon.SELinux(process_type="container_t", level="s0:c1,c2", require=False, state_dir=tmp_path / "mcs")
+    with cocoon.Container(["true"], selinux=cfg) as c:
+        if selinux_on():
+            assert c.selinux_label.endswith(":container_t:s0:c1,c2")
+        else:
+            assert c.selinux_label is None  # labelled, but the host has no SELinux
+        assert c.wait().success
+    with cocoon.Container(["true"], selinux=True) as c:
+        assert c.wait().success
+    if not selinux_on():
+        c = cocoon.Container(["true"], selinux=cocoon.SELinux(require=True, state_dir=tmp_path / "mcs"))
+        with pytest.raises(cocoon.SELinuxError) as e:
+            c.spawn()
+        assert "not enabled" in str(e.value)
+        c.close()
+    assert not (tmp_path / "mcs").exists()
+
+
+@needs_root
+def test_relabel_refuses_system_directories(tmp_path):
+    with pytest.raises(cocoon.SELinuxError) as e:
+        cocoon.Container(["true"], selinux=True, mounts=[cocoon.Bind("/usr", "/mnt", relabel=cocoon.Relabel.PRIVATE)])
+    assert "/usr" in str(e.value)
+    with pytest.raises(cocoon.SELinuxError):
+        cocoon.Container(["true"], selinux=True, mounts=[cocoon.Bind("/etc", "/mnt", relabel=cocoon.Relabel.SHARED)])
+    # without selinux= the relabel is a configuration error at spawn
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "f").write_text("hello")
+    c = cocoon.Container(["true"], mounts=[cocoon.Bind(data, "/mnt", relabel=cocoon.Relabel.SHARED)])
+    with pytest.raises(cocoon.InvalidConfig):
+        c.spawn()
+    c.close()
+    with cocoon.Container(["cat", "/mnt/f"], selinux=True, stdout=cocoon.PIPE,
+                          mounts=[cocoon.Bind(data, "/mnt", read_only=True, relabel=cocoon.Relabel.PRIVATE)]) as c:
+        assert c.stdout.read() == b"hello"
+        assert c.wait().success
+
+
+@needs_root
+def test_proc_mount_without_standard_mounts():
+    script = "read pid rest < /proc/self/stat; echo $pid; test -w /proc/self/comm && echo rw || echo ro"
+    for ro, want in ((True, b"1\nro\n"), (False, b"1\nrw\n")):
+        with cocoon.Container(["sh", "-c", script], standard_mounts=False, stdout=cocoon.PIPE,
+                              mounts=[cocoon.Proc("/proc", read_only=ro)]) as c:
+            assert c.stdout.read() == want
+            assert c.wait().success
+    with pytest.raises(cocoon.InvalidConfig):
+        cocoon.Container(["true"], mounts=[cocoon.Proc("proc")])
+
+
+@needs_root
+def test_join_a_network_namespace_with_a_veth_pair():
+    name = f"cocoon-py-{os.getpid()}"
+    subprocess.run(["ip", "netns", "add", name], check=True)
+    try:
+        subprocess.run(["ip", "-n", name, "link", "add", "cocoonpy0", "type", "veth", "peer", "name", "cocoonpy1"],
+                       check=True)
+        with cocoon.Container(["cat", "/proc/net/dev"], join={cocoon.Namespace.NET: f"/run/netns/{name}"},
+                              stdout=cocoon.PIPE) as c:
+            dev = c.stdout.read().decode()
+            assert c.wait().success
+        names = {line.split(":")[0].strip() for line in dev.splitlines()[2:]}
+        assert {"lo", "cocoonpy0", "cocoonpy1"} <= names, dev
+        # a fresh network namespace (the default) has only loopback
+        with cocoon.Container(["cat", "/proc/net/dev"], stdout=cocoon.PIPE) as c:
+            fresh = c.stdout.read().decode()
+            assert c.wait().success
+        assert "cocoonpy0" not in fresh and "lo:" in fresh
+    finally:
+        subprocess.run(["ip", "netns", "del", name], check=True)
+    assert name not in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+
+
+def test_join_errors():
+    with pytest.raises(cocoon.InvalidArgument):
+        cocoon.Container(["true"], join={cocoon.Namespace.PID: "/proc/self/ns/pid"})
+    with pytest.raises(cocoon.InvalidConfig):
+        cocoon.Container(["true"], join={cocoon.Namespace.NET: "run/netns/x"})
+    with pytest.raises(cocoon.InvalidConfig):
+        cocoon.Container(["true"], hostname="x", join={cocoon.Namespace.UTS: "/proc/self/ns/uts"}).spawn()
+
+
+@needs_root
+def test_join_missing_namespace_file_is_an_os_error():
+    c = cocoon.Container(["true"], join={cocoon.Namespace.NET: "/run/netns/cocoon-no-such-ns"})
+    with pytest.raises(cocoon.CocoonOSError) as e:
+        c.spawn()
+    assert e.value.errno == errno.ENOENT
+    c.close()
+
+
+def _run_with_pipe(script_for, pass_fds_for):
+    """Runs sh -c script_for(w) with pass_fds_for(w), w being a pipe's write end; returns
+    what arrived on the read end (EOF once the container and the builder are gone)."""
+    r, w = os.pipe()
+    try:
+        c = cocoon.Container(["sh", "-c", script_for(w)], pass_fds=pass_fds_for(w))
+        os.close(w)
+        w = -1
+        with c:
+            assert c.wait().success
+        # leaving `with` freed the builder and with it its duplicates of the passed fds
+        with os.fdopen(r, "rb") as f:
+            r = -1
+            return f.read()
+    finally:
+        for fd in (r, w):
+            if fd >= 0:
+                os.close(fd)
+
+
+@needs_root
+def test_pass_fds():
+    # {target: fd}
+    assert _run_with_pipe(lambda w: "echo to-five >&5", lambda w: {5: w}) == b"to-five\n"
+    # a list: each fd under its own number (written through /proc: dash redirects only 0-9)
+    assert _run_with_pipe(lambda w: f"echo same > /proc/self/fd/{w}", lambda w: [w]) == b"same\n"
+    with pytest.raises(cocoon.InvalidConfig):
+        cocoon.Container(["true"], pass_fds=[1])
+    with pytest.raises(cocoon.InvalidArgument):
+        cocoon.Container(["true"], pass_fds={3: -1})
