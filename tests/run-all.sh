@@ -36,6 +36,24 @@ if [ -x tests/abi/run-all.sh ]; then
 fi
 suite "qemu VM (cgroup v2, SELinux enforcing)" tests/vm/run-tests.sh
 
+# Nothing may be left behind on the host by any suite: no cgroup, mount, network
+# namespace or link of ours.
+leftovers() {
+  local left
+  left=$(
+    find /sys/fs/cgroup -maxdepth 4 -type d -iname '*cocoon*' 2>/dev/null
+    grep -i cocoon /proc/self/mountinfo
+    ip netns list 2>/dev/null | grep -i cocoon
+    ip link show 2>/dev/null | grep -iE 'cocoon|veth'
+  )
+  if [ -n "$left" ]; then
+    echo "left behind on the host:"
+    echo "$left"
+    return 1
+  fi
+}
+suite "nothing left behind (cgroups, mounts, netns, links)" leftovers
+
 for f in "${failures[@]}"; do echo "failed suite: $f"; done
 echo "cocoon: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -59,6 +59,8 @@ pub(crate) struct Cgroup {
     mode: CgroupMode,
     dirs: Vec<Dir>,
     parents: Vec<PathBuf>,
+    /// The hierarchy mounts this cgroup has a directory on.
+    mounts_used: Vec<PathBuf>,
     v2_fd: Option<OwnedFd>,
     done: bool,
 }
@@ -90,6 +92,7 @@ impl Cgroup {
             mode: layout.mode,
             dirs: Vec::new(),
             parents: Vec::new(),
+            mounts_used: Vec::new(),
             v2_fd: None,
             done: false,
         };
@@ -141,6 +144,17 @@ impl Cgroup {
         parent: &Path,
         id: &str,
     ) -> Result<(), CgroupError> {
+        self.make_dir_inner(reg, h, parent, id, false)
+    }
+
+    fn make_dir_inner(
+        &mut self,
+        reg: &mut BTreeMap<PathBuf, usize>,
+        h: &Hierarchy,
+        parent: &Path,
+        id: &str,
+        retried_parent: bool,
+    ) -> Result<(), CgroupError> {
         let mut cur = h.mount.clone();
         for comp in parent.components() {
             let next = cur.join(comp);
@@ -166,8 +180,14 @@ impl Cgroup {
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                 return Err(CgroupError::AlreadyExists { path: path.display().to_string() })
             }
+            // Another process removed the (then empty) default parent between our check
+            // and our mkdir: create it again, once.
+            Err(e) if e.kind() == io::ErrorKind::NotFound && !retried_parent => {
+                return self.make_dir_inner(reg, h, parent, id, true);
+            }
             Err(e) => return Err(CgroupError::io("mkdir", &path, e)),
         }
+        self.mounts_used.push(h.mount.clone());
         self.dirs.push(Dir {
             version: h.version,
             mount: h.mount.clone(),
@@ -535,6 +555,17 @@ impl Cgroup {
                 if *n == 0 {
                     reg.remove(&p);
                     // Someone else may have put a cgroup there meanwhile: then it stays.
+                    let _ = fs::remove_dir(&p);
+                }
+            }
+        }
+        // cocoon's own default parent is removed by whichever process empties it last,
+        // even if another process created it (rmdir fails harmlessly while it holds
+        // other containers; a process that loses the race re-creates it).
+        if self.rel.parent() == Some(Path::new(super::DEFAULT_PARENT)) {
+            for mount in &self.mounts_used {
+                let p = mount.join(super::DEFAULT_PARENT);
+                if !reg.contains_key(&p) {
                     let _ = fs::remove_dir(&p);
                 }
             }
