@@ -1,7 +1,8 @@
 #!/bin/bash
 # Every check of the C ABI and the Python bindings, in order. Run as root from anywhere:
 #   tests/abi/run-all.sh [debug|release]
-# Steps: header drift (cargo test abi_header), ABI check (symbols, SONAME, header compile
+# Steps: header drift (cargo test abi_header), recorded declarations unchanged
+# (tests/abi/prototypes.py), ABI check (symbols, SONAME, header compile
 # with gcc/g++, pkg-config install, abi_test.c natively and under valgrind), C examples,
 # Rust FFI property test, Python venv + pip install of the bindings, pytest, Python
 # examples. Ends with "abi: N passed, N failed".
@@ -33,6 +34,7 @@ run() {
 }
 
 header_drift() { cargo test -j1 --test abi_header; }
+prototypes() { tests/abi/prototypes.py; }
 abi_check() { tests/abi/check.sh "$profile"; }
 ffi_props() { cargo test -j1 --test ffi_props; }
 
@@ -69,6 +71,7 @@ python_examples() {
 }
 
 run "header: cbindgen output matches include/cocoon.h" header_drift
+run "header: no recorded prototype, struct or constant changed (tests/abi/prototypes.txt)" prototypes
 run "abi: symbols, SONAME, header compile, install + pkg-config, abi_test.c (+ valgrind)" abi_check
 run "C examples" c_examples
 run "Rust: FFI property test" ffi_props
