@@ -9,8 +9,9 @@
 //!   --no-net            share the host network namespace
 //!   --userns            new user namespace: root inside = uid 100000 outside
 //!   --init              run a minimal init as PID 1
-//!   --minimal           only /proc: no /dev, /sys, masked or read-only paths (the
-//!                       work of the hand-written C floor in benches/peers)
+//!   --minimal           the work of the hand-written C floor in benches/peers: only
+//!                       /proc (no /dev, /sys, masked or read-only paths), no cgroup
+//!                       namespace, no SELinux labels unless asked for
 //!   -e KEY=VALUE        set an environment variable (PATH has a default)
 //!   --memory SIZE       memory limit (bytes, or with K/M/G suffix)
 //!   --pids N            at most N processes
@@ -136,6 +137,10 @@ fn main() -> ExitCode {
     if !a.net {
         ns.remove(Namespaces::NET);
     }
+    if a.minimal {
+        // The floor's namespaces: no cgroup namespace.
+        ns.remove(Namespaces::CGROUP);
+    }
     let process = Process::new(&a.cmd[0]).args(&a.cmd[1..]).envs(a.env.iter().map(|(k, v)| (k, v)));
     let mut b = ContainerBuilder::new(process)
         .namespaces(ns)
@@ -175,7 +180,10 @@ fn main() -> ExitCode {
             Err(e) => usage(&format!("--selinux-level: {e}")),
         }
     }
-    b = b.selinux(se);
+    // --minimal does the floor's work only: no SELinux labelling unless asked for.
+    if !a.minimal || a.selinux_type.is_some() || a.selinux_level.is_some() {
+        b = b.selinux(se);
+    }
     if a.userns {
         b = b.uid_map([IdRange::new(0, 100000, 65536)]).gid_map([IdRange::new(0, 100000, 65536)]);
     }

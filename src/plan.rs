@@ -832,6 +832,21 @@ pub(crate) fn describe_process(p: &ProcessPlan, stage: Stage, index: u32) -> Str
         Stage::Groups => format!("groups {:?}", p.groups),
         Stage::Stdio => format!("fd {index}"),
         Stage::AmbientCapabilities | Stage::CapBounding => format!("capability {index}"),
+        Stage::Capabilities => {
+            // The usual cause: asking for capabilities the caller's bounding set lacks.
+            let bounding = caps::read(None, caps::CapSet::Bounding).unwrap_or_default();
+            let wanted = p.caps.permitted.0 | p.caps.inheritable.0;
+            let missing: Vec<String> = caps::all()
+                .into_iter()
+                .filter(|c| wanted & c.bitmask() != 0 && !bounding.contains(c))
+                .map(|c| c.to_string())
+                .collect();
+            if missing.is_empty() {
+                String::from("effective/permitted/inheritable sets")
+            } else {
+                format!("not in the calling process's bounding set: {}", missing.join(", "))
+            }
+        }
         _ => String::new(),
     }
 }

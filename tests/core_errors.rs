@@ -228,3 +228,21 @@ fn setup_failure_inside_the_child_leaves_nothing() {
     assert!(detail.contains("/ro/sub/dir"), "{e}");
     assert!(tree(src.path()).is_empty(), "the child created {:?} in the host dir", tree(src.path()));
 }
+
+/// Asking for every capability on a host whose bounding set lacks some (this machine has
+/// no CAP_SYS_RESOURCE) fails at capset, naming the missing capabilities.
+#[test]
+fn capabilities_beyond_the_callers_bounding_set_are_named() {
+    let have = caps::read(None, caps::CapSet::Bounding).expect("bounding set");
+    if caps::all().iter().all(|c| have.contains(c)) {
+        return; // nothing to ask for beyond what we have
+    }
+    let all = cocoon::Capabilities::uniform(cocoon::CapSet::all());
+    let err = cocoon::ContainerBuilder::new(cocoon::Process::new("/bin/true").capabilities(all))
+        .spawn()
+        .expect_err("capset must fail");
+    assert_eq!(err.stage(), Some(cocoon::Stage::Capabilities), "{err:?}");
+    assert_eq!(err.raw_os_error(), Some(libc::EPERM));
+    let missing = caps::all().into_iter().find(|c| !have.contains(c)).expect("a missing cap");
+    assert!(err.to_string().contains(&missing.to_string()), "{err}");
+}
