@@ -138,6 +138,24 @@ impl Proc {
 
 type StdioEnds = [Option<OwnedFd>; 3];
 
+/// The caller's ends of a process's piped streams.
+#[derive(Debug)]
+struct Pipes {
+    stdin: Option<ChildStdin>,
+    stdout: Option<ChildStdout>,
+    stderr: Option<ChildStderr>,
+}
+
+impl Pipes {
+    fn new([stdin, stdout, stderr]: StdioEnds) -> Pipes {
+        Pipes {
+            stdin: stdin.map(ChildStdin::from),
+            stdout: stdout.map(ChildStdout::from),
+            stderr: stderr.map(ChildStderr::from),
+        }
+    }
+}
+
 /// A running container: its first process, namespaces, cgroup and labels.
 ///
 /// Dropping it (or calling [`Container::delete`]) kills every process in it, reaps them
@@ -151,9 +169,7 @@ pub struct Container {
     setgroups_deny: bool,
     cgroup: Option<Cgroup>,
     selinux: SelinuxPlan,
-    stdin: Option<ChildStdin>,
-    stdout: Option<ChildStdout>,
-    stderr: Option<ChildStderr>,
+    pipes: Pipes,
     detached: bool,
 }
 
@@ -164,7 +180,7 @@ impl Container {
         plan: &Plan,
         cgroup: Option<Cgroup>,
         selinux: SelinuxPlan,
-        [stdin, stdout, stderr]: StdioEnds,
+        ends: StdioEnds,
     ) -> Container {
         Container {
             id,
@@ -173,9 +189,7 @@ impl Container {
             setgroups_deny: plan.setgroups_deny,
             cgroup,
             selinux,
-            stdin: stdin.map(ChildStdin::from),
-            stdout: stdout.map(ChildStdout::from),
-            stderr: stderr.map(ChildStderr::from),
+            pipes: Pipes::new(ends),
             detached: false,
         }
     }
@@ -223,17 +237,17 @@ impl Container {
 
     /// The caller's end of the program's stdin, if it was [`crate::Stdio::Piped`].
     pub fn take_stdin(&mut self) -> Option<ChildStdin> {
-        self.stdin.take()
+        self.pipes.stdin.take()
     }
 
     /// The caller's end of the program's stdout, if it was [`crate::Stdio::Piped`].
     pub fn take_stdout(&mut self) -> Option<ChildStdout> {
-        self.stdout.take()
+        self.pipes.stdout.take()
     }
 
     /// The caller's end of the program's stderr, if it was [`crate::Stdio::Piped`].
     pub fn take_stderr(&mut self) -> Option<ChildStderr> {
-        self.stderr.take()
+        self.pipes.stderr.take()
     }
 
     /// The container's cgroup, if it has one.
@@ -332,19 +346,12 @@ impl Drop for Container {
 #[derive(Debug)]
 pub struct ExecProcess {
     proc_: Proc,
-    stdin: Option<ChildStdin>,
-    stdout: Option<ChildStdout>,
-    stderr: Option<ChildStderr>,
+    pipes: Pipes,
 }
 
 impl ExecProcess {
-    pub(crate) fn new(proc_: Proc, [stdin, stdout, stderr]: StdioEnds) -> ExecProcess {
-        ExecProcess {
-            proc_,
-            stdin: stdin.map(ChildStdin::from),
-            stdout: stdout.map(ChildStdout::from),
-            stderr: stderr.map(ChildStderr::from),
-        }
+    pub(crate) fn new(proc_: Proc, ends: StdioEnds) -> ExecProcess {
+        ExecProcess { proc_, pipes: Pipes::new(ends) }
     }
 
     /// The host pid.
@@ -369,17 +376,17 @@ impl ExecProcess {
 
     /// The caller's end of its stdin, if piped.
     pub fn take_stdin(&mut self) -> Option<ChildStdin> {
-        self.stdin.take()
+        self.pipes.stdin.take()
     }
 
     /// The caller's end of its stdout, if piped.
     pub fn take_stdout(&mut self) -> Option<ChildStdout> {
-        self.stdout.take()
+        self.pipes.stdout.take()
     }
 
     /// The caller's end of its stderr, if piped.
     pub fn take_stderr(&mut self) -> Option<ChildStderr> {
-        self.stderr.take()
+        self.pipes.stderr.take()
     }
 }
 

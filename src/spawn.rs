@@ -290,8 +290,7 @@ pub(crate) fn spawn(plan: &Plan) -> Result<Container> {
         // The level stays held while the container lives, even if this process dies.
         let _ = r.set_owner_pid(pid);
     }
-    let [stdin, stdout, stderr] = stdio.parent;
-    Ok(Container::new(id, main, plan, cgroup.take(), selinux, [stdin, stdout, stderr]))
+    Ok(Container::new(id, main, plan, cgroup.take(), selinux, stdio.parent))
 }
 
 /// The parent's part between the child's READY and GO: time offsets, id maps, cgroup
@@ -407,6 +406,5 @@ pub(crate) fn exec(c: &Container, process: &Process) -> Result<ExecProcess> {
         Msg::Eof => {}
         Msg::Report(r, _) => return Err(setup_error(&r, describe)),
     }
-    let [stdin, stdout, stderr] = stdio.parent;
-    Ok(ExecProcess::new(guard.disarm(), [stdin, stdout, stderr]))
+    Ok(ExecProcess::new(guard.disarm(), stdio.parent))
 }
