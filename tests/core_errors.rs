@@ -233,6 +233,7 @@ fn setup_failure_inside_the_child_leaves_nothing() {
 /// no CAP_SYS_RESOURCE) fails at capset, naming the missing capabilities.
 #[test]
 fn capabilities_beyond_the_callers_bounding_set_are_named() {
+    let _g = lock();
     let have = caps::read(None, caps::CapSet::Bounding).expect("bounding set");
     if caps::all().iter().all(|c| have.contains(c)) {
         return; // nothing to ask for beyond what we have
