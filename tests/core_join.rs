@@ -1,5 +1,6 @@
 //! Joining existing namespaces by path (`ContainerBuilder::join_namespace`).
 
+mod common;
 use std::io::Read;
 use std::process::Command;
 
@@ -28,6 +29,7 @@ impl Drop for NetNs {
 
 #[test]
 fn joins_a_network_namespace_by_path() {
+    let _g = common::lock();
     let ns = NetNs::new("join");
     let ok = Command::new("ip").args(["-n", &ns.0, "link", "add", "cocoonj0", "type", "veth", "peer", "name", "cocoonj1"]).status().expect("ip").success();
     assert!(ok);
@@ -44,6 +46,7 @@ fn joins_a_network_namespace_by_path() {
 
 #[test]
 fn joining_errors_are_typed_and_leave_nothing() {
+    let _g = common::lock();
     let err = ContainerBuilder::new(Process::new("/bin/true"))
         .join_namespace(Namespaces::NET, "/run/netns/cocoon-does-not-exist")
         .spawn()

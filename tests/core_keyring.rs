@@ -1,6 +1,7 @@
 //! The container gets a fresh anonymous session keyring: it cannot reach the caller's
 //! session keys (with SELinux the keyring is created with the container's label).
 
+mod common;
 use std::io::Read;
 
 use cocoon::{ContainerBuilder, Process, Stdio};
@@ -10,6 +11,7 @@ const KEY_SPEC_SESSION_KEYRING: libc::c_long = -3;
 
 #[test]
 fn container_session_keyring_is_not_the_callers() {
+    let _g = common::lock();
     // SAFETY: keyctl(GET_KEYRING_ID, session, create=1) returns or creates our keyring id.
     let ours = unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 1) };
     assert!(ours > 0, "caller has a session keyring: {}", std::io::Error::last_os_error());
