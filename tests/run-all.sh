@@ -31,6 +31,22 @@ suite() {
 suite "cargo test (host: core, escapes, cgroups v1/hybrid, selinux off, ffi, benches once)" \
   cargo test --all-targets --all-features
 suite "doc tests" cargo test --doc --all-features
+
+# The Rust examples, run for real: the README's first command, and exec into a container.
+rust_examples() {
+  local out
+  out=$(cargo run -q --example cocoon-run -- --verbose --memory 64M --pids 64 --stats \
+    sh -c 'echo "inside: $(hostname) pid $$"; touch /ro 2>/dev/null || echo "root is read-only"; sleep 0.3' 2>&1) || return 1
+  echo "$out"
+  echo "$out" | grep -q "inside: cocoon pid 1" &&
+    echo "$out" | grep -q "root is read-only" &&
+    echo "$out" | grep -q "own namespaces: mnt uts ipc pid net cgroup" &&
+    echo "$out" | grep -q "cocoon: stats: " || return 1
+  out=$(cargo run -q --example exec_into) || return 1
+  echo "$out"
+  echo "$out" | grep -qE "inside: +hostname=execbox pid=[0-9]+ uptime=[0-9]"
+}
+suite "Rust examples (cocoon-run, exec_into)" rust_examples
 if [ -x tests/abi/run-all.sh ]; then
   suite "C ABI and Python bindings" tests/abi/run-all.sh
 fi
