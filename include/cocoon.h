@@ -915,7 +915,7 @@ int cocoon_builder_set_selinux_state_dir(cocoon_builder *builder,
                                          const char *dir);
 
 // The policy root holding contexts/lxc_contexts (absolute path; default from
-// /etc/selinux/config: /etc/selinux/<SELINUXTYPE>).
+// /etc/selinux/config: `/etc/selinux/<SELINUXTYPE>`).
 int cocoon_builder_set_selinux_policy_root(cocoon_builder *builder,
                                            const char *dir);
 
@@ -989,7 +989,7 @@ int cocoon_container_stats(const cocoon_container *container,
                            cocoon_stats *out);
 
 // The container's cgroup path relative to the root of every cgroup hierarchy, i.e.
-// "<parent>/<id>" (default parent "cocoon"): its directories are
+// `<parent>/<id>` (default parent "cocoon"): its directories are
 // `/sys/fs/cgroup/<path>` on a cgroup v2 host and `/sys/fs/cgroup/<controller>/<path>`
 // on v1 (and hybrid) hosts. `*path` is borrowed: valid until the handle is released. A
 // container without a cgroup -> `COCOON_E_INVALID_CONFIG`.

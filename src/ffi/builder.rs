@@ -1573,7 +1573,7 @@ pub unsafe extern "C" fn cocoon_builder_set_selinux_state_dir(builder: *mut coco
 }
 
 /// The policy root holding contexts/lxc_contexts (absolute path; default from
-/// /etc/selinux/config: /etc/selinux/<SELINUXTYPE>).
+/// /etc/selinux/config: `/etc/selinux/<SELINUXTYPE>`).
 #[no_mangle]
 pub unsafe extern "C" fn cocoon_builder_set_selinux_policy_root(builder: *mut cocoon_builder, dir: *const c_char) -> c_int {
     // SAFETY: forwarded contract.

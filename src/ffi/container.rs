@@ -383,7 +383,7 @@ pub unsafe extern "C" fn cocoon_container_stats(container: *const cocoon_contain
 }
 
 /// The container's cgroup path relative to the root of every cgroup hierarchy, i.e.
-/// "<parent>/<id>" (default parent "cocoon"): its directories are
+/// `<parent>/<id>` (default parent "cocoon"): its directories are
 /// `/sys/fs/cgroup/<path>` on a cgroup v2 host and `/sys/fs/cgroup/<controller>/<path>`
 /// on v1 (and hybrid) hosts. `*path` is borrowed: valid until the handle is released. A
 /// container without a cgroup -> `COCOON_E_INVALID_CONFIG`.
