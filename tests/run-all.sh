@@ -31,6 +31,8 @@ suite() {
 suite "cargo test (host: core, escapes, cgroups v1/hybrid, selinux off, ffi, benches once)" \
   cargo test --all-targets --all-features
 suite "doc tests" cargo test --doc --all-features
+suite "lints (clippy, rustdoc) with warnings as errors" \
+  bash -c 'cargo clippy --all-features --all-targets -- -D warnings && RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --all-features'
 
 # The Rust examples, run for real: the README's first command, and exec into a container.
 rust_examples() {
