@@ -7,7 +7,8 @@
 //!   --read-only         read-only root (default on; --writable turns it off)
 //!   --hostname NAME     hostname (default "cocoon")
 //!   --no-net            share the host network namespace
-//!   --userns            new user namespace: root inside = uid 100000 outside
+//!   --userns            new user namespace: root inside = uid 100000 outside (for an
+//!                       unprivileged caller: root inside = the caller's own uid)
 //!   --init              run a minimal init as PID 1
 //!   --minimal           the work of the hand-written C floor in benches/peers: only
 //!                       /proc (no /dev, /sys, masked or read-only paths), no cgroup
@@ -185,7 +186,14 @@ fn main() -> ExitCode {
         b = b.selinux(se);
     }
     if a.userns {
-        b = b.uid_map([IdRange::new(0, 100000, 65536)]).gid_map([IdRange::new(0, 100000, 65536)]);
+        // SAFETY: geteuid/getegid cannot fail.
+        let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
+        if uid == 0 {
+            b = b.uid_map([IdRange::new(0, 100000, 65536)]).gid_map([IdRange::new(0, 100000, 65536)]);
+        } else {
+            // Rootless: the kernel lets an unprivileged caller map only its own ids.
+            b = b.uid_map([IdRange::new(0, uid, 1)]).gid_map([IdRange::new(0, gid, 1)]);
+        }
     }
     let mut c = match b.spawn() {
         Ok(c) => c,
@@ -255,6 +263,6 @@ fn summary(a: &Args, c: &cocoon::Container, ns: Namespaces) {
         eprintln!("cocoon: cgroup {} (memory {:?}, pids {:?}, cpus {:?})", p.display(), a.memory, a.pids, a.cpus);
     }
     if a.userns {
-        eprintln!("cocoon: user namespace: root inside = uid 100000 outside");
+        eprintln!("cocoon: user namespace: root inside is unprivileged outside (see /proc/<pid>/uid_map)");
     }
 }
