@@ -154,6 +154,16 @@ impl Pipes {
             stderr: stderr.map(ChildStderr::from),
         }
     }
+
+    /// Takes stream 0, 1 or 2 as a plain fd (for the C ABI).
+    fn take_fd(&mut self, stream: i32) -> Option<OwnedFd> {
+        match stream {
+            0 => self.stdin.take().map(Into::into),
+            1 => self.stdout.take().map(Into::into),
+            2 => self.stderr.take().map(Into::into),
+            _ => None,
+        }
+    }
 }
 
 /// A running container: its first process, namespaces, cgroup and labels.
@@ -233,6 +243,11 @@ impl Container {
             return Err(Error::AlreadyExited);
         }
         crate::spawn::exec(self, process)
+    }
+
+    /// Takes stream 0, 1 or 2 as a plain fd, if it was piped (for the C ABI).
+    pub(crate) fn take_stdio_fd(&mut self, stream: i32) -> Option<OwnedFd> {
+        self.pipes.take_fd(stream)
     }
 
     /// The caller's end of the program's stdin, if it was [`crate::Stdio::Piped`].
@@ -372,6 +387,11 @@ impl ExecProcess {
     /// Sends it a signal.
     pub fn kill(&self, signal: i32) -> Result<()> {
         self.proc_.kill(signal)
+    }
+
+    /// Takes stream 0, 1 or 2 as a plain fd, if it was piped (for the C ABI).
+    pub(crate) fn take_stdio_fd(&mut self, stream: i32) -> Option<OwnedFd> {
+        self.pipes.take_fd(stream)
     }
 
     /// The caller's end of its stdin, if piped.

@@ -63,6 +63,34 @@ unsafe fn put_status(s: ExitStatus, exit_code: *mut c_int, signal: *mut c_int) {
     }
 }
 
+/// Writes a try_wait result: `*exited` 1 and the status, or 0, -1, 0 while running.
+///
+/// # Safety
+/// The three pointers are non-NULL and writable.
+unsafe fn put_try_wait(s: Option<ExitStatus>, exited: *mut c_int, exit_code: *mut c_int, signal: *mut c_int) {
+    // SAFETY: per the caller's contract.
+    unsafe {
+        match s {
+            Some(s) => {
+                put(exited, 1);
+                put_status(s, exit_code, signal);
+            }
+            None => {
+                put(exited, 0);
+                put(exit_code, -1);
+                put(signal, 0);
+            }
+        }
+    }
+}
+
+fn check_stream(stream: c_int) -> Result<(), Fail> {
+    match stream {
+        COCOON_STDIN | COCOON_STDOUT | COCOON_STDERR => Ok(()),
+        _ => Err(Fail::arg(format!("unknown stream {stream}"))),
+    }
+}
+
 fn take_fd(end: Option<OwnedFd>, name: &str) -> Result<c_int, Fail> {
     end.map(|fd| fd.into_raw_fd()).ok_or_else(|| Fail {
         code: COCOON_E_NOT_AVAILABLE,
@@ -156,19 +184,7 @@ pub unsafe extern "C" fn cocoon_container_try_wait(
         nonnull(signal, "signal")?;
         let s = c.inner.try_wait()?;
         // SAFETY: all three checked non-NULL.
-        unsafe {
-            match s {
-                Some(s) => {
-                    put(exited, 1);
-                    put_status(s, exit_code, signal);
-                }
-                None => {
-                    put(exited, 0);
-                    put(exit_code, -1);
-                    put(signal, 0);
-                }
-            }
-        }
+        unsafe { put_try_wait(s, exited, exit_code, signal) };
         Ok(())
     })
 }
@@ -195,13 +211,8 @@ pub unsafe extern "C" fn cocoon_container_take_stdio(container: *mut cocoon_cont
         // SAFETY: the caller passes NULL or a live handle.
         let c = unsafe { container_mut(container) }?;
         nonnull(fd, "fd")?;
-        let end: Option<OwnedFd> = match stream {
-            COCOON_STDIN => c.inner.take_stdin().map(Into::into),
-            COCOON_STDOUT => c.inner.take_stdout().map(Into::into),
-            COCOON_STDERR => c.inner.take_stderr().map(Into::into),
-            _ => return Err(Fail::arg(format!("unknown stream {stream}"))),
-        };
-        let raw = take_fd(end, "the stream")?;
+        check_stream(stream)?;
+        let raw = take_fd(c.inner.take_stdio_fd(stream), "the stream")?;
         // SAFETY: checked non-NULL.
         unsafe { put(fd, raw) };
         Ok(())
@@ -536,19 +547,7 @@ pub unsafe extern "C" fn cocoon_exec_process_try_wait(
         nonnull(signal, "signal")?;
         let s = p.inner.try_wait()?;
         // SAFETY: all three checked non-NULL.
-        unsafe {
-            match s {
-                Some(s) => {
-                    put(exited, 1);
-                    put_status(s, exit_code, signal);
-                }
-                None => {
-                    put(exited, 0);
-                    put(exit_code, -1);
-                    put(signal, 0);
-                }
-            }
-        }
+        unsafe { put_try_wait(s, exited, exit_code, signal) };
         Ok(())
     })
 }
@@ -577,13 +576,8 @@ pub unsafe extern "C" fn cocoon_exec_process_take_stdio(
         // SAFETY: the caller passes NULL or a live handle.
         let p = unsafe { exec_mut(process) }?;
         nonnull(fd, "fd")?;
-        let end: Option<OwnedFd> = match stream {
-            COCOON_STDIN => p.inner.take_stdin().map(Into::into),
-            COCOON_STDOUT => p.inner.take_stdout().map(Into::into),
-            COCOON_STDERR => p.inner.take_stderr().map(Into::into),
-            _ => return Err(Fail::arg(format!("unknown stream {stream}"))),
-        };
-        let raw = take_fd(end, "the stream")?;
+        check_stream(stream)?;
+        let raw = take_fd(p.inner.take_stdio_fd(stream), "the stream")?;
         // SAFETY: checked non-NULL.
         unsafe { put(fd, raw) };
         Ok(())
