@@ -1,6 +1,7 @@
 //! Containers with cgroups on this host's layout (v1 or hybrid here; the pure-v2 path is
 //! covered in the VM by tests/vm_container.rs), through the public API.
 
+mod cgroup_support;
 use std::io::Read;
 use std::path::Path;
 use std::time::Duration;
@@ -79,25 +80,7 @@ fn pause_freezes_and_resume_thaws() {
         .cgroup(CgroupConfig::new())
         .spawn()
         .expect("spawn");
-    // CPU time (utime + stime, in clock ticks) of the busy loop: it only grows while the
-    // process runs.
-    let stat = format!("/proc/{}/stat", c.pid());
-    let ticks = || -> u64 {
-        let s = std::fs::read_to_string(&stat).expect("stat");
-        let after = &s[s.rfind(')').expect("comm") + 2..];
-        let f: Vec<&str> = after.split(' ').collect();
-        f[11].parse::<u64>().expect("utime") + f[12].parse::<u64>().expect("stime")
-    };
-    std::thread::sleep(Duration::from_millis(300));
-    c.pause().expect("pause");
-    std::thread::sleep(Duration::from_millis(50));
-    let a = ticks();
-    std::thread::sleep(Duration::from_millis(500));
-    assert_eq!(a, ticks(), "no CPU time while frozen");
-    c.resume().expect("resume");
-    std::thread::sleep(Duration::from_millis(500));
-    let b = ticks();
-    assert!(b > a, "running again: {a} then {b} ticks");
+    cgroup_support::assert_pause_freezes_and_resume_thaws(&c);
     c.delete().expect("delete");
 }
 

@@ -2,8 +2,8 @@
 //! Runs inside the qemu VM (tests/vm/run-tests.sh), where cgroup2 is mounted at
 //! /sys/fs/cgroup with every controller; ignored on the hybrid build host.
 
+mod cgroup_support;
 use std::io::Read;
-use std::time::Duration;
 
 use cocoon::cgroup::{host_mode, CgroupMode};
 use cocoon::{Bytes, CgroupConfig, ContainerBuilder, Namespaces, Process, Stdio};
@@ -77,24 +77,6 @@ fn pause_freezes_and_resume_thaws() {
         .cgroup(CgroupConfig::new())
         .spawn()
         .expect("spawn");
-    // CPU time (utime + stime, in clock ticks) of the busy loop: it only grows while the
-    // process runs.
-    let stat = format!("/proc/{}/stat", c.pid());
-    let ticks = || -> u64 {
-        let s = std::fs::read_to_string(&stat).expect("stat");
-        let after = &s[s.rfind(')').expect("comm") + 2..];
-        let f: Vec<&str> = after.split(' ').collect();
-        f[11].parse::<u64>().expect("utime") + f[12].parse::<u64>().expect("stime")
-    };
-    std::thread::sleep(Duration::from_millis(300));
-    c.pause().expect("pause");
-    std::thread::sleep(Duration::from_millis(50));
-    let a = ticks();
-    std::thread::sleep(Duration::from_millis(500));
-    assert_eq!(a, ticks(), "no CPU time while frozen");
-    c.resume().expect("resume");
-    std::thread::sleep(Duration::from_millis(500));
-    let b = ticks();
-    assert!(b > a, "running again: {a} then {b} ticks");
+    cgroup_support::assert_pause_freezes_and_resume_thaws(&c);
     c.delete().expect("delete");
 }

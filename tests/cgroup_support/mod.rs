@@ -139,3 +139,19 @@ pub fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
     }
     f()
 }
+
+/// Pauses a busy container, checks it gets no CPU time while frozen, resumes it and
+/// checks it runs again (shared by the host and VM container tests).
+pub fn assert_pause_freezes_and_resume_thaws(c: &cocoon::Container) {
+    let pid = c.pid() as u32;
+    std::thread::sleep(Duration::from_millis(300));
+    c.pause().expect("pause");
+    std::thread::sleep(Duration::from_millis(50));
+    let a = cpu_time(pid);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(a, cpu_time(pid), "no CPU time while frozen");
+    c.resume().expect("resume");
+    std::thread::sleep(Duration::from_millis(500));
+    let b = cpu_time(pid);
+    assert!(b > a, "running again: {a:?} then {b:?}");
+}
