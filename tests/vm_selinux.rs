@@ -184,3 +184,34 @@ fn vm_selinux_bogus_type_fails_before_the_child_runs() {
     assert_eq!(left, 0);
     std::fs::remove_dir_all(&marker).unwrap();
 }
+
+/// NO_NEW_PRIVS and SELinux: with no_new_privs on (cocoon's default) an exec that changes
+/// domain needs `nnp_transition` in the policy. cocoon_nonnp_t (VM-only policy) lacks it:
+/// the exec is refused with EPERM and the error explains why; with no_new_privs off the
+/// same container runs in that domain.
+#[test]
+#[ignore = "runs in the qemu VM: tests/vm/run-tests.sh"]
+fn vm_selinux_no_new_privs_needs_nnp_transition() {
+    require_vm();
+    let dir = state_dir("nnp");
+    let cfg = || SelinuxConfig::new().process_type("cocoon_nonnp_t").state_dir(&dir);
+    let r = ContainerBuilder::new(cat_label().stdout(Stdio::Null))
+        .rootfs(Rootfs::HostSandbox)
+        .selinux(cfg())
+        .spawn();
+    let e = match r {
+        Err(e) => e,
+        Ok(mut c) => {
+            let _ = c.wait();
+            panic!("exec into a domain without nnp_transition succeeded under no_new_privs");
+        }
+    };
+    assert_eq!(e.stage(), Some(cocoon::Stage::Exec), "{e:?}");
+    assert_eq!(e.raw_os_error(), Some(libc::EPERM), "{e:?}");
+    assert!(e.to_string().contains("nnp_transition"), "the error explains the cause: {e}");
+    // no_new_privs off: the transition is allowed and the program runs in the domain.
+    let (mut c, out) = spawn_piped(cat_label().no_new_privs(false), |b| b.selinux(cfg()));
+    let text = read_all(out);
+    assert!(c.wait().unwrap().success(), "{text}");
+    assert_eq!(label_of(&text).type_(), "cocoon_nonnp_t", "{text}");
+}
