@@ -657,6 +657,24 @@ int cocoon_builder_set_rlimit(cocoon_builder *builder,
 int cocoon_builder_set_umask(cocoon_builder *builder,
                              uint32_t mask);
 
+// A seccomp filter for the process: the `n` syscall numbers at `syscalls` (`SYS_*` of
+// the running architecture) fail with `errno_value` (1..=4095, e.g. `EPERM`), every
+// other syscall is allowed. Installed right before exec; needs no_new_privs (the
+// default) or CAP_SYS_ADMIN. Replaces an earlier filter; checked immediately
+// (`COCOON_E_INVALID_CONFIG` for a bad number or errno, the builder unchanged).
+int cocoon_builder_set_seccomp_deny(cocoon_builder *builder,
+                                    const int64_t *syscalls,
+                                    size_t n,
+                                    int errno_value);
+
+// The conservative default deny-list (`cocoon::Seccomp::default_deny`: keyrings, new
+// user namespaces, modules, kexec, BPF, perf, userfaultfd, ptrace, mounts, swap,
+// reboot, clocks, accounting, quotas, handle-based opens) failing with `EPERM`.
+int cocoon_builder_set_seccomp_default_deny(cocoon_builder *builder);
+
+// Removes the seccomp filter (the default: none).
+int cocoon_builder_clear_seccomp(cocoon_builder *builder);
+
 // The OOM killer score adjustment (-1000..=1000).
 int cocoon_builder_set_oom_score_adj(cocoon_builder *builder,
                                      int adj);

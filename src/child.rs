@@ -890,6 +890,10 @@ pub(crate) fn exec_process(p: &ProcessPlan, ctx: &ChildCtx<'_>) -> Step<Fail> {
     // parent that exec succeeded).
     close_except(p, &[], true).at(Stage::CloseFds, 0)?;
     // Index past the end = "not found anywhere in PATH".
+    if let Some(prog) = &p.seccomp {
+        // Last, so that only execve itself runs under the filter.
+        install_seccomp(prog).at(Stage::Seccomp, 0)?;
+    }
     let mut best = Fail { stage: Stage::Exec, index: p.candidates.len() as u32, errno: libc::ENOENT };
     for (i, c) in p.candidates.iter().enumerate() {
         // SAFETY: NUL-terminated path and NULL-terminated argv/envp owned by the plan.
@@ -941,6 +945,24 @@ fn join_session_keyring(label: Option<&std::ffi::CStr>) -> Step {
         }
     }
     Ok(())
+}
+
+/// Installs a compiled seccomp filter (`seccomp(SECCOMP_SET_MODE_FILTER)`).
+fn install_seccomp(prog: &[seccompiler::sock_filter]) -> SysResult<()> {
+    #[repr(C)]
+    struct SockFprog {
+        len: libc::c_ushort,
+        filter: *const seccompiler::sock_filter,
+    }
+    let len = libc::c_ushort::try_from(prog.len()).map_err(|_| libc::EINVAL)?;
+    let fprog = SockFprog { len, filter: prog.as_ptr() };
+    // SAFETY: fprog points at the plan's filter, alive for the call; seccomp copies it.
+    let r = unsafe { libc::syscall(libc::SYS_seccomp, 1 /* SECCOMP_SET_MODE_FILTER */, 0, &fprog as *const SockFprog) };
+    if r != 0 {
+        Err(sys::last_errno())
+    } else {
+        Ok(())
+    }
 }
 
 /// Reports `f` to the parent and exits (for the exec path in src/spawn.rs).

@@ -36,6 +36,7 @@ pub mod namespace;
 pub mod plan;
 pub mod process;
 pub mod rootfs;
+pub mod seccomp;
 pub mod selinux;
 mod spawn;
 mod sys;
@@ -51,6 +52,7 @@ pub use namespace::{Namespaces, TimeOffsets};
 pub use plan::Plan;
 pub use process::{Process, Rlimit, Stdio, User};
 pub use rootfs::Rootfs;
+pub use seccomp::Seccomp;
 pub use selinux::SelinuxConfig;
 
 #[cfg(test)]

@@ -214,6 +214,8 @@ pub(crate) struct ProcessPlan {
     pub fd_floor: i32,
     /// Sorted passed-fd targets, which `close_range` must skip.
     pub keep_fds: Vec<u32>,
+    /// The compiled seccomp filter, if any.
+    pub seccomp: Option<Vec<seccompiler::sock_filter>>,
 }
 
 /// Where a user name is looked up: the files of the container's future root.
@@ -317,6 +319,7 @@ impl ProcessPlan {
             fds: p.fds.clone(),
             fd_floor,
             keep_fds,
+            seccomp: p.seccomp.as_ref().map(|f| f.compile()).transpose()?,
         })
     }
 }
@@ -362,6 +365,9 @@ pub(crate) fn validate_process(p: &Process) -> Result<()> {
         if *t < 3 {
             return Err(Error::invalid("passed fd", format!("target {t} is below 3 (use stdin/stdout/stderr)")));
         }
+    }
+    if let Some(f) = &p.seccomp {
+        f.validate()?;
     }
     let c = p.capabilities;
     if c.effective.0 & !c.permitted.0 != 0 {

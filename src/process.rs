@@ -144,6 +144,7 @@ pub struct Process {
     pub(crate) stdout: Stdio,
     pub(crate) stderr: Stdio,
     pub(crate) fds: Vec<(Arc<OwnedFd>, i32)>,
+    pub(crate) seccomp: Option<crate::seccomp::Seccomp>,
 }
 
 impl Process {
@@ -166,6 +167,7 @@ impl Process {
             stdout: Stdio::Inherit,
             stderr: Stdio::Inherit,
             fds: Vec::new(),
+            seccomp: None,
         }
     }
 
@@ -274,6 +276,13 @@ impl Process {
     pub fn pass_fd(mut self, fd: Arc<OwnedFd>, target: i32) -> Process {
         self.fds.retain(|(_, t)| *t != target);
         self.fds.push((fd, target));
+        self
+    }
+
+    /// A seccomp filter installed right before exec (default: none). See
+    /// [`crate::Seccomp::default_deny`] for a conservative deny-list.
+    pub fn seccomp(mut self, filter: crate::seccomp::Seccomp) -> Process {
+        self.seccomp = Some(filter);
         self
     }
 

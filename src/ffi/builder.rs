@@ -805,6 +805,57 @@ pub unsafe extern "C" fn cocoon_builder_set_umask(builder: *mut cocoon_builder, 
     }
 }
 
+/// A seccomp filter for the process: the `n` syscall numbers at `syscalls` (`SYS_*` of
+/// the running architecture) fail with `errno_value` (1..=4095, e.g. `EPERM`), every
+/// other syscall is allowed. Installed right before exec; needs no_new_privs (the
+/// default) or CAP_SYS_ADMIN. Replaces an earlier filter; checked immediately
+/// (`COCOON_E_INVALID_CONFIG` for a bad number or errno, the builder unchanged).
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_builder_set_seccomp_deny(
+    builder: *mut cocoon_builder,
+    syscalls: *const i64,
+    n: usize,
+    errno_value: c_int,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe {
+        with_builder(builder, |b| {
+            // SAFETY: the caller passes NULL (with n == 0) or n readable i64s.
+            let nrs = array_arg(syscalls, n, "syscalls")?;
+            let filter = crate::Seccomp::deny(nrs.iter().copied()).errno(errno_value);
+            filter.validate()?;
+            b.process.seccomp = Some(filter);
+            Ok(())
+        })
+    }
+}
+
+/// The conservative default deny-list (`cocoon::Seccomp::default_deny`: keyrings, new
+/// user namespaces, modules, kexec, BPF, perf, userfaultfd, ptrace, mounts, swap,
+/// reboot, clocks, accounting, quotas, handle-based opens) failing with `EPERM`.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_builder_set_seccomp_default_deny(builder: *mut cocoon_builder) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe {
+        with_builder(builder, |b| {
+            b.process.seccomp = Some(crate::Seccomp::default_deny());
+            Ok(())
+        })
+    }
+}
+
+/// Removes the seccomp filter (the default: none).
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_builder_clear_seccomp(builder: *mut cocoon_builder) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe {
+        with_builder(builder, |b| {
+            b.process.seccomp = None;
+            Ok(())
+        })
+    }
+}
+
 /// The OOM killer score adjustment (-1000..=1000).
 #[no_mangle]
 pub unsafe extern "C" fn cocoon_builder_set_oom_score_adj(builder: *mut cocoon_builder, adj: c_int) -> c_int {

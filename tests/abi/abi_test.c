@@ -329,6 +329,21 @@ static void test_builder_errors(void) {
     EXPECT(cocoon_builder_set_oom_score_adj(b, 1001), COCOON_E_INVALID_CONFIG);
     EXPECT(cocoon_builder_set_oom_score_adj(b, -1001), COCOON_E_INVALID_CONFIG);
     EXPECT(cocoon_builder_set_oom_score_adj(b, 500), COCOON_OK);
+    {
+        const int64_t deny[] = {SYS_mkdir, SYS_mkdirat};
+        const int64_t bad[] = {99999};
+        EXPECT(cocoon_builder_set_seccomp_deny(NULL, deny, 2, EPERM), COCOON_E_INVALID_ARGUMENT);
+        EXPECT(cocoon_builder_set_seccomp_deny(b, NULL, 2, EPERM), COCOON_E_INVALID_ARGUMENT);
+        EXPECT(cocoon_builder_set_seccomp_deny(b, deny, 2, 0), COCOON_E_INVALID_CONFIG);
+        EXPECT(cocoon_builder_set_seccomp_deny(b, deny, 2, 5000), COCOON_E_INVALID_CONFIG);
+        EXPECT(cocoon_builder_set_seccomp_deny(b, bad, 1, EPERM), COCOON_E_INVALID_CONFIG);
+        EXPECT(cocoon_builder_set_seccomp_deny(b, NULL, 0, EPERM), COCOON_OK);
+        EXPECT(cocoon_builder_set_seccomp_deny(b, deny, 2, EPERM), COCOON_OK);
+        EXPECT(cocoon_builder_set_seccomp_default_deny(NULL), COCOON_E_INVALID_ARGUMENT);
+        EXPECT(cocoon_builder_set_seccomp_default_deny(b), COCOON_OK);
+        EXPECT(cocoon_builder_clear_seccomp(NULL), COCOON_E_INVALID_ARGUMENT);
+        EXPECT(cocoon_builder_clear_seccomp(b), COCOON_OK);
+    }
 
     EXPECT(cocoon_builder_set_stdio(NULL, COCOON_STDOUT, COCOON_STDIO_NULL, -1), COCOON_E_INVALID_ARGUMENT);
     EXPECT(cocoon_builder_set_stdio(b, 3, COCOON_STDIO_NULL, -1), COCOON_E_INVALID_ARGUMENT);
@@ -1068,6 +1083,19 @@ static void test_more_containers(void) {
     snprintf(link, sizeof link, "%s/link", dir);
     snprintf(mcs, sizeof mcs, "%s/mcs", dir);
     CHECK(cocoon_has_feature("selinux") == on);
+
+    /* 0. A seccomp deny-list: mkdir fails with the chosen errno inside. */
+    {
+        const int64_t deny[] = {SYS_mkdir, SYS_mkdirat};
+        const char *mk_args[] = {"-c", "mkdir /tmp/x 2>/dev/null && echo made || echo denied"};
+        EXPECT(cocoon_builder_new("/bin/sh", &b), COCOON_OK);
+        EXPECT(cocoon_builder_set_args(b, mk_args, 2), COCOON_OK);
+        CHECK(run_capture(b, buf, sizeof buf) == 0 && strcmp(buf, "made\n") == 0);
+        EXPECT(cocoon_builder_set_seccomp_deny(b, deny, 2, EPERM), COCOON_OK);
+        CHECK(run_capture(b, buf, sizeof buf) == 0 && strcmp(buf, "denied\n") == 0);
+        cocoon_builder_free(b);
+        b = NULL;
+    }
 
     /* 1. A labelled container (require off) runs; unlabelled where SELinux is off. */
     EXPECT(cocoon_builder_new("true", &b), COCOON_OK);

@@ -27,7 +27,7 @@ from ._lib import lib
 __all__ = [
     "Bind", "Container", "CocoonError", "CocoonOSError", "ExecProcess", "ExitStatus",
     "ErrorCode", "InvalidArgument", "InvalidConfig", "Namespace", "Rlimit", "Stage",
-    "Tmpfs", "MountFlag", "INHERIT", "DEVNULL", "PIPE", "has_feature", "version",
+    "Tmpfs", "MountFlag", "INHERIT", "DEVNULL", "PIPE", "has_feature", "version", "Seccomp",
     "AlreadyExited", "CgroupError", "CgroupOSError", "CgroupStats", "CpuStats", "MemoryStats",
     "PidsStats", "IoStats", "IoRate", "IoLimit", "DeviceKind", "DeviceAccess", "DeviceRule",
     "DEVICE_ANY", "Proc", "Relabel", "SELinux", "SELinuxError",
@@ -509,9 +509,38 @@ class _Builder:
         self._fin()
 
 
+@dataclass(frozen=True)
+class Seccomp:
+    """A seccomp deny-list: the syscall numbers in `deny` (x86_64 numbers, as in
+    <asm/unistd_64.h>) fail with `errno`; everything else is allowed. `Seccomp.default()`
+    is cocoon's conservative deny-list (keyrings, new user namespaces, modules, kexec,
+    BPF, perf, userfaultfd, ptrace, mounts, swap, reboot, clocks, ...)."""
+
+    deny: Sequence[int] = ()
+    errno: int = 1  # EPERM
+    use_default: bool = False
+
+    @staticmethod
+    def default() -> "Seccomp":
+        return Seccomp(use_default=True)
+
+
+def _apply_seccomp(h, seccomp: Optional[Seccomp]) -> None:
+    if seccomp is None:
+        return
+    if seccomp.use_default:
+        _check(lib.cocoon_builder_set_seccomp_default_deny(h))
+        return
+    nrs = list(seccomp.deny)
+    arr = (ctypes.c_int64 * max(len(nrs), 1))(*nrs)
+    _check(lib.cocoon_builder_set_seccomp_deny(h, arr, len(nrs), seccomp.errno))
+
+
 def _apply_process(b: _Builder, *, env, cwd, user, groups, capabilities, no_new_privs,
-                   rlimits, umask, oom_score_adj, stdin, stdout, stderr, pass_fds=None) -> None:
+                   rlimits, umask, oom_score_adj, stdin, stdout, stderr, pass_fds=None,
+                   seccomp=None) -> None:
     h = b.h
+    _apply_seccomp(h, seccomp)
     if env is not None:
         arr, n = _strv([_b(k) + b"=" + _b(v) for k, v in env.items()])
         _check(lib.cocoon_builder_set_env(h, arr, n))
@@ -581,7 +610,8 @@ class Container:
     the container, reaps them and cleans up. Process options: env (dict), cwd, user
     ((uid, gid) or a name), groups, capabilities ((bounding, effective, permitted,
     inheritable, ambient) masks), no_new_privs, rlimits ({Rlimit: (soft, hard)}), umask,
-    oom_score_adj, stdin/stdout/stderr (INHERIT, DEVNULL, PIPE, an fd or a file),
+    oom_score_adj, seccomp (Seccomp(deny=[...]) or Seccomp.default()),
+    stdin/stdout/stderr (INHERIT, DEVNULL, PIPE, an fd or a file),
     pass_fds (fds passed on under the same number, like subprocess, or {target: fd or
     file}; they are duplicated when the Container is built).
 
@@ -626,6 +656,7 @@ class Container:
         rlimits: Optional[Mapping[Rlimit, tuple]] = None,
         umask: Optional[int] = None,
         oom_score_adj: Optional[int] = None,
+        seccomp: Optional[Seccomp] = None,
         stdin: StdioSpec = None,
         stdout: StdioSpec = None,
         stderr: StdioSpec = None,
@@ -713,7 +744,7 @@ class Container:
         _apply_process(b, env=env, cwd=cwd, user=user, groups=groups, capabilities=capabilities,
                        no_new_privs=no_new_privs, rlimits=rlimits, umask=umask,
                        oom_score_adj=oom_score_adj, stdin=stdin, stdout=stdout, stderr=stderr,
-                       pass_fds=pass_fds)
+                       pass_fds=pass_fds, seccomp=seccomp)
         _apply_selinux(h, selinux)
         _apply_cgroup(h, cgroup=cgroup, cgroup_parent=cgroup_parent, memory_max=memory_max,
                       memory_high=memory_high, memory_low=memory_low, swap_max=swap_max,
@@ -854,6 +885,7 @@ class Container:
              groups: Optional[Sequence[int]] = None, capabilities: Optional[tuple] = None,
              no_new_privs: Optional[bool] = None, rlimits: Optional[Mapping[Rlimit, tuple]] = None,
              umask: Optional[int] = None, oom_score_adj: Optional[int] = None,
+             seccomp: Optional[Seccomp] = None,
              stdin: StdioSpec = None, stdout: StdioSpec = None, stderr: StdioSpec = None,
              pass_fds: Union[None, Sequence[int], Mapping[int, Union[int, IO]]] = None) -> "ExecProcess":
         """Runs another process inside the running container (joins its namespaces)."""
@@ -862,7 +894,7 @@ class Container:
             _apply_process(b, env=env, cwd=cwd, user=user, groups=groups, capabilities=capabilities,
                            no_new_privs=no_new_privs, rlimits=rlimits, umask=umask,
                            oom_score_adj=oom_score_adj, stdin=stdin, stdout=stdout, stderr=stderr,
-                           pass_fds=pass_fds)
+                           pass_fds=pass_fds, seccomp=seccomp)
             h = _lib.ExecP()
             _check(lib.cocoon_container_exec(self._handle(), b.h, ctypes.byref(h)))
         finally:

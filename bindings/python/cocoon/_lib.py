@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import os
-from ctypes import POINTER, c_char_p, c_int, c_size_t, c_uint32, c_uint64, c_void_p
+from ctypes import POINTER, c_char_p, c_int, c_int64, c_size_t, c_uint32, c_uint64, c_void_p
 from typing import Optional
 
 SONAME = "libcocoon.so.0"
@@ -108,6 +108,9 @@ _SIGNATURES = {
     "cocoon_builder_set_rlimit": ([BuilderP, c_int, c_uint64, c_uint64], c_int),
     "cocoon_builder_set_umask": ([BuilderP, c_uint32], c_int),
     "cocoon_builder_set_oom_score_adj": ([BuilderP, c_int], c_int),
+    "cocoon_builder_set_seccomp_deny": ([BuilderP, POINTER(c_int64), c_size_t, c_int], c_int),
+    "cocoon_builder_set_seccomp_default_deny": ([BuilderP], c_int),
+    "cocoon_builder_clear_seccomp": ([BuilderP], c_int),
     "cocoon_builder_set_stdio": ([BuilderP, c_int, c_int, c_int], c_int),
     "cocoon_builder_set_init": ([BuilderP, c_int], c_int),
     # builder: cgroup

@@ -480,3 +480,17 @@ def test_pass_fds():
         cocoon.Container(["true"], pass_fds=[1])
     with pytest.raises(cocoon.InvalidArgument):
         cocoon.Container(["true"], pass_fds={3: -1})
+
+
+@needs_root
+def test_seccomp_deny_list():
+    script = ["sh", "-c", "mkdir /tmp/x 2>/dev/null && echo made || echo denied; unshare -U true 2>/dev/null && echo userns || echo no-userns"]
+    mkdir, mkdirat = 83, 258  # x86_64
+    with cocoon.Container(script, stdout=cocoon.PIPE) as c:
+        assert c.stdout.read() == b"made\nuserns\n"
+    with cocoon.Container(script, stdout=cocoon.PIPE, seccomp=cocoon.Seccomp(deny=[mkdir, mkdirat])) as c:
+        assert c.stdout.read() == b"denied\nuserns\n"
+    with cocoon.Container(script, stdout=cocoon.PIPE, seccomp=cocoon.Seccomp.default()) as c:
+        assert c.stdout.read() == b"made\nno-userns\n"
+    with pytest.raises(cocoon.InvalidConfig):
+        cocoon.Container(["true"], seccomp=cocoon.Seccomp(deny=[mkdir], errno=0))

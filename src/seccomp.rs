@@ -1,0 +1,103 @@
+//! Seccomp: a syscall deny-list compiled to a BPF program in the parent (with the
+//! `seccompiler` crate) and installed by the child as its last step before exec.
+
+use std::collections::BTreeSet;
+
+use crate::error::{Error, Result};
+
+/// A seccomp filter that makes the listed syscalls fail with an errno (default `EPERM`)
+/// and allows every other one. Syscalls are numbers (`libc::SYS_*`) of the running
+/// architecture.
+///
+/// Installing a filter needs `no_new_privs` (cocoon's default) or `CAP_SYS_ADMIN`;
+/// without either spawn fails at [`crate::Stage::Seccomp`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seccomp {
+    denied: BTreeSet<i64>,
+    errno: u32,
+}
+
+impl Seccomp {
+    /// Denies `syscalls` with `EPERM`.
+    pub fn deny(syscalls: impl IntoIterator<Item = i64>) -> Seccomp {
+        Seccomp { denied: syscalls.into_iter().collect(), errno: libc::EPERM as u32 }
+    }
+
+    /// The errno the denied syscalls fail with (1..=4095).
+    pub fn errno(mut self, errno: i32) -> Seccomp {
+        self.errno = errno as u32;
+        self
+    }
+
+    /// A conservative deny-list in the spirit of Docker's default profile: syscalls a
+    /// container should not need and that widen the kernel's attack surface (keyrings,
+    /// new user namespaces, kernel modules, kexec, BPF, perf, userfaultfd, ptrace,
+    /// mounting, swap, reboot, clock setting, accounting, quotas, handle-based opens).
+    pub fn default_deny() -> Seccomp {
+        Seccomp::deny([
+            libc::SYS_add_key,
+            libc::SYS_request_key,
+            libc::SYS_keyctl,
+            libc::SYS_unshare,
+            libc::SYS_setns,
+            libc::SYS_init_module,
+            libc::SYS_finit_module,
+            libc::SYS_delete_module,
+            libc::SYS_kexec_load,
+            libc::SYS_kexec_file_load,
+            libc::SYS_bpf,
+            libc::SYS_perf_event_open,
+            libc::SYS_userfaultfd,
+            libc::SYS_ptrace,
+            libc::SYS_mount,
+            libc::SYS_umount2,
+            libc::SYS_pivot_root,
+            libc::SYS_swapon,
+            libc::SYS_swapoff,
+            libc::SYS_reboot,
+            libc::SYS_settimeofday,
+            libc::SYS_clock_settime,
+            libc::SYS_clock_adjtime,
+            libc::SYS_adjtimex,
+            libc::SYS_acct,
+            libc::SYS_quotactl,
+            libc::SYS_open_by_handle_at,
+            libc::SYS_name_to_handle_at,
+            libc::SYS_lookup_dcookie,
+            libc::SYS_fsopen,
+            libc::SYS_fsmount,
+            libc::SYS_move_mount,
+            libc::SYS_open_tree,
+        ])
+    }
+
+    /// The denied syscall numbers.
+    pub fn denied(&self) -> impl Iterator<Item = i64> + '_ {
+        self.denied.iter().copied()
+    }
+
+    /// Checks the values (errno range, syscall numbers) without compiling.
+    pub fn validate(&self) -> Result<()> {
+        if !(1..=4095).contains(&self.errno) {
+            return Err(Error::invalid("seccomp errno", format!("{} is outside 1..=4095", self.errno)));
+        }
+        if let Some(n) = self.denied.iter().find(|n| !(0..1024).contains(*n)) {
+            return Err(Error::invalid("seccomp syscall", format!("{n} is not a syscall number")));
+        }
+        Ok(())
+    }
+
+    /// Compiles the filter to BPF for the running architecture.
+    pub(crate) fn compile(&self) -> Result<Vec<seccompiler::sock_filter>> {
+        use seccompiler::{BpfProgram, SeccompAction, SeccompFilter};
+        self.validate()?;
+        let arch = std::env::consts::ARCH
+            .try_into()
+            .map_err(|e| Error::invalid("seccomp", format!("architecture {}: {e:?}", std::env::consts::ARCH)))?;
+        let rules = self.denied.iter().map(|n| (*n, Vec::new())).collect();
+        let filter = SeccompFilter::new(rules, SeccompAction::Allow, SeccompAction::Errno(self.errno), arch)
+            .map_err(|e| Error::invalid("seccomp", e.to_string()))?;
+        let prog: BpfProgram = filter.try_into().map_err(|e: seccompiler::BackendError| Error::invalid("seccomp", e.to_string()))?;
+        Ok(prog)
+    }
+}
