@@ -13,6 +13,7 @@
 //!   --minimal           the work of the hand-written C floor in benches/peers: only
 //!                       /proc (no /dev, /sys, masked or read-only paths), no cgroup
 //!                       namespace, no SELinux labels unless asked for
+//!   --seccomp           apply cocoon's conservative seccomp deny-list
 //!   -e KEY=VALUE        set an environment variable (PATH has a default)
 //!   --memory SIZE       memory limit (bytes, or with K/M/G suffix)
 //!   --pids N            at most N processes
@@ -37,6 +38,7 @@ struct Args {
     userns: bool,
     init: bool,
     minimal: bool,
+    seccomp: bool,
     env: Vec<(String, String)>,
     verbose: bool,
     memory: Option<u64>,
@@ -59,7 +61,7 @@ fn parse_size(s: &str) -> u64 {
 }
 
 fn usage(msg: &str) -> ! {
-    eprintln!("cocoon-run: {msg}\nusage: cocoon-run [--rootfs DIR | --layers L1:L2 --upper DIR --work DIR] [--read-only|--writable] [--hostname NAME] [--no-net] [--userns] [--init] [--minimal] [-e K=V] [--memory SIZE] [--pids N] [--cpus X] [--stats] [--selinux-type T] [--selinux-level L] [--verbose] [--] PROGRAM [ARGS...]");
+    eprintln!("cocoon-run: {msg}\nusage: cocoon-run [--rootfs DIR | --layers L1:L2 --upper DIR --work DIR] [--read-only|--writable] [--hostname NAME] [--no-net] [--userns] [--init] [--minimal] [--seccomp] [-e K=V] [--memory SIZE] [--pids N] [--cpus X] [--stats] [--selinux-type T] [--selinux-level L] [--verbose] [--] PROGRAM [ARGS...]");
     std::process::exit(2)
 }
 
@@ -72,6 +74,7 @@ fn parse() -> Args {
         userns: false,
         init: false,
         minimal: false,
+        seccomp: false,
         env: vec![("PATH".into(), cocoon::plan::DEFAULT_PATH.into())],
         verbose: false,
         memory: None,
@@ -98,6 +101,7 @@ fn parse() -> Args {
             "--userns" => a.userns = true,
             "--init" => a.init = true,
             "--minimal" => a.minimal = true,
+            "--seccomp" => a.seccomp = true,
             "-e" => {
                 let kv = val("-e");
                 let (k, v) = kv.split_once('=').unwrap_or_else(|| usage("-e takes KEY=VALUE"));
@@ -142,7 +146,10 @@ fn main() -> ExitCode {
         // The floor's namespaces: no cgroup namespace.
         ns.remove(Namespaces::CGROUP);
     }
-    let process = Process::new(&a.cmd[0]).args(&a.cmd[1..]).envs(a.env.iter().map(|(k, v)| (k, v)));
+    let mut process = Process::new(&a.cmd[0]).args(&a.cmd[1..]).envs(a.env.iter().map(|(k, v)| (k, v)));
+    if a.seccomp {
+        process = process.seccomp(cocoon::Seccomp::default_deny());
+    }
     let mut b = ContainerBuilder::new(process)
         .namespaces(ns)
         .hostname(&a.hostname)
@@ -258,7 +265,11 @@ fn summary(a: &Args, c: &cocoon::Container, ns: Namespaces) {
     };
     eprintln!("cocoon: root: {root}, pivot_root, {}", if a.read_only { "read-only" } else { "writable" });
     eprintln!("cocoon: hostname {:?}; /proc, /sys (ro), /dev (tmpfs, pts, shm, mqueue); Docker's masked and read-only paths", a.hostname);
-    eprintln!("cocoon: capabilities: Docker default set; no_new_privs on; env: {} variables", a.env.len());
+    eprintln!(
+        "cocoon: capabilities: Docker default set; no_new_privs on; seccomp: {}; env: {} variables",
+        if a.seccomp { "default deny-list" } else { "none" },
+        a.env.len()
+    );
     if let Some(p) = c.cgroup_path() {
         eprintln!("cocoon: cgroup {} (memory {:?}, pids {:?}, cpus {:?})", p.display(), a.memory, a.pids, a.cpus);
     }
