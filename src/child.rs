@@ -90,7 +90,8 @@ fn send(sock: c_int, r: &Report) {
     unsafe { libc::send(sock, bytes.as_ptr().cast(), bytes.len(), libc::MSG_NOSIGNAL) };
 }
 
-fn fail_exit(sock: c_int, f: Fail) -> ! {
+/// Reports `f` to the parent and exits with 127.
+pub(crate) fn fail_exit(sock: c_int, f: Fail) -> ! {
     send(sock, &Report { kind: REPORT_ERROR, stage: f.stage as u32, index: f.index, errno: f.errno, pid: 0 });
     sys::exit(127)
 }
@@ -963,9 +964,4 @@ fn install_seccomp(prog: &[seccompiler::sock_filter]) -> SysResult<()> {
     } else {
         Ok(())
     }
-}
-
-/// Reports `f` to the parent and exits (for the exec path in src/spawn.rs).
-pub(crate) fn fail_exit_pub(sock: c_int, f: Fail) -> ! {
-    fail_exit(sock, f)
 }

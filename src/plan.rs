@@ -5,7 +5,6 @@
 
 use std::ffi::{CStr, CString, OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 
 use libc::c_char;
@@ -886,13 +885,4 @@ fn check_user_mapped(p: &ProcessPlan, uid_map: &[idmap::IdRange], gid_map: &[idm
         }
     }
     Ok(())
-}
-
-/// Whether a host path is a character device with the given number (used in tests).
-#[doc(hidden)]
-pub fn is_char_device(p: &Path, major: u32, minor: u32) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    std::fs::metadata(p)
-        .map(|m| m.file_type().is_char_device() && m.rdev() == libc::makedev(major, minor))
-        .unwrap_or(false)
 }

@@ -376,7 +376,7 @@ pub(crate) fn exec(c: &Container, process: &Process) -> Result<ExecProcess> {
             },
             Err(f) => f,
         };
-        child::fail_exit_pub(ctx.sock, f);
+        child::fail_exit(ctx.sock, f);
     }
     drop(csock);
     stdio.close_child_side();
