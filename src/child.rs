@@ -32,7 +32,7 @@ pub(crate) struct Report {
 pub(crate) const REPORT_READY: u32 = 1;
 /// [`Report::kind`]: a step failed.
 pub(crate) const REPORT_ERROR: u32 = 2;
-/// [`Report::kind`]: (exec) the pid of the process that joined the container.
+/// [`Report::kind`]: (monitor) the pid of the program's process, with its pidfd.
 pub(crate) const REPORT_PID: u32 = 3;
 
 /// A failed step: what, which item, and the errno.
@@ -134,9 +134,8 @@ fn reset_signals() {
 
 /// Entry point of a new container's first process. Never returns.
 pub(crate) fn run_container(plan: &Plan, ctx: &ChildCtx<'_>) -> ! {
-    sys::close(ctx.parent_sock);
     reset_signals();
-    match setup_container(plan, ctx) {
+    match new_session().and_then(|()| setup_container(plan, ctx)) {
         Ok(()) => match exec_process(&plan.process, ctx) {
             Err(f) | Ok(f) => fail_exit(ctx.sock, f),
         },
@@ -685,49 +684,39 @@ fn run_init(ctx: &ChildCtx<'_>) -> Step {
     }
 }
 
-/// Joins the namespaces of a running container (exec): becomes non-dumpable first, drops
-/// every host fd it does not need, joins through the container's pidfd, then forks so the
-/// program lands in the container's PID namespace. The forked process returns `Ok` (it
-/// continues to [`exec_process`]); this one reports the new pid and exits.
-pub(crate) fn join_container(p: &ProcessPlan, ctx: &ChildCtx<'_>) -> Step {
-    sys::close(ctx.parent_sock);
+/// The program's side of exec into a running container: the monitor has joined the
+/// container's namespaces and cloned us into its PID namespace. Wires stdio, drops every
+/// host fd it does not need, waits for the caller to attach the cgroup, then execs.
+pub(crate) fn run_joined(p: &ProcessPlan, ctx: &ChildCtx<'_>) -> ! {
     reset_signals();
-    // CVE-2016-9962 / CVE-2019-5736: nothing in the container may ptrace or open us.
-    sys::prctl(libc::PR_SET_DUMPABLE, 0, 0).at(Stage::Dumpable, 0)?;
-    wire_stdio(p, ctx)?;
-    // Close every host fd except stdio, passed fds, the socket and the pidfd.
-    close_except(p, &[ctx.sock, ctx.join_pidfd], false).at(Stage::CloseFds, 0)?;
-    sys::setns(ctx.join_pidfd, ctx.join_flags).at(Stage::JoinNamespaces, 0)?;
-    sys::close(ctx.join_pidfd);
-    let mut pidfd: c_int = -1;
-    // SAFETY: a fork-like raw clone whose child continues below on a copy of this stack;
-    // CLONE_PARENT makes the calling host process its parent (it waits for it), and
-    // CLONE_PIDFD stores a pidfd for it in `pidfd`.
-    let pid = unsafe {
-        libc::syscall(
-            libc::SYS_clone,
-            (libc::CLONE_PARENT | sys::CLONE_PIDFD as c_int) as libc::c_long,
-            0usize,
-            &mut pidfd as *mut c_int,
-            0usize,
-            0usize,
-        )
+    let r = new_session()
+        .and_then(|()| wire_stdio(p, ctx))
+        // Close every host fd except stdio, passed fds and the setup socket.
+        .and_then(|()| close_except(p, &[ctx.sock], false).at(Stage::CloseFds, 0))
+        .and_then(|()| wait_go(ctx.sock));
+    let f = match r {
+        Ok(()) => match exec_process(p, ctx) {
+            Ok(f) | Err(f) => f,
+        },
+        Err(f) => f,
     };
-    if pid < 0 {
-        return Err(Fail { stage: Stage::JoinNamespaces, index: 1, errno: sys::last_errno() });
-    }
-    if pid == 0 {
-        wait_go(ctx.sock)?;
-        return Ok(());
-    }
-    send_pid(ctx.sock, pid as c_int, pidfd);
-    sys::exit(0)
+    fail_exit(ctx.sock, f)
 }
 
-/// Sends the joined process's pid and its pidfd (SCM_RIGHTS) to the parent.
-fn send_pid(sock: c_int, pid: c_int, pidfd: c_int) {
-    let r = Report { kind: REPORT_PID, pid, ..Report::default() };
-    let mut iov = libc::iovec { iov_base: &r as *const Report as *mut libc::c_void, iov_len: std::mem::size_of::<Report>() };
+/// A session (and process group) of its own, with no controlling terminal: `kill(0, ..)`
+/// inside cannot reach the caller's process group, and the caller's terminal cannot be
+/// driven with TIOCSTI (bubblewrap's CVE-2017-5226).
+fn new_session() -> Step {
+    // SAFETY: setsid has no arguments; a freshly cloned process is never a group leader.
+    if unsafe { libc::setsid() } < 0 {
+        return Err(Fail { stage: Stage::Session, index: 0, errno: sys::last_errno() });
+    }
+    Ok(())
+}
+
+/// Sends `r` with `fd` attached (SCM_RIGHTS; none when `fd` < 0).
+pub(crate) fn send_with_fd(sock: c_int, r: &Report, fd: c_int) {
+    let mut iov = libc::iovec { iov_base: r as *const Report as *mut libc::c_void, iov_len: std::mem::size_of::<Report>() };
     // Room for one fd in a control message, on the stack.
     let mut cbuf = [0u64; 4];
     // SAFETY: msghdr/cmsghdr set up over stack buffers sized for one int (CMSG_SPACE(4)
@@ -736,14 +725,16 @@ fn send_pid(sock: c_int, pid: c_int, pidfd: c_int) {
         let mut msg: libc::msghdr = std::mem::zeroed();
         msg.msg_iov = &mut iov;
         msg.msg_iovlen = 1;
-        msg.msg_control = cbuf.as_mut_ptr().cast();
-        msg.msg_controllen = libc::CMSG_SPACE(std::mem::size_of::<c_int>() as u32) as usize;
-        let cmsg = libc::CMSG_FIRSTHDR(&msg);
-        if !cmsg.is_null() {
-            (*cmsg).cmsg_level = libc::SOL_SOCKET;
-            (*cmsg).cmsg_type = libc::SCM_RIGHTS;
-            (*cmsg).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<c_int>() as u32) as usize;
-            std::ptr::write_unaligned(libc::CMSG_DATA(cmsg) as *mut c_int, pidfd);
+        if fd >= 0 {
+            msg.msg_control = cbuf.as_mut_ptr().cast();
+            msg.msg_controllen = libc::CMSG_SPACE(std::mem::size_of::<c_int>() as u32) as usize;
+            let cmsg = libc::CMSG_FIRSTHDR(&msg);
+            if !cmsg.is_null() {
+                (*cmsg).cmsg_level = libc::SOL_SOCKET;
+                (*cmsg).cmsg_type = libc::SCM_RIGHTS;
+                (*cmsg).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<c_int>() as u32) as usize;
+                std::ptr::write_unaligned(libc::CMSG_DATA(cmsg) as *mut c_int, fd);
+            }
         }
         libc::sendmsg(sock, &msg, libc::MSG_NOSIGNAL);
     }

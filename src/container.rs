@@ -52,17 +52,39 @@ impl std::fmt::Display for ExitStatus {
     }
 }
 
-/// A child process of ours, tracked by pidfd (no pid-reuse races).
+/// Reaps the (exited or about to exit) process behind `pidfd`, ignoring errors: for
+/// teardown paths.
+pub(crate) fn reap_pidfd(pidfd: &OwnedFd) {
+    loop {
+        // SAFETY: siginfo_t is plain data; waitid fills it.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // SAFETY: waitid on a pidfd we own with a valid siginfo pointer.
+        let r = unsafe {
+            libc::waitid(libc::P_PIDFD, pidfd.as_raw_fd() as libc::id_t, &mut info, libc::WEXITED | libc::__WALL)
+        };
+        if r == 0 || std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+            return;
+        }
+    }
+}
+
+/// A process started for the caller, tracked by pidfds (no pid-reuse races): the
+/// program's own process (signalled, joined) and its monitor, the caller's direct child
+/// whose exit status is the program's (waited on; see [`crate::monitor`]).
 #[derive(Debug)]
 pub(crate) struct Proc {
     pid: i32,
     pidfd: OwnedFd,
+    monitor_pid: i32,
+    monitor: OwnedFd,
+    /// The caller's end of the monitor's control socket.
+    ctl: OwnedFd,
     status: Option<ExitStatus>,
 }
 
 impl Proc {
-    pub(crate) fn new(pid: i32, pidfd: OwnedFd) -> Proc {
-        Proc { pid, pidfd, status: None }
+    pub(crate) fn new(pid: i32, pidfd: OwnedFd, monitor_pid: i32, monitor: OwnedFd, ctl: OwnedFd) -> Proc {
+        Proc { pid, pidfd, monitor_pid, monitor, ctl, status: None }
     }
 
     fn wait_flags(&mut self, flags: i32) -> Result<Option<ExitStatus>> {
@@ -72,12 +94,12 @@ impl Proc {
         loop {
             // SAFETY: siginfo_t is plain data; waitid fills it.
             let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-            // SAFETY: waitid on our pidfd with a valid siginfo pointer. __WALL: our
-            // children have no exit signal.
+            // SAFETY: waitid on the monitor's pidfd with a valid siginfo pointer. __WALL:
+            // the monitor has no exit signal.
             let r = unsafe {
                 libc::waitid(
                     libc::P_PIDFD,
-                    self.pidfd.as_raw_fd() as libc::id_t,
+                    self.monitor.as_raw_fd() as libc::id_t,
                     &mut info,
                     libc::WEXITED | libc::__WALL | flags,
                 )
@@ -98,6 +120,21 @@ impl Proc {
             self.status = Some(s);
             return Ok(Some(s));
         }
+    }
+
+    /// Tells the monitor that the process outlives the caller; returns the monitor's pid
+    /// (the process the caller reaps; its exit status is the program's).
+    pub(crate) fn detach(&self) -> i32 {
+        let b = [crate::monitor::MSG_DETACH];
+        // SAFETY: sending one byte from a stack buffer; MSG_NOSIGNAL: a dead monitor gives EPIPE.
+        unsafe { libc::send(self.ctl.as_raw_fd(), b.as_ptr().cast(), 1, libc::MSG_NOSIGNAL) };
+        self.monitor_pid
+    }
+
+    /// The fd that polls readable once the process has ended (the monitor's pidfd).
+    pub(crate) fn wait_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        use std::os::fd::AsFd;
+        self.monitor.as_fd()
     }
 
     pub(crate) fn wait(&mut self) -> Result<ExitStatus> {
@@ -326,12 +363,25 @@ impl Container {
         self.teardown()
     }
 
-    /// Leaves the container running: the handle no longer kills it when dropped.
-    /// Returns the host pid of its first process (the caller must reap it; cocoon's
-    /// children have no exit signal, so use `waitid(P_PID, pid, .., WEXITED | __WALL)`).
+    /// Leaves the container running: the handle no longer kills it when dropped, and it
+    /// outlives the caller's process. Returns the pid the caller reaps: that of cocoon's
+    /// monitor of the container, the caller's direct child, which exits with the status of
+    /// the container's first process. It has no exit signal, so reap it with
+    /// `waitid(P_PID, pid, .., WEXITED | __WALL)`. ([`Container::pid`], read before,
+    /// is the first process's own pid, for signals.)
     pub fn detach(mut self) -> i32 {
         self.detached = true;
-        self.pid()
+        if let Some(cg) = self.cgroup.take() {
+            cg.leave();
+        }
+        self.main.detach()
+    }
+
+    /// An fd that polls readable once the container's first process has ended (then
+    /// [`Container::wait`] does not block): for event loops. Signal the container with
+    /// [`Container::kill`], not through this fd.
+    pub fn wait_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.main.wait_fd()
     }
 
     fn teardown(&mut self) -> Result<()> {
@@ -387,6 +437,12 @@ impl ExecProcess {
     /// Sends it a signal.
     pub fn kill(&self, signal: i32) -> Result<()> {
         self.proc_.kill(signal)
+    }
+
+    /// An fd that polls readable once it has ended (then [`ExecProcess::wait`] does not
+    /// block). Signal it with [`ExecProcess::kill`], not through this fd.
+    pub fn wait_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.proc_.wait_fd()
     }
 
     /// Takes stream 0, 1 or 2 as a plain fd, if it was piped (for the C ABI).

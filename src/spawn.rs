@@ -1,14 +1,15 @@
 //! The parent side of creating a container or exec'ing into one: everything around the
 //! clone (sockets, stdio, maps, cgroup attachment) and the handshake with the child.
 
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use libc::c_int;
 
 use crate::cgroup::Cgroup;
-use crate::child::{self, ChildCtx, Report, REPORT_ERROR, REPORT_PID, REPORT_READY};
+use crate::child::{ChildCtx, Report, REPORT_ERROR, REPORT_PID, REPORT_READY};
 use crate::container::{Container, ExecProcess, Proc};
+use crate::monitor::{self, MonitorCtx, Program};
 use crate::error::{Error, Result, Stage};
 use crate::plan::{describe_process, NameRoot, Plan, ProcessPlan};
 use crate::process::{Process, Stdio};
@@ -154,31 +155,85 @@ fn with_selinux_hint(mut e: Error, labelled: bool, nnp: bool) -> Error {
     e
 }
 
-/// Clones with clone3, falling back to clone on kernels without it.
+/// Clones the monitor (see [`crate::monitor`]): a plain fork-like child with no exit
+/// signal, so the host's SIGCHLD handlers and `waitpid(-1)` loops never see it; we wait
+/// for it with `__WALL` on its pidfd. It never execs, so that stays true.
 ///
 /// # Safety
-/// The child (return value 0) may only run async-signal-safe code and must end in execve
-/// or _exit.
-unsafe fn clone_child(flags: u64, cgroup_fd: Option<RawFd>, pidfd: &mut c_int) -> Result<c_int> {
-    let mut args = CloneArgs {
-        flags: flags | sys::CLONE_PIDFD | if cgroup_fd.is_some() { sys::CLONE_INTO_CGROUP } else { 0 },
-        pidfd: pidfd as *mut c_int as u64,
-        // No exit signal: the host's SIGCHLD handlers and waitpid(-1) loops never see (or
-        // steal) our children; we wait with __WALL on the pidfd.
-        exit_signal: 0,
-        cgroup: cgroup_fd.unwrap_or(0) as u64,
-        ..CloneArgs::default()
-    };
+/// The child (return value 0) may only run async-signal-safe code and must end in _exit.
+unsafe fn clone_monitor(pidfd: &mut c_int) -> Result<c_int> {
+    let mut args = CloneArgs { flags: sys::CLONE_PIDFD, pidfd: pidfd as *mut c_int as u64, exit_signal: 0, ..CloneArgs::default() };
     // SAFETY: forwarded to the caller's contract.
     match unsafe { sys::clone3(&mut args) } {
         Ok(pid) => Ok(pid),
-        Err(libc::ENOSYS) if cgroup_fd.is_none() => {
-            // SAFETY: as above.
-            unsafe { sys::clone_legacy(flags | sys::CLONE_PIDFD, 0, pidfd) }.map_err(|e| {
-                Error::os("clone", "new container", std::io::Error::from_raw_os_error(e))
-            })
+        // SAFETY: as above.
+        Err(libc::ENOSYS) => unsafe { sys::clone_legacy(sys::CLONE_PIDFD, 0, pidfd) }
+            .map_err(|e| Error::os("clone", "monitor", std::io::Error::from_raw_os_error(e))),
+        Err(e) => Err(Error::os("clone3", "monitor", std::io::Error::from_raw_os_error(e))),
+    }
+}
+
+/// Starts the monitor and gets the program's pid and pidfd from it. Returns the
+/// monitor-backed [`Proc`] or the setup error the monitor reported.
+fn start(
+    mctx: &MonitorCtx,
+    msock: OwnedFd,
+    ctx: &ChildCtx<'_>,
+    program: Program<'_>,
+    what: &'static str,
+    describe: impl Fn(Stage, u32) -> String,
+) -> Result<Proc> {
+    let mut mon_pidfd: c_int = -1;
+    // SAFETY: the child branch runs only `monitor::run`, which is async-signal-safe and
+    // ends in _exit (its own child in execve or _exit); everything it reads was built
+    // by the caller before this call.
+    let mon = unsafe { clone_monitor(&mut mon_pidfd)? };
+    if mon == 0 {
+        monitor::run(mctx, ctx, program);
+    }
+    // SAFETY: clone stored a fresh pidfd for the monitor, owned from here on.
+    let mon_fd = unsafe { OwnedFd::from_raw_fd(mon_pidfd) };
+    let mut monitor = MonitorGuard(Some((mon, mon_fd)));
+    match recv(&msock)? {
+        Msg::Report(r, Some(fd)) if r.kind == REPORT_PID && r.pid > 0 => {
+            let (mpid, mfd) = monitor.disarm();
+            Ok(Proc::new(r.pid, fd, mpid, mfd, msock))
         }
-        Err(e) => Err(Error::os("clone3", "new container", std::io::Error::from_raw_os_error(e))),
+        Msg::Report(r, _) if r.kind == REPORT_PID && r.pid < 0 => {
+            Err(Error::os("clone3", what, std::io::Error::from_raw_os_error(-r.pid)))
+        }
+        Msg::Report(r, _) if r.kind == REPORT_ERROR => Err(setup_error(&r, describe)),
+        _ => {
+            let _ = monitor.wait();
+            Err(Error::os("spawn", "the monitor process exited early", std::io::Error::from_raw_os_error(libc::ECHILD)))
+        }
+    }
+}
+
+/// Reaps a monitor that reported a failure (it exits right after).
+struct MonitorGuard(Option<(c_int, OwnedFd)>);
+
+impl MonitorGuard {
+    fn disarm(&mut self) -> (c_int, OwnedFd) {
+        match self.0.take() {
+            Some(m) => m,
+            None => unreachable!("guard holds the monitor until disarmed"),
+        }
+    }
+
+    fn wait(&mut self) -> Option<()> {
+        let (_, fd) = self.0.take()?;
+        crate::container::reap_pidfd(&fd);
+        Some(())
+    }
+}
+
+impl Drop for MonitorGuard {
+    fn drop(&mut self) {
+        if let Some((_, fd)) = self.0.take() {
+            let _ = sys::pidfd_send_signal(fd.as_raw_fd(), libc::SIGKILL);
+            crate::container::reap_pidfd(&fd);
+        }
     }
 }
 
@@ -186,6 +241,10 @@ unsafe fn clone_child(flags: u64, cgroup_fd: Option<RawFd>, pidfd: &mut c_int) -
 struct ChildGuard(Option<Proc>);
 
 impl ChildGuard {
+    fn pid(&self) -> c_int {
+        self.0.as_ref().map_or(-1, |p| p.pid())
+    }
+
     fn disarm(mut self) -> Proc {
         match self.0.take() {
             Some(p) => p,
@@ -228,6 +287,10 @@ pub(crate) fn spawn(plan: &Plan) -> Result<Container> {
             crate::selinux::label::check_relabel_path(src)?;
         }
     }
+    if let Some(cfg) = &plan.cgroup {
+        // What callers killed before their teardown left behind goes at the first spawn.
+        crate::cgroup::sweep_once(cfg.get_parent());
+    }
     let mut cgroup = CgroupGuard(plan.cgroup.as_ref().map(|c| Cgroup::create(c, &id)).transpose()?);
     let mut stdio = StdioFds::new(&plan.process.stdio)?;
     let (psock, csock) = socketpair()?;
@@ -260,20 +323,25 @@ pub(crate) fn spawn(plan: &Plan) -> Result<Container> {
         join_fds: &join_raw,
         handshake,
     };
-    let mut pidfd: c_int = -1;
-    // SAFETY: the child branch runs only `child::run_container`, which is
-    // async-signal-safe and ends in execve or _exit; everything it reads (plan, ctx) was
-    // built above.
-    let pid = unsafe { clone_child(plan.clone_flags, into, &mut pidfd)? };
-    if pid == 0 {
-        child::run_container(plan, &ctx);
-    }
+    let (mhost, mchild) = socketpair()?;
+    let kill_file = cgroup.0.as_ref().and_then(|c| c.kill_file());
+    let mctx = MonitorCtx {
+        sock: mchild.as_raw_fd(),
+        parent_sock: mhost.as_raw_fd(),
+        host_pid: std::process::id() as c_int,
+        clone_flags: plan.clone_flags,
+        cgroup_fd: into.unwrap_or(-1),
+        kill_fd: kill_file.as_ref().map_or(-1, |f| f.as_raw_fd()),
+    };
+    let describe = |s: Stage, i: u32| plan.describe(s, i);
+    let started = start(&mctx, mhost, &ctx, Program::Container(plan), "new container", describe);
+    drop(mchild);
+    drop(kill_file);
     drop(csock);
     drop(join_files);
     stdio.close_child_side();
-    // SAFETY: clone3 stored a fresh pidfd for the child, owned from here on.
-    let guard = ChildGuard(Some(Proc::new(pid, unsafe { OwnedFd::from_raw_fd(pidfd) })));
-    let describe = |s: Stage, i: u32| plan.describe(s, i);
+    let guard = ChildGuard(Some(started?));
+    let pid = guard.pid();
 
     if handshake {
         parent_setup(plan, pid, &psock, cgroup.0.as_ref().filter(|_| into.is_none()), describe)?;
@@ -365,36 +433,27 @@ pub(crate) fn exec(c: &Container, process: &Process) -> Result<ExecProcess> {
         // The exec path has its own handshake (pid report, then GO).
         handshake: false,
     };
-    let mut mid_pidfd: c_int = -1;
-    // SAFETY: the child branch runs only `child::join_container` and
-    // `child::exec_process`, both async-signal-safe, ending in execve or _exit.
-    let mid = unsafe { clone_child(0, None, &mut mid_pidfd)? };
-    if mid == 0 {
-        let f = match child::join_container(&pp, &ctx) {
-            Ok(()) => match child::exec_process(&pp, &ctx) {
-                Ok(f) | Err(f) => f,
-            },
-            Err(f) => f,
-        };
-        child::fail_exit(ctx.sock, f);
-    }
-    drop(csock);
-    stdio.close_child_side();
-    // SAFETY: clone3 stored a fresh pidfd for the middle process.
-    let mut middle = Proc::new(mid, unsafe { OwnedFd::from_raw_fd(mid_pidfd) });
+    let (mhost, mchild) = socketpair()?;
+    let kill_file = c.cgroup().and_then(|cg| cg.kill_file());
+    let mctx = MonitorCtx {
+        sock: mchild.as_raw_fd(),
+        parent_sock: mhost.as_raw_fd(),
+        host_pid: std::process::id() as c_int,
+        clone_flags: 0,
+        cgroup_fd: -1,
+        kill_fd: kill_file.as_ref().map_or(-1, |f| f.as_raw_fd()),
+    };
     let describe = |s: Stage, i: u32| match s {
         Stage::JoinNamespaces | Stage::Dumpable => format!("container {}", c.id()),
         _ => describe_process(&pp, s, i),
     };
-    let first = recv(&psock);
-    // The middle process exits right after sending the pid (or an error).
-    let _ = middle.wait();
-    let (gpid, gpidfd) = match first? {
-        Msg::Report(r, Some(fd)) if r.kind == REPORT_PID => (r.pid, fd),
-        Msg::Report(r, _) if r.kind == REPORT_ERROR => return Err(setup_error(&r, describe)),
-        _ => return Err(Error::os("exec", "joining process exited early", std::io::Error::from_raw_os_error(libc::ECHILD))),
-    };
-    let guard = ChildGuard(Some(Proc::new(gpid, gpidfd)));
+    let started = start(&mctx, mhost, &ctx, Program::Join(&pp), "exec", describe);
+    drop(mchild);
+    drop(kill_file);
+    drop(csock);
+    stdio.close_child_side();
+    let guard = ChildGuard(Some(started?));
+    let gpid = guard.pid();
     if let Some(cg) = c.cgroup() {
         cg.attach(gpid)?;
     }

@@ -392,6 +392,13 @@ impl Cgroup {
         self.v2_fd.as_ref().map(|fd| fd.as_raw_fd())
     }
 
+    /// `cgroup.kill` of the cgroup's v2 directory (v2, or the unified directory of a hybrid
+    /// host) opened for writing, if there is one: the monitor writes it when the caller dies.
+    pub(crate) fn kill_file(&self) -> Option<fs::File> {
+        let d = self.dirs.iter().find(|d| d.version == CgroupVersion::V2)?;
+        fs::OpenOptions::new().write(true).open(d.path.join("cgroup.kill")).ok()
+    }
+
     /// Moves `pid` (a process cocoon created) into the cgroup on every hierarchy, by writing
     /// it to each `cgroup.procs` (blkio before memory).
     pub(crate) fn attach(&self, pid: i32) -> Result<(), CgroupError> {
@@ -537,6 +544,17 @@ impl Cgroup {
         let killed = self.kill_all();
         let removed = self.remove_all(&mut registry());
         killed.and(removed)
+    }
+
+    /// Leaves the cgroup in place for a detached container that outlives this handle (and
+    /// maybe this process): nothing is killed or removed; the parents are released (a
+    /// parent's rmdir fails harmlessly while the cgroup is in it). Once the container has
+    /// ended, a sweep removes the cgroup ([`super::sweep_stale`]).
+    pub(crate) fn leave(mut self) {
+        self.done = true;
+        self.v2_fd = None;
+        self.dirs.clear();
+        let _ = self.remove_all(&mut registry());
     }
 
     /// Removes every directory this cgroup created (retrying while the kernel is still

@@ -15,6 +15,7 @@ mod config;
 mod layout;
 mod manager;
 mod stats;
+mod sweep;
 
 use std::fmt;
 use std::path::Path;
@@ -28,6 +29,8 @@ pub use layout::{controller_version, host_mode, CgroupMode};
 #[allow(unused_imports)] // used by the spawn engine
 pub(crate) use manager::Cgroup;
 pub use manager::CgroupHandle;
+pub(crate) use sweep::sweep_once;
+pub use sweep::sweep_stale;
 pub use stats::{CgroupStats, CpuStats, IoStats, MemoryStats, PidsStats};
 
 /// A cgroup hierarchy version.

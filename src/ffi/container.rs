@@ -5,7 +5,7 @@ use std::os::fd::{IntoRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 
 use super::builder::{builder_ref, cocoon_builder, COCOON_STDERR, COCOON_STDIN, COCOON_STDOUT};
-use super::{guard, nonnull, put, Fail, COCOON_E_NOT_AVAILABLE};
+use super::{cstr_arg, guard, nonnull, put, Fail, COCOON_E_NOT_AVAILABLE};
 use crate::container::{Container, ExecProcess, ExitStatus};
 
 /// A running container. Opaque; created by `cocoon_container_spawn`, released by exactly
@@ -466,9 +466,12 @@ pub unsafe extern "C" fn cocoon_container_delete(container: *mut cocoon_containe
     })
 }
 
-/// Frees the handle, leaving the container running: `*pid` receives the host pid of its
-/// first process, which the caller must reap (`waitid(P_PID, pid, &info, WEXITED |
-/// __WALL)`: it has no exit signal). On a NULL `pid` the handle is NOT freed.
+/// Frees the handle, leaving the container running (it also outlives the caller's
+/// process): `*pid` receives the pid the caller must reap — cocoon's monitor of the
+/// container, the caller's direct child, which exits with the status of the container's
+/// first process (`waitid(P_PID, pid, &info, WEXITED | __WALL)`: it has no exit signal).
+/// Read `cocoon_container_pid` before for the first process's own pid. On a NULL `pid`
+/// the handle is NOT freed.
 #[no_mangle]
 pub unsafe extern "C" fn cocoon_container_detach(container: *mut cocoon_container, pid: *mut c_int) -> c_int {
     guard(|| {
@@ -594,4 +597,27 @@ pub unsafe extern "C" fn cocoon_exec_process_free(process: *mut cocoon_exec_proc
         }
         Ok(())
     });
+}
+
+/// Removes the cgroups that callers killed before their teardown left behind: under
+/// `parent` (NULL: the default parent "cocoon"), on every hierarchy, each cgroup with a
+/// default id (`cocoon-<pid>-<n>`) whose owner is gone (by pid and start time) and that
+/// holds no process. `*removed` (may be NULL) receives how many directories went. The
+/// first spawn of every process does the same for its parent.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_sweep_stale(parent: *const c_char, removed: *mut usize) -> c_int {
+    guard(|| {
+        let parent = if parent.is_null() {
+            None
+        } else {
+            // SAFETY: non-NULL, the caller passes a NUL-terminated string.
+            Some(std::path::PathBuf::from(std::ffi::OsStr::from_bytes(unsafe { cstr_arg(parent, "parent")? })))
+        };
+        let gone = crate::cgroup::sweep_stale(parent.as_deref()).map_err(|e| Fail::from(crate::Error::from(e)))?;
+        if !removed.is_null() {
+            // SAFETY: checked non-NULL.
+            unsafe { put(removed, gone.len()) };
+        }
+        Ok(())
+    })
 }
