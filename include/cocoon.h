@@ -1027,9 +1027,12 @@ int cocoon_container_selinux_label(const cocoon_container *container,
 // that could not be removed, is reported). NULL -> `COCOON_E_INVALID_ARGUMENT`.
 int cocoon_container_delete(cocoon_container *container);
 
-// Frees the handle, leaving the container running: `*pid` receives the host pid of its
-// first process, which the caller must reap (`waitid(P_PID, pid, &info, WEXITED |
-// __WALL)`: it has no exit signal). On a NULL `pid` the handle is NOT freed.
+// Frees the handle, leaving the container running (it also outlives the caller's
+// process): `*pid` receives the pid the caller must reap — cocoon's monitor of the
+// container, the caller's direct child, which exits with the status of the container's
+// first process (`waitid(P_PID, pid, &info, WEXITED | __WALL)`: it has no exit signal).
+// Read `cocoon_container_pid` before for the first process's own pid. On a NULL `pid`
+// the handle is NOT freed.
 int cocoon_container_detach(cocoon_container *container,
                             int *pid);
 
@@ -1066,6 +1069,14 @@ int cocoon_exec_process_take_stdio(cocoon_exec_process *process,
 
 // Kills (if still running), reaps and frees an exec'd process. NULL is a no-op.
 void cocoon_exec_process_free(cocoon_exec_process *process);
+
+// Removes the cgroups that callers killed before their teardown left behind: under
+// `parent` (NULL: the default parent "cocoon"), on every hierarchy, each cgroup with a
+// default id (`cocoon-<pid>-<n>`) whose owner is gone (by pid and start time) and that
+// holds no process. `*removed` (may be NULL) receives how many directories went. The
+// first spawn of every process does the same for its parent.
+int cocoon_sweep_stale(const char *parent,
+                       size_t *removed);
 
 #ifdef __cplusplus
 }  // extern "C"

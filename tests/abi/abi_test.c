@@ -112,6 +112,15 @@ static void test_misc(void) {
 
     EXPECT(cocoon_has_feature(NULL), COCOON_E_INVALID_ARGUMENT);
     {
+        /* Sweeping stale cgroups: a bad parent is refused; NULL means the default. */
+        size_t removed = 12345;
+        EXPECT(cocoon_sweep_stale("../escape", &removed), COCOON_E_CGROUP);
+        CHECK(removed == 12345); /* out-parameters are written only on success */
+        EXPECT(cocoon_sweep_stale(NULL, NULL), COCOON_OK);
+        EXPECT(cocoon_sweep_stale("cocoon", &removed), COCOON_OK);
+        CHECK(removed != 12345);
+    }
+    {
         /* Compare with what this process sees (under valgrind clone3 is ENOSYS). */
         long r = syscall(SYS_clone3, NULL, 0);
         int have_clone3 = r == -1 && errno != ENOSYS;

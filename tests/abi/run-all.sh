@@ -49,6 +49,13 @@ c_examples() {
     done
 }
 
+c_sigchld_host() {
+    export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
+    # shellcheck disable=SC2046
+    gcc -std=c99 -Wall -Wextra -Werror tests/abi/sigchld_host.c $(pkg-config --cflags --libs cocoon) -o "$out/sigchld_host" || return 1
+    LD_LIBRARY_PATH="$prefix/lib" "$out/sigchld_host"
+}
+
 python_install() {
     [ -x "$venv/bin/python" ] || python3 -m venv "$venv" || return 1
     "$venv/bin/pip" install -q --disable-pip-version-check pytest || return 1
@@ -74,6 +81,7 @@ run "header: cbindgen output matches include/cocoon.h" header_drift
 run "header: no recorded prototype, struct or constant changed (tests/abi/prototypes.txt)" prototypes
 run "abi: symbols, SONAME, header compile, install + pkg-config, abi_test.c (+ valgrind)" abi_check
 run "C examples" c_examples
+run "C host with a SIGCHLD handler reaping waitpid(-1): every container wait succeeds" c_sigchld_host
 run "Rust: FFI property test" ffi_props
 run "Python: venv + pip install ./bindings/python" python_install
 run "Python: pytest" pytest_suite

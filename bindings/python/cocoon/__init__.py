@@ -30,7 +30,7 @@ __all__ = [
     "Tmpfs", "MountFlag", "INHERIT", "DEVNULL", "PIPE", "has_feature", "version", "Seccomp",
     "AlreadyExited", "CgroupError", "CgroupOSError", "CgroupStats", "CpuStats", "MemoryStats",
     "PidsStats", "IoStats", "IoRate", "IoLimit", "DeviceKind", "DeviceAccess", "DeviceRule",
-    "DEVICE_ANY", "Proc", "Relabel", "SELinux", "SELinuxError",
+    "DEVICE_ANY", "Proc", "Relabel", "SELinux", "SELinuxError", "sweep_stale",
 ]
 
 StrPath = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
@@ -268,6 +268,15 @@ def has_feature(name: str) -> bool:
     if r < 0:
         _raise()
     return r == 1
+
+def sweep_stale(parent: Optional[StrPath] = None) -> int:
+    """Removes the cgroups that callers killed before their teardown left behind (under
+    `parent`, default "cocoon"): those with default ids whose owner process is gone and
+    that hold no process. Returns how many directories went. The first spawn of every
+    process does the same for its parent."""
+    n = ctypes.c_size_t()
+    _check(lib.cocoon_sweep_stale(None if parent is None else _b(parent), ctypes.byref(n)))
+    return n.value
 
 # --- configuration types ------------------------------------------------------------------
 
@@ -802,8 +811,10 @@ class Container:
             self._builder.close()
 
     def detach(self) -> int:
-        """Leaves the container running; returns the pid the caller must reap
-        (os.waitid(os.P_PID, pid, os.WEXITED | 0x40000000))."""
+        """Leaves the container running, also past this process's end; returns the pid
+        the caller must reap (os.waitid(os.P_PID, pid, os.WEXITED | 0x40000000)): cocoon's
+        monitor of the container, which exits with the status of its first process (read
+        `pid` before for the first process's own pid)."""
         h = self._handle()
         pid = ctypes.c_int()
         _check(lib.cocoon_container_detach(h, ctypes.byref(pid)))

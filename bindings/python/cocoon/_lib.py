@@ -72,6 +72,7 @@ _SIGNATURES = {
     "cocoon_stage_name": ([c_int], c_char_p),
     "cocoon_version": ([], c_char_p),
     "cocoon_has_feature": ([c_char_p], c_int),
+    "cocoon_sweep_stale": ([c_char_p, POINTER(c_size_t)], c_int),
     # builder
     "cocoon_builder_new": ([c_char_p, POINTER(BuilderP)], c_int),
     "cocoon_builder_free": ([BuilderP], None),
