@@ -12,7 +12,8 @@
 //! The host meanwhile execs /bin/true into the container hundreds of times.
 //!
 //! This is a race by nature: against a dumpable joining process it fails with high
-//! probability (verified by removing the prctl in child.rs::join_container), but a pass
+//! probability (verified by removing the prctl in monitor.rs, which the joining process
+//! inherits), but a pass
 //! is not a proof.
 
 mod common;
