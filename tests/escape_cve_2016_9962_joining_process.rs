@@ -13,8 +13,7 @@
 //!
 //! This is a race by nature: against a dumpable joining process it fails with high
 //! probability (verified by removing the prctl in monitor.rs, which the joining process
-//! inherits), but a pass
-//! is not a proof.
+//! inherits), but a pass is not a proof.
 
 mod common;
 
