@@ -5,6 +5,7 @@
  * the container program itself was our child and got SIGCHLD back at its exec.
  * Prints "sigchld_host: N waits ok, M stolen" and exits 0 only if all waits succeeded and
  * the handler reaped nothing. */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
