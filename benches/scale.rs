@@ -1,7 +1,7 @@
 //! Scale benchmark: start N = 1, 10, 100, 1000 concurrently live containers (each running
 //! `sleep`), and report the total start time, the start latency of the first and of the
 //! N-th container, the parent's memory per live container (RSS delta), and the time to
-//! tear all of them down. Run with `cargo bench --bench scale` (as root).
+//! tear all of them down, and the memory of each container's monitor process (PSS). Run with `cargo bench --bench scale` (as root).
 //!
 //! Configuration (b) of the spawn benchmark: mount+pid+uts+ipc+net namespaces, pivoted
 //! host-sandbox root, read-only, /proc, /dev, /sys.
@@ -14,6 +14,17 @@ fn rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
+        .unwrap_or(0)
+}
+
+/// Memory a container's monitor (the parent of its first process, cocoon's direct
+/// child, which never execs) costs the machine: its proportional set size, KiB.
+fn monitor_pss_kib(container_pid: i32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{container_pid}/stat")).unwrap_or_default();
+    let ppid: i32 = stat.rsplit(')').next().and_then(|r| r.split_whitespace().nth(1)?.parse().ok()).unwrap_or(0);
+    std::fs::read_to_string(format!("/proc/{ppid}/smaps_rollup"))
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("Pss:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
         .unwrap_or(0)
 }
 
@@ -36,8 +47,8 @@ fn main() {
         .read_only_root(true)
         .prepare()
         .expect("plan");
-    println!("| N | start all | first start | N-th start | N-th / first (median of last 10 / first 10) | parent RSS per container | teardown all |");
-    println!("|---:|---:|---:|---:|---:|---:|---:|");
+    println!("| N | start all | first start | N-th start | N-th / first (median of last 10 / first 10) | parent RSS per container | monitor PSS per container | teardown all |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
     for &n in sizes {
         let rss0 = rss_kib();
         let mut live = Vec::with_capacity(n);
@@ -50,6 +61,7 @@ fn main() {
         }
         let start_all = t0.elapsed();
         let rss1 = rss_kib();
+        let monitors: u64 = live.iter().map(|c| monitor_pss_kib(c.pid())).sum();
         let k = (n / 10).clamp(1, 10);
         let first = median(&mut lat[..k].to_vec());
         let last = median(&mut lat[n - k..].to_vec());
@@ -57,12 +69,13 @@ fn main() {
         drop(live);
         let teardown = t1.elapsed();
         println!(
-            "| {n} | {:.1} ms | {:.2} ms | {:.2} ms | {:.2}x | {:.1} KiB | {:.1} ms |",
+            "| {n} | {:.1} ms | {:.2} ms | {:.2} ms | {:.2}x | {:.1} KiB | {:.1} KiB | {:.1} ms |",
             start_all.as_secs_f64() * 1e3,
             lat[0].as_secs_f64() * 1e3,
             lat[n - 1].as_secs_f64() * 1e3,
             last.as_secs_f64() / first.as_secs_f64(),
             rss1.saturating_sub(rss0) as f64 / n as f64,
+            monitors as f64 / n as f64,
             teardown.as_secs_f64() * 1e3,
         );
     }
