@@ -27,6 +27,7 @@ pub mod builder;
 pub mod capability;
 pub mod cgroup;
 mod child;
+mod env;
 pub mod container;
 pub mod error;
 pub mod ffi;

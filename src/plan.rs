@@ -234,7 +234,7 @@ impl ProcessPlan {
         }
         let mut envp = Vec::with_capacity(p.env.len());
         let mut path_var: Option<&OsStr> = None;
-        for (k, v) in &p.env {
+        for (k, v) in p.env.iter() {
             if k.as_bytes() == b"PATH" {
                 path_var = Some(v);
             }
@@ -331,7 +331,7 @@ pub(crate) fn validate_process(p: &Process) -> Result<()> {
     if p.program.is_empty() {
         return Err(Error::invalid("program", "the program name is empty"));
     }
-    for (k, _) in &p.env {
+    for (k, _) in p.env.iter() {
         if k.is_empty() || k.as_bytes().contains(&b'=') {
             return Err(Error::invalid("environment variable", format!("name {k:?} is empty or contains '='")));
         }
