@@ -79,6 +79,12 @@
 // already taken, or the container has no SELinux label.
 #define COCOON_E_NOT_AVAILABLE -9
 
+// A file the image controls (its /etc/passwd or /etc/group, read to resolve a user
+// name, also of a running container on exec) is not safe to read: not a regular file
+// (e.g. a FIFO or device node), larger than 16 MiB, or unreadable (errno set). The
+// message names the file.
+#define COCOON_E_IMAGE_FILE -10
+
 // No stage: the last error was not a setup failure.
 #define COCOON_STAGE_NONE 0
 
