@@ -1,6 +1,6 @@
 //! The handles of a running container and of processes exec'd into it.
 
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::process::{ChildStderr, ChildStdin, ChildStdout};
 
 use crate::cgroup::Cgroup;
@@ -134,6 +134,10 @@ impl Proc {
     pub(crate) fn pid(&self) -> i32 {
         self.pid
     }
+
+    pub(crate) fn wait_fd(&self) -> BorrowedFd<'_> {
+        self.pidfd.as_fd()
+    }
 }
 
 type StdioEnds = [Option<OwnedFd>; 3];
@@ -227,6 +231,15 @@ impl Container {
     /// Returns the exit status if the first process has ended, without blocking.
     pub fn try_wait(&mut self) -> Result<Option<ExitStatus>> {
         self.main.try_wait()
+    }
+
+    /// An fd owned by the handle that polls readable (`POLLIN`) once the container's
+    /// first process has exited: wait on it in an event loop (or an interruptible
+    /// `poll`), then [`Container::wait`] returns at once. Only poll it: do not read,
+    /// close or signal through it (use [`Container::kill`]); which kernel object it is
+    /// is not part of the API.
+    pub fn wait_fd(&self) -> BorrowedFd<'_> {
+        self.main.wait_fd()
     }
 
     /// Sends `signal` to the container's first process. Note that a PID 1 without a
@@ -382,6 +395,12 @@ impl ExecProcess {
     /// Returns the exit status if it has ended, without blocking.
     pub fn try_wait(&mut self) -> Result<Option<ExitStatus>> {
         self.proc_.try_wait()
+    }
+
+    /// An fd owned by the handle that polls readable once the process has exited (as
+    /// [`Container::wait_fd`]; signal with [`ExecProcess::kill`]).
+    pub fn wait_fd(&self) -> BorrowedFd<'_> {
+        self.proc_.wait_fd()
     }
 
     /// Sends it a signal.
