@@ -79,6 +79,12 @@
 // already taken, or the container has no SELinux label.
 #define COCOON_E_NOT_AVAILABLE -9
 
+// A file the image controls (its /etc/passwd or /etc/group, read to resolve a user
+// name, also of a running container on exec) is not safe to read: not a regular file
+// (e.g. a FIFO or device node), larger than 16 MiB, or unreadable (errno set). The
+// message names the file.
+#define COCOON_E_IMAGE_FILE -10
+
 // No stage: the last error was not a setup failure.
 #define COCOON_STAGE_NONE 0
 
@@ -967,6 +973,14 @@ int cocoon_container_try_wait(cocoon_container *container,
                               int *exit_code,
                               int *signal);
 
+// `*fd` receives an fd owned by the handle that polls readable (`POLLIN`) once the
+// container's first process has exited: use it to wait in an event loop (or an
+// interruptible `poll`), then `cocoon_container_wait` returns at once. Only poll it: do
+// not read or close it, and signal with `cocoon_container_kill`, not through the fd.
+// Valid until the handle is released.
+int cocoon_container_wait_fd(const cocoon_container *container,
+                             int *fd);
+
 // Sends `signal` (0..=SIGRTMAX) to the container's first process. A PID 1 without a
 // handler ignores everything but SIGKILL (see `cocoon_builder_set_init`).
 // `COCOON_E_ALREADY_EXITED` once it has ended.
@@ -1055,6 +1069,11 @@ int cocoon_exec_process_try_wait(cocoon_exec_process *process,
                                  int *exited,
                                  int *exit_code,
                                  int *signal);
+
+// `*fd` receives an fd owned by the handle that polls readable once the exec'd process
+// has exited (as `cocoon_container_wait_fd`; signal with `cocoon_exec_process_kill`).
+int cocoon_exec_process_wait_fd(const cocoon_exec_process *process,
+                                int *fd);
 
 // Sends `signal` (0..=SIGRTMAX) to an exec'd process (`COCOON_E_ALREADY_EXITED` once it
 // has ended).

@@ -1,6 +1,6 @@
 //! The handles of a running container and of processes exec'd into it.
 
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::process::{ChildStderr, ChildStdin, ChildStdout};
 
 use crate::cgroup::Cgroup;
@@ -132,8 +132,7 @@ impl Proc {
     }
 
     /// The fd that polls readable once the process has ended (the monitor's pidfd).
-    pub(crate) fn wait_fd(&self) -> std::os::fd::BorrowedFd<'_> {
-        use std::os::fd::AsFd;
+    pub(crate) fn wait_fd(&self) -> BorrowedFd<'_> {
         self.monitor.as_fd()
     }
 
@@ -266,6 +265,15 @@ impl Container {
         self.main.try_wait()
     }
 
+    /// An fd owned by the handle that polls readable (`POLLIN`) once the container's
+    /// first process has exited: wait on it in an event loop (or an interruptible
+    /// `poll`), then [`Container::wait`] returns at once. Only poll it: do not read,
+    /// close or signal through it (use [`Container::kill`]); which kernel object it is
+    /// is not part of the API.
+    pub fn wait_fd(&self) -> BorrowedFd<'_> {
+        self.main.wait_fd()
+    }
+
     /// Sends `signal` to the container's first process. Note that a PID 1 without a
     /// handler ignores every signal but SIGKILL (use [`crate::ContainerBuilder::init`]
     /// to have signals forwarded).
@@ -377,13 +385,6 @@ impl Container {
         self.main.detach()
     }
 
-    /// An fd that polls readable once the container's first process has ended (then
-    /// [`Container::wait`] does not block): for event loops. Signal the container with
-    /// [`Container::kill`], not through this fd.
-    pub fn wait_fd(&self) -> std::os::fd::BorrowedFd<'_> {
-        self.main.wait_fd()
-    }
-
     fn teardown(&mut self) -> Result<()> {
         // A frozen process cannot die: thaw a paused container before killing it.
         if let Some(cg) = &self.cgroup {
@@ -434,15 +435,15 @@ impl ExecProcess {
         self.proc_.try_wait()
     }
 
+    /// An fd owned by the handle that polls readable once the process has exited (as
+    /// [`Container::wait_fd`]; signal with [`ExecProcess::kill`]).
+    pub fn wait_fd(&self) -> BorrowedFd<'_> {
+        self.proc_.wait_fd()
+    }
+
     /// Sends it a signal.
     pub fn kill(&self, signal: i32) -> Result<()> {
         self.proc_.kill(signal)
-    }
-
-    /// An fd that polls readable once it has ended (then [`ExecProcess::wait`] does not
-    /// block). Signal it with [`ExecProcess::kill`], not through this fd.
-    pub fn wait_fd(&self) -> std::os::fd::BorrowedFd<'_> {
-        self.proc_.wait_fd()
     }
 
     /// Takes stream 0, 1 or 2 as a plain fd, if it was piped (for the C ABI).

@@ -55,6 +55,18 @@ pub enum Error {
     #[error(transparent)]
     Selinux(#[from] crate::selinux::SelinuxError),
 
+    /// A file the image controls (its `/etc/passwd` or `/etc/group`, read to resolve a
+    /// user name, also of a running container for [`crate::Container::exec`]) is not safe
+    /// to read: not a regular file (a FIFO would block forever, a device would run its
+    /// driver), larger than [`crate::image_file::MAX_IMAGE_FILE`], or unreadable.
+    #[error("cannot use the image's {} ({problem})", path.display())]
+    ImageFile {
+        /// The file, as the host sees it (below the rootfs, a layer or `/proc/<pid>/root`).
+        path: std::path::PathBuf,
+        /// What is wrong with it.
+        problem: crate::image_file::ImageFileProblem,
+    },
+
     /// The operation needs a running container, but it has already been reaped.
     #[error("the container has already exited")]
     AlreadyExited,
@@ -82,6 +94,7 @@ impl Error {
             Error::Setup { source, .. } | Error::Os { source, .. } => source.raw_os_error(),
             Error::Cgroup(e) => e.raw_os_error(),
             Error::Selinux(e) => e.raw_os_error(),
+            Error::ImageFile { problem, .. } => problem.raw_os_error(),
             _ => None,
         }
     }

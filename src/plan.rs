@@ -15,6 +15,7 @@ use crate::cgroup::CgroupConfig;
 use crate::container::Container;
 use crate::error::{Error, Result, Stage};
 use crate::idmap::{self, map_to_host};
+use crate::image_file::read_first_in_roots;
 use crate::mount::{container_path, MountKind};
 use crate::namespace::Namespaces;
 use crate::process::{Process, Rlimit, Stdio, User};
@@ -234,7 +235,7 @@ impl ProcessPlan {
         }
         let mut envp = Vec::with_capacity(p.env.len());
         let mut path_var: Option<&OsStr> = None;
-        for (k, v) in &p.env {
+        for (k, v) in p.env.iter() {
             if k.as_bytes() == b"PATH" {
                 path_var = Some(v);
             }
@@ -331,7 +332,7 @@ pub(crate) fn validate_process(p: &Process) -> Result<()> {
     if p.program.is_empty() {
         return Err(Error::invalid("program", "the program name is empty"));
     }
-    for (k, _) in &p.env {
+    for (k, _) in p.env.iter() {
         if k.is_empty() || k.as_bytes().contains(&b'=') {
             return Err(Error::invalid("environment variable", format!("name {k:?} is empty or contains '='")));
         }
@@ -388,9 +389,10 @@ fn resolve_user(user: &User, names: &NameRoot<'_>) -> Result<(u32, u32, Vec<libc
         User::Name(name) => {
             let (passwd, group) = match names {
                 NameRoot::Sandbox => (SANDBOX_PASSWD.as_bytes().to_vec(), SANDBOX_GROUP.as_bytes().to_vec()),
+                // Typed errors for a FIFO, device or huge file: never block or truncate.
                 NameRoot::Dirs(dirs) => (
-                    read_first_in_roots(dirs, "etc/passwd").unwrap_or_default(),
-                    read_first_in_roots(dirs, "etc/group").unwrap_or_default(),
+                    read_first_in_roots(dirs, "etc/passwd")?.unwrap_or_default(),
+                    read_first_in_roots(dirs, "etc/group")?.unwrap_or_default(),
                 ),
             };
             let entry = String::from_utf8_lossy(&passwd)
@@ -415,40 +417,6 @@ fn resolve_user(user: &User, names: &NameRoot<'_>) -> Result<(u32, u32, Vec<libc
             Ok((uid, gid, groups))
         }
     }
-}
-
-/// Reads `rel` inside the first of `roots` that has it, resolving symlinks in-root (an
-/// image cannot point us at a host file).
-pub(crate) fn read_first_in_roots(roots: &[&Path], rel: &str) -> Option<Vec<u8>> {
-    roots.iter().find_map(|r| read_in_root(r, rel).ok())
-}
-
-/// Reads `rel` with `openat2(RESOLVE_IN_ROOT)` below directory `root`.
-pub(crate) fn read_in_root(root: &Path, rel: &str) -> std::io::Result<Vec<u8>> {
-    use std::io::Read;
-    use std::os::fd::FromRawFd;
-    let root_c = CString::new(root.as_os_str().as_bytes())?;
-    let rel_c = CString::new(rel)?;
-    // SAFETY: root_c is NUL-terminated.
-    let dfd = unsafe { libc::open(root_c.as_ptr(), libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC) };
-    if dfd < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    // SAFETY: dfd was just opened and is owned here.
-    let dir = unsafe { std::os::fd::OwnedFd::from_raw_fd(dfd) };
-    let fd = crate::sys::openat2(
-        std::os::fd::AsRawFd::as_raw_fd(&dir),
-        rel_c.as_ptr(),
-        libc::O_RDONLY,
-        0,
-        libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_MAGICLINKS,
-    )
-    .map_err(std::io::Error::from_raw_os_error)?;
-    // SAFETY: fd was just opened and is owned by the File.
-    let mut f = unsafe { std::fs::File::from_raw_fd(fd) };
-    let mut buf = Vec::new();
-    f.by_ref().take(1 << 20).read_to_end(&mut buf)?;
-    Ok(buf)
 }
 
 /// How the host's top-level directories look (merged /usr or not), read once.

@@ -132,7 +132,7 @@ impl Rlimit {
 pub struct Process {
     pub(crate) program: OsString,
     pub(crate) args: Vec<OsString>,
-    pub(crate) env: Vec<(OsString, OsString)>,
+    pub(crate) env: crate::env::EnvVars,
     pub(crate) cwd: PathBuf,
     pub(crate) user: User,
     pub(crate) capabilities: Capabilities,
@@ -155,7 +155,7 @@ impl Process {
         Process {
             program: program.as_ref().to_os_string(),
             args: Vec::new(),
-            env: Vec::new(),
+            env: crate::env::EnvVars::default(),
             cwd: PathBuf::from("/"),
             user: User::default(),
             capabilities: Capabilities::default(),
@@ -183,15 +183,15 @@ impl Process {
         self
     }
 
-    /// Sets one environment variable (replacing an earlier value of the same key).
+    /// Sets one environment variable. Setting a key again replaces its value and moves
+    /// it after the others: the environment lists each key once, in the order the keys
+    /// were last set.
     pub fn env(mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Process {
-        let key = key.as_ref().to_os_string();
-        self.env.retain(|(k, _)| *k != key);
-        self.env.push((key, value.as_ref().to_os_string()));
+        self.env.set(key.as_ref().to_os_string(), value.as_ref().to_os_string());
         self
     }
 
-    /// Sets several environment variables.
+    /// Sets several environment variables, in order (as [`Process::env`] each).
     pub fn envs(
         mut self,
         vars: impl IntoIterator<Item = (impl AsRef<OsStr>, impl AsRef<OsStr>)>,

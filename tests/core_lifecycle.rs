@@ -133,3 +133,28 @@ fn delete_returns_ok_and_cleans_up() {
     c.delete().unwrap();
     assert_no_children();
 }
+
+/// `poll` on a wait fd: whether it is readable within `ms`.
+fn readable(fd: std::os::fd::BorrowedFd<'_>, ms: i32) -> bool {
+    use std::os::fd::AsRawFd;
+    let mut p = libc::pollfd { fd: fd.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+    // SAFETY: one valid pollfd.
+    let r = unsafe { libc::poll(&mut p, 1, ms) };
+    r == 1 && p.revents & libc::POLLIN != 0
+}
+
+#[test]
+fn wait_fd_polls_readable_once_the_process_exited() {
+    let _g = lock();
+    let mut c = sleeper().spawn().unwrap();
+    let mut p = c.exec(&Process::new("/bin/sleep").arg("1000").stdin(Stdio::Null)).unwrap();
+    assert!(!readable(c.wait_fd(), 0) && !readable(p.wait_fd(), 0), "readable while running");
+    p.kill(libc::SIGKILL).unwrap();
+    assert!(readable(p.wait_fd(), 10_000), "exec'd process: not readable after SIGKILL");
+    assert!(!readable(c.wait_fd(), 0), "the container ended with its exec'd process");
+    assert_eq!(p.wait().unwrap(), ExitStatus::Signaled(libc::SIGKILL));
+    c.kill(libc::SIGKILL).unwrap();
+    assert!(readable(c.wait_fd(), 10_000), "container: not readable after SIGKILL");
+    assert_eq!(c.wait().unwrap(), ExitStatus::Signaled(libc::SIGKILL));
+    assert!(readable(c.wait_fd(), 0), "still readable after the wait");
+}

@@ -296,7 +296,7 @@ pub unsafe extern "C" fn cocoon_builder_set_env(
     unsafe {
         with_builder(builder, |b| {
             let entries = str_array_arg(env, n, "env")?;
-            let mut vars: Vec<(std::ffi::OsString, std::ffi::OsString)> = Vec::with_capacity(entries.len());
+            let mut vars = crate::env::EnvVars::default();
             for e in entries {
                 let eq = e.iter().position(|&c| c == b'=').filter(|&i| i > 0).ok_or_else(|| {
                     Fail::from(crate::Error::InvalidConfig {
@@ -304,9 +304,7 @@ pub unsafe extern "C" fn cocoon_builder_set_env(
                         reason: format!("{:?} is not KEY=VALUE with a non-empty KEY", String::from_utf8_lossy(e)),
                     })
                 })?;
-                let key = OsStr::from_bytes(&e[..eq]).to_os_string();
-                vars.retain(|(k, _)| *k != key);
-                vars.push((key, OsStr::from_bytes(&e[eq + 1..]).to_os_string()));
+                vars.set(OsStr::from_bytes(&e[..eq]).to_os_string(), OsStr::from_bytes(&e[eq + 1..]).to_os_string());
             }
             b.process.env = vars;
             Ok(())

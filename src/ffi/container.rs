@@ -1,7 +1,7 @@
 //! `cocoon_container` and `cocoon_exec_process`: running containers through the C ABI.
 
 use std::ffi::{c_char, c_int, CString};
-use std::os::fd::{IntoRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 
 use super::builder::{builder_ref, cocoon_builder, COCOON_STDERR, COCOON_STDIN, COCOON_STDOUT};
@@ -185,6 +185,23 @@ pub unsafe extern "C" fn cocoon_container_try_wait(
         let s = c.inner.try_wait()?;
         // SAFETY: all three checked non-NULL.
         unsafe { put_try_wait(s, exited, exit_code, signal) };
+        Ok(())
+    })
+}
+
+/// `*fd` receives an fd owned by the handle that polls readable (`POLLIN`) once the
+/// container's first process has exited: use it to wait in an event loop (or an
+/// interruptible `poll`), then `cocoon_container_wait` returns at once. Only poll it: do
+/// not read or close it, and signal with `cocoon_container_kill`, not through the fd.
+/// Valid until the handle is released.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_container_wait_fd(container: *const cocoon_container, fd: *mut c_int) -> c_int {
+    guard(|| {
+        // SAFETY: the caller passes NULL or a live handle.
+        let c = unsafe { container.as_ref() }.ok_or_else(|| Fail::null("container"))?;
+        nonnull(fd, "fd")?;
+        // SAFETY: non-NULL, writable.
+        unsafe { put(fd, c.inner.wait_fd().as_raw_fd()) };
         Ok(())
     })
 }
@@ -551,6 +568,20 @@ pub unsafe extern "C" fn cocoon_exec_process_try_wait(
         let s = p.inner.try_wait()?;
         // SAFETY: all three checked non-NULL.
         unsafe { put_try_wait(s, exited, exit_code, signal) };
+        Ok(())
+    })
+}
+
+/// `*fd` receives an fd owned by the handle that polls readable once the exec'd process
+/// has exited (as `cocoon_container_wait_fd`; signal with `cocoon_exec_process_kill`).
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_exec_process_wait_fd(process: *const cocoon_exec_process, fd: *mut c_int) -> c_int {
+    guard(|| {
+        // SAFETY: the caller passes NULL or a live handle.
+        let p = unsafe { process.as_ref() }.ok_or_else(|| Fail::null("process"))?;
+        nonnull(fd, "fd")?;
+        // SAFETY: non-NULL, writable.
+        unsafe { put(fd, p.inner.wait_fd().as_raw_fd()) };
         Ok(())
     })
 }

@@ -69,6 +69,11 @@ pub const COCOON_E_PANIC: c_int = -8;
 /// The requested value is not available: the stream is not a pipe or its caller end was
 /// already taken, or the container has no SELinux label.
 pub const COCOON_E_NOT_AVAILABLE: c_int = -9;
+/// A file the image controls (its /etc/passwd or /etc/group, read to resolve a user
+/// name, also of a running container on exec) is not safe to read: not a regular file
+/// (e.g. a FIFO or device node), larger than 16 MiB, or unreadable (errno set). The
+/// message names the file.
+pub const COCOON_E_IMAGE_FILE: c_int = -10;
 
 // ---------------------------------------------------------------------------------------
 // Setup stages (`cocoon_last_error_stage()`), the numbers of `cocoon::Stage`.
@@ -183,6 +188,7 @@ impl From<Error> for Fail {
             Error::Cgroup(_) => COCOON_E_CGROUP,
             Error::Selinux(_) => COCOON_E_SELINUX,
             Error::AlreadyExited => COCOON_E_ALREADY_EXITED,
+            Error::ImageFile { .. } => COCOON_E_IMAGE_FILE,
         };
         Fail {
             code,
@@ -423,6 +429,7 @@ pub extern "C" fn cocoon_strerror(code: c_int) -> *const c_char {
         COCOON_E_ALREADY_EXITED => c"the process has already exited",
         COCOON_E_PANIC => c"internal error (panic) in cocoon",
         COCOON_E_NOT_AVAILABLE => c"not available (stream not piped or already taken, or no SELinux label)",
+        COCOON_E_IMAGE_FILE => c"a file of the image is not a regular file, too large or unreadable",
         _ => c"unknown error code",
     };
     s.as_ptr()
@@ -575,7 +582,8 @@ mod tests {
     #[test]
     fn every_code_has_a_string() {
         for c in [COCOON_OK, COCOON_E_INVALID_ARGUMENT, COCOON_E_INVALID_CONFIG, COCOON_E_SETUP, COCOON_E_OS,
-                  COCOON_E_CGROUP, COCOON_E_SELINUX, COCOON_E_ALREADY_EXITED, COCOON_E_PANIC, COCOON_E_NOT_AVAILABLE] {
+                  COCOON_E_CGROUP, COCOON_E_SELINUX, COCOON_E_ALREADY_EXITED, COCOON_E_PANIC, COCOON_E_NOT_AVAILABLE,
+                  COCOON_E_IMAGE_FILE] {
             // SAFETY: static strings.
             let s = unsafe { CStr::from_ptr(cocoon_strerror(c)) }.to_str().unwrap();
             assert_ne!(s, "unknown error code", "{c}");

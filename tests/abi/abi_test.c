@@ -20,6 +20,7 @@
 #include <cocoon.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,6 +69,15 @@ static void expect_rc(int rc, int want, const char *what, int line) {
     passed++;
 }
 
+/* poll(2) for POLLIN on fd: 1 readable, 0 not within timeout_ms, -1 error. */
+static int poll_in(int fd, int timeout_ms) {
+    struct pollfd pfd = {.fd = fd, .events = POLLIN};
+    int r;
+    do r = poll(&pfd, 1, timeout_ms);
+    while (r < 0 && errno == EINTR);
+    return r > 0 ? ((pfd.revents & POLLIN) != 0) : r;
+}
+
 /* Reads everything from fd into buf (NUL-terminated) and closes fd. */
 static void read_all(int fd, char *buf, size_t cap) {
     size_t n = 0;
@@ -104,6 +114,7 @@ static void test_misc(void) {
     CHECK(strcmp(cocoon_strerror(COCOON_OK), "success") == 0);
     CHECK(strcmp(cocoon_strerror(COCOON_E_SETUP), "container setup failed") == 0);
     CHECK(strcmp(cocoon_strerror(12345), "unknown error code") == 0);
+    CHECK(strcmp(cocoon_strerror(COCOON_E_IMAGE_FILE), "unknown error code") != 0);
     CHECK(strcmp(cocoon_stage_name(COCOON_STAGE_NONE), "none") == 0);
     CHECK(strcmp(cocoon_stage_name(COCOON_STAGE_HOSTNAME), "sethostname") == 0);
     CHECK(strcmp(cocoon_stage_name(COCOON_STAGE_EXEC), "exec") == 0);
@@ -385,6 +396,7 @@ static void test_builder_errors(void) {
         EXPECT(cocoon_container_pid(NULL, &v), COCOON_E_INVALID_ARGUMENT);
         EXPECT(cocoon_container_wait(NULL, &e, &s), COCOON_E_INVALID_ARGUMENT);
         EXPECT(cocoon_container_try_wait(NULL, &v, &e, &s), COCOON_E_INVALID_ARGUMENT);
+        EXPECT(cocoon_container_wait_fd(NULL, &fd), COCOON_E_INVALID_ARGUMENT);
         EXPECT(cocoon_container_kill(NULL, SIGTERM), COCOON_E_INVALID_ARGUMENT);
         EXPECT(cocoon_container_take_stdio(NULL, COCOON_STDOUT, &fd), COCOON_E_INVALID_ARGUMENT);
         EXPECT(cocoon_container_exec(NULL, b, &p), COCOON_E_INVALID_ARGUMENT);
@@ -393,6 +405,7 @@ static void test_builder_errors(void) {
         EXPECT(cocoon_exec_process_pid(NULL, &v), COCOON_E_INVALID_ARGUMENT);
         EXPECT(cocoon_exec_process_wait(NULL, &e, &s), COCOON_E_INVALID_ARGUMENT);
         EXPECT(cocoon_exec_process_try_wait(NULL, &v, &e, &s), COCOON_E_INVALID_ARGUMENT);
+        EXPECT(cocoon_exec_process_wait_fd(NULL, &fd), COCOON_E_INVALID_ARGUMENT);
         EXPECT(cocoon_exec_process_kill(NULL, SIGTERM), COCOON_E_INVALID_ARGUMENT);
         EXPECT(cocoon_exec_process_take_stdio(NULL, COCOON_STDOUT, &fd), COCOON_E_INVALID_ARGUMENT);
         CHECK(v == 7 && e == 7 && s == 7 && fd == 7 && p == NULL);
@@ -588,7 +601,7 @@ static void test_containers(void) {
     const char *sleep_args[] = {"30"};
     const char *exec_args[] = {"-c", "echo \"$(hostname) $$\"; exit 3"};
     char buf[256];
-    int fd = -1, code = 0, sig = 0, exited = 0, pid = 0, v = 0;
+    int fd = -1, code = 0, sig = 0, exited = 0, pid = 0, v = 0, wfd = -1;
 
     /* 1. Run to completion with stdout piped, reading hostname, PID and env. */
     EXPECT(cocoon_builder_new("sh", &b), COCOON_OK);
@@ -645,6 +658,9 @@ static void test_containers(void) {
     EXPECT(cocoon_container_try_wait(c, &exited, &code, NULL), COCOON_E_INVALID_ARGUMENT);
     EXPECT(cocoon_container_try_wait(c, &exited, &code, &sig), COCOON_OK);
     CHECK(exited == 0 && code == -1 && sig == 0);
+    EXPECT(cocoon_container_wait_fd(c, NULL), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_container_wait_fd(c, &wfd), COCOON_OK);
+    CHECK(wfd >= 0 && poll_in(wfd, 0) == 0); /* running: not readable */
     EXPECT(cocoon_container_kill(c, -5), COCOON_E_INVALID_ARGUMENT);
     EXPECT(cocoon_container_kill(c, 1000), COCOON_E_INVALID_ARGUMENT);
     EXPECT(cocoon_container_kill(c, 0), COCOON_OK);
@@ -685,8 +701,12 @@ static void test_containers(void) {
     EXPECT(cocoon_container_exec(c, x, &p), COCOON_OK);
     EXPECT(cocoon_exec_process_try_wait(p, &exited, &code, &sig), COCOON_OK);
     CHECK(exited == 0);
+    EXPECT(cocoon_exec_process_wait_fd(p, NULL), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_exec_process_wait_fd(p, &v), COCOON_OK);
+    CHECK(v >= 0 && v != wfd && poll_in(v, 0) == 0);
     EXPECT(cocoon_exec_process_kill(p, 99999), COCOON_E_INVALID_ARGUMENT);
     EXPECT(cocoon_exec_process_kill(p, SIGKILL), COCOON_OK);
+    CHECK(poll_in(v, 10000) == 1); /* readable once it has exited */
     EXPECT(cocoon_exec_process_wait(p, &code, &sig), COCOON_OK);
     CHECK(code == -1 && sig == SIGKILL);
     cocoon_exec_process_free(p);
@@ -697,7 +717,9 @@ static void test_containers(void) {
     cocoon_exec_process_free(p);
     p = NULL;
 
+    CHECK(poll_in(wfd, 0) == 0);
     EXPECT(cocoon_container_kill(c, SIGKILL), COCOON_OK);
+    CHECK(poll_in(wfd, 10000) == 1); /* readable once the first process has exited */
     EXPECT(cocoon_container_wait(c, &code, &sig), COCOON_OK);
     CHECK(code == -1 && sig == SIGKILL);
     cocoon_container_free(c); /* = kill + reap + cleanup */
@@ -1224,6 +1246,24 @@ static void test_more_containers(void) {
     CHECK(rmdir(dir) == 0);
 }
 
+/* A FIFO as the image's /etc/passwd: a typed error at once (a blocking read would hang). */
+static void test_image_file(void) {
+    char dir[] = "/tmp/cocoon-abi-img-XXXXXX", etc[64], passwd[80];
+    cocoon_builder *b = NULL;
+    cocoon_container *c = NULL;
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(etc, sizeof etc, "%s/etc", dir);
+    snprintf(passwd, sizeof passwd, "%s/etc/passwd", dir);
+    CHECK(mkdir(etc, 0755) == 0 && mkfifo(passwd, 0644) == 0);
+    EXPECT(cocoon_builder_new("/bin/true", &b), COCOON_OK);
+    EXPECT(cocoon_builder_set_rootfs_dir(b, dir), COCOON_OK);
+    EXPECT(cocoon_builder_set_user_name(b, "alice"), COCOON_OK);
+    EXPECT(cocoon_container_spawn(b, &c), COCOON_E_IMAGE_FILE);
+    CHECK(c == NULL && strstr(cocoon_last_error_message(), "etc/passwd") != NULL);
+    cocoon_builder_free(b);
+    CHECK(unlink(passwd) == 0 && rmdir(etc) == 0 && rmdir(dir) == 0);
+}
+
 int main(int argc, char **argv) {
     int containers = !(argc > 1 && strcmp(argv[1], "--no-containers") == 0);
     test_misc();
@@ -1238,6 +1278,7 @@ int main(int argc, char **argv) {
             test_containers();
             test_cgroup_containers();
             test_more_containers();
+            test_image_file();
         }
     }
     printf("abi_test: %d checks passed, %d failed\n", passed, failed);

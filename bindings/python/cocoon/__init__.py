@@ -16,6 +16,7 @@ import ctypes
 import enum
 import io
 import os
+import select
 import threading
 import weakref
 from dataclasses import dataclass
@@ -30,7 +31,8 @@ __all__ = [
     "Tmpfs", "MountFlag", "INHERIT", "DEVNULL", "PIPE", "has_feature", "version", "Seccomp",
     "AlreadyExited", "CgroupError", "CgroupOSError", "CgroupStats", "CpuStats", "MemoryStats",
     "PidsStats", "IoStats", "IoRate", "IoLimit", "DeviceKind", "DeviceAccess", "DeviceRule",
-    "DEVICE_ANY", "Proc", "Relabel", "SELinux", "SELinuxError", "sweep_stale",
+    "DEVICE_ANY", "Proc", "Relabel", "SELinux", "SELinuxError", "ImageFileError",
+    "ImageFileOSError", "sweep_stale",
 ]
 
 StrPath = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
@@ -50,6 +52,7 @@ class ErrorCode(enum.IntEnum):
     ALREADY_EXITED = -7
     PANIC = -8
     NOT_AVAILABLE = -9
+    IMAGE_FILE = -10
 
 
 class Namespace(enum.IntFlag):
@@ -219,6 +222,16 @@ class SELinuxError(CocoonError):
     was refused, or a label could not be allocated or applied."""
 
 
+class ImageFileError(CocoonError):
+    """COCOON_E_IMAGE_FILE: a file the image controls (its /etc/passwd or /etc/group,
+    read to resolve a user name) is a FIFO, device or other non-regular file, or too
+    large; the message names the file."""
+
+
+class ImageFileOSError(ImageFileError, CocoonOSError):
+    """COCOON_E_IMAGE_FILE with an OS error (errno is set): the file could not be read."""
+
+
 def _enum(cls, v: int):
     try:
         return cls(v)
@@ -234,16 +247,26 @@ def _raise() -> None:
     if not msg:
         msg = (lib.cocoon_strerror(code) or b"").decode()
     if errno:
-        raise (CgroupOSError if code == ErrorCode.CGROUP else CocoonOSError)(code, errno, stage, msg)
+        oscls = {ErrorCode.CGROUP: CgroupOSError, ErrorCode.IMAGE_FILE: ImageFileOSError}.get(code, CocoonOSError)
+        raise oscls(code, errno, stage, msg)
     cls = {ErrorCode.INVALID_ARGUMENT: InvalidArgument, ErrorCode.INVALID_CONFIG: InvalidConfig,
            ErrorCode.ALREADY_EXITED: AlreadyExited, ErrorCode.CGROUP: CgroupError,
-           ErrorCode.SELINUX: SELinuxError}.get(code, CocoonError)
+           ErrorCode.SELINUX: SELinuxError, ErrorCode.IMAGE_FILE: ImageFileError}.get(code, CocoonError)
     raise cls(code, errno, stage, msg)
 
 
 def _check(rc: int) -> None:
     if rc != 0:
         _raise()
+
+
+def _wait_readable(fd: int) -> None:
+    """Blocks until `fd` polls readable. Unlike a wait inside the C library, this runs
+    Python's signal handlers: Ctrl-C raises KeyboardInterrupt at once (PEP 475)."""
+    p = select.poll()
+    p.register(fd, select.POLLIN)
+    while not p.poll():
+        pass
 
 
 def _b(s: StrPath) -> bytes:
@@ -841,8 +864,18 @@ class Container:
             _raise()
         return r.decode()
 
+    def wait_fd(self) -> int:
+        """An fd owned by the container that polls readable once the first process has
+        exited: use it in an event loop (selectors, asyncio's add_reader), then wait()
+        returns at once. Only poll it: do not read or close it, signal with kill()."""
+        fd = ctypes.c_int()
+        _check(lib.cocoon_container_wait_fd(self._handle(), ctypes.byref(fd)))
+        return fd.value
+
     def wait(self) -> ExitStatus:
-        """Waits for the first process to end (releases the GIL while waiting)."""
+        """Waits for the first process to end. Interruptible: Ctrl-C raises
+        KeyboardInterrupt at once (the container keeps running until close())."""
+        _wait_readable(self.wait_fd())
         code, sig = ctypes.c_int(), ctypes.c_int()
         _check(lib.cocoon_container_wait(self._handle(), ctypes.byref(code), ctypes.byref(sig)))
         return _status(code, sig)
@@ -935,8 +968,16 @@ class ExecProcess:
         _check(lib.cocoon_exec_process_pid(self._handle(), ctypes.byref(v)))
         return v.value
 
+    def wait_fd(self) -> int:
+        """An fd owned by the process handle that polls readable once it has exited
+        (as Container.wait_fd)."""
+        fd = ctypes.c_int()
+        _check(lib.cocoon_exec_process_wait_fd(self._handle(), ctypes.byref(fd)))
+        return fd.value
+
     def wait(self) -> ExitStatus:
-        """Waits for it to end."""
+        """Waits for it to end (interruptible: Ctrl-C raises KeyboardInterrupt)."""
+        _wait_readable(self.wait_fd())
         code, sig = ctypes.c_int(), ctypes.c_int()
         _check(lib.cocoon_exec_process_wait(self._handle(), ctypes.byref(code), ctypes.byref(sig)))
         return _status(code, sig)

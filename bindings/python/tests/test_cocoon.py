@@ -494,3 +494,66 @@ def test_seccomp_deny_list():
         assert c.stdout.read() == b"made\nno-userns\n"
     with pytest.raises(cocoon.InvalidConfig):
         cocoon.Container(["true"], seccomp=cocoon.Seccomp(deny=[mkdir], errno=0))
+
+
+@needs_root
+def test_ctrl_c_interrupts_wait_at_once():
+    """A real SIGINT during wait() raises KeyboardInterrupt at once (the C wait retries
+    EINTR, so Python's handler would only run when the container ended, 30 s later);
+    leaving the `with` block then kills the container and removes its cgroup."""
+    assert threading.current_thread() is threading.main_thread()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    with cocoon.Container(["sleep", "30"], cgroup=True) as c:
+        pid, cid = c.pid, c.id
+        assert cgroup_dirs(cid)
+        timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
+        t0 = time.monotonic()
+        timer.start()
+        with pytest.raises(KeyboardInterrupt):
+            c.wait()
+        elapsed = time.monotonic() - t0
+        timer.join()
+        assert 0.25 <= elapsed < 5, f"KeyboardInterrupt after {elapsed:.2f} s"
+        assert c.poll() is None  # still running: only the wait was interrupted
+        with c.exec(["sleep", "30"]) as p:
+            timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
+            t0 = time.monotonic()
+            timer.start()
+            with pytest.raises(KeyboardInterrupt):
+                p.wait()
+            timer.join()
+            assert time.monotonic() - t0 < 5
+            epid = p.pid
+        assert gone(epid)
+    assert gone(pid)
+    assert cgroup_dirs(cid) == []
+
+
+@needs_root
+def test_wait_fd_polls_readable_once_exited():
+    import select
+    with cocoon.Container(["sleep", "30"]) as c:
+        fd = c.wait_fd()
+        assert select.select([fd], [], [], 0)[0] == []
+        c.kill(signal.SIGKILL)
+        assert select.select([fd], [], [], 10)[0] == [fd]
+        assert c.wait().signal == signal.SIGKILL
+        assert c.wait_fd() == fd
+
+
+@needs_root
+def test_fifo_passwd_is_an_image_file_error(tmp_path):
+    (tmp_path / "etc").mkdir()
+    fifo = tmp_path / "etc" / "passwd"
+    os.mkfifo(fifo)
+    # A regression would block in open(2): release it after 10 s and fail.
+    release = threading.Timer(10, lambda: os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)))
+    release.start()
+    t0 = time.monotonic()
+    try:
+        with pytest.raises(cocoon.ImageFileError) as e:
+            cocoon.Container(["/bin/true"], rootfs=tmp_path, user="alice").spawn()
+    finally:
+        release.cancel()
+    assert time.monotonic() - t0 < 5
+    assert e.value.code == cocoon.ErrorCode.IMAGE_FILE and "etc/passwd" in str(e.value)
