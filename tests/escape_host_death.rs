@@ -192,3 +192,25 @@ fn hosts_killed_mid_spawn_leave_nothing_after_the_next_start() {
     assert!(left.is_empty(), "cgroups of dead hosts left after the next start: {left:?}");
     remove_parent();
 }
+
+#[test]
+fn a_cpuset_parent_a_killed_host_left_uninitialised_is_repaired() {
+    let _l = lock();
+    // A host killed between mkdir and writing cpuset.cpus/mems of a parent leaves a v1
+    // cpuset that takes no process (ENOSPC on cgroup.procs).
+    let cpuset = PathBuf::from("/sys/fs/cgroup/cpuset");
+    if !cpuset.join("cpuset.cpus").exists() {
+        return; // no v1 cpuset hierarchy on this host: nothing to leave half-made
+    }
+    let parent = "cocoon-test-half-made";
+    std::fs::create_dir(cpuset.join(parent)).unwrap();
+    assert_eq!(std::fs::read_to_string(cpuset.join(parent).join("cpuset.cpus")).unwrap().trim(), "");
+    let r = ContainerBuilder::new(Process::new("/bin/true"))
+        .cgroup(CgroupConfig::new().pids_max(8).parent(parent))
+        .spawn()
+        .and_then(|mut c| c.wait());
+    for h in std::fs::read_dir("/sys/fs/cgroup").unwrap().flatten() {
+        let _ = std::fs::remove_dir(h.path().join(parent));
+    }
+    assert!(matches!(r, Ok(s) if s.success()), "spawn under a half-made parent: {r:?}");
+}

@@ -171,6 +171,11 @@ impl Cgroup {
                 // A parent of ours: make it usable for children (again if a previous
                 // initialisation failed half-way).
                 init_dir(h, &next, true)?;
+            } else if h.version == CgroupVersion::V1 && h.has("cpuset") {
+                // Someone else's parent, or one a killed cocoon made and never finished:
+                // a v1 cpuset with no cpus or mems takes no process. Filling only empty
+                // values changes nothing that was usable.
+                init_dir(h, &next, true)?;
             }
             cur = next;
         }
