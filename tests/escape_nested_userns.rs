@@ -135,6 +135,15 @@ fn probe_entry() {
         return;
     }
     let mut r: Vec<(String, i32)> = Vec::new();
+    // What must keep working, first: without the policy the calls below succeed, and a
+    // new PID namespace would make thread creation fail.
+    r.push(("fork".into(), clone_errno(SIGCHLD)));
+    // SAFETY: unshare of the fd table only.
+    r.push(("unshare_files".into(), ret_errno(unsafe { libc::syscall(libc::SYS_unshare, libc::CLONE_FILES) })));
+    let t = std::thread::spawn(|| 7).join();
+    r.push(("thread".into(), if matches!(t, Ok(7)) { 0 } else { -1 }));
+    #[cfg(target_arch = "x86_64")]
+    r.push(("i386_fork".into(), i386_clone_errno(libc::SIGCHLD as u32)));
     for (name, f) in FLAGS {
         r.push((format!("clone_{name}"), clone_errno(f as u64 | SIGCHLD)));
         // SAFETY: unshare in the prober only.
@@ -148,12 +157,6 @@ fn probe_entry() {
     use std::os::fd::AsRawFd;
     // SAFETY: setns on an fd we hold, into the namespace we are already in.
     r.push(("setns_uts".into(), ret_errno(unsafe { libc::syscall(libc::SYS_setns, uts.as_raw_fd(), libc::CLONE_NEWUTS) })));
-    // What must keep working.
-    r.push(("fork".into(), clone_errno(SIGCHLD)));
-    // SAFETY: unshare of the fd table only.
-    r.push(("unshare_files".into(), ret_errno(unsafe { libc::syscall(libc::SYS_unshare, libc::CLONE_FILES) })));
-    let t = std::thread::spawn(|| 7).join();
-    r.push(("thread".into(), if matches!(t, Ok(7)) { 0 } else { -1 }));
     #[cfg(target_arch = "x86_64")]
     {
         r.push(("i386_clone_user".into(), i386_clone_errno(libc::CLONE_NEWUSER as u32 | libc::SIGCHLD as u32)));
@@ -161,7 +164,6 @@ fn probe_entry() {
         r.push(("i386_clone3".into(), -int80(435, 0, 0, 0).min(0)));
         // keyctl(KEYCTL_GET_KEYRING_ID, KEY_SPEC_USER_KEYRING, 0)
         r.push(("i386_keyctl".into(), -int80(288, 0, -4i32 as u32, 0).min(0)));
-        r.push(("i386_fork".into(), i386_clone_errno(libc::SIGCHLD as u32)));
     }
     let line: Vec<String> = r.iter().map(|(k, v)| format!("{k}={v}")).collect();
     // Straight to fd 1: libtest captures print! output.
