@@ -835,6 +835,11 @@ pub(crate) fn exec_process(p: &ProcessPlan, ctx: &ChildCtx<'_>) -> Step<Fail> {
         wire_stdio(p, ctx)?;
     }
     join_session_keyring(ctx.exec_label)?;
+    // no_new_privs only matters at execve, so it can be set this early; with it the
+    // filter below needs no CAP_SYS_ADMIN either.
+    if p.no_new_privs {
+        sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0).at(Stage::NoNewPrivs, 0)?;
+    }
     // The default policy (no keyrings, no new namespaces) goes on right after the last
     // keyctl and before privileges are dropped, so it needs neither no_new_privs nor a
     // retained CAP_SYS_ADMIN; it refuses nothing the remaining steps use.
@@ -874,9 +879,6 @@ pub(crate) fn exec_process(p: &ProcessPlan, ctx: &ChildCtx<'_>) -> Step<Fail> {
             sys::prctl(libc::PR_CAP_AMBIENT, libc::PR_CAP_AMBIENT_RAISE as libc::c_ulong, cap as libc::c_ulong)
                 .at(Stage::AmbientCapabilities, cap as usize)?;
         }
-    }
-    if p.no_new_privs {
-        sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0).at(Stage::NoNewPrivs, 0)?;
     }
     // The cwd is resolved in-root without magic links: a `/proc/self/fd/N` cwd cannot
     // reach a leaked host fd (CVE-2024-21626).
