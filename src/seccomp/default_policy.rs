@@ -274,7 +274,8 @@ mod tests {
         // Upper bits do not hide a namespace flag.
         let newuser = libc::CLONE_NEWUSER as u64;
         assert_eq!(run(p, n.clone, arch, (1 << 40) | newuser | SIGCHLD), RET_EPERM);
-        for nr in [0, 1, 59, 60, 231, 322] {
+        let special = [n.add_key, n.request_key, n.keyctl, n.setns, n.clone3, n.clone, n.unshare];
+        for nr in (0..1024).filter(|nr| !special.contains(nr)) {
             assert_eq!(run(p, nr, arch, newuser), RET_ALLOW, "syscall {nr} is not filtered");
         }
         assert_eq!(run(p, 0, 0xdead_beef, 0), RET_KILL, "unknown architecture");
@@ -297,8 +298,87 @@ mod tests {
         assert_eq!(run(p, 120, i386, libc::CLONE_NEWUSER as u64 | SIGCHLD), RET_EPERM);
         assert_eq!(run(p, 120, i386, SIGCHLD), RET_ALLOW);
         assert_eq!(run(p, 310, i386, libc::CLONE_NEWNET as u64), RET_EPERM);
-        // i386 numbers that are namespace calls on x86_64 are harmless here (250 = fadvise64).
-        assert_eq!(run(p, 250, i386, 0), RET_ALLOW);
-        assert_eq!(run(p, 272, i386, libc::CLONE_NEWUSER as u64), RET_ALLOW);
+        // Every other i386 number is allowed, also those that are namespace or keyring
+        // calls on x86_64 (250 = fadvise64, 272 = fadvise64_64 there).
+        for nr in (0..1024).filter(|nr| ![120, 286, 287, 288, 310, 346, 435].contains(nr)) {
+            assert_eq!(run(p, nr, i386, libc::CLONE_NEWUSER as u64), RET_ALLOW, "i386 syscall {nr}");
+        }
+    }
+
+    /// What the policy costs a spawn: the `seccomp()` install alone, in forked children,
+    /// and the cost per syscall afterwards (getppid: cached by the kernel as always
+    /// allowed; `unshare(0)`: runs the BPF). Prints medians. Measured under load here:
+    /// install ≈ 135-145 µs, of which ≈ 70-75 µs any filter costs (a 1-instruction one
+    /// does) and the rest grows with program length (JIT, and the kernel evaluating the
+    /// program for every syscall number of both arches to fill its allow cache); every
+    /// syscall +80-90 ns (the seccomp entry path), unshare/clone ≈ +120 ns. Run with
+    /// `cargo test --release --lib cost_of_the_default_policy -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "a measurement, not a check"]
+    fn cost_of_the_default_policy() {
+        let p = program().unwrap();
+        let now = || {
+            let mut t = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+            // SAFETY: clock_gettime into a stack struct.
+            unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut t) };
+            t.tv_sec as f64 * 1e9 + t.tv_nsec as f64
+        };
+        // One child: [install ns, getppid ns/call, unshare(0) ns/call], with or without.
+        let child = |install: bool| -> [f64; 3] {
+            let mut fds = [0; 2];
+            // SAFETY: pipe into a 2-array; fork; the child only makes raw syscalls.
+            unsafe {
+                assert_eq!(libc::pipe(fds.as_mut_ptr()), 0);
+                let pid = libc::fork();
+                if pid == 0 {
+                    libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+                    let t0 = now();
+                    if install {
+                        #[repr(C)]
+                        struct Fprog(libc::c_ushort, *const sock_filter);
+                        let f = Fprog(p.len() as libc::c_ushort, p.as_ptr());
+                        libc::syscall(libc::SYS_seccomp, 1, 0, &f as *const Fprog);
+                    }
+                    let t1 = now();
+                    for _ in 0..10_000 {
+                        libc::syscall(libc::SYS_getppid);
+                    }
+                    let t2 = now();
+                    for _ in 0..10_000 {
+                        libc::syscall(libc::SYS_unshare, 0);
+                    }
+                    let t3 = now();
+                    let r = [t1 - t0, (t2 - t1) / 1e4, (t3 - t2) / 1e4];
+                    libc::write(fds[1], r.as_ptr().cast(), 24);
+                    libc::_exit(0);
+                }
+                let mut r = [0f64; 3];
+                assert_eq!(libc::read(fds[0], r.as_mut_ptr().cast(), 24), 24);
+                libc::waitpid(pid, std::ptr::null_mut(), 0);
+                libc::close(fds[0]);
+                libc::close(fds[1]);
+                r
+            }
+        };
+        let median = |mut v: Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        let (mut on, mut off) = (Vec::new(), Vec::new());
+        for _ in 0..200 {
+            on.push(child(true));
+            off.push(child(false));
+        }
+        let col = |v: &[[f64; 3]], i: usize| median(v.iter().map(|r| r[i]).collect());
+        println!(
+            "default policy ({} instructions): install {:.1} us (vs {:.1} us for nothing); getppid {:.0} ns vs {:.0} ns; unshare(0) {:.0} ns vs {:.0} ns",
+            p.len(),
+            col(&on, 0) / 1e3,
+            col(&off, 0) / 1e3,
+            col(&on, 1),
+            col(&off, 1),
+            col(&on, 2),
+            col(&off, 2)
+        );
     }
 }
