@@ -66,6 +66,18 @@ fn bench_spawn(c: &mut Criterion) {
         .prepare()
         .expect("plan b minimal");
     g.bench_function("b_plus_net_floor_work", |b| b.iter(|| run(&bmin)));
+    // The same without the default seccomp policy: the difference is its price.
+    let none: Vec<String> = Vec::new();
+    let bmin_noseccomp = ContainerBuilder::new(true_process().default_seccomp(false))
+        .namespaces(base_ns() | Namespaces::NET)
+        .read_only_root(true)
+        .standard_mounts(false)
+        .masked_paths(none.clone())
+        .readonly_paths(none)
+        .mount(cocoon::Mount::proc("/proc"))
+        .prepare()
+        .expect("plan b minimal without seccomp");
+    g.bench_function("b_plus_net_floor_work_no_default_seccomp", |b| b.iter(|| run(&bmin_noseccomp)));
     let cuser = ContainerBuilder::new(true_process())
         .namespaces(base_ns() | Namespaces::NET)
         .uid_map([IdRange::new(0, 100_000, 65_536)])

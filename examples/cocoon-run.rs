@@ -13,7 +13,10 @@
 //!   --minimal           the work of the hand-written C floor in benches/peers: only
 //!                       /proc (no /dev, /sys, masked or read-only paths), no cgroup
 //!                       namespace, no SELinux labels unless asked for
-//!   --seccomp           apply cocoon's conservative seccomp deny-list
+//!   --seccomp[=MODE]    seccomp: `default` (the default: no keyrings, no new
+//!                       namespaces, clone3 → ENOSYS), `deny-list` (= bare --seccomp:
+//!                       the default plus cocoon's conservative deny-list), or
+//!                       `unconfined` (no filter at all)
 //!   -e KEY=VALUE        set an environment variable (PATH has a default)
 //!   --memory SIZE       memory limit (bytes, or with K/M/G suffix)
 //!   --pids N            at most N processes
@@ -38,7 +41,7 @@ struct Args {
     userns: bool,
     init: bool,
     minimal: bool,
-    seccomp: bool,
+    seccomp: SeccompMode,
     env: Vec<(String, String)>,
     verbose: bool,
     memory: Option<u64>,
@@ -48,6 +51,13 @@ struct Args {
     selinux_type: Option<String>,
     selinux_level: Option<String>,
     cmd: Vec<String>,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum SeccompMode {
+    Default,
+    DenyList,
+    Unconfined,
 }
 
 fn parse_size(s: &str) -> u64 {
@@ -61,7 +71,7 @@ fn parse_size(s: &str) -> u64 {
 }
 
 fn usage(msg: &str) -> ! {
-    eprintln!("cocoon-run: {msg}\nusage: cocoon-run [--rootfs DIR | --layers L1:L2 --upper DIR --work DIR] [--read-only|--writable] [--hostname NAME] [--no-net] [--userns] [--init] [--minimal] [--seccomp] [-e K=V] [--memory SIZE] [--pids N] [--cpus X] [--stats] [--selinux-type T] [--selinux-level L] [--verbose] [--] PROGRAM [ARGS...]");
+    eprintln!("cocoon-run: {msg}\nusage: cocoon-run [--rootfs DIR | --layers L1:L2 --upper DIR --work DIR] [--read-only|--writable] [--hostname NAME] [--no-net] [--userns] [--init] [--minimal] [--seccomp[=default|deny-list|unconfined]] [-e K=V] [--memory SIZE] [--pids N] [--cpus X] [--stats] [--selinux-type T] [--selinux-level L] [--verbose] [--] PROGRAM [ARGS...]");
     std::process::exit(2)
 }
 
@@ -74,7 +84,7 @@ fn parse() -> Args {
         userns: false,
         init: false,
         minimal: false,
-        seccomp: false,
+        seccomp: SeccompMode::Default,
         env: vec![("PATH".into(), cocoon::plan::DEFAULT_PATH.into())],
         verbose: false,
         memory: None,
@@ -101,7 +111,9 @@ fn parse() -> Args {
             "--userns" => a.userns = true,
             "--init" => a.init = true,
             "--minimal" => a.minimal = true,
-            "--seccomp" => a.seccomp = true,
+            "--seccomp" | "--seccomp=deny-list" => a.seccomp = SeccompMode::DenyList,
+            "--seccomp=default" => a.seccomp = SeccompMode::Default,
+            "--seccomp=unconfined" => a.seccomp = SeccompMode::Unconfined,
             "-e" => {
                 let kv = val("-e");
                 let (k, v) = kv.split_once('=').unwrap_or_else(|| usage("-e takes KEY=VALUE"));
@@ -147,8 +159,10 @@ fn main() -> ExitCode {
         ns.remove(Namespaces::CGROUP);
     }
     let mut process = Process::new(&a.cmd[0]).args(&a.cmd[1..]).envs(a.env.iter().map(|(k, v)| (k, v)));
-    if a.seccomp {
-        process = process.seccomp(cocoon::Seccomp::default_deny());
+    match a.seccomp {
+        SeccompMode::Default => {}
+        SeccompMode::DenyList => process = process.seccomp(cocoon::Seccomp::default_deny()),
+        SeccompMode::Unconfined => process = process.default_seccomp(false),
     }
     let mut b = ContainerBuilder::new(process)
         .namespaces(ns)
@@ -267,7 +281,11 @@ fn summary(a: &Args, c: &cocoon::Container, ns: Namespaces) {
     eprintln!("cocoon: hostname {:?}; /proc, /sys (ro), /dev (tmpfs, pts, shm, mqueue); Docker's masked and read-only paths", a.hostname);
     eprintln!(
         "cocoon: capabilities: Docker default set; no_new_privs on; seccomp: {}; env: {} variables",
-        if a.seccomp { "default deny-list" } else { "none" },
+        match a.seccomp {
+            SeccompMode::Default => "default policy (no keyrings, setns or new namespaces; clone3 ENOSYS)",
+            SeccompMode::DenyList => "default policy + conservative deny-list",
+            SeccompMode::Unconfined => "none (unconfined)",
+        },
         a.env.len()
     );
     if let Some(p) = c.cgroup_path() {

@@ -663,10 +663,12 @@ int cocoon_builder_set_rlimit(cocoon_builder *builder,
 int cocoon_builder_set_umask(cocoon_builder *builder,
                              uint32_t mask);
 
-// A seccomp filter for the process: the `n` syscall numbers at `syscalls` (`SYS_*` of
-// the running architecture) fail with `errno_value` (1..=4095, e.g. `EPERM`), every
-// other syscall is allowed. Installed right before exec; needs no_new_privs (the
-// default) or CAP_SYS_ADMIN. Replaces an earlier filter; checked immediately
+// A seccomp deny-list for the process: the `n` syscall numbers at `syscalls` (`SYS_*`
+// of the running architecture) fail with `errno_value` (1..=4095, e.g. `EPERM`), every
+// other syscall is allowed — on top of the default policy (see
+// `cocoon_builder_set_default_seccomp`), which it cannot loosen; where both refuse a
+// syscall this errno is the one seen. Installed right before exec; needs no_new_privs
+// (the default) or CAP_SYS_ADMIN. Replaces an earlier deny-list; checked immediately
 // (`COCOON_E_INVALID_CONFIG` for a bad number or errno, the builder unchanged).
 int cocoon_builder_set_seccomp_deny(cocoon_builder *builder,
                                     const int64_t *syscalls,
@@ -678,8 +680,19 @@ int cocoon_builder_set_seccomp_deny(cocoon_builder *builder,
 // reboot, clocks, accounting, quotas, handle-based opens) failing with `EPERM`.
 int cocoon_builder_set_seccomp_default_deny(cocoon_builder *builder);
 
-// Removes the seccomp filter (the default: none).
+// Removes the seccomp deny-list (the default: none). The default policy stays unless
+// turned off with `cocoon_builder_set_default_seccomp(builder, 0)`.
 int cocoon_builder_clear_seccomp(cocoon_builder *builder);
+
+// Whether the default seccomp policy is installed (`enabled` non-zero; the default is
+// on): `keyctl`, `add_key`, `request_key`, `setns`, and `clone`/`unshare` with any
+// `CLONE_NEW*` flag fail with `EPERM`, `clone3` with `ENOSYS` (libcs then use `clone`);
+// fork and threads work. It keeps container root out of host root's user keyring and
+// from making namespaces of its own; turn it off (0) only for programs that need those
+// calls. Applies to containers spawned from the builder and to processes exec'd with
+// it (`cocoon_container_exec`).
+int cocoon_builder_set_default_seccomp(cocoon_builder *builder,
+                                       int enabled);
 
 // The OOM killer score adjustment (-1000..=1000).
 int cocoon_builder_set_oom_score_adj(cocoon_builder *builder,

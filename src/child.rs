@@ -826,6 +826,17 @@ pub(crate) fn exec_process(p: &ProcessPlan, ctx: &ChildCtx<'_>) -> Step<Fail> {
         wire_stdio(p, ctx)?;
     }
     join_session_keyring(ctx.exec_label)?;
+    // no_new_privs only matters at execve, so it can be set this early; with it the
+    // filter below needs no CAP_SYS_ADMIN either.
+    if p.no_new_privs {
+        sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0).at(Stage::NoNewPrivs, 0)?;
+    }
+    // The default policy (no keyrings, no new namespaces) goes on right after the last
+    // keyctl and before privileges are dropped, so it needs neither no_new_privs nor a
+    // retained CAP_SYS_ADMIN; it refuses nothing the remaining steps use.
+    if let Some(prog) = p.default_seccomp {
+        install_seccomp(prog).at(Stage::Seccomp, crate::plan::SECCOMP_DEFAULT_INDEX as usize)?;
+    }
     // Capabilities: bounding set first (needs CAP_SETPCAP), then ids with KEEPCAPS so the
     // permitted set survives setuid, then the exact sets.
     for cap in 0..=p.last_cap {
@@ -860,9 +871,6 @@ pub(crate) fn exec_process(p: &ProcessPlan, ctx: &ChildCtx<'_>) -> Step<Fail> {
                 .at(Stage::AmbientCapabilities, cap as usize)?;
         }
     }
-    if p.no_new_privs {
-        sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0).at(Stage::NoNewPrivs, 0)?;
-    }
     // The cwd is resolved in-root without magic links: a `/proc/self/fd/N` cwd cannot
     // reach a leaked host fd (CVE-2024-21626).
     let cwd = sys::openat2(libc::AT_FDCWD, p.cwd.as_ptr(), libc::O_PATH | libc::O_DIRECTORY, 0, IN_ROOT)
@@ -883,7 +891,7 @@ pub(crate) fn exec_process(p: &ProcessPlan, ctx: &ChildCtx<'_>) -> Step<Fail> {
     close_except(p, &[], true).at(Stage::CloseFds, 0)?;
     // Index past the end = "not found anywhere in PATH".
     if let Some(prog) = &p.seccomp {
-        // Last, so that only execve itself runs under the filter.
+        // Last, so that only execve itself runs under the user's deny-list.
         install_seccomp(prog).at(Stage::Seccomp, 0)?;
     }
     let mut best = Fail { stage: Stage::Exec, index: p.candidates.len() as u32, errno: libc::ENOENT };

@@ -214,8 +214,10 @@ pub(crate) struct ProcessPlan {
     pub fd_floor: i32,
     /// Sorted passed-fd targets, which `close_range` must skip.
     pub keep_fds: Vec<u32>,
-    /// The compiled seccomp filter, if any.
+    /// The compiled seccomp deny-list, if any.
     pub seccomp: Option<Vec<seccompiler::sock_filter>>,
+    /// The default policy (built once per host process), unless opted out.
+    pub default_seccomp: Option<&'static [seccompiler::sock_filter]>,
 }
 
 /// Where a user name is looked up: the files of the container's future root.
@@ -320,6 +322,7 @@ impl ProcessPlan {
             fd_floor,
             keep_fds,
             seccomp: p.seccomp.as_ref().map(|f| f.compile()).transpose()?,
+            default_seccomp: if p.default_seccomp { Some(crate::seccomp::default_policy::program()?) } else { None },
         })
     }
 }
@@ -790,6 +793,9 @@ impl Plan {
     }
 }
 
+/// [`Stage::Seccomp`] index of the default policy (the deny-list is 0).
+pub(crate) const SECCOMP_DEFAULT_INDEX: u32 = 1;
+
 /// Describes a process-setup failure `(stage, index)`.
 pub(crate) fn describe_process(p: &ProcessPlan, stage: Stage, index: u32) -> String {
     match stage {
@@ -804,6 +810,8 @@ pub(crate) fn describe_process(p: &ProcessPlan, stage: Stage, index: u32) -> Str
         Stage::SetGid => format!("gid {}", p.gid),
         Stage::Groups => format!("groups {:?}", p.groups),
         Stage::Stdio => format!("fd {index}"),
+        Stage::Seccomp if index == SECCOMP_DEFAULT_INDEX => String::from("the default policy"),
+        Stage::Seccomp => String::from("the deny-list"),
         Stage::AmbientCapabilities | Stage::CapBounding => format!("capability {index}"),
         Stage::Capabilities => {
             // The usual cause: asking for capabilities the caller's bounding set lacks.

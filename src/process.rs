@@ -145,6 +145,7 @@ pub struct Process {
     pub(crate) stderr: Stdio,
     pub(crate) fds: Vec<(Arc<OwnedFd>, i32)>,
     pub(crate) seccomp: Option<crate::seccomp::Seccomp>,
+    pub(crate) default_seccomp: bool,
 }
 
 impl Process {
@@ -168,6 +169,7 @@ impl Process {
             stderr: Stdio::Inherit,
             fds: Vec::new(),
             seccomp: None,
+            default_seccomp: true,
         }
     }
 
@@ -279,10 +281,21 @@ impl Process {
         self
     }
 
-    /// A seccomp filter installed right before exec (default: none). See
-    /// [`crate::Seccomp::default_deny`] for a conservative deny-list.
+    /// A seccomp deny-list installed right before exec, on top of the default policy
+    /// (default: none). See [`crate::Seccomp::default_deny`] for a conservative one.
     pub fn seccomp(mut self, filter: crate::seccomp::Seccomp) -> Process {
         self.seccomp = Some(filter);
+        self
+    }
+
+    /// Whether the default seccomp policy is installed (default true): `keyctl`,
+    /// `add_key`, `request_key`, `setns`, and `clone`/`unshare` with any `CLONE_NEW*` flag
+    /// fail with `EPERM`, `clone3` with `ENOSYS` (libcs then use `clone`); fork and
+    /// threads work. It keeps container root out of host root's user keyring and from
+    /// making user (or any other) namespaces. Turn it off only for programs that need
+    /// those calls, e.g. a nested container runtime. Details in [`crate::seccomp`].
+    pub fn default_seccomp(mut self, yes: bool) -> Process {
+        self.default_seccomp = yes;
         self
     }
 

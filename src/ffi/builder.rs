@@ -803,10 +803,12 @@ pub unsafe extern "C" fn cocoon_builder_set_umask(builder: *mut cocoon_builder, 
     }
 }
 
-/// A seccomp filter for the process: the `n` syscall numbers at `syscalls` (`SYS_*` of
-/// the running architecture) fail with `errno_value` (1..=4095, e.g. `EPERM`), every
-/// other syscall is allowed. Installed right before exec; needs no_new_privs (the
-/// default) or CAP_SYS_ADMIN. Replaces an earlier filter; checked immediately
+/// A seccomp deny-list for the process: the `n` syscall numbers at `syscalls` (`SYS_*`
+/// of the running architecture) fail with `errno_value` (1..=4095, e.g. `EPERM`), every
+/// other syscall is allowed — on top of the default policy (see
+/// `cocoon_builder_set_default_seccomp`), which it cannot loosen; where both refuse a
+/// syscall this errno is the one seen. Installed right before exec; needs no_new_privs
+/// (the default) or CAP_SYS_ADMIN. Replaces an earlier deny-list; checked immediately
 /// (`COCOON_E_INVALID_CONFIG` for a bad number or errno, the builder unchanged).
 #[no_mangle]
 pub unsafe extern "C" fn cocoon_builder_set_seccomp_deny(
@@ -842,13 +844,32 @@ pub unsafe extern "C" fn cocoon_builder_set_seccomp_default_deny(builder: *mut c
     }
 }
 
-/// Removes the seccomp filter (the default: none).
+/// Removes the seccomp deny-list (the default: none). The default policy stays unless
+/// turned off with `cocoon_builder_set_default_seccomp(builder, 0)`.
 #[no_mangle]
 pub unsafe extern "C" fn cocoon_builder_clear_seccomp(builder: *mut cocoon_builder) -> c_int {
     // SAFETY: forwarded contract.
     unsafe {
         with_builder(builder, |b| {
             b.process.seccomp = None;
+            Ok(())
+        })
+    }
+}
+
+/// Whether the default seccomp policy is installed (`enabled` non-zero; the default is
+/// on): `keyctl`, `add_key`, `request_key`, `setns`, and `clone`/`unshare` with any
+/// `CLONE_NEW*` flag fail with `EPERM`, `clone3` with `ENOSYS` (libcs then use `clone`);
+/// fork and threads work. It keeps container root out of host root's user keyring and
+/// from making namespaces of its own; turn it off (0) only for programs that need those
+/// calls. Applies to containers spawned from the builder and to processes exec'd with
+/// it (`cocoon_container_exec`).
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_builder_set_default_seccomp(builder: *mut cocoon_builder, enabled: c_int) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe {
+        with_builder(builder, |b| {
+            b.process.default_seccomp = enabled != 0;
             Ok(())
         })
     }

@@ -363,6 +363,9 @@ static void test_builder_errors(void) {
         EXPECT(cocoon_builder_set_seccomp_default_deny(b), COCOON_OK);
         EXPECT(cocoon_builder_clear_seccomp(NULL), COCOON_E_INVALID_ARGUMENT);
         EXPECT(cocoon_builder_clear_seccomp(b), COCOON_OK);
+        EXPECT(cocoon_builder_set_default_seccomp(NULL, 0), COCOON_E_INVALID_ARGUMENT);
+        EXPECT(cocoon_builder_set_default_seccomp(b, 0), COCOON_OK);
+        EXPECT(cocoon_builder_set_default_seccomp(b, 1), COCOON_OK);
     }
 
     EXPECT(cocoon_builder_set_stdio(NULL, COCOON_STDOUT, COCOON_STDIO_NULL, -1), COCOON_E_INVALID_ARGUMENT);
@@ -1124,6 +1127,19 @@ static void test_more_containers(void) {
         CHECK(run_capture(b, buf, sizeof buf) == 0 && strcmp(buf, "made\n") == 0);
         EXPECT(cocoon_builder_set_seccomp_deny(b, deny, 2, EPERM), COCOON_OK);
         CHECK(run_capture(b, buf, sizeof buf) == 0 && strcmp(buf, "denied\n") == 0);
+        cocoon_builder_free(b);
+        b = NULL;
+    }
+    /* 0b. The default policy refuses a new user namespace inside; turned off, it works. */
+    {
+        const char *us_args[] = {"-c", "unshare -U true 2>/dev/null && echo userns || echo no-userns"};
+        const char *us_env[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin"};
+        EXPECT(cocoon_builder_new("/bin/sh", &b), COCOON_OK);
+        EXPECT(cocoon_builder_set_args(b, us_args, 2), COCOON_OK);
+        EXPECT(cocoon_builder_set_env(b, us_env, 1), COCOON_OK);
+        CHECK(run_capture(b, buf, sizeof buf) == 0 && strcmp(buf, "no-userns\n") == 0);
+        EXPECT(cocoon_builder_set_default_seccomp(b, 0), COCOON_OK);
+        CHECK(run_capture(b, buf, sizeof buf) == 0 && strcmp(buf, "userns\n") == 0);
         cocoon_builder_free(b);
         b = NULL;
     }

@@ -545,8 +545,10 @@ class _Builder:
 class Seccomp:
     """A seccomp deny-list: the syscall numbers in `deny` (x86_64 numbers, as in
     <asm/unistd_64.h>) fail with `errno`; everything else is allowed. `Seccomp.default()`
-    is cocoon's conservative deny-list (keyrings, new user namespaces, modules, kexec,
-    BPF, perf, userfaultfd, ptrace, mounts, swap, reboot, clocks, ...)."""
+    is cocoon's conservative deny-list (keyrings, unshare/setns, modules, kexec, BPF,
+    perf, userfaultfd, ptrace, mounts, swap, reboot, clocks, ...). A deny-list applies on
+    top of the default policy (the `default_seccomp` keyword), which it cannot loosen;
+    where both refuse a syscall, the deny-list's errno is the one seen."""
 
     deny: Sequence[int] = ()
     errno: int = 1  # EPERM
@@ -570,9 +572,10 @@ def _apply_seccomp(h, seccomp: Optional[Seccomp]) -> None:
 
 def _apply_process(b: _Builder, *, env, cwd, user, groups, capabilities, no_new_privs,
                    rlimits, umask, oom_score_adj, stdin, stdout, stderr, pass_fds=None,
-                   seccomp=None) -> None:
+                   seccomp=None, default_seccomp=True) -> None:
     h = b.h
     _apply_seccomp(h, seccomp)
+    _check(lib.cocoon_builder_set_default_seccomp(h, int(bool(default_seccomp))))
     if env is not None:
         arr, n = _strv([_b(k) + b"=" + _b(v) for k, v in env.items()])
         _check(lib.cocoon_builder_set_env(h, arr, n))
@@ -642,7 +645,10 @@ class Container:
     the container, reaps them and cleans up. Process options: env (dict), cwd, user
     ((uid, gid) or a name), groups, capabilities ((bounding, effective, permitted,
     inheritable, ambient) masks), no_new_privs, rlimits ({Rlimit: (soft, hard)}), umask,
-    oom_score_adj, seccomp (Seccomp(deny=[...]) or Seccomp.default()),
+    oom_score_adj, seccomp (Seccomp(deny=[...]) or Seccomp.default()), default_seccomp
+    (True by default: the default seccomp policy — keyctl/add_key/request_key, setns, and
+    clone/unshare with any CLONE_NEW* flag fail with EPERM, clone3 with ENOSYS; fork and
+    threads work; False turns it off for programs that need those calls),
     stdin/stdout/stderr (INHERIT, DEVNULL, PIPE, an fd or a file),
     pass_fds (fds passed on under the same number, like subprocess, or {target: fd or
     file}; they are duplicated when the Container is built).
@@ -689,6 +695,7 @@ class Container:
         umask: Optional[int] = None,
         oom_score_adj: Optional[int] = None,
         seccomp: Optional[Seccomp] = None,
+        default_seccomp: bool = True,
         stdin: StdioSpec = None,
         stdout: StdioSpec = None,
         stderr: StdioSpec = None,
@@ -776,7 +783,7 @@ class Container:
         _apply_process(b, env=env, cwd=cwd, user=user, groups=groups, capabilities=capabilities,
                        no_new_privs=no_new_privs, rlimits=rlimits, umask=umask,
                        oom_score_adj=oom_score_adj, stdin=stdin, stdout=stdout, stderr=stderr,
-                       pass_fds=pass_fds, seccomp=seccomp)
+                       pass_fds=pass_fds, seccomp=seccomp, default_seccomp=default_seccomp)
         _apply_selinux(h, selinux)
         _apply_cgroup(h, cgroup=cgroup, cgroup_parent=cgroup_parent, memory_max=memory_max,
                       memory_high=memory_high, memory_low=memory_low, swap_max=swap_max,
@@ -929,16 +936,17 @@ class Container:
              groups: Optional[Sequence[int]] = None, capabilities: Optional[tuple] = None,
              no_new_privs: Optional[bool] = None, rlimits: Optional[Mapping[Rlimit, tuple]] = None,
              umask: Optional[int] = None, oom_score_adj: Optional[int] = None,
-             seccomp: Optional[Seccomp] = None,
+             seccomp: Optional[Seccomp] = None, default_seccomp: bool = True,
              stdin: StdioSpec = None, stdout: StdioSpec = None, stderr: StdioSpec = None,
              pass_fds: Union[None, Sequence[int], Mapping[int, Union[int, IO]]] = None) -> "ExecProcess":
-        """Runs another process inside the running container (joins its namespaces)."""
+        """Runs another process inside the running container (joins its namespaces); it
+        gets the default seccomp policy unless `default_seccomp=False`."""
         b = _Builder(argv)
         try:
             _apply_process(b, env=env, cwd=cwd, user=user, groups=groups, capabilities=capabilities,
                            no_new_privs=no_new_privs, rlimits=rlimits, umask=umask,
                            oom_score_adj=oom_score_adj, stdin=stdin, stdout=stdout, stderr=stderr,
-                           pass_fds=pass_fds, seccomp=seccomp)
+                           pass_fds=pass_fds, seccomp=seccomp, default_seccomp=default_seccomp)
             h = _lib.ExecP()
             _check(lib.cocoon_container_exec(self._handle(), b.h, ctypes.byref(h)))
         finally:

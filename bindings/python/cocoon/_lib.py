@@ -112,6 +112,7 @@ _SIGNATURES = {
     "cocoon_builder_set_seccomp_deny": ([BuilderP, POINTER(c_int64), c_size_t, c_int], c_int),
     "cocoon_builder_set_seccomp_default_deny": ([BuilderP], c_int),
     "cocoon_builder_clear_seccomp": ([BuilderP], c_int),
+    "cocoon_builder_set_default_seccomp": ([BuilderP, c_int], c_int),
     "cocoon_builder_set_stdio": ([BuilderP, c_int, c_int, c_int], c_int),
     "cocoon_builder_set_init": ([BuilderP, c_int], c_int),
     # builder: cgroup

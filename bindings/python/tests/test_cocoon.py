@@ -482,15 +482,52 @@ def test_pass_fds():
         cocoon.Container(["true"], pass_fds={3: -1})
 
 
+# keyctl(KEYCTL_GET_KEYRING_ID, @u), clone(CLONE_NEWUSER|SIGCHLD), clone3(NULL, 0): each
+# printed as 0 (worked) or -errno (x86_64 numbers).
+_SECCOMP_PROBE = r'''
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+def call(*a):
+    r = libc.syscall(*a)
+    return r if r >= 0 else -ctypes.get_errno()
+k = call(250, 0, -4, 0)
+c = call(56, 0x10000000 | 17, 0, 0, 0, 0)
+if c == 0:
+    os._exit(0)
+if c > 0:
+    os.waitpid(c, 0)
+print(min(k, 0), min(c, 0), call(435, 0, 0))
+'''
+
+
+@needs_root
+def test_default_seccomp_policy():
+    argv = ["/usr/bin/python3", "-c", _SECCOMP_PROBE]
+    refused = b"-1 -1 -38\n"  # EPERM, EPERM, ENOSYS
+    with cocoon.Container(argv, stdout=cocoon.PIPE) as c:
+        assert c.stdout.read() == refused
+        assert c.wait().code == 0
+    with cocoon.Container(argv, stdout=cocoon.PIPE, default_seccomp=False) as c:
+        assert c.stdout.read() == b"0 0 -22\n"  # clone3 is there: EINVAL for size 0
+    # A process exec'd into a container gets it too, unless turned off.
+    with cocoon.Container(["sleep", "1000"]) as c:
+        with c.exec(argv, stdout=cocoon.PIPE) as p:
+            assert p.stdout.read() == refused
+        with c.exec(argv, stdout=cocoon.PIPE, default_seccomp=False) as p:
+            assert p.stdout.read() == b"0 0 -22\n"
+
+
 @needs_root
 def test_seccomp_deny_list():
     script = ["sh", "-c", "mkdir /tmp/x 2>/dev/null && echo made || echo denied; unshare -U true 2>/dev/null && echo userns || echo no-userns"]
     mkdir, mkdirat = 83, 258  # x86_64
-    with cocoon.Container(script, stdout=cocoon.PIPE) as c:
+    # The default policy off, so that each deny-list is seen on its own.
+    off = dict(stdout=cocoon.PIPE, default_seccomp=False)
+    with cocoon.Container(script, **off) as c:
         assert c.stdout.read() == b"made\nuserns\n"
-    with cocoon.Container(script, stdout=cocoon.PIPE, seccomp=cocoon.Seccomp(deny=[mkdir, mkdirat])) as c:
+    with cocoon.Container(script, **off, seccomp=cocoon.Seccomp(deny=[mkdir, mkdirat])) as c:
         assert c.stdout.read() == b"denied\nuserns\n"
-    with cocoon.Container(script, stdout=cocoon.PIPE, seccomp=cocoon.Seccomp.default()) as c:
+    with cocoon.Container(script, **off, seccomp=cocoon.Seccomp.default()) as c:
         assert c.stdout.read() == b"made\nno-userns\n"
     with pytest.raises(cocoon.InvalidConfig):
         cocoon.Container(["true"], seccomp=cocoon.Seccomp(deny=[mkdir], errno=0))

@@ -1,5 +1,17 @@
-//! Seccomp: a syscall deny-list compiled to a BPF program in the parent (with the
-//! `seccompiler` crate) and installed by the child as its last step before exec.
+//! Seccomp: the default policy every container process gets ([`default_policy`]) and
+//! optional user deny-lists ([`Seccomp`]), both compiled to BPF in the parent and
+//! installed by the child.
+//!
+//! How they compose: the default policy is installed first, right after the child joins
+//! its fresh session keyring and before it drops privileges (so it needs neither
+//! `no_new_privs` nor a retained `CAP_SYS_ADMIN`); a deny-list is installed last, right
+//! before exec, as a second, stacked filter. A syscall either refuses is refused, so a
+//! deny-list can only add to the default policy, never loosen it; where both refuse the
+//! same syscall the deny-list's errno is the one seen (the kernel prefers the most
+//! recently installed filter among equal actions). Turn the default off with
+//! [`crate::Process::default_seccomp`]`(false)`.
+
+pub(crate) mod default_policy;
 
 use std::collections::BTreeSet;
 
@@ -7,7 +19,7 @@ use crate::error::{Error, Result};
 
 /// A seccomp filter that makes the listed syscalls fail with an errno (default `EPERM`)
 /// and allows every other one. Syscalls are numbers (`libc::SYS_*`) of the running
-/// architecture.
+/// architecture. It applies on top of the default policy (see the module docs).
 ///
 /// Installing a filter needs `no_new_privs` (cocoon's default) or `CAP_SYS_ADMIN`;
 /// without either spawn fails at [`crate::Stage::Seccomp`].
@@ -31,7 +43,7 @@ impl Seccomp {
 
     /// A conservative deny-list in the spirit of Docker's default profile: syscalls a
     /// container should not need and that widen the kernel's attack surface (keyrings,
-    /// new user namespaces, kernel modules, kexec, BPF, perf, userfaultfd, ptrace,
+    /// `unshare` and `setns` whatever the flags, kernel modules, kexec, BPF, perf, userfaultfd, ptrace,
     /// mounting, swap, reboot, clock setting, accounting, quotas, handle-based opens).
     pub fn default_deny() -> Seccomp {
         Seccomp::deny([
