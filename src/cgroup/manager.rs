@@ -12,7 +12,6 @@ use std::time::{Duration, Instant};
 use cgroups_rs::fs::blkio::BlkIoController;
 use cgroups_rs::fs::cpu::CpuController;
 use cgroups_rs::fs::cpuset::CpuSetController;
-use cgroups_rs::fs::devices::{DevicePermissions, DeviceType, DevicesController};
 use cgroups_rs::fs::freezer::FreezerController;
 use cgroups_rs::fs::hugetlb::HugeTlbController;
 use cgroups_rs::fs::memory::{MemController, SetMemory};
@@ -20,7 +19,8 @@ use cgroups_rs::fs::pid::PidController;
 use cgroups_rs::fs::MaxValue;
 use cgroups_rs::FreezerState;
 
-use super::config::{validate_name, CgroupConfig, DeviceAccess, DeviceKind, DeviceNumber, IoRate, Resolved};
+use super::bpf::DeviceProgram;
+use super::config::{validate_name, CgroupConfig, IoRate, Resolved};
 use super::layout::{layout, CgroupMode, Hierarchy, Layout};
 use super::stats::{self, CgroupStats};
 use super::{CgroupError, CgroupVersion};
@@ -62,6 +62,8 @@ pub(crate) struct Cgroup {
     /// The hierarchy mounts this cgroup has a directory on.
     mounts_used: Vec<PathBuf>,
     v2_fd: Option<OwnedFd>,
+    /// The eBPF device program attached to the v2 directory.
+    device_prog: Option<DeviceProgram>,
     done: bool,
 }
 
@@ -94,24 +96,36 @@ impl Cgroup {
             parents: Vec::new(),
             mounts_used: Vec::new(),
             v2_fd: None,
+            device_prog: None,
             done: false,
+        };
+        // A container without limits: only where the device policy is enforced.
+        let only = if cfg.policy_only {
+            Some(layout.devices_home().ok_or(CgroupError::DeviceRulesNeedEbpf { rules: cfg.devices.len() })?)
+        } else {
+            None
         };
         {
             let mut reg = registry();
             let made = layout
                 .hierarchies
                 .iter()
+                .filter(|h| only.is_none_or(|o| o.mount == h.mount))
                 .try_for_each(|h| cg.make_dir(&mut reg, h, &parent, id));
             if let Err(e) = made {
                 // The original error is the one to report; removing directories that were
                 // just created (and hold no process) only fails if someone else filled them.
-                let _cleanup = cg.remove_all(&mut reg);
+                let _cleanup = cg.remove_all(&mut reg, true);
                 cg.done = true;
                 return Err(e);
             }
         }
-        if let Err(e) = cg.check_v2_controllers(cfg, layout).and_then(|()| cg.apply(cfg, &res, layout)) {
-            let _cleanup = cg.remove_all(&mut registry());
+        let applied = cg
+            .check_v2_controllers(cfg, layout)
+            .and_then(|()| cg.apply(cfg, &res, layout))
+            .and_then(|()| cg.attach_device_program(&res, layout));
+        if let Err(e) = applied {
+            let _cleanup = cg.remove_all(&mut registry(), true);
             cg.done = true;
             return Err(e);
         }
@@ -126,7 +140,7 @@ impl Cgroup {
                     Ok(fd) => cg.v2_fd = Some(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) }),
                     Err(e) => {
                         let err = CgroupError::io("open", &d.path, io::Error::from(e));
-                        let _cleanup = cg.remove_all(&mut registry());
+                        let _cleanup = cg.remove_all(&mut registry(), true);
                         cg.done = true;
                         return Err(err);
                     }
@@ -351,37 +365,21 @@ impl Cgroup {
                 h.set_limit_in_bytes(size, *limit).map_err(lib_err("hugetlb", &d.path, format!("{size} {limit}")))?;
             }
         }
-        // devices (v1 only; resolve() refused rules otherwise)
-        if let Some(d) = self.dir_for(layout, "devices") {
-            let dev = DevicesController::new(d.path.clone(), d.mount.clone());
-            for r in &cfg.devices {
-                let kind = match r.kind {
-                    DeviceKind::All => DeviceType::All,
-                    DeviceKind::Char => DeviceType::Char,
-                    DeviceKind::Block => DeviceType::Block,
-                };
-                let num = |n: DeviceNumber| match n {
-                    DeviceNumber::Any => -1,
-                    DeviceNumber::Num(n) => i64::from(n),
-                };
-                let mut perms = Vec::new();
-                if r.access.contains(DeviceAccess::READ) {
-                    perms.push(DevicePermissions::Read);
-                }
-                if r.access.contains(DeviceAccess::WRITE) {
-                    perms.push(DevicePermissions::Write);
-                }
-                if r.access.contains(DeviceAccess::MKNOD) {
-                    perms.push(DevicePermissions::MkNod);
-                }
-                let out = if r.allow {
-                    dev.allow_device(kind, num(r.major), num(r.minor), &perms)
-                } else {
-                    dev.deny_device(kind, num(r.major), num(r.minor), &perms)
-                };
-                out.map_err(lib_err("devices", &d.path, format!("{r:?}")))?;
-            }
+        // devices on v1: the rules in order (the kernel keeps the list)
+        if let Some(d) = self.dir_for(layout, "devices").filter(|d| d.version == CgroupVersion::V1) {
+            super::devices::write_v1(&d.path, &cfg.devices)?;
         }
+        Ok(())
+    }
+
+    /// devices on v2: the rules compiled into an eBPF program on the v2 directory, attached
+    /// before any process can enter the cgroup.
+    fn attach_device_program(&mut self, res: &Resolved, layout: &Layout) -> Result<(), CgroupError> {
+        let Some(policy) = &res.device_policy else { return Ok(()) };
+        let Some(d) = layout.devices_home().and_then(|h| self.dir_on(h)) else {
+            return Err(CgroupError::DeviceRulesNeedEbpf { rules: policy.exceptions.len() });
+        };
+        self.device_prog = Some(DeviceProgram::attach(&d.path, policy)?);
         Ok(())
     }
 
@@ -535,14 +533,21 @@ impl Cgroup {
     pub(crate) fn destroy(mut self) -> Result<(), CgroupError> {
         self.done = true;
         let killed = self.kill_all();
-        let removed = self.remove_all(&mut registry());
+        let removed = self.remove_all(&mut registry(), killed.is_ok());
         killed.and(removed)
     }
 
     /// Removes every directory this cgroup created (retrying while the kernel is still
-    /// tearing tasks down) and releases the parents.
-    fn remove_all(&mut self, reg: &mut BTreeMap<PathBuf, usize>) -> Result<(), CgroupError> {
+    /// tearing tasks down) and releases the parents. `empty`: no process is left, so the
+    /// device program may be detached (otherwise it stays, and goes with the cgroup).
+    fn remove_all(&mut self, reg: &mut BTreeMap<PathBuf, usize>, empty: bool) -> Result<(), CgroupError> {
         self.v2_fd = None;
+        if let Some(p) = self.device_prog.take() {
+            if empty {
+                // The kernel detaches it with the cgroup anyway; this only makes it prompt.
+                let _ = p.detach();
+            }
+        }
         let mut first_err = None;
         for d in self.dirs.drain(..).rev() {
             if let Err(e) = rmdir_retry(&d.path) {
@@ -578,8 +583,8 @@ impl Drop for Cgroup {
     fn drop(&mut self) {
         if !self.done {
             self.done = true;
-            let _ = self.kill_all();
-            let _ = self.remove_all(&mut registry());
+            let empty = self.kill_all().is_ok();
+            let _ = self.remove_all(&mut registry(), empty);
         }
     }
 }
