@@ -41,7 +41,7 @@ const FORBIDDEN: &str = "try() { for d in /dev /tmp ''; do p=$d/cocoon-node-$1; 
         if (: < $p) 2>/dev/null || (: > $p) 2>/dev/null; then echo \"OPENED $1 in $d/\"; fi; rm -f $p; \
       fi; done; }; \
     try loop0 b 7 0; try kmsg c 1 11; try kvm c 10 232; try mem c 1 1; \
-    (: > /dev/host-kmsg) 2>/dev/null && echo OPENED host kmsg; (: < /dev/host-mem) 2>/dev/null && echo OPENED host mem; \
+    (: > /dev/host-kmsg) 2>&1 && echo OPENED host kmsg; (: < /dev/host-mem) 2>/dev/null && echo OPENED host mem; \
     echo done";
 
 fn forbidden_builder() -> ContainerBuilder {
