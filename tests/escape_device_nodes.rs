@@ -153,3 +153,73 @@ fn a_user_device_rule_allows_one_more_device() {
     let out = run_ok(b(None));
     assert!(out.contains("not permitted") && !out.contains("kmsg\n"), "without the rule kmsg is refused: {out}");
 }
+
+#[test]
+fn processes_exec_ed_into_a_container_get_the_policy_too() {
+    let _g = lock();
+    let id = format!("devnodes-exec-{}", std::process::id());
+    let c = ContainerBuilder::new(cocoon::Process::new("/bin/sleep").arg("30").stdin(cocoon::Stdio::Null))
+        .mount(Mount::bind("/dev/kmsg", "/dev/host-kmsg").nodev(false))
+        .id(&id)
+        .spawn()
+        .unwrap();
+    // The policy-only cgroup exists, but the container still has no cgroup of the caller's.
+    assert!(devices_dir(&id).is_dir(), "a devices-only cgroup carries the policy");
+    assert!(c.cgroup_path().is_none() && c.pause().is_err(), "no user-visible cgroup was asked for");
+    let mut p = c.exec(&sh(&format!("{}; (: > /dev/host-kmsg) 2>&1 && echo OPENED host kmsg; true", forbidden_script()))).unwrap();
+    let mut out = String::new();
+    std::io::Read::read_to_string(&mut p.take_stdout().unwrap(), &mut out).unwrap();
+    assert!(p.wait().unwrap().success(), "{out}");
+    assert!(!out.contains("OPENED") && !out.contains("MADE"), "exec: a forbidden device was made or opened:\n{out}");
+    assert!(out.contains("not permitted"), "the device policy (EPERM) refused it: {out}");
+    c.delete().unwrap();
+    assert!(!devices_dir(&id).exists(), "removed with the container");
+}
+
+#[test]
+fn a_detached_container_keeps_running_under_its_policy() {
+    let _g = lock();
+    let id = format!("devnodes-detach-{}", std::process::id());
+    let tmp = TempDir::new("detach");
+    let out = tmp.join("kmsg");
+    let c = ContainerBuilder::new(cocoon::Process::new("/bin/sh").args([
+        "-c",
+        "sleep 0.3; (: > /dev/host-kmsg) 2>/out/kmsg; echo $? >> /out/kmsg",
+    ]))
+    .mount(Mount::bind("/dev/kmsg", "/dev/host-kmsg").nodev(false))
+    .mount(Mount::bind(tmp.path(), "/out"))
+    .id(&id)
+    .spawn()
+    .unwrap();
+    let pid = c.detach();
+    // The caller owns what a detached container leaves: its cgroup (removed even on panic).
+    struct Owned(std::path::PathBuf, std::cell::Cell<i32>);
+    impl Drop for Owned {
+        fn drop(&mut self) {
+            if self.1.get() > 0 {
+                // SAFETY: our own detached child, not reaped yet (so the pid is still ours).
+                unsafe { libc::kill(self.1.get(), libc::SIGKILL) };
+                // SAFETY: reaping it; a zeroed siginfo_t is valid.
+                let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+                // SAFETY: as above.
+                unsafe { libc::waitid(libc::P_PID, self.1.get() as libc::id_t, &mut info, libc::WEXITED | libc::__WALL) };
+            }
+            let t = std::time::Instant::now();
+            while std::fs::remove_dir(&self.0).is_err() && self.0.exists() && t.elapsed().as_secs() < 5 {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            let _ = std::fs::remove_dir("/sys/fs/cgroup/devices/cocoon");
+        }
+    }
+    let owned = Owned(devices_dir(&id), std::cell::Cell::new(pid));
+    assert!(devices_dir(&id).is_dir(), "the policy cgroup stays with the detached container");
+    // SAFETY: siginfo_t is plain data; waitid reaps the detached child we own.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: valid pointer; pid is our child.
+    assert_eq!(unsafe { libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, libc::WEXITED | libc::__WALL) }, 0);
+    owned.1.set(0);
+    // SAFETY: filled by a successful waitid.
+    assert_eq!((info.si_code, unsafe { info.si_status() }), (libc::CLD_EXITED, 0), "not killed by the detach");
+    let said = std::fs::read_to_string(&out).unwrap();
+    assert!(said.contains("not permitted"), "the policy still applied after detach: {said}");
+}

@@ -64,6 +64,8 @@ pub(crate) struct Cgroup {
     v2_fd: Option<OwnedFd>,
     /// The eBPF device program attached to the v2 directory.
     device_prog: Option<DeviceProgram>,
+    /// Only carries the device policy of a container that asked for no cgroup.
+    policy_only: bool,
     done: bool,
 }
 
@@ -97,6 +99,7 @@ impl Cgroup {
             mounts_used: Vec::new(),
             v2_fd: None,
             device_prog: None,
+            policy_only: cfg.policy_only,
             done: false,
         };
         // A container without limits: only where the device policy is enforced.
@@ -415,6 +418,12 @@ impl Cgroup {
         v
     }
 
+    /// Whether this cgroup only carries the device policy (the container asked for none):
+    /// the container's cgroup operations then say it has no cgroup.
+    pub(crate) fn policy_only(&self) -> bool {
+        self.policy_only
+    }
+
     /// The cgroup's path relative to each hierarchy's root (`<parent>/<id>`).
     pub(crate) fn path(&self) -> &Path {
         &self.rel
@@ -525,6 +534,23 @@ impl Cgroup {
                 self.thaw()?;
             }
             sleep(Duration::from_millis(2));
+        }
+    }
+
+    /// Leaves the cgroup as it is (a detached container keeps running in it, its device
+    /// program still attached); only this handle's fds are closed.
+    pub(crate) fn leave(mut self) {
+        self.done = true;
+        // Our parents no longer count it (they are not empty, so nothing is removed now;
+        // whoever empties them last removes them).
+        let mut reg = registry();
+        for p in self.parents.drain(..) {
+            if let Some(n) = reg.get_mut(&p) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    reg.remove(&p);
+                }
+            }
         }
     }
 
