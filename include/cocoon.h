@@ -1030,7 +1030,9 @@ int cocoon_container_delete(cocoon_container *container);
 
 // Frees the handle, leaving the container running: `*pid` receives the host pid of its
 // first process, which the caller must reap (`waitid(P_PID, pid, &info, WEXITED |
-// __WALL)`: it has no exit signal). On a NULL `pid` the handle is NOT freed.
+// __WALL)`: it has no exit signal). On a NULL `pid` the handle is NOT freed. Its cgroup
+// (with the device policy) stays while it runs; the next spawn of this process removes it
+// once the container has ended.
 int cocoon_container_detach(cocoon_container *container,
                             int *pid);
 

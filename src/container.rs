@@ -334,6 +334,8 @@ impl Container {
     /// Leaves the container running: the handle no longer kills it when dropped.
     /// Returns the host pid of its first process (the caller must reap it; cocoon's
     /// children have no exit signal, so use `waitid(P_PID, pid, .., WEXITED | __WALL)`).
+    /// Its cgroup (with the device policy) stays while it runs; once it has ended, the
+    /// next spawn of this process removes it.
     pub fn detach(mut self) -> i32 {
         self.detached = true;
         // The cgroup (and its device policy) stays with the running container.

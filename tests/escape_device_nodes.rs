@@ -192,7 +192,7 @@ fn a_detached_container_keeps_running_under_its_policy() {
     .spawn()
     .unwrap();
     let pid = c.detach();
-    // The caller owns what a detached container leaves: its cgroup (removed even on panic).
+    // If the test fails half-way: kill and reap the child, remove its cgroup.
     struct Owned(std::path::PathBuf, std::cell::Cell<i32>);
     impl Drop for Owned {
         fn drop(&mut self) {
@@ -222,4 +222,7 @@ fn a_detached_container_keeps_running_under_its_policy() {
     assert_eq!((info.si_code, unsafe { info.si_status() }), (libc::CLD_EXITED, 0), "not killed by the detach");
     let said = std::fs::read_to_string(&out).unwrap();
     assert!(said.contains("not permitted"), "the policy still applied after detach: {said}");
+    // The next spawn of this process removes the ended detached container's cgroup.
+    run_ok(ContainerBuilder::new(sh("true")));
+    assert!(!devices_dir(&id).exists(), "the detached container's cgroup was swept once it ended");
 }

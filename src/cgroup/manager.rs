@@ -35,6 +35,27 @@ const RMDIR_TIMEOUT: Duration = Duration::from_secs(2);
 /// in this map and never touched.
 static OWNED_PARENTS: Mutex<BTreeMap<PathBuf, usize>> = Mutex::new(BTreeMap::new());
 
+/// Cgroups of detached containers, removed once their processes are gone.
+static DETACHED: Mutex<Vec<Cgroup>> = Mutex::new(Vec::new());
+
+fn detached() -> MutexGuard<'static, Vec<Cgroup>> {
+    DETACHED.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Removes the cgroups of detached containers that have ended (a few per call, so a host
+/// with many detached containers does not pay for all of them on every spawn).
+fn sweep_detached() {
+    let mut left = detached();
+    let n = left.len().min(8);
+    for _ in 0..n {
+        let mut cg = left.remove(0);
+        if cg.procs().is_empty() && cg.remove_all(&mut registry(), true).is_ok() {
+            continue;
+        }
+        left.push(cg);
+    }
+}
+
 fn registry() -> MutexGuard<'static, BTreeMap<PathBuf, usize>> {
     // The map stays consistent even if a holder panicked: every update is a single insert,
     // increment or removal.
@@ -87,6 +108,7 @@ impl Cgroup {
     /// Creates the container's cgroup `<parent>/<id>` on every hierarchy cocoon uses and
     /// applies every limit of `cfg`. On any failure, everything created is removed again.
     pub(crate) fn create(cfg: &CgroupConfig, id: &str) -> Result<Cgroup, CgroupError> {
+        sweep_detached();
         let layout = layout()?;
         validate_name(id)?;
         let res = cfg.resolve(layout)?;
@@ -537,21 +559,14 @@ impl Cgroup {
         }
     }
 
-    /// Leaves the cgroup as it is (a detached container keeps running in it, its device
-    /// program still attached); only this handle's fds are closed.
+    /// Leaves the cgroup as it is: a detached container keeps running in it, its device
+    /// program still attached (this handle's fds are closed). It is removed, with its
+    /// parents, by a later [`Cgroup::create`] of this process once it is empty.
     pub(crate) fn leave(mut self) {
         self.done = true;
-        // Our parents no longer count it (they are not empty, so nothing is removed now;
-        // whoever empties them last removes them).
-        let mut reg = registry();
-        for p in self.parents.drain(..) {
-            if let Some(n) = reg.get_mut(&p) {
-                *n = n.saturating_sub(1);
-                if *n == 0 {
-                    reg.remove(&p);
-                }
-            }
-        }
+        self.device_prog = None;
+        self.v2_fd = None;
+        detached().push(self);
     }
 
     /// Kills what is left in the cgroup and removes it from every hierarchy. A directory that

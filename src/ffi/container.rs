@@ -468,7 +468,9 @@ pub unsafe extern "C" fn cocoon_container_delete(container: *mut cocoon_containe
 
 /// Frees the handle, leaving the container running: `*pid` receives the host pid of its
 /// first process, which the caller must reap (`waitid(P_PID, pid, &info, WEXITED |
-/// __WALL)`: it has no exit signal). On a NULL `pid` the handle is NOT freed.
+/// __WALL)`: it has no exit signal). On a NULL `pid` the handle is NOT freed. Its cgroup
+/// (with the device policy) stays while it runs; the next spawn of this process removes it
+/// once the container has ended.
 #[no_mangle]
 pub unsafe extern "C" fn cocoon_container_detach(container: *mut cocoon_container, pid: *mut c_int) -> c_int {
     guard(|| {
