@@ -2,9 +2,10 @@
 //! `/dev` (or `/tmp`, or root) without `nodev` and with no device policy it could
 //! `mknod /dev/x b 7 0` and read and write a host loop device, write the host kernel log
 //! through `c 1 11`, open `/dev/kvm` or `/dev/mem`. cocoon gives every container a device
-//! policy (deny all but null, zero, full, random, urandom, tty, console, ptmx and pts; v1
-//! devices controller here, eBPF on v2 — see tests/vm_devices.rs) and mounts every tmpfs and
-//! the root `nodev`, except the device binds.
+//! policy (deny all but null, zero, full, random, urandom, tty, console, ptmx and pts; on
+//! this hybrid host through the v1 devices controller for containers with limits and an
+//! eBPF program on the unified hierarchy for those without; pure v2 in tests/vm_devices.rs)
+//! and mounts every tmpfs and the root `nodev`, except the device binds.
 
 mod common;
 
@@ -42,8 +43,18 @@ fn assert_refused(out: &str, what: &str) {
     assert!(!out.contains("MADE"), "{what}: a forbidden device node was created (mknod must be refused):\n{out}");
 }
 
+/// Where a container without limits gets its policy-only cgroup: the unified hierarchy of
+/// this hybrid host (an eBPF device program), else the v1 devices hierarchy.
+fn policy_base() -> &'static str {
+    if std::path::Path::new("/sys/fs/cgroup/unified/cgroup.procs").exists() {
+        "/sys/fs/cgroup/unified"
+    } else {
+        "/sys/fs/cgroup/devices"
+    }
+}
+
 fn devices_dir(id: &str) -> std::path::PathBuf {
-    std::path::PathBuf::from(format!("/sys/fs/cgroup/devices/cocoon/{id}"))
+    std::path::PathBuf::from(format!("{}/cocoon/{id}", policy_base()))
 }
 
 #[test]
@@ -52,7 +63,7 @@ fn forbidden_nodes_cannot_be_made_or_opened_with_library_defaults() {
     let id = format!("devnodes-default-{}", std::process::id());
     let out = run_ok(builder(&forbidden_script()).id(&id));
     assert_refused(&out, "defaults, no cgroup config");
-    assert!(!devices_dir(&id).exists(), "the devices-only cgroup is removed with the container");
+    assert!(!devices_dir(&id).exists(), "the policy-only cgroup is removed with the container");
 }
 
 #[test]
@@ -164,7 +175,7 @@ fn processes_exec_ed_into_a_container_get_the_policy_too() {
         .spawn()
         .unwrap();
     // The policy-only cgroup exists, but the container still has no cgroup of the caller's.
-    assert!(devices_dir(&id).is_dir(), "a devices-only cgroup carries the policy");
+    assert!(devices_dir(&id).is_dir(), "a policy-only cgroup carries the policy");
     assert!(c.cgroup_path().is_none() && c.pause().is_err(), "no user-visible cgroup was asked for");
     let mut p = c.exec(&sh(&format!("{}; (: > /dev/host-kmsg) 2>&1 && echo OPENED host kmsg; true", forbidden_script()))).unwrap();
     let mut out = String::new();
@@ -208,7 +219,7 @@ fn a_detached_container_keeps_running_under_its_policy() {
             while std::fs::remove_dir(&self.0).is_err() && self.0.exists() && t.elapsed().as_secs() < 5 {
                 std::thread::sleep(std::time::Duration::from_millis(10));
             }
-            let _ = std::fs::remove_dir("/sys/fs/cgroup/devices/cocoon");
+            let _ = std::fs::remove_dir(format!("{}/cocoon", policy_base()));
         }
     }
     let owned = Owned(devices_dir(&id), std::cell::Cell::new(pid));

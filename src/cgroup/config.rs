@@ -524,6 +524,12 @@ impl CgroupConfig {
 
     /// Validates and resolves device paths to numbers.
     pub(crate) fn resolve(&self, layout: &Layout) -> Result<Resolved, CgroupError> {
+        self.resolve_for(layout, layout.devices_home())
+    }
+
+    /// [`Self::resolve`], with device rules enforced on hierarchy `devices` (v1: written;
+    /// v2: an eBPF program).
+    pub(crate) fn resolve_for(&self, layout: &Layout, devices: Option<&super::layout::Hierarchy>) -> Result<Resolved, CgroupError> {
         validate_parent(self.get_parent())?;
         let version = |controller: &'static str| -> Result<CgroupVersion, CgroupError> {
             layout.find(controller).map(|h| h.version).ok_or_else(|| CgroupError::ControllerUnavailable {
@@ -719,7 +725,7 @@ impl CgroupConfig {
         }
         let mut device_policy = None;
         if !self.devices.is_empty() {
-            match layout.devices_home() {
+            match devices {
                 Some(h) if h.version == CgroupVersion::V1 => {}
                 Some(_) => device_policy = Some(DevicePolicy::from_rules(&self.devices)),
                 None => return Err(CgroupError::DeviceRulesNeedEbpf { rules: self.devices.len() }),

@@ -21,7 +21,7 @@ use cgroups_rs::FreezerState;
 
 use super::bpf::DeviceProgram;
 use super::config::{validate_name, CgroupConfig, IoRate, Resolved};
-use super::layout::{layout, CgroupMode, Hierarchy, Layout};
+use super::layout::{layout, Hierarchy, Layout};
 use super::stats::{self, CgroupStats};
 use super::{CgroupError, CgroupVersion};
 
@@ -77,7 +77,6 @@ struct Dir {
 #[derive(Debug)]
 pub(crate) struct Cgroup {
     rel: PathBuf,
-    mode: CgroupMode,
     dirs: Vec<Dir>,
     parents: Vec<PathBuf>,
     /// The hierarchy mounts this cgroup has a directory on.
@@ -111,11 +110,35 @@ impl Cgroup {
         sweep_detached();
         let layout = layout()?;
         validate_name(id)?;
-        let res = cfg.resolve(layout)?;
+        if !cfg.policy_only {
+            return Cgroup::create_on(cfg, id, layout, None);
+        }
+        // A container without limits: one directory that carries the device policy. The
+        // unified one if there is one (an eBPF program, and CLONE_INTO_CGROUP: no task
+        // migration, no handshake), else the v1 devices hierarchy.
+        let unified = layout.hierarchies.iter().find(|h| h.version == CgroupVersion::V2);
+        let v1 = layout.find("devices").filter(|h| h.version == CgroupVersion::V1);
+        match (unified, v1) {
+            (Some(u), Some(h)) => Cgroup::create_on(cfg, id, layout, Some(u)).or_else(|e| match e {
+                CgroupError::AlreadyExists { .. } | CgroupError::Invalid { .. } => Err(e),
+                // e.g. no cgroup BPF in this kernel: the v1 controller does the same.
+                _ => Cgroup::create_on(cfg, id, layout, Some(h)),
+            }),
+            (Some(h), None) | (None, Some(h)) => Cgroup::create_on(cfg, id, layout, Some(h)),
+            (None, None) => Err(CgroupError::DeviceRulesNeedEbpf { rules: cfg.devices.len() }),
+        }
+    }
+
+    /// [`Cgroup::create`] on every hierarchy, or `only` on one (that also enforces the
+    /// device rules).
+    fn create_on(cfg: &CgroupConfig, id: &str, layout: &Layout, only: Option<&Hierarchy>) -> Result<Cgroup, CgroupError> {
+        let res = match only {
+            Some(h) => cfg.resolve_for(layout, Some(h))?,
+            None => cfg.resolve(layout)?,
+        };
         let parent = cfg.get_parent().to_path_buf();
         let mut cg = Cgroup {
             rel: parent.join(id),
-            mode: layout.mode,
             dirs: Vec::new(),
             parents: Vec::new(),
             mounts_used: Vec::new(),
@@ -123,12 +146,6 @@ impl Cgroup {
             device_prog: None,
             policy_only: cfg.policy_only,
             done: false,
-        };
-        // A container without limits: only where the device policy is enforced.
-        let only = if cfg.policy_only {
-            Some(layout.devices_home().ok_or(CgroupError::DeviceRulesNeedEbpf { rules: cfg.devices.len() })?)
-        } else {
-            None
         };
         {
             let mut reg = registry();
@@ -148,13 +165,15 @@ impl Cgroup {
         let applied = cg
             .check_v2_controllers(cfg, layout)
             .and_then(|()| cg.apply(cfg, &res, layout))
-            .and_then(|()| cg.attach_device_program(&res, layout));
+            .and_then(|()| cg.attach_device_program(&res));
         if let Err(e) = applied {
             let _cleanup = cg.remove_all(&mut registry(), true);
             cg.done = true;
             return Err(e);
         }
-        if cg.mode == CgroupMode::V2 {
+        // Only v2 directories (a pure v2 host, or the policy-only unified directory of a
+        // hybrid host): the child can be born in it.
+        if cg.dirs.iter().all(|d| d.version == CgroupVersion::V2) {
             if let Some(d) = cg.dirs.first() {
                 match nix::fcntl::open(
                     &d.path,
@@ -399,17 +418,18 @@ impl Cgroup {
 
     /// devices on v2: the rules compiled into an eBPF program on the v2 directory, attached
     /// before any process can enter the cgroup.
-    fn attach_device_program(&mut self, res: &Resolved, layout: &Layout) -> Result<(), CgroupError> {
+    fn attach_device_program(&mut self, res: &Resolved) -> Result<(), CgroupError> {
         let Some(policy) = &res.device_policy else { return Ok(()) };
-        let Some(d) = layout.devices_home().and_then(|h| self.dir_on(h)) else {
+        let Some(d) = self.dirs.iter().find(|d| d.version == CgroupVersion::V2) else {
             return Err(CgroupError::DeviceRulesNeedEbpf { rules: policy.exceptions.len() });
         };
         self.device_prog = Some(DeviceProgram::attach(&d.path, policy)?);
         Ok(())
     }
 
-    /// The v2 directory fd for `CLONE_INTO_CGROUP`, when the host is pure v2 (on v1 and
-    /// hybrid hosts the child must be [`attach`](Self::attach)ed instead). The fd is
+    /// The v2 directory fd for `CLONE_INTO_CGROUP`, when the cgroup is only on v2 (a pure
+    /// v2 host, or a policy-only cgroup on a hybrid host's unified hierarchy; otherwise the
+    /// child must be [`attach`](Self::attach)ed). The fd is
     /// close-on-exec and lives as long as this `Cgroup`.
     pub(crate) fn clone_into_fd(&self) -> Option<RawFd> {
         self.v2_fd.as_ref().map(|fd| fd.as_raw_fd())
