@@ -402,8 +402,9 @@ impl Cgroup {
                 write(&d.path.join(file), &format!("{prefix}{w}"))?;
             }
         }
-        // hugetlb
-        if let Some(d) = self.dir_for(layout, "hugetlb") {
+        // hugetlb (cgroups-rs reads /sys/kernel/mm/hugepages to build the controller: only
+        // when there is a limit to write)
+        if let Some(d) = self.dir_for(layout, "hugetlb").filter(|_| !res.hugetlb.is_empty()) {
             let h = HugeTlbController::new(d.path.clone(), d.mount.clone(), d.version == CgroupVersion::V2);
             for (size, limit) in &res.hugetlb {
                 h.set_limit_in_bytes(size, *limit).map_err(lib_err("hugetlb", &d.path, format!("{size} {limit}")))?;
