@@ -822,12 +822,13 @@ int cocoon_builder_set_hugetlb_limit(cocoon_builder *builder,
                                      uint64_t page_size,
                                      uint64_t limit);
 
-// Appends a device access rule (cgroup v1 `devices` controller; on a host whose devices
-// controller is not v1 -> `COCOON_E_CGROUP`, since v2 needs an eBPF program cocoon does
-// not install). `allow` non-zero allows, 0 denies; `kind` is `COCOON_DEVICE_ALL/CHAR/
-// BLOCK`; `major`/`minor` a number or `COCOON_DEVICE_ANY`; `access` an OR of
-// `COCOON_DEVICE_READ/WRITE/MKNOD` (not 0). Rules apply in order on top of the parent's
-// list, so a typical list is deny all (ALL, ANY, ANY, all access) followed by allows.
+// Appends a device access rule (cgroup v1 `devices` controller semantics; on cgroup v2
+// compiled into an eBPF device program). `allow` non-zero allows, 0 denies; `kind` is
+// `COCOON_DEVICE_ALL/CHAR/BLOCK`; `major`/`minor` a number or `COCOON_DEVICE_ANY`;
+// `access` an OR of `COCOON_DEVICE_READ/WRITE/MKNOD` (not 0). Rules apply in order on top
+// of the default device policy every container of a root caller gets (Docker's: null,
+// zero, full, random, urandom, tty, console, ptmx, pts), so allowing one more device is
+// one rule; allow ALL turns the policy off.
 // Unknown kind or access bits -> `COCOON_E_INVALID_ARGUMENT`.
 int cocoon_builder_add_device_rule(cocoon_builder *builder,
                                    int allow,
@@ -1059,7 +1060,8 @@ int cocoon_container_delete(cocoon_container *container);
 // container, the caller's direct child, which exits with the status of the container's
 // first process (`waitid(P_PID, pid, &info, WEXITED | __WALL)`: it has no exit signal).
 // Read `cocoon_container_pid` before for the first process's own pid. On a NULL `pid`
-// the handle is NOT freed.
+// the handle is NOT freed. Its cgroup (with the device policy) stays while it runs; the
+// next spawn of this process removes it once the container has ended.
 int cocoon_container_detach(cocoon_container *container,
                             int *pid);
 

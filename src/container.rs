@@ -315,8 +315,13 @@ impl Container {
         self.cgroup.as_ref()
     }
 
+    /// The cgroup the caller asked for (not the one that only carries the device policy).
+    fn user_cgroup(&self) -> Option<&Cgroup> {
+        self.cgroup.as_ref().filter(|c| !c.policy_only())
+    }
+
     fn need_cgroup(&self) -> Result<&Cgroup> {
-        self.cgroup.as_ref().ok_or_else(|| {
+        self.user_cgroup().ok_or_else(|| {
             Error::invalid("cgroup", "this container has no cgroup (ContainerBuilder::cgroup was not set)")
         })
     }
@@ -344,7 +349,7 @@ impl Container {
     /// The container's cgroup path relative to each hierarchy's root (e.g.
     /// `cocoon/<id>`), if it has a cgroup.
     pub fn cgroup_path(&self) -> Option<&std::path::Path> {
-        self.cgroup.as_ref().map(|c| c.path())
+        self.user_cgroup().map(|c| c.path())
     }
 
     /// The SELinux label the container's processes run with (`None` when unlabelled,
@@ -376,7 +381,9 @@ impl Container {
     /// monitor of the container, the caller's direct child, which exits with the status of
     /// the container's first process. It has no exit signal, so reap it with
     /// `waitid(P_PID, pid, .., WEXITED | __WALL)`. ([`Container::pid`], read before,
-    /// is the first process's own pid, for signals.)
+    /// is the first process's own pid, for signals.) Its cgroup (with the device policy)
+    /// stays while it runs; once it has ended, a later spawn of this process (or, after this
+    /// process is gone, [`crate::cgroup::sweep_stale`]) removes it.
     pub fn detach(mut self) -> i32 {
         self.detached = true;
         if let Some(cg) = self.cgroup.take() {
@@ -386,8 +393,9 @@ impl Container {
     }
 
     fn teardown(&mut self) -> Result<()> {
-        // A frozen process cannot die: thaw a paused container before killing it.
-        if let Some(cg) = &self.cgroup {
+        // A frozen process cannot die: thaw a paused container before killing it (a
+        // policy-only cgroup cannot have been paused).
+        if let Some(cg) = self.user_cgroup() {
             let _ = cg.thaw();
         }
         self.main.kill_and_reap();

@@ -515,7 +515,8 @@ fn standard_ops(ns: Namespaces, gid_map: &[idmap::IdRange]) -> Vec<Op> {
         source: Source::fs(c"tmpfs", &[("mode", Some("755")), ("size", Some("65536k"))], true),
         target: InRootPath::lit("/dev"),
         kind: TargetKind::Dir,
-        attrs: MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC,
+        // nodev: a node made here is unusable; the device binds below are mounts of their own.
+        attrs: MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
     });
     for (name, major, minor) in DEVICES {
         ops.push(Op::Mount {
@@ -613,6 +614,19 @@ fn user_mount_op(m: &crate::mount::Mount) -> Result<Op> {
     })
 }
 
+/// The cgroup a container gets: the caller's limits, and, when the caller could give the
+/// container working device nodes (see [`crate::cgroup::policy_required`]), the default
+/// device policy before the caller's device rules — in a devices-only cgroup if it asked
+/// for no limits.
+fn container_cgroup(cfg: Option<&CgroupConfig>) -> Option<CgroupConfig> {
+    match (cfg, crate::cgroup::policy_required()) {
+        (Some(c), true) => Some(c.clone().with_default_devices()),
+        (Some(c), false) => Some(c.clone()),
+        (None, true) => Some(CgroupConfig::device_policy_only()),
+        (None, false) => None,
+    }
+}
+
 /// A prepared container: everything computed, nothing created yet. Spawn from it as
 /// many times as needed with [`Plan::spawn`].
 #[derive(Debug)]
@@ -629,6 +643,8 @@ pub struct Plan {
     pub(crate) hostname: Option<CString>,
     pub(crate) domainname: Option<CString>,
     pub(crate) root: Source,
+    /// `MOUNT_ATTR_*` set on the root mount before anything is built on it.
+    pub(crate) root_attrs: u64,
     pub(crate) root_display: String,
     pub(crate) ops: Vec<Op>,
     pub(crate) masked: Vec<InRootPath>,
@@ -734,6 +750,9 @@ impl Plan {
             hostname: b.hostname.as_deref().map(|h| cstring("hostname", h.as_bytes())).transpose()?,
             domainname: b.domainname.as_deref().map(|h| cstring("domainname", h.as_bytes())).transpose()?,
             root,
+            // nodev on every root (sandbox tmpfs, overlay, directory): a device node made or
+            // found in it is unusable. The /dev binds are mounts of their own.
+            root_attrs: MOUNT_ATTR_NODEV,
             root_display,
             ops,
             masked,
@@ -743,7 +762,7 @@ impl Plan {
             init: b.init,
             joins: b.joins.iter().map(|(ns, p)| (ns.setns_flags(), p.clone())).collect(),
             process,
-            cgroup: b.cgroup.clone(),
+            cgroup: container_cgroup(b.cgroup.as_ref()),
             selinux: b.selinux.clone(),
             relabels: b
                 .mounts

@@ -7,6 +7,7 @@ use std::path::{Component, Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
+use super::devices::DevicePolicy;
 use super::layout::Layout;
 use super::{CgroupError, CgroupVersion};
 
@@ -295,8 +296,12 @@ bitflags::bitflags! {
     }
 }
 
-/// A v1 `devices` controller rule. Rules are written in order; the container starts with the
-/// parent's device list, so a typical list is `DeviceRule::deny_all()` followed by allows.
+/// A device access rule, with the v1 `devices` controller's semantics (on cgroup v2 cocoon
+/// enforces the same list with an eBPF device program). Rules apply in order. A container's
+/// list starts with cocoon's default policy (Docker's: deny all, allow `rwm` on null, zero,
+/// full, random, urandom, tty, console, ptmx and `136:*` pts), so a rule allowing one more
+/// device is enough; `DeviceRule::allow(DeviceKind::All, ..)` turns the policy off. A
+/// [`crate::cgroup::CgroupHandle`] starts from its parent's list (v1) or allow-all (v2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct DeviceRule {
     /// Allow (true) or deny (false).
@@ -389,6 +394,8 @@ pub struct CgroupConfig {
     pub(crate) io_limits: Vec<IoLimit>,
     pub(crate) hugetlb: Vec<(Bytes, Bytes)>,
     pub(crate) devices: Vec<DeviceRule>,
+    /// Only the hierarchy that carries the device policy (a container without limits).
+    pub(crate) policy_only: bool,
 }
 
 impl CgroupConfig {
@@ -482,11 +489,26 @@ impl CgroupConfig {
         self.hugetlb.push((page_size, limit));
         self
     }
-    /// Adds a device rule (v1 `devices` controller only: on cgroup v2 device rules need an
-    /// eBPF program, which cocoon does not install, so they are refused).
+    /// Adds a device rule (v1: written to `devices.allow`/`devices.deny`; v2: compiled into
+    /// the cgroup's eBPF device program). For a container the rules come after the default
+    /// device policy.
     pub fn device_rule(mut self, rule: DeviceRule) -> Self {
         self.devices.push(rule);
         self
+    }
+
+    /// This configuration with the container default device policy before its own rules.
+    pub(crate) fn with_default_devices(mut self) -> Self {
+        let mut rules = super::devices::default_rules();
+        rules.append(&mut self.devices);
+        self.devices = rules;
+        self
+    }
+
+    /// The cheapest cgroup that carries the default device policy, for a container that
+    /// asked for no limits: only the devices hierarchy (v1) or the unified directory (v2).
+    pub(crate) fn device_policy_only() -> Self {
+        CgroupConfig { policy_only: true, ..CgroupConfig::default() }.with_default_devices()
     }
 
     /// The parent path (default [`DEFAULT_PARENT`]).
@@ -502,6 +524,12 @@ impl CgroupConfig {
 
     /// Validates and resolves device paths to numbers.
     pub(crate) fn resolve(&self, layout: &Layout) -> Result<Resolved, CgroupError> {
+        self.resolve_for(layout, layout.devices_home())
+    }
+
+    /// [`Self::resolve`], with device rules enforced on hierarchy `devices` (v1: written;
+    /// v2: an eBPF program).
+    pub(crate) fn resolve_for(&self, layout: &Layout, devices: Option<&super::layout::Hierarchy>) -> Result<Resolved, CgroupError> {
         validate_parent(self.get_parent())?;
         let version = |controller: &'static str| -> Result<CgroupVersion, CgroupError> {
             layout.find(controller).map(|h| h.version).ok_or_else(|| CgroupError::ControllerUnavailable {
@@ -695,10 +723,12 @@ impl CgroupConfig {
         for r in &self.devices {
             r.validate()?;
         }
+        let mut device_policy = None;
         if !self.devices.is_empty() {
-            match layout.find("devices") {
+            match devices {
                 Some(h) if h.version == CgroupVersion::V1 => {}
-                _ => return Err(CgroupError::DeviceRulesNeedEbpf { rules: self.devices.len() }),
+                Some(_) => device_policy = Some(DevicePolicy::from_rules(&self.devices)),
+                None => return Err(CgroupError::DeviceRulesNeedEbpf { rules: self.devices.len() }),
             }
         }
 
@@ -711,6 +741,7 @@ impl CgroupConfig {
             io_weight,
             io_limits,
             hugetlb,
+            device_policy,
         })
     }
 }
@@ -726,6 +757,8 @@ pub(crate) struct Resolved {
     pub(crate) io_weight: Option<(u16, CgroupVersion)>,
     pub(crate) io_limits: Vec<(u32, u32, IoRate, u64)>,
     pub(crate) hugetlb: Vec<(String, u64)>,
+    /// The device rules reduced for an eBPF program (v2 only; v1 writes the rules).
+    pub(crate) device_policy: Option<DevicePolicy>,
 }
 
 /// The kernel's name for a huge page size in hugetlb file names (`2MB`, `1GB`, `64KB`).

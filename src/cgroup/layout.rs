@@ -136,6 +136,14 @@ impl Layout {
         Some(Layout { mode, hierarchies })
     }
 
+    /// Where device rules are enforced: the v1 devices hierarchy, or else the unified
+    /// hierarchy (with an eBPF program; on a hybrid host without a v1 devices controller too).
+    pub(crate) fn devices_home(&self) -> Option<&Hierarchy> {
+        self.find("devices")
+            .filter(|h| h.version == CgroupVersion::V1)
+            .or_else(|| self.hierarchies.iter().find(|h| h.version == CgroupVersion::V2))
+    }
+
     /// The hierarchy that holds `controller` (`"io"`/`"blkio"` are one controller).
     pub(crate) fn find(&self, controller: &str) -> Option<&Hierarchy> {
         let (v1name, v2name) = match controller {

@@ -12,7 +12,6 @@ use std::time::{Duration, Instant};
 use cgroups_rs::fs::blkio::BlkIoController;
 use cgroups_rs::fs::cpu::CpuController;
 use cgroups_rs::fs::cpuset::CpuSetController;
-use cgroups_rs::fs::devices::{DevicePermissions, DeviceType, DevicesController};
 use cgroups_rs::fs::freezer::FreezerController;
 use cgroups_rs::fs::hugetlb::HugeTlbController;
 use cgroups_rs::fs::memory::{MemController, SetMemory};
@@ -20,8 +19,9 @@ use cgroups_rs::fs::pid::PidController;
 use cgroups_rs::fs::MaxValue;
 use cgroups_rs::FreezerState;
 
-use super::config::{validate_name, CgroupConfig, DeviceAccess, DeviceKind, DeviceNumber, IoRate, Resolved};
-use super::layout::{layout, CgroupMode, Hierarchy, Layout};
+use super::bpf::DeviceProgram;
+use super::config::{validate_name, CgroupConfig, IoRate, Resolved};
+use super::layout::{layout, Hierarchy, Layout};
 use super::stats::{self, CgroupStats};
 use super::{CgroupError, CgroupVersion};
 
@@ -34,6 +34,27 @@ const RMDIR_TIMEOUT: Duration = Duration::from_secs(2);
 /// A parent is removed when its count drops to zero; parents that already existed are never
 /// in this map and never touched.
 static OWNED_PARENTS: Mutex<BTreeMap<PathBuf, usize>> = Mutex::new(BTreeMap::new());
+
+/// Cgroups of detached containers, removed once their processes are gone.
+static DETACHED: Mutex<Vec<Cgroup>> = Mutex::new(Vec::new());
+
+fn detached() -> MutexGuard<'static, Vec<Cgroup>> {
+    DETACHED.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Removes the cgroups of detached containers that have ended (a few per call, so a host
+/// with many detached containers does not pay for all of them on every spawn).
+fn sweep_detached() {
+    let mut left = detached();
+    let n = left.len().min(8);
+    for _ in 0..n {
+        let mut cg = left.remove(0);
+        if cg.procs().is_empty() && cg.remove_all(&mut registry(), true).is_ok() {
+            continue;
+        }
+        left.push(cg);
+    }
+}
 
 fn registry() -> MutexGuard<'static, BTreeMap<PathBuf, usize>> {
     // The map stays consistent even if a holder panicked: every update is a single insert,
@@ -56,12 +77,15 @@ struct Dir {
 #[derive(Debug)]
 pub(crate) struct Cgroup {
     rel: PathBuf,
-    mode: CgroupMode,
     dirs: Vec<Dir>,
     parents: Vec<PathBuf>,
     /// The hierarchy mounts this cgroup has a directory on.
     mounts_used: Vec<PathBuf>,
     v2_fd: Option<OwnedFd>,
+    /// The eBPF device program attached to the v2 directory.
+    device_prog: Option<DeviceProgram>,
+    /// Only carries the device policy of a container that asked for no cgroup.
+    policy_only: bool,
     done: bool,
 }
 
@@ -83,17 +107,44 @@ impl Cgroup {
     /// Creates the container's cgroup `<parent>/<id>` on every hierarchy cocoon uses and
     /// applies every limit of `cfg`. On any failure, everything created is removed again.
     pub(crate) fn create(cfg: &CgroupConfig, id: &str) -> Result<Cgroup, CgroupError> {
+        sweep_detached();
         let layout = layout()?;
         validate_name(id)?;
-        let res = cfg.resolve(layout)?;
+        if !cfg.policy_only {
+            return Cgroup::create_on(cfg, id, layout, None);
+        }
+        // A container without limits: one directory that carries the device policy. The
+        // unified one if there is one (an eBPF program, and CLONE_INTO_CGROUP: no task
+        // migration, no handshake), else the v1 devices hierarchy.
+        let unified = layout.hierarchies.iter().find(|h| h.version == CgroupVersion::V2);
+        let v1 = layout.find("devices").filter(|h| h.version == CgroupVersion::V1);
+        match (unified, v1) {
+            (Some(u), Some(h)) => Cgroup::create_on(cfg, id, layout, Some(u)).or_else(|e| match e {
+                CgroupError::AlreadyExists { .. } | CgroupError::Invalid { .. } => Err(e),
+                // e.g. no cgroup BPF in this kernel: the v1 controller does the same.
+                _ => Cgroup::create_on(cfg, id, layout, Some(h)),
+            }),
+            (Some(h), None) | (None, Some(h)) => Cgroup::create_on(cfg, id, layout, Some(h)),
+            (None, None) => Err(CgroupError::DeviceRulesNeedEbpf { rules: cfg.devices.len() }),
+        }
+    }
+
+    /// [`Cgroup::create`] on every hierarchy, or `only` on one (that also enforces the
+    /// device rules).
+    fn create_on(cfg: &CgroupConfig, id: &str, layout: &Layout, only: Option<&Hierarchy>) -> Result<Cgroup, CgroupError> {
+        let res = match only {
+            Some(h) => cfg.resolve_for(layout, Some(h))?,
+            None => cfg.resolve(layout)?,
+        };
         let parent = cfg.get_parent().to_path_buf();
         let mut cg = Cgroup {
             rel: parent.join(id),
-            mode: layout.mode,
             dirs: Vec::new(),
             parents: Vec::new(),
             mounts_used: Vec::new(),
             v2_fd: None,
+            device_prog: None,
+            policy_only: cfg.policy_only,
             done: false,
         };
         {
@@ -101,21 +152,28 @@ impl Cgroup {
             let made = layout
                 .hierarchies
                 .iter()
+                .filter(|h| only.is_none_or(|o| o.mount == h.mount))
                 .try_for_each(|h| cg.make_dir(&mut reg, h, &parent, id));
             if let Err(e) = made {
                 // The original error is the one to report; removing directories that were
                 // just created (and hold no process) only fails if someone else filled them.
-                let _cleanup = cg.remove_all(&mut reg);
+                let _cleanup = cg.remove_all(&mut reg, true);
                 cg.done = true;
                 return Err(e);
             }
         }
-        if let Err(e) = cg.check_v2_controllers(cfg, layout).and_then(|()| cg.apply(cfg, &res, layout)) {
-            let _cleanup = cg.remove_all(&mut registry());
+        let applied = cg
+            .check_v2_controllers(cfg, layout)
+            .and_then(|()| cg.apply(cfg, &res, layout))
+            .and_then(|()| cg.attach_device_program(&res));
+        if let Err(e) = applied {
+            let _cleanup = cg.remove_all(&mut registry(), true);
             cg.done = true;
             return Err(e);
         }
-        if cg.mode == CgroupMode::V2 {
+        // Only v2 directories (a pure v2 host, or the policy-only unified directory of a
+        // hybrid host): the child can be born in it.
+        if cg.dirs.iter().all(|d| d.version == CgroupVersion::V2) {
             if let Some(d) = cg.dirs.first() {
                 match nix::fcntl::open(
                     &d.path,
@@ -126,7 +184,7 @@ impl Cgroup {
                     Ok(fd) => cg.v2_fd = Some(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) }),
                     Err(e) => {
                         let err = CgroupError::io("open", &d.path, io::Error::from(e));
-                        let _cleanup = cg.remove_all(&mut registry());
+                        let _cleanup = cg.remove_all(&mut registry(), true);
                         cg.done = true;
                         return Err(err);
                     }
@@ -349,49 +407,35 @@ impl Cgroup {
                 write(&d.path.join(file), &format!("{prefix}{w}"))?;
             }
         }
-        // hugetlb
-        if let Some(d) = self.dir_for(layout, "hugetlb") {
+        // hugetlb (cgroups-rs reads /sys/kernel/mm/hugepages to build the controller: only
+        // when there is a limit to write)
+        if let Some(d) = self.dir_for(layout, "hugetlb").filter(|_| !res.hugetlb.is_empty()) {
             let h = HugeTlbController::new(d.path.clone(), d.mount.clone(), d.version == CgroupVersion::V2);
             for (size, limit) in &res.hugetlb {
                 h.set_limit_in_bytes(size, *limit).map_err(lib_err("hugetlb", &d.path, format!("{size} {limit}")))?;
             }
         }
-        // devices (v1 only; resolve() refused rules otherwise)
-        if let Some(d) = self.dir_for(layout, "devices") {
-            let dev = DevicesController::new(d.path.clone(), d.mount.clone());
-            for r in &cfg.devices {
-                let kind = match r.kind {
-                    DeviceKind::All => DeviceType::All,
-                    DeviceKind::Char => DeviceType::Char,
-                    DeviceKind::Block => DeviceType::Block,
-                };
-                let num = |n: DeviceNumber| match n {
-                    DeviceNumber::Any => -1,
-                    DeviceNumber::Num(n) => i64::from(n),
-                };
-                let mut perms = Vec::new();
-                if r.access.contains(DeviceAccess::READ) {
-                    perms.push(DevicePermissions::Read);
-                }
-                if r.access.contains(DeviceAccess::WRITE) {
-                    perms.push(DevicePermissions::Write);
-                }
-                if r.access.contains(DeviceAccess::MKNOD) {
-                    perms.push(DevicePermissions::MkNod);
-                }
-                let out = if r.allow {
-                    dev.allow_device(kind, num(r.major), num(r.minor), &perms)
-                } else {
-                    dev.deny_device(kind, num(r.major), num(r.minor), &perms)
-                };
-                out.map_err(lib_err("devices", &d.path, format!("{r:?}")))?;
-            }
+        // devices on v1: the rules in order (the kernel keeps the list)
+        if let Some(d) = self.dir_for(layout, "devices").filter(|d| d.version == CgroupVersion::V1) {
+            super::devices::write_v1(&d.path, &cfg.devices)?;
         }
         Ok(())
     }
 
-    /// The v2 directory fd for `CLONE_INTO_CGROUP`, when the host is pure v2 (on v1 and
-    /// hybrid hosts the child must be [`attach`](Self::attach)ed instead). The fd is
+    /// devices on v2: the rules compiled into an eBPF program on the v2 directory, attached
+    /// before any process can enter the cgroup.
+    fn attach_device_program(&mut self, res: &Resolved) -> Result<(), CgroupError> {
+        let Some(policy) = &res.device_policy else { return Ok(()) };
+        let Some(d) = self.dirs.iter().find(|d| d.version == CgroupVersion::V2) else {
+            return Err(CgroupError::DeviceRulesNeedEbpf { rules: policy.exceptions.len() });
+        };
+        self.device_prog = Some(DeviceProgram::attach(&d.path, policy)?);
+        Ok(())
+    }
+
+    /// The v2 directory fd for `CLONE_INTO_CGROUP`, when the cgroup is only on v2 (a pure
+    /// v2 host, or a policy-only cgroup on a hybrid host's unified hierarchy; otherwise the
+    /// child must be [`attach`](Self::attach)ed). The fd is
     /// close-on-exec and lives as long as this `Cgroup`.
     pub(crate) fn clone_into_fd(&self) -> Option<RawFd> {
         self.v2_fd.as_ref().map(|fd| fd.as_raw_fd())
@@ -427,6 +471,12 @@ impl Cgroup {
         v.sort_unstable();
         v.dedup();
         v
+    }
+
+    /// Whether this cgroup only carries the device policy (the container asked for none):
+    /// the container's cgroup operations then say it has no cgroup.
+    pub(crate) fn policy_only(&self) -> bool {
+        self.policy_only
     }
 
     /// The cgroup's path relative to each hierarchy's root (`<parent>/<id>`).
@@ -542,30 +592,36 @@ impl Cgroup {
         }
     }
 
+    /// Leaves the cgroup as it is: a detached container keeps running in it, its device
+    /// program still attached (this handle's fds are closed). It is removed, with its
+    /// parents, by a later [`Cgroup::create`] of this process once it is empty.
+    pub(crate) fn leave(mut self) {
+        self.done = true;
+        self.device_prog = None;
+        self.v2_fd = None;
+        detached().push(self);
+    }
+
     /// Kills what is left in the cgroup and removes it from every hierarchy. A directory that
     /// still holds processes after the retries is reported as [`CgroupError::NotEmpty`].
     pub(crate) fn destroy(mut self) -> Result<(), CgroupError> {
         self.done = true;
         let killed = self.kill_all();
-        let removed = self.remove_all(&mut registry());
+        let removed = self.remove_all(&mut registry(), killed.is_ok());
         killed.and(removed)
     }
 
-    /// Leaves the cgroup in place for a detached container that outlives this handle (and
-    /// maybe this process): nothing is killed or removed; the parents are released (a
-    /// parent's rmdir fails harmlessly while the cgroup is in it). Once the container has
-    /// ended, a sweep removes the cgroup ([`super::sweep_stale`]).
-    pub(crate) fn leave(mut self) {
-        self.done = true;
-        self.v2_fd = None;
-        self.dirs.clear();
-        let _ = self.remove_all(&mut registry());
-    }
-
     /// Removes every directory this cgroup created (retrying while the kernel is still
-    /// tearing tasks down) and releases the parents.
-    fn remove_all(&mut self, reg: &mut BTreeMap<PathBuf, usize>) -> Result<(), CgroupError> {
+    /// tearing tasks down) and releases the parents. `empty`: no process is left, so the
+    /// device program may be detached (otherwise it stays, and goes with the cgroup).
+    fn remove_all(&mut self, reg: &mut BTreeMap<PathBuf, usize>, empty: bool) -> Result<(), CgroupError> {
         self.v2_fd = None;
+        if let Some(p) = self.device_prog.take() {
+            if empty {
+                // The kernel detaches it with the cgroup anyway; this only makes it prompt.
+                let _ = p.detach();
+            }
+        }
         let mut first_err = None;
         for d in self.dirs.drain(..).rev() {
             if let Err(e) = rmdir_retry(&d.path) {
@@ -601,8 +657,8 @@ impl Drop for Cgroup {
     fn drop(&mut self) {
         if !self.done {
             self.done = true;
-            let _ = self.kill_all();
-            let _ = self.remove_all(&mut registry());
+            let empty = self.kill_all().is_ok();
+            let _ = self.remove_all(&mut registry(), empty);
         }
     }
 }

@@ -6,12 +6,20 @@
 //! `cgroup.kill`), and removed when the container is torn down. [`CgroupHandle`] offers the
 //! same machinery for processes you start yourself.
 //!
+//! Every container spawned by a caller with CAP_SYS_ADMIN in the initial user namespace
+//! (root) gets a device policy: Docker's default allowlist plus the configuration's
+//! [`DeviceRule`]s, through the v1 devices controller or, on cgroup v2, an eBPF device
+//! program. A container without [`CgroupConfig`] gets the cheapest cgroup that carries it
+//! (only the v1 devices hierarchy, or the one v2 directory).
+//!
 //! Writing limit values goes through the `cgroups-rs` controllers. cocoon adds what that crate
 //! lacks: hybrid-layout detection, creating only the directories it owns and removing exactly
 //! those, typed validation, CPU burst, BFQ I/O weights, v2 freeze completion
 //! (`cgroup.events`), v1 kill-all, and stats readers that report read errors instead of zeros.
 
+mod bpf;
 mod config;
+mod devices;
 mod layout;
 mod manager;
 mod stats;
@@ -28,6 +36,7 @@ pub use config::{
 pub use layout::{controller_version, host_mode, CgroupMode};
 #[allow(unused_imports)] // used by the spawn engine
 pub(crate) use manager::Cgroup;
+pub(crate) use devices::policy_required;
 pub use manager::CgroupHandle;
 pub(crate) use sweep::sweep_once;
 pub use sweep::sweep_stale;
@@ -105,10 +114,12 @@ pub enum CgroupError {
         reason: String,
     },
 
-    /// Device rules were given but the devices controller is not a v1 hierarchy.
+    /// Device rules were given (or the default device policy is needed) but the host has
+    /// neither a cgroup v1 devices controller nor a cgroup2 hierarchy to attach an eBPF device
+    /// program to.
     #[error(
-        "{rules} device rule(s) given, but this host has no cgroup v1 devices controller: on \
-         cgroup v2 device access is controlled by an eBPF program, which cocoon does not install"
+        "{rules} device rule(s) given, but this host has neither a cgroup v1 devices controller \
+         nor a cgroup2 hierarchy for an eBPF device program"
     )]
     DeviceRulesNeedEbpf {
         /// How many rules were given.

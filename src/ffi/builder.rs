@@ -1256,12 +1256,13 @@ fn device_number(n: u32) -> DeviceNumber {
 
 const DEVICE_ACCESS: u32 = COCOON_DEVICE_READ | COCOON_DEVICE_WRITE | COCOON_DEVICE_MKNOD;
 
-/// Appends a device access rule (cgroup v1 `devices` controller; on a host whose devices
-/// controller is not v1 -> `COCOON_E_CGROUP`, since v2 needs an eBPF program cocoon does
-/// not install). `allow` non-zero allows, 0 denies; `kind` is `COCOON_DEVICE_ALL/CHAR/
-/// BLOCK`; `major`/`minor` a number or `COCOON_DEVICE_ANY`; `access` an OR of
-/// `COCOON_DEVICE_READ/WRITE/MKNOD` (not 0). Rules apply in order on top of the parent's
-/// list, so a typical list is deny all (ALL, ANY, ANY, all access) followed by allows.
+/// Appends a device access rule (cgroup v1 `devices` controller semantics; on cgroup v2
+/// compiled into an eBPF device program). `allow` non-zero allows, 0 denies; `kind` is
+/// `COCOON_DEVICE_ALL/CHAR/BLOCK`; `major`/`minor` a number or `COCOON_DEVICE_ANY`;
+/// `access` an OR of `COCOON_DEVICE_READ/WRITE/MKNOD` (not 0). Rules apply in order on top
+/// of the default device policy every container of a root caller gets (Docker's: null,
+/// zero, full, random, urandom, tty, console, ptmx, pts), so allowing one more device is
+/// one rule; allow ALL turns the policy off.
 /// Unknown kind or access bits -> `COCOON_E_INVALID_ARGUMENT`.
 #[no_mangle]
 pub unsafe extern "C" fn cocoon_builder_add_device_rule(

@@ -488,7 +488,8 @@ pub unsafe extern "C" fn cocoon_container_delete(container: *mut cocoon_containe
 /// container, the caller's direct child, which exits with the status of the container's
 /// first process (`waitid(P_PID, pid, &info, WEXITED | __WALL)`: it has no exit signal).
 /// Read `cocoon_container_pid` before for the first process's own pid. On a NULL `pid`
-/// the handle is NOT freed.
+/// the handle is NOT freed. Its cgroup (with the device policy) stays while it runs; the
+/// next spawn of this process removes it once the container has ended.
 #[no_mangle]
 pub unsafe extern "C" fn cocoon_container_detach(container: *mut cocoon_container, pid: *mut c_int) -> c_int {
     guard(|| {

@@ -399,8 +399,11 @@ class IoLimit:
 
 @dataclass(frozen=True)
 class DeviceRule:
-    """A cgroup v1 device rule: allow or deny `access` to `kind` devices major:minor
-    (DEVICE_ANY = any)."""
+    """A device rule: allow or deny `access` to `kind` devices major:minor (DEVICE_ANY =
+    any), with cgroup v1 semantics (on cgroup v2 enforced by an eBPF device program).
+    Applied in order after the default device policy every container of a root caller
+    gets (Docker's: null, zero, full, random, urandom, tty, console, ptmx, pts), so
+    allowing one more device is one rule; allow DeviceKind.ALL turns the policy off."""
     allow: bool
     kind: DeviceKind = DeviceKind.ALL
     major: int = DEVICE_ANY
