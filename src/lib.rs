@@ -30,6 +30,7 @@ mod child;
 pub mod container;
 pub mod error;
 pub mod ffi;
+mod helper;
 pub mod idmap;
 pub mod mount;
 pub mod namespace;

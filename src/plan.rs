@@ -188,6 +188,8 @@ pub(crate) struct RlimitPlan {
 /// Everything about the process, computed before the clone.
 #[derive(Debug)]
 pub(crate) struct ProcessPlan {
+    /// Owns the argument strings `helper_tail` points at.
+    #[allow(dead_code)]
     pub argv: CStrArray,
     pub envp: CStrArray,
     /// Paths to try with execve, in order (one, unless a name was searched in PATH).
@@ -215,6 +217,9 @@ pub(crate) struct ProcessPlan {
     pub keep_fds: Vec<u32>,
     /// The compiled seccomp filter, if any.
     pub seccomp: Option<Vec<seccompiler::sock_filter>>,
+    /// The exec helper's argv after its per-spawn head: candidates and argv (pointing
+    /// into `candidates` and `argv` above).
+    pub helper_tail: crate::helper::Tail,
 }
 
 /// Where a user name is looked up: the files of the container's future root.
@@ -296,8 +301,10 @@ impl ProcessPlan {
         let mut keep_fds: Vec<u32> = p.fds.iter().map(|(_, t)| *t as u32).collect();
         keep_fds.sort_unstable();
         let fd_floor = p.fds.iter().map(|(_, t)| *t).max().unwrap_or(2).max(2) + 1;
+        let argv = CStrArray::new(argv);
+        let helper_tail = crate::helper::Tail::new(&candidates, argv.as_ptr());
         Ok(ProcessPlan {
-            argv: CStrArray::new(argv),
+            argv,
             envp: CStrArray::new(envp),
             candidates,
             program: p.program.to_string_lossy().into_owned(),
@@ -319,6 +326,7 @@ impl ProcessPlan {
             fd_floor,
             keep_fds,
             seccomp: p.seccomp.as_ref().map(|f| f.compile()).transpose()?,
+            helper_tail,
         })
     }
 }
@@ -825,6 +833,9 @@ impl Plan {
 /// Describes a process-setup failure `(stage, index)`.
 pub(crate) fn describe_process(p: &ProcessPlan, stage: Stage, index: u32) -> String {
     match stage {
+        Stage::Exec if index == crate::helper::HELPER_INDEX => {
+            format!("cocoon's exec helper (sealed memfd) before {}", p.program)
+        }
         Stage::Exec if p.candidates.len() > 1 => match p.candidates.get(index as usize) {
             Some(c) => format!("{} found as {}", p.program, c.to_string_lossy()),
             None => format!("{} (searched in PATH)", p.program),

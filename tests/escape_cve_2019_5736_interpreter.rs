@@ -1,0 +1,302 @@
+//! CVE-2019-5736, interpreter variants: until its first exec, a container process is a
+//! copy of the host (this test executable), and `/proc/self/exe` is the host's binary. A
+//! program that is a `#!/proc/self/exe` script, an ELF whose `PT_INTERP` is
+//! `/proc/self/exe`, or a symlink to `/proc/self/exe` would make the kernel run the host's
+//! binary inside the container, which can then hold it through `/proc/<pid>/exe` and
+//! overwrite it once the host stops running it. cocoon's first exec is a sealed helper
+//! (memfd), which refuses to run as an interpreter: none of these may run the host binary,
+//! whether as the spawned program, through `Container::exec`, or under an init.
+//!
+//! Detection: if the host binary (a libtest harness) runs inside, it exits 0 printing
+//! "running 0 tests"; the helper instead refuses with exit 126 and a message (or the
+//! exec fails with a typed error, for an ELF the kernel cannot load this way).
+
+mod common;
+
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use cocoon::{Container, ContainerBuilder, Error, ExitStatus, Mount, Process, Stage, Stdio};
+use common::*;
+
+const REFUSAL: &str = "cocoon-helper: refusing to run";
+
+/// /w in the container: the victims, built on the host.
+struct Victims {
+    dir: TempDir,
+}
+
+impl Victims {
+    fn new() -> Victims {
+        let dir = TempDir::new("victims");
+        let d = dir.path();
+        std::fs::write(d.join("victim.sh"), "#!/proc/self/exe\necho script-ran-as-shell\n").unwrap();
+        chmod(&d.join("victim.sh"), 0o755);
+        std::os::unix::fs::symlink("/proc/self/exe", d.join("victim-link")).unwrap();
+        // An ELF whose interpreter is /proc/self/exe.
+        std::fs::write(d.join("victim.c"), "int main(void) { return 42; }\n").unwrap();
+        let st = std::process::Command::new("cc")
+            .arg("-Wl,--dynamic-linker=/proc/self/exe")
+            .arg("-o")
+            .arg(d.join("victim-elf"))
+            .arg(d.join("victim.c"))
+            .status()
+            .expect("cc is needed to build the PT_INTERP victim");
+        assert!(st.success());
+        let interp = std::process::Command::new("readelf").arg("-l").arg(d.join("victim-elf")).output().unwrap();
+        assert!(String::from_utf8_lossy(&interp.stdout).contains("/proc/self/exe"), "PT_INTERP not set");
+        chmod(d, 0o755);
+        Victims { dir }
+    }
+
+    fn mount(&self) -> Mount {
+        Mount::bind(self.dir.path(), "/w").read_only(true)
+    }
+}
+
+/// The victim run with arguments that make a libtest host binary run nothing.
+fn victim(path: &str) -> Process {
+    Process::new(path)
+        .args(["--exact", "no-such-test"])
+        .env("PATH", PATH)
+        .stdout(Stdio::Piped)
+        .stderr(Stdio::Piped)
+}
+
+/// The host binary must not have run: the helper refused (126), or the kernel could not
+/// load the program at all (a typed exec error).
+fn assert_refused(what: &str, r: Result<(ExitStatus, String, String), Error>) {
+    match r {
+        Ok((status, out, err)) => {
+            assert!(!out.contains("running 0 tests"), "{what}: the HOST binary ran inside the container: {out}");
+            assert_eq!(status, ExitStatus::Exited(126), "{what}: status {status:?}, stdout {out:?}, stderr {err:?}");
+            assert!(err.contains(REFUSAL), "{what}: stderr {err:?}");
+        }
+        Err(e) => assert_eq!(e.stage(), Some(Stage::Exec), "{what}: {e}"),
+    }
+}
+
+fn spawn_collect(b: ContainerBuilder) -> Result<(ExitStatus, String, String), Error> {
+    let mut c = b.spawn()?;
+    let o = collect(&mut c);
+    Ok((o.status, o.stdout, o.stderr))
+}
+
+fn exec_collect(c: &Container, p: &Process) -> Result<(ExitStatus, String, String), Error> {
+    let mut q = c.exec(p)?;
+    let err = q.take_stderr().map(|mut e| {
+        std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = std::io::Read::read_to_string(&mut e, &mut s);
+            s
+        })
+    });
+    let mut out = String::new();
+    std::io::Read::read_to_string(&mut q.take_stdout().unwrap(), &mut out).unwrap();
+    let err = err.map(|t| t.join().unwrap()).unwrap_or_default();
+    Ok((q.wait()?, out, err))
+}
+
+const VARIANTS: [&str; 3] = ["/w/victim.sh", "/w/victim-link", "/w/victim-elf"];
+
+#[test]
+fn spawned_program_never_runs_the_host_binary() {
+    let _g = lock();
+    let v = Victims::new();
+    for path in VARIANTS {
+        for init in [false, true] {
+            let b = ContainerBuilder::new(victim(path)).mount(v.mount()).init(init);
+            assert_refused(&format!("spawn {path} (init {init})"), spawn_collect(b));
+        }
+    }
+}
+
+#[test]
+fn exec_d_program_never_runs_the_host_binary() {
+    let _g = lock();
+    let v = Victims::new();
+    // The container replaces a program of its own with a #!/proc/self/exe script.
+    let c = ContainerBuilder::new(sh("printf '#!/proc/self/exe\\n' > /tmp/victim; chmod 755 /tmp/victim; echo ready; sleep 1000"))
+        .mount(v.mount())
+        .spawn()
+        .unwrap();
+    let mut c = c;
+    let mut lines = Lines::new(&mut c);
+    assert_eq!(lines.next(), "ready");
+    for path in ["/tmp/victim", VARIANTS[0], VARIANTS[1], VARIANTS[2]] {
+        assert_refused(&format!("exec {path}"), exec_collect(&c, &victim(path)));
+    }
+    c.kill(libc::SIGKILL).unwrap();
+    let _ = c.wait();
+}
+
+fn same_inode(pid: i32, host: &std::fs::Metadata) -> Option<bool> {
+    std::fs::metadata(format!("/proc/{pid}/exe")).ok().map(|m| (m.dev(), m.ino()) == (host.dev(), host.ino()))
+}
+
+#[test]
+fn first_process_exe_is_never_the_host_binary_inode() {
+    let _g = lock();
+    let host = std::fs::metadata(std::env::current_exe().unwrap()).unwrap();
+    let v = Victims::new();
+    // An init: PID 1 lives for the container's lifetime; its exe is the sealed helper.
+    let mut c = ContainerBuilder::new(Process::new("/bin/sleep").arg("1000")).init(true).spawn().unwrap();
+    assert_eq!(same_inode(c.pid(), &host), Some(false), "the init runs the host binary");
+    let link = std::fs::read_link(format!("/proc/{}/exe", c.pid())).unwrap();
+    assert_eq!(link, Path::new("/memfd:cocoon-helper (deleted)"));
+    // exec into it: the joined process, right after exec returns.
+    let p = c.exec(&Process::new("/bin/sleep").arg("1000")).unwrap();
+    assert_eq!(same_inode(p.pid(), &host), Some(false), "the exec'd process runs the host binary");
+    p.kill(libc::SIGKILL).unwrap();
+    drop(p);
+    c.kill(libc::SIGKILL).unwrap();
+    let _ = c.wait();
+    // The interpreter tricks, sampled right after spawn/exec returned (the refusing
+    // helper exits at once; a host binary would still be starting up).
+    for path in VARIANTS {
+        for init in [false, true] {
+            let mut c = ContainerBuilder::new(victim(path).stdout(Stdio::Null).stderr(Stdio::Null))
+                .mount(v.mount())
+                .init(init)
+                .spawn()
+                .unwrap();
+            let first = c.pid();
+            let pids: Vec<i32> = std::iter::once(first).chain(children_of(first)).collect();
+            for pid in pids {
+                assert_ne!(same_inode(pid, &host), Some(true), "spawn {path} (init {init}): pid {pid} runs the host binary");
+            }
+            let _ = c.wait();
+        }
+    }
+}
+
+fn children_of(pid: i32) -> Vec<i32> {
+    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect()
+}
+
+/// The full attack, against a throwaway copy of this test binary run as the host: the
+/// container runs `/w/victim.sh` (the host binary, if the interpreter trick works), holds
+/// its `/proc/<pid>/exe`, and once nothing runs the binary any more (the host exits; the
+/// container is detached) reopens it for writing and writes. The copy must be unchanged.
+#[test]
+fn container_cannot_overwrite_a_host_binary_copy() {
+    let _g = lock();
+    let me = std::env::current_exe().unwrap();
+    let v = Victims::new();
+    let work = TempDir::new("attack");
+    let copy = work.path().join("host-copy");
+    std::fs::copy(&me, &copy).unwrap();
+    chmod(&copy, 0o755);
+    chmod(work.path(), 0o777);
+    let out = std::process::Command::new(&copy)
+        .args(["--exact", "attack_host", "--ignored", "--nocapture", "--test-threads=1"])
+        .env("COCOON_ATTACK_VICTIMS", v.dir.path())
+        .env("COCOON_ATTACK_WORK", work.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "the host copy failed: {:?}\n{}", out.status, String::from_utf8_lossy(&out.stderr));
+    let result = work.path().join("result");
+    wait_until(Duration::from_secs(30), "the container's attack to finish", || result.exists());
+    let result = std::fs::read_to_string(&result).unwrap();
+    eprintln!("the container's attack: {result}");
+    let original = std::fs::read(&me).unwrap();
+    let now = std::fs::read(&copy).unwrap();
+    assert!(now == original, "the container overwrote the host binary copy: {result}");
+    assert!(!result.contains("WROTE"), "{result}");
+    assert!(!result.contains("host-copy"), "the container held a handle on the host binary: {result}");
+}
+
+/// Run by the host copy (`container_cannot_overwrite_a_host_binary_copy`): spawns the
+/// attacking container detached and exits, so that nothing runs the binary any more.
+#[test]
+#[ignore = "the host side of container_cannot_overwrite_a_host_binary_copy"]
+fn attack_host() {
+    let (Some(victims), Some(work)) = (std::env::var_os("COCOON_ATTACK_VICTIMS"), std::env::var_os("COCOON_ATTACK_WORK"))
+    else {
+        return;
+    };
+    let attack = r#"
+        try_write() { ( exec 4<>"$1" && printf PWNED >&4 && echo WROTE ) 2>/dev/null; }
+        attack() {
+            echo "HANDLE $(readlink /proc/self/fd/3)"
+            n=0
+            while [ $n -lt 100 ]; do
+                r=$(try_write /proc/self/fd/3)
+                if [ -n "$r" ]; then echo WROTE; return 0; fi
+                n=$((n+1)); sleep 0.05
+            done
+            echo NOWRITE
+        }
+        {
+            COCOON_SLEEPER=1 /w/victim.sh --exact sleeper --ignored --nocapture >/dev/null 2>&1 &
+            V=$!
+            i=0
+            while [ $i -lt 200 ]; do
+                { attack; } 2>/dev/null 3< /proc/$V/exe && break
+                i=$((i+1))
+            done
+            [ $i -ge 200 ] && echo NOHANDLE
+            wait
+        } > /out/result.tmp
+        mv /out/result.tmp /out/result
+    "#;
+    let c = ContainerBuilder::new(Process::new("/bin/sh").args(["-c", attack]).env("PATH", PATH))
+        .mount(Mount::bind(PathBuf::from(victims), "/w").read_only(true))
+        .mount(Mount::bind(PathBuf::from(work), "/out"))
+        .spawn()
+        .unwrap();
+    c.detach();
+}
+
+/// What `/w/victim.sh` would run if the host binary were its interpreter: something that
+/// keeps the binary busy for a moment, as a real runtime would.
+#[test]
+#[ignore = "run only as the (failed) interpreter of the attack"]
+fn sleeper() {
+    if std::env::var_os("COCOON_SLEEPER").is_some() {
+        std::thread::sleep(Duration::from_secs(2));
+    }
+}
+
+#[test]
+fn init_shows_no_host_argument() {
+    let _g = lock();
+    // This test binary's own command line and environment carry a secret.
+    let secret = format!("cocoon-secret-{}", std::process::id());
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "init_cmdline_probe", "--ignored", "--nocapture", "--test-threads=1", &secret])
+        .env("COCOON_PROBE", "1")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "probe failed: {text}\n{}", String::from_utf8_lossy(&out.stderr));
+    let line = text
+        .lines()
+        .find_map(|l| l.find("PID1 ").map(|i| &l[i..]))
+        .unwrap_or_else(|| panic!("no probe output: {text}"));
+    assert!(!line.contains(&secret), "PID 1 shows the host's command line: {line}");
+    assert!(!line.contains("init_cmdline_probe"), "PID 1 shows the host's command line: {line}");
+    assert!(line.contains("comm=cocoon-init"), "{line}");
+}
+
+/// Run with a secret on its command line by `init_shows_no_host_argument`.
+#[test]
+#[ignore = "the probe of init_shows_no_host_argument"]
+fn init_cmdline_probe() {
+    if std::env::var_os("COCOON_PROBE").is_none() {
+        return;
+    }
+    let out = run_ok(
+        ContainerBuilder::new(sh("printf 'PID1 cmdline=%s comm=%s\\n' \"$(tr '\\0' ' ' < /proc/1/cmdline)\" \"$(cat /proc/1/comm)\""))
+            .init(true),
+    );
+    // The host's argv is in our own /proc/self/cmdline: make sure the probe could see it.
+    let mine = std::fs::read("/proc/self/cmdline").unwrap();
+    assert!(mine.windows(b"cocoon-secret-".len()).any(|w| w == b"cocoon-secret-"), "secret missing from our argv");
+    println!("\n{out}");
+}
