@@ -180,9 +180,11 @@ fn children_of(pid: i32) -> Vec<i32> {
 }
 
 /// The full attack, against a throwaway copy of this test binary run as the host: the
-/// container runs `/w/victim.sh` (the host binary, if the interpreter trick works), holds
-/// its `/proc/<pid>/exe`, and once nothing runs the binary any more (the host exits; the
-/// container is detached) reopens it for writing and writes. The copy must be unchanged.
+/// container's PID 1 (the attacker) waits for a process whose exe is not its shell, holds
+/// its `/proc/<pid>/exe`, and once nothing runs that binary any more (the host exits, the
+/// container is detached) reopens it for writing and writes. The host meanwhile execs
+/// `/w/victim.sh` (a `#!/proc/self/exe` script) into the container, which would run the
+/// host binary inside. The copy must be unchanged.
 #[test]
 fn container_cannot_overwrite_a_host_binary_copy() {
     let _g = lock();
@@ -212,7 +214,7 @@ fn container_cannot_overwrite_a_host_binary_copy() {
 }
 
 /// Run by the host copy (`container_cannot_overwrite_a_host_binary_copy`): spawns the
-/// attacking container detached and exits, so that nothing runs the binary any more.
+/// attacking container, execs the victim into it, and exits, leaving it detached.
 #[test]
 #[ignore = "the host side of container_cannot_overwrite_a_host_binary_copy"]
 fn attack_host() {
@@ -221,9 +223,13 @@ fn attack_host() {
         return;
     };
     let attack = r#"
+        me=$(readlink /proc/self/exe)
         try_write() { ( exec 4<>"$1" && printf PWNED >&4 && echo WROTE ) 2>/dev/null; }
         attack() {
-            echo "HANDLE $(readlink /proc/self/fd/3)"
+            h=$(readlink /proc/self/fd/3)
+            # Our own shell (or a subshell of it): not the victim.
+            [ -z "$h" ] || [ "$h" = "$me" ] && return 1
+            echo "HANDLE $h"
             n=0
             while [ $n -lt 100 ]; do
                 r=$(try_write /proc/self/fd/3)
@@ -233,23 +239,33 @@ fn attack_host() {
             echo NOWRITE
         }
         {
-            COCOON_SLEEPER=1 /w/victim.sh --exact sleeper --ignored --nocapture >/dev/null 2>&1 &
-            V=$!
+            echo ready > /out/ready
+            found=
             i=0
-            while [ $i -lt 200 ]; do
-                { attack; } 2>/dev/null 3< /proc/$V/exe && break
+            while [ $i -lt 300 ] && [ -z "$found" ]; do
+                for p in /proc/[0-9]*; do
+                    [ "$p" = "/proc/$$" ] && continue
+                    if { attack; } 2>/dev/null 3< $p/exe; then found=1; break; fi
+                done
                 i=$((i+1))
             done
-            [ $i -ge 200 ] && echo NOHANDLE
-            wait
+            [ -z "$found" ] && echo NOHANDLE
         } > /out/result.tmp
         mv /out/result.tmp /out/result
     "#;
+    let work = PathBuf::from(work);
     let c = ContainerBuilder::new(Process::new("/bin/sh").args(["-c", attack]).env("PATH", PATH))
         .mount(Mount::bind(PathBuf::from(victims), "/w").read_only(true))
-        .mount(Mount::bind(PathBuf::from(work), "/out"))
+        .mount(Mount::bind(&work, "/out"))
         .spawn()
         .unwrap();
+    wait_until(Duration::from_secs(10), "the attacker", || work.join("ready").exists());
+    // The host runs the container's (replaced) program, as `docker exec` would.
+    let p = c
+        .exec(&Process::new("/w/victim.sh").args(["--exact", "sleeper", "--ignored"]).env("COCOON_SLEEPER", "1"))
+        .unwrap();
+    // Leave both running: the host goes away, the container stays.
+    std::mem::forget(p);
     c.detach();
 }
 
