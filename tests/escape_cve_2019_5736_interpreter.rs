@@ -209,7 +209,7 @@ fn container_cannot_overwrite_a_host_binary_copy() {
     let original = std::fs::read(&me).unwrap();
     let now = std::fs::read(&copy).unwrap();
     assert!(now == original, "the container overwrote the host binary copy: {result}");
-    assert!(!result.contains("WROTE"), "{result}");
+    assert!(!result.contains("WROTE") && !result.contains("CHMOD-OK"), "{result}");
     assert!(!result.contains("host-copy"), "the container held a handle on the host binary: {result}");
 }
 
@@ -230,6 +230,7 @@ fn attack_host() {
             # Our own shell (or a subshell of it): not the victim.
             [ -z "$h" ] || [ "$h" = "$me" ] && return 1
             echo "HANDLE $h"
+            chmod 0644 /proc/self/fd/3 2>/dev/null && echo CHMOD-OK
             n=0
             while [ $n -lt 100 ]; do
                 r=$(try_write /proc/self/fd/3)
@@ -240,14 +241,15 @@ fn attack_host() {
         }
         {
             echo ready > /out/ready
+            # Scan until a victim is held, or for a while after the host's exec returned.
             found=
             i=0
-            while [ $i -lt 300 ] && [ -z "$found" ]; do
+            while [ $i -lt 100 ] && [ -z "$found" ]; do
                 for p in /proc/[0-9]*; do
                     [ "$p" = "/proc/$$" ] && continue
                     if { attack; } 2>/dev/null 3< $p/exe; then found=1; break; fi
                 done
-                i=$((i+1))
+                [ -e /out/exec-done ] && i=$((i+1))
             done
             [ -z "$found" ] && echo NOHANDLE
         } > /out/result.tmp
@@ -264,6 +266,7 @@ fn attack_host() {
     let p = c
         .exec(&Process::new("/w/victim.sh").args(["--exact", "sleeper", "--ignored"]).env("COCOON_SLEEPER", "1"))
         .unwrap();
+    std::fs::write(work.join("exec-done"), "").unwrap();
     // Leave both running: the host goes away, the container stays.
     std::mem::forget(p);
     c.detach();
@@ -315,4 +318,77 @@ fn init_cmdline_probe() {
     let mine = std::fs::read("/proc/self/cmdline").unwrap();
     assert!(mine.windows(b"cocoon-secret-".len()).any(|w| w == b"cocoon-secret-"), "secret missing from our argv");
     println!("\n{out}");
+}
+
+/// The program inherits neither the helper's memfd nor the setup socket, also with passed
+/// fds at the numbers the helper's fd would otherwise have had; an init holds no fd.
+#[test]
+fn program_holds_no_helper_fd_and_passed_fds_survive() {
+    let _g = lock();
+    let devnull = || std::sync::Arc::new(std::os::fd::OwnedFd::from(std::fs::File::open("/dev/null").unwrap()));
+    let mut p = Process::new("/bin/sleep").arg("100").stdin(Stdio::Null);
+    for t in 3..=10 {
+        p = p.pass_fd(devnull(), t);
+    }
+    let fds_of = |pid: i32| -> Vec<String> {
+        let mut v: Vec<(i32, String)> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+            .unwrap()
+            .flatten()
+            .map(|e| {
+                let n = e.file_name().to_string_lossy().parse().unwrap();
+                (n, format!("{n} {}", std::fs::read_link(e.path()).unwrap().display()))
+            })
+            .collect();
+        v.sort();
+        v.into_iter().map(|(_, s)| s).collect()
+    };
+    let check = |what: &str, pid: i32| {
+        wait_until(Duration::from_secs(5), "the program to run", || {
+            std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|l| l.ends_with("sleep"))
+        });
+        let fds = fds_of(pid);
+        assert_eq!(fds.len(), 11, "{what}: {fds:?}");
+        assert!(fds.iter().all(|l| !l.contains("memfd") && !l.contains("socket")), "{what}: {fds:?}");
+        assert!(fds[3..].iter().all(|l| l.ends_with(" /dev/null")), "{what}: {fds:?}");
+    };
+    for init in [false, true] {
+        let mut c = ContainerBuilder::new(p.clone()).init(init).spawn().unwrap();
+        let prog = if init {
+            assert!(fds_of(c.pid()).is_empty(), "the init holds fds: {:?}", fds_of(c.pid()));
+            wait_until(Duration::from_secs(5), "the init's child", || !children_of(c.pid()).is_empty());
+            children_of(c.pid())[0]
+        } else {
+            c.pid()
+        };
+        check(&format!("spawn (init {init})"), prog);
+        let q = c.exec(&p).unwrap();
+        check("exec", q.pid());
+        drop(q);
+        c.kill(libc::SIGKILL).unwrap();
+        let _ = c.wait();
+    }
+}
+
+/// A filter that denies the helper's exec is a typed setup error naming the helper, and
+/// leaves nothing behind.
+#[test]
+fn a_filter_denying_execveat_is_a_typed_exec_error() {
+    let _g = lock();
+    // The sealed helper is created once per process, at the first spawn: not a leak.
+    run_ok(ContainerBuilder::new(Process::new("/bin/true")));
+    let before = snapshot();
+    let p = || Process::new("/bin/true").seccomp(cocoon::Seccomp::deny([libc::SYS_execveat]));
+    for init in [false, true] {
+        let e = ContainerBuilder::new(p()).init(init).spawn().map(|_| ()).unwrap_err();
+        assert_eq!(e.stage(), Some(Stage::Exec), "{e}");
+        assert_eq!(e.raw_os_error(), Some(libc::EPERM), "{e}");
+        assert!(e.to_string().contains("exec helper"), "{e}");
+    }
+    let c = ContainerBuilder::new(Process::new("/bin/sleep").arg("100")).spawn().unwrap();
+    let e = c.exec(&p()).map(|_| ()).unwrap_err();
+    assert_eq!(e.stage(), Some(Stage::Exec), "{e}");
+    assert!(e.to_string().contains("exec helper"), "{e}");
+    c.kill(libc::SIGKILL).unwrap();
+    drop(c);
+    assert_unchanged(&before, &snapshot(), "failed helper exec");
 }

@@ -36,6 +36,9 @@ pub(crate) const HELPER_INDEX: u32 = u32::MAX;
 
 const MFD_EXEC: libc::c_uint = 0x0010;
 const SEALS: c_int = libc::F_SEAL_WRITE | libc::F_SEAL_GROW | libc::F_SEAL_SHRINK | libc::F_SEAL_SEAL;
+/// 6.3+: nobody may change the memfd's exec bits (a process that caught the helper
+/// before it became non-dumpable could otherwise chmod it and break later spawns).
+const F_SEAL_EXEC: c_int = 0x0020;
 
 /// The sealed memfd of this process and its identity, to tell it from a reused fd number.
 struct Sealed {
@@ -49,20 +52,27 @@ struct Sealed {
 /// cannot inherit a held lock.
 static CURRENT: AtomicPtr<Sealed> = AtomicPtr::new(std::ptr::null_mut());
 
-fn identity(fd: c_int) -> Option<(u64, u64)> {
+fn stat(fd: c_int) -> Option<libc::stat> {
     // SAFETY: fstat into a zeroed stack struct; fd may be invalid (then it fails).
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
     // SAFETY: as above.
     if unsafe { libc::fstat(fd, &mut st) } != 0 {
         return None;
     }
-    Some((st.st_dev, st.st_ino))
+    Some(st)
 }
 
+fn identity(fd: c_int) -> Option<(u64, u64)> {
+    stat(fd).map(|st| (st.st_dev, st.st_ino))
+}
+
+/// Still our memfd (not a reused fd number), still sealed, still executable by all.
 fn still_ours(s: &Sealed) -> bool {
     // SAFETY: F_GET_SEALS on an fd number; a foreign or closed fd fails or differs.
     let seals = unsafe { libc::fcntl(s.fd, libc::F_GET_SEALS) };
-    seals >= 0 && seals & SEALS == SEALS && identity(s.fd) == Some((s.dev, s.ino))
+    seals >= 0
+        && seals & SEALS == SEALS
+        && stat(s.fd).is_some_and(|st| (st.st_dev, st.st_ino) == (s.dev, s.ino) && st.st_mode & 0o111 == 0o111)
 }
 
 fn os_err(op: &'static str) -> Error {
@@ -88,8 +98,11 @@ fn create() -> Result<Sealed> {
     let fd = unsafe { OwnedFd::from_raw_fd(raw) };
     crate::sys::write_all(fd.as_raw_fd(), HELPER_ELF)
         .map_err(|e| Error::os("write", "exec helper memfd", std::io::Error::from_raw_os_error(e)))?;
-    // SAFETY: adding seals to our memfd.
-    if unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_ADD_SEALS, SEALS) } != 0 {
+    // SAFETY: adding seals to our memfd (F_SEAL_EXEC is unknown before 6.3: EINVAL).
+    if unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_ADD_SEALS, SEALS | F_SEAL_EXEC) } != 0
+        // SAFETY: as above.
+        && unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_ADD_SEALS, SEALS) } != 0
+    {
         return Err(os_err("seal"));
     }
     let (dev, ino) = identity(fd.as_raw_fd()).ok_or_else(|| os_err("fstat"))?;
@@ -259,10 +272,17 @@ mod tests {
         // SAFETY: F_GET_SEALS on our fd.
         let seals = unsafe { libc::fcntl(a, libc::F_GET_SEALS) };
         assert_eq!(seals & SEALS, SEALS);
-        // Writes are refused.
+        // Writes, truncation and (6.3+) dropping the exec bits are refused, also to root.
         // SAFETY: writing one byte from a static buffer.
         let w = unsafe { libc::pwrite(a, b"x".as_ptr().cast(), 1, 0) };
         assert_eq!(w, -1);
+        // SAFETY: ftruncate/fchmod on our fd.
+        assert_eq!(unsafe { libc::ftruncate(a, 0) }, -1);
+        if crate::plan::kernel_at_least(6, 3) {
+            // SAFETY: as above.
+            assert_eq!(unsafe { libc::fchmod(a, 0o644) }, -1);
+            assert_eq!(seals & F_SEAL_EXEC, F_SEAL_EXEC);
+        }
         // A host that closes the fd (and reuses the number) gets a fresh helper.
         crate::sys::close(a);
         // SAFETY: opening /dev/null; it likely takes the number `a`.
