@@ -392,3 +392,52 @@ fn a_filter_denying_execveat_is_a_typed_exec_error() {
     drop(c);
     assert_unchanged(&before, &snapshot(), "failed helper exec");
 }
+
+/// The sealed helper is made once per host process: a host that forks (and keeps using
+/// cocoon in the child) or closes every fd it does not know (a daemon) still gets a
+/// working, sealed helper — recreated when its fd is gone or the number was reused.
+#[test]
+fn helper_survives_a_host_fork_and_a_host_that_closes_every_fd() {
+    let _g = lock();
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "fork_probe", "--ignored", "--nocapture", "--test-threads=1"])
+        .env("COCOON_FORK_PROBE", "1")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("FORK-PROBE-OK"), "{text}");
+}
+
+#[test]
+#[ignore = "the probe of helper_survives_a_host_fork_and_a_host_that_closes_every_fd"]
+fn fork_probe() {
+    if std::env::var_os("COCOON_FORK_PROBE").is_none() {
+        return;
+    }
+    let true_ok = || {
+        let mut c = ContainerBuilder::new(Process::new("/bin/true")).spawn().unwrap();
+        c.wait().unwrap().success()
+    };
+    assert!(true_ok(), "before the fork");
+    // SAFETY: fork in a single-test process; the child uses only what it set up itself
+    // and ends with _exit.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0);
+    if pid == 0 {
+        let ok = true_ok();
+        // A daemon-style host: close everything but stdio, then reuse the numbers.
+        // SAFETY: closing fds in our own (forked) process.
+        unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) };
+        let _reuse: Vec<std::fs::File> = (0..8).map(|_| std::fs::File::open("/dev/null").unwrap()).collect();
+        let ok = ok && true_ok();
+        // SAFETY: ends the forked child without running the harness.
+        unsafe { libc::_exit(if ok { 0 } else { 1 }) };
+    }
+    let mut st = 0;
+    // SAFETY: waiting for our forked child.
+    assert_eq!(unsafe { libc::waitpid(pid, &mut st, 0) }, pid);
+    assert!(libc::WIFEXITED(st) && libc::WEXITSTATUS(st) == 0, "the forked host failed: {st:#x}");
+    assert!(true_ok(), "after the fork");
+    println!("FORK-PROBE-OK");
+}
