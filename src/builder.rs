@@ -193,7 +193,10 @@ impl ContainerBuilder {
     }
 
     /// Runs a minimal init as PID 1 that reaps orphans and forwards signals to the
-    /// program (needs [`Namespaces::PID`]).
+    /// program (needs [`Namespaces::PID`]). The init is cocoon's small exec helper (not a
+    /// copy of the calling process: `/proc/1/cmdline` shows `cocoon-init` and the
+    /// program's argv), running with the process's credentials, capabilities and seccomp
+    /// filter; it exits with the program's exit code, or 128 + the signal that killed it.
     pub fn init(mut self, yes: bool) -> Self {
         self.init = yes;
         self

@@ -79,6 +79,8 @@ pub(crate) struct ChildCtx<'a> {
     /// Whether the parent has work to do before setup goes on (maps, time offsets, cgroup
     /// attachment, oom_score_adj): then the child reports READY and waits for GO.
     pub handshake: bool,
+    /// The exec helper (sealed memfd) the child executes instead of the program.
+    pub helper: &'a crate::helper::Invocation<'a>,
 }
 
 fn send(sock: c_int, r: &Report) {
@@ -246,9 +248,7 @@ fn setup_container(plan: &Plan, ctx: &ChildCtx<'_>) -> Step {
         return Err(Fail { stage: Stage::PivotRoot, index: 2, errno: sys::last_errno() });
     }
     sys::close(root);
-    if plan.init {
-        run_init(ctx)?;
-    }
+    // An init (plan.init) is the exec helper's `cocoon-init` mode: see exec_process.
     Ok(())
 }
 
@@ -605,86 +605,6 @@ fn loopback_up() -> SysResult<()> {
     }
 }
 
-extern "C" fn forward_marker(_sig: c_int) {}
-
-/// Signals the init forwards to the program.
-const FORWARDED: &[c_int] = &[
-    libc::SIGHUP,
-    libc::SIGINT,
-    libc::SIGQUIT,
-    libc::SIGUSR1,
-    libc::SIGUSR2,
-    libc::SIGTERM,
-    libc::SIGALRM,
-    libc::SIGWINCH,
-    libc::SIGCONT,
-];
-
-/// Forks: the child returns and goes on to exec the program; this process stays as a
-/// minimal PID 1 that forwards signals to it, reaps every orphan, and exits with the
-/// program's status. The init holds no fds and is not dumpable (it is a copy of the
-/// host process, so it must not be inspectable from inside).
-fn run_init(ctx: &ChildCtx<'_>) -> Step {
-    // SAFETY: sigset manipulation on stack values; sigprocmask is async-signal-safe.
-    let mut all: libc::sigset_t = unsafe { std::mem::zeroed() };
-    // SAFETY: as above.
-    unsafe {
-        libc::sigfillset(&mut all);
-        libc::sigprocmask(libc::SIG_SETMASK, &all, std::ptr::null_mut());
-    }
-    // SAFETY: a fork-like raw clone; the child continues below on a copy of this stack.
-    let pid = unsafe { libc::syscall(libc::SYS_clone, libc::SIGCHLD as libc::c_long, 0usize, 0usize, 0usize, 0usize) };
-    if pid < 0 {
-        return Err(Fail { stage: Stage::Init, index: 0, errno: sys::last_errno() });
-    }
-    if pid == 0 {
-        reset_signals();
-        return Ok(());
-    }
-    let pid = pid as c_int;
-    let _ = sys::prctl(libc::PR_SET_DUMPABLE, 0, 0);
-    // Signals from outside the namespace reach PID 1 only if it has a handler.
-    // SAFETY: installing a no-op handler; the signals stay blocked and are taken with
-    // sigwaitinfo below.
-    unsafe {
-        let mut sa: libc::sigaction = std::mem::zeroed();
-        sa.sa_sigaction = forward_marker as extern "C" fn(c_int) as usize;
-        for sig in FORWARDED {
-            libc::sigaction(*sig, &sa, std::ptr::null_mut());
-        }
-    }
-    let _ = sys::close_range(0, c_uint::MAX, 0);
-    let _ = ctx; // the setup socket was closed with every other fd
-    loop {
-        // SAFETY: sigwaitinfo into a zeroed stack siginfo.
-        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-        // SAFETY: `all` is a valid set; info is writable.
-        let sig = unsafe { libc::sigwaitinfo(&all, &mut info) };
-        if sig < 0 {
-            continue;
-        }
-        if sig == libc::SIGCHLD {
-            loop {
-                let mut status = 0;
-                // SAFETY: reaping any child; status is a stack variable.
-                let r = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
-                if r <= 0 {
-                    break;
-                }
-                if r == pid {
-                    if libc::WIFEXITED(status) {
-                        sys::exit(libc::WEXITSTATUS(status));
-                    }
-                    sys::exit(128 + libc::WTERMSIG(status));
-                }
-            }
-        } else {
-            // SAFETY: forwarding a signal to the program.
-            unsafe { libc::kill(pid, sig) };
-        }
-    }
-}
-
 /// The program's side of exec into a running container: the monitor has joined the
 /// container's namespaces and cloned us into its PID namespace. Wires stdio, drops every
 /// host fd it does not need, waits for the caller to attach the cgroup, then execs.
@@ -692,8 +612,8 @@ pub(crate) fn run_joined(p: &ProcessPlan, ctx: &ChildCtx<'_>) -> ! {
     reset_signals();
     let r = new_session()
         .and_then(|()| wire_stdio(p, ctx))
-        // Close every host fd except stdio, passed fds and the setup socket.
-        .and_then(|()| close_except(p, &[ctx.sock], false).at(Stage::CloseFds, 0))
+        // Close every host fd except stdio, passed fds, the setup socket and the helper.
+        .and_then(|()| close_except(p, &[ctx.sock, ctx.helper.fd()], false).at(Stage::CloseFds, 0))
         .and_then(|()| wait_go(ctx.sock));
     let f = match r {
         Ok(()) => match exec_process(p, ctx) {
@@ -884,28 +804,26 @@ pub(crate) fn exec_process(p: &ProcessPlan, ctx: &ChildCtx<'_>) -> Step<Fail> {
     }
     // SAFETY: umask is async-signal-safe.
     unsafe { libc::umask(p.umask.unwrap_or(0o022) as libc::mode_t) };
-    if let Some(label) = ctx.exec_label {
-        write_attr(c"/proc/thread-self/attr/exec", label).at(Stage::SelinuxLabel, 0)?;
+    // Every fd not passed on is closed at exec, except the setup socket: the helper makes
+    // it close-on-exec right before the program's exec (EOF tells the parent that the
+    // program runs) or reports over it that no candidate could be executed. The helper's
+    // own fd is close-on-exec already.
+    close_except(p, &[ctx.sock], true).at(Stage::CloseFds, 0)?;
+    // SAFETY: clearing FD_CLOEXEC on our socket (created close-on-exec) for the helper.
+    if unsafe { libc::fcntl(ctx.sock, libc::F_SETFD, 0) } != 0 {
+        return Err(Fail { stage: Stage::CloseFds, index: 1, errno: sys::last_errno() });
     }
-    // Every fd not passed on is closed at exec (the setup socket too: EOF tells the
-    // parent that exec succeeded).
-    close_except(p, &[], true).at(Stage::CloseFds, 0)?;
-    // Index past the end = "not found anywhere in PATH".
     if let Some(prog) = &p.seccomp {
-        // Last, so that only execve itself runs under the user's deny-list.
+        // Last, so that only the helper runs under the user's deny-list.
         install_seccomp(prog).at(Stage::Seccomp, 0)?;
     }
-    let mut best = Fail { stage: Stage::Exec, index: p.candidates.len() as u32, errno: libc::ENOENT };
-    for (i, c) in p.candidates.iter().enumerate() {
-        // SAFETY: NUL-terminated path and NULL-terminated argv/envp owned by the plan.
-        unsafe { libc::execve(c.as_ptr(), p.argv.as_ptr(), p.envp.as_ptr()) };
-        let e = sys::last_errno();
-        // Like execvp: a permission problem is more telling than a miss elsewhere.
-        if (p.candidates.len() == 1 || e != libc::ENOENT && e != libc::ENOTDIR) && best.errno == libc::ENOENT {
-            best = Fail { stage: Stage::Exec, index: i as u32, errno: e };
-        }
-    }
-    Ok(best)
+    // CVE-2019-5736 class: never exec the program from this copy of the host, where
+    // /proc/self/exe is the host's binary (a `#!/proc/self/exe` script or PT_INTERP
+    // would run it inside). The sealed helper writes the SELinux exec label (so the
+    // domain transition happens at the program's exec), tries each PATH candidate, and
+    // in `cocoon-init` mode stays as PID 1.
+    let errno = ctx.helper.exec(p.envp.as_ptr());
+    Ok(Fail { stage: Stage::Exec, index: crate::helper::HELPER_INDEX, errno })
 }
 
 /// Writes an SELinux attribute of this thread (`exec`, `keycreate`) through

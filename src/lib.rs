@@ -32,6 +32,7 @@ mod monitor;
 pub mod container;
 pub mod error;
 pub mod ffi;
+mod helper;
 pub mod idmap;
 pub mod image_file;
 pub mod mount;

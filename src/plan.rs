@@ -189,6 +189,8 @@ pub(crate) struct RlimitPlan {
 /// Everything about the process, computed before the clone.
 #[derive(Debug)]
 pub(crate) struct ProcessPlan {
+    /// Owns the argument strings `helper_tail` points at.
+    #[allow(dead_code)]
     pub argv: CStrArray,
     pub envp: CStrArray,
     /// Paths to try with execve, in order (one, unless a name was searched in PATH).
@@ -218,6 +220,9 @@ pub(crate) struct ProcessPlan {
     pub seccomp: Option<Vec<seccompiler::sock_filter>>,
     /// The default policy (built once per host process), unless opted out.
     pub default_seccomp: Option<&'static [seccompiler::sock_filter]>,
+    /// The exec helper's argv after its per-spawn head: candidates and argv (pointing
+    /// into `candidates` and `argv` above).
+    pub helper_tail: crate::helper::Tail,
 }
 
 /// Where a user name is looked up: the files of the container's future root.
@@ -299,8 +304,10 @@ impl ProcessPlan {
         let mut keep_fds: Vec<u32> = p.fds.iter().map(|(_, t)| *t as u32).collect();
         keep_fds.sort_unstable();
         let fd_floor = p.fds.iter().map(|(_, t)| *t).max().unwrap_or(2).max(2) + 1;
+        let argv = CStrArray::new(argv);
+        let helper_tail = crate::helper::Tail::new(&candidates, argv.as_ptr());
         Ok(ProcessPlan {
-            argv: CStrArray::new(argv),
+            argv,
             envp: CStrArray::new(envp),
             candidates,
             program: p.program.to_string_lossy().into_owned(),
@@ -323,6 +330,7 @@ impl ProcessPlan {
             keep_fds,
             seccomp: p.seccomp.as_ref().map(|f| f.compile()).transpose()?,
             default_seccomp: if p.default_seccomp { Some(crate::seccomp::default_policy::program()?) } else { None },
+            helper_tail,
         })
     }
 }
@@ -818,6 +826,9 @@ pub(crate) const SECCOMP_DEFAULT_INDEX: u32 = 1;
 /// Describes a process-setup failure `(stage, index)`.
 pub(crate) fn describe_process(p: &ProcessPlan, stage: Stage, index: u32) -> String {
     match stage {
+        Stage::Exec if index == crate::helper::HELPER_INDEX => {
+            format!("cocoon's exec helper (sealed memfd) before {}", p.program)
+        }
         Stage::Exec if p.candidates.len() > 1 => match p.candidates.get(index as usize) {
             Some(c) => format!("{} found as {}", p.program, c.to_string_lossy()),
             None => format!("{} (searched in PATH)", p.program),

@@ -11,6 +11,7 @@ use crate::child::{ChildCtx, Report, REPORT_ERROR, REPORT_PID, REPORT_READY};
 use crate::container::{Container, ExecProcess, Proc};
 use crate::monitor::{self, MonitorCtx, Program};
 use crate::error::{Error, Result, Stage};
+use crate::helper::Invocation;
 use crate::plan::{describe_process, NameRoot, Plan, ProcessPlan};
 use crate::process::{Process, Stdio};
 use crate::selinux::SelinuxPlan;
@@ -311,6 +312,13 @@ pub(crate) fn spawn(plan: &Plan) -> Result<Container> {
         || plan.time_offsets.is_some()
         || (cgroup.0.is_some() && into.is_none())
         || plan.process.oom_score_adj.is_some();
+    let helper = Invocation::new(
+        &plan.process.helper_tail,
+        plan.process.fd_floor,
+        csock.as_raw_fd(),
+        selinux.exec_label.as_deref(),
+        plan.init,
+    )?;
     let ctx = ChildCtx {
         sock: csock.as_raw_fd(),
         parent_sock: psock.as_raw_fd(),
@@ -322,6 +330,7 @@ pub(crate) fn spawn(plan: &Plan) -> Result<Container> {
         join_flags: 0,
         join_fds: &join_raw,
         handshake,
+        helper: &helper,
     };
     let (mhost, mchild) = socketpair()?;
     let kill_file = cgroup.0.as_ref().and_then(|c| c.kill_file());
@@ -420,6 +429,7 @@ pub(crate) fn exec(c: &Container, process: &Process) -> Result<ExecProcess> {
     let (psock, csock) = socketpair()?;
     let pass_raw: Vec<c_int> = pp.fds.iter().map(|(fd, _)| fd.as_raw_fd()).collect();
     let selinux = c.selinux_plan();
+    let helper = Invocation::new(&pp.helper_tail, pp.fd_floor, csock.as_raw_fd(), selinux.exec_label.as_deref(), false)?;
     let ctx = ChildCtx {
         sock: csock.as_raw_fd(),
         parent_sock: psock.as_raw_fd(),
@@ -432,6 +442,7 @@ pub(crate) fn exec(c: &Container, process: &Process) -> Result<ExecProcess> {
         join_fds: &[],
         // The exec path has its own handshake (pid report, then GO).
         handshake: false,
+        helper: &helper,
     };
     let (mhost, mchild) = socketpair()?;
     let kill_file = c.cgroup().and_then(|cg| cg.kill_file());

@@ -3,10 +3,11 @@
 //! - The exec'd process, once running, is the container's program: its
 //!   `/proc/<pid>/exe` is the container binary, never the host executable, and it holds
 //!   no host fd.
-//! - cocoon's init (init(true)) is a copy of the host process that never execs: it must be
-//!   non-dumpable, so the container (root, default capabilities) cannot open its
-//!   `/proc/1/exe`, `mem`, `environ`, `fd`, nor ptrace it. A dumpable init would give the
-//!   container a writable-by-path handle on the host binary.
+//! - cocoon's init (init(true)) is the sealed exec helper in its init mode, never a copy
+//!   of the host: its `/proc/1/exe` is a sealed memfd. It is non-dumpable, so the
+//!   container (root, default capabilities) cannot open its `/proc/1/exe`, `mem`,
+//!   `environ`, `fd`, nor ptrace it; and where a fully capable root in a user namespace
+//!   can (the init exec'd in that namespace), all it reaches is the read-only helper.
 
 mod common;
 
@@ -61,9 +62,10 @@ fn init_is_not_dumpable_and_its_exe_is_out_of_reach() {
                   stat -L -c %i /proc/1/exe 2>/dev/null && echo STAT-EXE; \
                   sleep 5 & readlink /proc/$!/exe > /dev/null && echo SIBLING-OK; kill $!; echo done";
     let mut c = ContainerBuilder::new(sh(script)).init(true).spawn().unwrap();
-    // From the host, the init is indeed a copy of this executable that holds no fd.
+    // From the host, the init is the sealed helper, not this executable, and holds no fd.
     let exe = std::path::PathBuf::from(format!("/proc/{}/exe", c.pid()));
-    assert!(same_file(&exe, &me), "precondition: the init runs the host binary");
+    assert!(!same_file(&exe, &me), "the init runs the host binary");
+    assert_eq!(std::fs::read_link(&exe).unwrap(), std::path::Path::new("/memfd:cocoon-helper (deleted)"));
     assert_eq!(std::fs::read_dir(format!("/proc/{}/fd", c.pid())).unwrap().count(), 0, "the init holds fds");
     let out = collect(&mut c).ok().stdout;
     // Control (SIBLING-OK): the same probes work on a dumpable process of the container.
@@ -77,26 +79,29 @@ fn all_caps() -> cocoon::CapSet {
 }
 
 #[test]
-fn init_is_not_dumpable_even_to_a_fully_capable_root_in_a_user_namespace() {
+fn init_reached_by_a_fully_capable_root_in_a_user_namespace_is_only_the_sealed_helper() {
     let _g = lock();
-    // The one setup where nothing but cocoon's PR_SET_DUMPABLE protects the init:
-    // - without a user namespace, a Docker-capable program is kept away by the kernel's
-    //   capability-subset rule, and a program with CAP_SYS_PTRACE may ptrace anything;
-    // - with a uid map that moves root (0 -> 100000), the kernel itself makes the init
-    //   non-dumpable when its uid changes (suid_dumpable = 0).
     // With an identity map (root stays kuid 0) and every capability of the container's
-    // user namespace, the program has the init's uid and a superset of its capabilities:
-    // only the init's non-dumpable flag, checked against the host user namespace that owns
-    // its never-exec'd memory map, stops it.
+    // user namespace, the program has the init's uid and a superset of its capabilities,
+    // and the init exec'd inside that namespace: the non-dumpable flag no longer keeps
+    // it out. What it reaches must be the sealed helper, which cannot be written.
+    let me = std::env::current_exe().unwrap();
+    let before = std::fs::read(&me).unwrap();
     let map = [cocoon::IdRange::new(0, 0, 65_536)];
-    let script = "for f in exe mem environ; do cat /proc/1/$f > /dev/null 2>&1 && echo OPENED-$f; done; \
-                  readlink /proc/1/exe 2>/dev/null && echo READLINK; ls /proc/1/root/ > /dev/null 2>&1 && echo ROOT-LINK; \
-                  sleep 5 & readlink /proc/$!/exe > /dev/null && echo SIBLING-OK; kill $!; echo done";
+    let script = "readlink /proc/1/exe 2>/dev/null; \
+                  (printf x >> /proc/1/exe) 2>/dev/null && echo WROTE-EXE; \
+                  (printf x 1<> /proc/1/exe) 2>/dev/null && echo WROTE-EXE; \
+                  (exec 3< /proc/1/exe; printf x 1<> /proc/self/fd/3) 2>/dev/null && echo WROTE-EXE; \
+                  echo done";
     let out = run_ok(
         ContainerBuilder::new(sh(script).capabilities(cocoon::Capabilities::uniform(all_caps())))
             .uid_map(map)
             .gid_map(map)
             .init(true),
     );
-    assert_eq!(out, "SIBLING-OK\ndone\n", "the container reached its init (the host binary): {out}");
+    assert!(!out.contains("WROTE"), "the container wrote its init's exe: {out}");
+    for l in out.lines().filter(|l| *l != "done") {
+        assert_eq!(l, "/memfd:cocoon-helper (deleted)", "the init's exe is not the sealed helper: {out}");
+    }
+    assert!(std::fs::read(&me).unwrap() == before);
 }

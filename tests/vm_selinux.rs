@@ -215,3 +215,31 @@ fn vm_selinux_no_new_privs_needs_nnp_transition() {
     assert!(c.wait().unwrap().success(), "{text}");
     assert_eq!(label_of(&text).type_(), "cocoon_nonnp_t", "{text}");
 }
+
+#[test]
+#[ignore = "runs in the qemu VM: tests/vm/run-tests.sh"]
+fn vm_selinux_label_applies_at_the_programs_exec_under_init_and_exec() {
+    require_vm();
+    // The exec helper writes the exec label itself, right before it execs the program:
+    // the program gets the container's label also under an init and through exec,
+    // while the init (the helper, which never execs again) stays in the caller's domain.
+    let dir = state_dir("helper");
+    let level: Level = "s0:c13,c14".parse().unwrap();
+    let want = "system_u:system_r:container_t:s0:c13,c14";
+    let cfg = || SelinuxConfig::new().level(level).state_dir(&dir);
+    let (mut c, out) = spawn_piped(cat_label(), |b| b.init(true).selinux(cfg()));
+    let init_label = std::fs::read_to_string(format!("/proc/{}/attr/current", c.pid())).unwrap_or_default();
+    assert_eq!(read_all(out).trim_end_matches(['\0', '\n']), want, "the program under an init");
+    assert!(c.wait().unwrap().success());
+    let mine = std::fs::read_to_string("/proc/self/attr/current").unwrap();
+    if !init_label.is_empty() {
+        assert_eq!(init_label, mine, "the init runs in the caller's domain");
+    }
+    let c = ContainerBuilder::new(Process::new("/bin/sleep").arg("100")).rootfs(Rootfs::HostSandbox).selinux(cfg()).spawn().unwrap();
+    let mut p = c.exec(&cat_label().stdout(Stdio::Piped)).unwrap();
+    let mut s = String::new();
+    p.take_stdout().unwrap().read_to_string(&mut s).unwrap();
+    assert!(p.wait().unwrap().success());
+    assert_eq!(s.trim_end_matches(['\0', '\n']), want, "the exec'd program");
+    c.kill(libc::SIGKILL).unwrap();
+}

@@ -23,6 +23,13 @@ use crate::error::{Error, Result};
 ///
 /// Installing a filter needs `no_new_privs` (cocoon's default) or `CAP_SYS_ADMIN`;
 /// without either spawn fails at [`crate::Stage::Seccomp`].
+///
+/// The filter already applies to cocoon's exec helper, which runs before the program
+/// (and stays as PID 1 with an init): it uses `execveat`, `execve`, `openat2`/`openat`,
+/// `fstatfs`, `write`, `close`, `fcntl`, `prctl`, `sendto`, `exit_group` and, as an
+/// init, `clone` (no namespace flags), `rt_sigprocmask`, `rt_sigaction`,
+/// `rt_sigtimedwait`, `wait4`, `kill`, `close_range`. Denying `execveat` makes every
+/// spawn fail at [`crate::Stage::Exec`] ("exec helper").
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Seccomp {
     denied: BTreeSet<i64>,

@@ -77,6 +77,11 @@ step "C test program (natively, with real containers when root)"
 gcc -std=c99 -Wall -Wextra -Werror -g tests/abi/abi_test.c $(pkg-config --cflags --libs cocoon) -o "$out/abi_test"
 if [ "$(id -u)" = 0 ]; then "$out/abi_test"; else "$out/abi_test" --no-containers; fi
 
+step "C host: a #!/proc/self/exe program never runs the host binary (CVE-2019-5736 class)"
+# shellcheck disable=SC2046
+gcc -std=c99 -Wall -Wextra -Werror -g tests/abi/host_exe_test.c $(pkg-config --cflags --libs cocoon) -o "$out/host_exe_test"
+if [ "$(id -u)" = 0 ]; then "$out/host_exe_test"; else echo "skipped: needs root"; fi
+
 step "C test program under valgrind (no containers: see the comment in abi_test.c)"
 valgrind -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=1 \
     "$out/abi_test" --no-containers

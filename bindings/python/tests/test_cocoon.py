@@ -594,3 +594,30 @@ def test_fifo_passwd_is_an_image_file_error(tmp_path):
         release.cancel()
     assert time.monotonic() - t0 < 5
     assert e.value.code == cocoon.ErrorCode.IMAGE_FILE and "etc/passwd" in str(e.value)
+
+
+@needs_root
+def test_proc_self_exe_script_cannot_run_python(tmp_path):
+    """CVE-2019-5736 class: a `#!/proc/self/exe` program must not make the kernel run
+    the host's binary (here python3, which would run the script as Python) inside the
+    container, neither as the spawned program nor through exec: cocoon's sealed exec
+    helper runs first and refuses to be an interpreter."""
+    victim = tmp_path / "victim"
+    victim.write_text("#!/proc/self/exe\nimport sys\nprint('PYTHON-RAN', sys.executable)\n")
+    victim.chmod(0o755)
+    tmp_path.chmod(0o755)
+    mounts = [cocoon.Bind(str(tmp_path), "/w", read_only=True)]
+    for init in (False, True):
+        with cocoon.Container(["/w/victim"], mounts=mounts, init=init, stdout=cocoon.PIPE, stderr=cocoon.PIPE) as c:
+            out, err = c.stdout.read(), c.stderr.read()
+            st = c.wait()
+        assert b"PYTHON-RAN" not in out, out
+        assert st == cocoon.ExitStatus(126, 0) and b"cocoon-helper: refusing" in err, (st, err)
+    with cocoon.Container(["sleep", "30"], mounts=mounts) as c:
+        with c.exec(["/w/victim"], stdout=cocoon.PIPE, stderr=cocoon.PIPE) as p:
+            out, err = p.stdout.read(), p.stderr.read()
+            st = p.wait()
+        assert b"PYTHON-RAN" not in out, out
+        assert st == cocoon.ExitStatus(126, 0) and b"cocoon-helper: refusing" in err, (st, err)
+        c.kill(signal.SIGKILL)
+        c.wait()
