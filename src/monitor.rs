@@ -63,8 +63,16 @@ fn fail(sock: c_int, stage: Stage, errno: c_int) -> ! {
 pub(crate) fn run(m: &MonitorCtx, ctx: &ChildCtx<'_>, program: Program<'_>) -> ! {
     sys::close(m.parent_sock);
     sys::close(ctx.parent_sock);
-    // Nothing inside may ptrace or open this copy of the host (CVE-2016-9962 class).
-    let _ = sys::prctl(libc::PR_SET_DUMPABLE, 0, 0);
+    // Nothing inside may ptrace or open this copy of the host (CVE-2016-9962 class). For
+    // exec, before joining (the program's process inherits it); for a new container only
+    // after cloning its first process, which must stay dumpable until it execs: its
+    // /proc files are what an unprivileged caller writes the id maps into (a
+    // non-dumpable process's belong to root). It makes itself non-dumpable before joining
+    // namespaces by path.
+    let joining = matches!(program, Program::Join(_));
+    if joining {
+        let _ = sys::prctl(libc::PR_SET_DUMPABLE, 0, 0);
+    }
     block_all_signals();
     // Watch the caller's thread group. Opened by pid, so check right after that the pid is
     // still our parent's: otherwise the caller died before we got here (and the pid may
@@ -103,6 +111,9 @@ pub(crate) fn run(m: &MonitorCtx, ctx: &ChildCtx<'_>, program: Program<'_>) -> !
             Program::Container(plan) => child::run_container(plan, ctx),
             Program::Join(p) => child::run_joined(p, ctx),
         }
+    }
+    if !joining {
+        let _ = sys::prctl(libc::PR_SET_DUMPABLE, 0, 0);
     }
     report(m.sock, &Report { kind: REPORT_PID, pid, ..Report::default() }, pidfd);
     // Keep only what the loop needs: above all, no stdio pipe end (the caller's readers
