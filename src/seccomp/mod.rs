@@ -1,4 +1,4 @@
-//! Seccomp: the default policy every container process gets ([`default_policy`]) and
+//! Seccomp: the default policy every container process gets (`default_policy.rs`) and
 //! optional user deny-lists ([`Seccomp`]), both compiled to BPF in the parent and
 //! installed by the child.
 //!
