@@ -4,8 +4,8 @@
 # Steps: header drift (cargo test abi_header), recorded declarations unchanged
 # (tests/abi/prototypes.py), ABI check (symbols, SONAME, header compile
 # with gcc/g++, pkg-config install, abi_test.c natively and under valgrind), C examples,
-# Rust FFI property test, Python venv + pip install of the bindings, pytest, Python
-# examples. Ends with "abi: N passed, N failed".
+# Rust FFI property test, Python venv + pip install of the bindings (which bundle the
+# library they build), the same in a fresh venv running a container, pytest, Python examples. Ends with "abi: N passed, N failed".
 set -uo pipefail
 
 profile=${1:-debug}
@@ -56,24 +56,50 @@ c_sigchld_host() {
     LD_LIBRARY_PATH="$prefix/lib" "$out/sigchld_host"
 }
 
+# The Python steps use the library the package bundles (setup.py builds it with cargo, in
+# the profile of this run: the build check.sh made is reused): no COCOON_LIBRARY anywhere.
+pip_install() { env -u COCOON_LIBRARY COCOON_BUILD_PROFILE="$profile" "$@"; }
+py() { (cd "$out" && env -u COCOON_LIBRARY -u LD_LIBRARY_PATH "$@"); }
+
 python_install() {
     [ -x "$venv/bin/python" ] || python3 -m venv "$venv" || return 1
     "$venv/bin/pip" install -q --disable-pip-version-check pytest || return 1
-    "$venv/bin/pip" install -q --disable-pip-version-check --force-reinstall --no-deps ./bindings/python || return 1
+    pip_install "$venv/bin/pip" install -q --disable-pip-version-check --force-reinstall --no-deps ./bindings/python || return 1
     rm -rf bindings/python/build bindings/python/*.egg-info
-    (cd "$out" && COCOON_LIBRARY="$prefix/lib/libcocoon.so.0" "$venv/bin/python" -c 'import cocoon; print("installed cocoon bindings", cocoon.version(), "from", cocoon.__file__)')
+    py "$venv/bin/python" -c 'import cocoon; print("installed cocoon bindings", cocoon.version(), "from", cocoon.__file__, "library", cocoon._lib.lib._name)'
+}
+
+# What a new user does, in a fresh venv: pip install, import, run a container.
+python_fresh_venv() {
+    local v="$out/fresh-venv"
+    rm -rf "$v"
+    python3 -m venv "$v" || return 1
+    pip_install "$v/bin/pip" install --disable-pip-version-check ./bindings/python || return 1
+    rm -rf bindings/python/build bindings/python/*.egg-info
+    py "$v/bin/python" -c '
+import os, cocoon
+lib = cocoon._lib.lib._name
+assert lib == os.path.join(os.path.dirname(cocoon.__file__), "libcocoon.so.0"), lib
+with cocoon.Container(["sh", "-c", "hostname"], hostname="fresh", read_only_root=True,
+                      stdout=cocoon.PIPE) as c:
+    out = c.stdout.read().decode().strip()
+    st = c.wait()
+assert out == "fresh" and st.success, (out, st)
+print("fresh venv: container ran with", lib)
+' || return 1
+    rm -rf "$v"
 }
 
 pytest_suite() {
     # The installed package (not the source tree) is tested: run from outside the repo.
-    (cd "$out" && COCOON_LIBRARY="$prefix/lib/libcocoon.so.0" "$venv/bin/python" -m pytest -q "$root/bindings/python/tests" -p no:cacheprovider)
+    py "$venv/bin/python" -m pytest -q "$root/bindings/python/tests" -p no:cacheprovider
 }
 
 python_examples() {
     local e
     for e in run_isolated exec_into; do
         echo "--- examples/python/$e.py"
-        (cd "$out" && COCOON_LIBRARY="$prefix/lib/libcocoon.so.0" "$venv/bin/python" "$root/examples/python/$e.py") || return 1
+        py "$venv/bin/python" "$root/examples/python/$e.py" || return 1
     done
 }
 
@@ -84,6 +110,7 @@ run "C examples" c_examples
 run "C host with a SIGCHLD handler reaping waitpid(-1): every container wait succeeds" c_sigchld_host
 run "Rust: FFI property test" ffi_props
 run "Python: venv + pip install ./bindings/python" python_install
+run "Python: fresh venv, pip install ./bindings/python, import, run a container (no COCOON_LIBRARY)" python_fresh_venv
 run "Python: pytest" pytest_suite
 run "Python examples" python_examples
 

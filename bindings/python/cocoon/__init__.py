@@ -6,8 +6,9 @@
         print(c.stdout.read())          # b"box\\n"
         print(c.wait())                 # ExitStatus(code=0, signal=0)
 
-The library is found through the environment variable COCOON_LIBRARY, then next to
-this package, then by its SONAME libcocoon.so.0.
+`pip install ./bindings/python` builds libcocoon with cargo and ships it inside this
+package. The library is found through the environment variable COCOON_LIBRARY (an
+override), then next to this package, then by its SONAME libcocoon.so.0.
 """
 
 from __future__ import annotations

@@ -186,9 +186,21 @@ _SIGNATURES = {
 }
 
 
+_NOT_FOUND = (
+    "{soname} not found ({err}): install with `pip install ./bindings/python` from a cocoon "
+    "checkout (it builds the library with cargo and ships it in the package), or set "
+    "COCOON_LIBRARY=/path/to/{soname}")
+
+
 def load(path: Optional[str] = None) -> ctypes.CDLL:
     """Loads the library and declares every function; fails if one is missing."""
-    lib = ctypes.CDLL(path or _find())
+    path = path or _find()
+    try:
+        lib = ctypes.CDLL(path)
+    except OSError as e:
+        if path != SONAME:
+            raise  # an explicit path (COCOON_LIBRARY or bundled): its own error says why
+        raise OSError(_NOT_FOUND.format(soname=SONAME, err=e)) from None
     for name, (args, res) in _SIGNATURES.items():
         fn = getattr(lib, name)
         fn.argtypes = args

@@ -208,17 +208,56 @@ def test_spawning_from_several_threads():
         assert name == seen and st.success
 
 
-def test_library_is_found_by_soname(tmp_path):
-    """Without COCOON_LIBRARY the package falls back to the SONAME (here through
-    LD_LIBRARY_PATH pointing at a directory holding libcocoon.so.0)."""
+def _probe(env, cwd):
+    """The library path the package loads in a fresh interpreter with `env`."""
     import subprocess
     import sys
-    src = Path(_lib.lib._name).resolve()
-    (tmp_path / "libcocoon.so.0").symlink_to(src)
-    env = {k: v for k, v in os.environ.items() if k != "COCOON_LIBRARY"}
-    env["LD_LIBRARY_PATH"] = str(tmp_path)
-    out = subprocess.run([sys.executable, "-c", "import cocoon, cocoon._lib as l; print(l.lib._name, cocoon.version())"],
-                         env=env, capture_output=True, text=True, check=True, cwd=tmp_path)
+    return subprocess.run([sys.executable, "-c", "import cocoon, cocoon._lib as l; print(l.lib._name, cocoon.version())"],
+                          env=env, capture_output=True, text=True, cwd=cwd)
+
+
+def _env_without_library():
+    return {k: v for k, v in os.environ.items() if k not in ("COCOON_LIBRARY", "LD_LIBRARY_PATH")}
+
+
+def test_installed_package_loads_its_bundled_library(tmp_path):
+    """pip install ./bindings/python ships libcocoon.so.0 in the package: no COCOON_LIBRARY needed."""
+    bundled = Path(cocoon.__file__).parent / "libcocoon.so.0"
+    assert bundled.is_file(), f"{bundled} missing: the package was not installed with pip"
+    out = _probe(_env_without_library(), tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == [str(bundled), "0.1.0"]
+
+
+def test_cocoon_library_overrides_the_bundled_one(tmp_path):
+    (tmp_path / "libcocoon.so.0").symlink_to(Path(_lib.lib._name).resolve())
+    env = _env_without_library()
+    env["COCOON_LIBRARY"] = str(tmp_path / "libcocoon.so.0")
+    out = _probe(env, tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == [env["COCOON_LIBRARY"], "0.1.0"]
+
+
+def test_package_without_library_uses_soname_or_says_how_to_install(tmp_path):
+    """A copy of the package sources without the library falls back to the SONAME (here
+    through LD_LIBRARY_PATH); with none anywhere, the error says how to get one."""
+    import shutil
+    pkg = tmp_path / "src" / "cocoon"
+    pkg.mkdir(parents=True)
+    for f in Path(cocoon.__file__).parent.glob("*.py"):
+        shutil.copy(f, pkg)
+    env = _env_without_library()
+    env["PYTHONPATH"] = str(pkg.parent)
+    out = _probe(env, tmp_path)
+    assert out.returncode != 0
+    assert "libcocoon.so.0 not found" in out.stderr
+    assert "pip install ./bindings/python" in out.stderr and "COCOON_LIBRARY=" in out.stderr
+    libdir = tmp_path / "lib"
+    libdir.mkdir()
+    (libdir / "libcocoon.so.0").symlink_to(Path(_lib.lib._name).resolve())
+    env["LD_LIBRARY_PATH"] = str(libdir)
+    out = _probe(env, tmp_path)
+    assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["libcocoon.so.0", "0.1.0"]
 
 
