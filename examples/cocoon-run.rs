@@ -239,7 +239,7 @@ fn main() -> ExitCode {
             }
             if a.stats {
                 match c.stats() {
-                    Ok(st) => eprintln!("cocoon: stats: {st:?}"),
+                    Ok(st) => eprintln!("cocoon: stats: {}", stats_line(&st)),
                     Err(e) => eprintln!("cocoon-run: stats: {e}"),
                 }
             }
@@ -289,9 +289,67 @@ fn summary(a: &Args, c: &cocoon::Container, ns: Namespaces) {
         a.env.len()
     );
     if let Some(p) = c.cgroup_path() {
-        eprintln!("cocoon: cgroup {} (memory {:?}, pids {:?}, cpus {:?})", p.display(), a.memory, a.pids, a.cpus);
+        eprintln!("cocoon: cgroup {} ({})", p.display(), limits_line(a));
     }
     if a.userns {
         eprintln!("cocoon: user namespace: root inside is unprivileged outside (see /proc/<pid>/uid_map)");
     }
+}
+
+/// `64 MiB`, `1.5 GiB`, `512 bytes`: a size a person reads.
+fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if n < 1024 {
+        return format!("{n} bytes");
+    }
+    let mut v = n as f64 / 1024.0;
+    let mut unit = UNITS[0];
+    for u in &UNITS[1..] {
+        if v < 1024.0 {
+            break;
+        }
+        v /= 1024.0;
+        unit = u;
+    }
+    if v.fract() == 0.0 { format!("{v} {unit}") } else { format!("{v:.1} {unit}") }
+}
+
+/// The limits asked for, e.g. `memory 64 MiB, pids 64`; unset ones are left out.
+fn limits_line(a: &Args) -> String {
+    let mut parts = Vec::new();
+    if let Some(m) = a.memory {
+        parts.push(format!("memory {}", human_bytes(m)));
+    }
+    if let Some(p) = a.pids {
+        parts.push(format!("pids {p}"));
+    }
+    if let Some(c) = a.cpus {
+        parts.push(format!("cpus {c}"));
+    }
+    if parts.is_empty() { "no limits".into() } else { parts.join(", ") }
+}
+
+/// The usage as a line, e.g. `cpu 3.1ms (user 1ms, system 2ms); memory 1.2 MiB (peak 2 MiB); pids 1`.
+fn stats_line(st: &cocoon::CgroupStats) -> String {
+    let mut parts = Vec::new();
+    if let Some(c) = &st.cpu {
+        parts.push(format!("cpu {:?} (user {:?}, system {:?})", c.usage, c.user, c.system));
+    }
+    if let Some(m) = &st.memory {
+        let mut s = format!("memory {}", human_bytes(m.current));
+        if let Some(p) = m.peak {
+            s += &format!(" (peak {})", human_bytes(p));
+        }
+        if m.oom_kills > 0 {
+            s += &format!(", {} OOM kills", m.oom_kills);
+        }
+        parts.push(s);
+    }
+    if let Some(p) = &st.pids {
+        parts.push(format!("pids {}", p.current));
+    }
+    if let Some(io) = &st.io {
+        parts.push(format!("io read {}, written {}", human_bytes(io.read_bytes), human_bytes(io.write_bytes)));
+    }
+    if parts.is_empty() { "none available on this host".into() } else { parts.join("; ") }
 }

@@ -21,6 +21,8 @@
 //! The layout of the crate is described in `docs/ARCHITECTURE.md`.
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+#![deny(clippy::missing_safety_doc)]
 #![cfg(target_os = "linux")]
 
 pub mod builder;

@@ -7,7 +7,9 @@ use std::path::PathBuf;
 pub enum Rootfs {
     /// The embedded default, needing no image: a fresh tmpfs holding the host's `/usr`
     /// bound read-only, the usual `/bin`, `/sbin`, `/lib*` links (or binds, on a host
-    /// without merged /usr), a minimal `/etc` (passwd, group, hosts), empty `/root`,
+    /// without merged /usr), a minimal `/etc` (passwd, group, hosts, plus what the host's
+    /// /usr needs from its /etc, bound read-only: alternatives, ld.so.cache, ssl/certs,
+    /// ssl/openssl.cnf, localtime), empty `/root`,
     /// `/home`, `/run`, and a `/tmp` tmpfs of its own (writable even under a read-only
     /// root). Like a bubblewrap sandbox.
     #[default]

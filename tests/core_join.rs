@@ -79,5 +79,9 @@ fn joining_errors_are_typed_and_leave_nothing() {
     let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
     // SAFETY: waitid with a valid siginfo pointer; WNOHANG does not block.
     let r = unsafe { libc::waitid(libc::P_ALL, 0, &mut info, libc::WEXITED | libc::WNOHANG | libc::__WALL) };
-    assert!(r == -1 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ECHILD) || unsafe { info.si_pid() } == 0);
+    let errno = std::io::Error::last_os_error().raw_os_error();
+    // SAFETY: info is initialised (zeroed, or filled by waitid), so reading the si_pid
+    // union field is reading plain integers.
+    let pid = unsafe { info.si_pid() };
+    assert!(r == -1 && errno == Some(libc::ECHILD) || pid == 0);
 }

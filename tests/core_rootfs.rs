@@ -213,3 +213,33 @@ fn user_name_is_looked_up_in_the_rootfs() {
     ));
     assert_eq!(out, "root\n");
 }
+
+/// The embedded host sandbox carries what the host's /usr needs from /etc (alternatives,
+/// loader cache, certificates, time zone), read-only, and nothing secret.
+#[test]
+fn host_sandbox_has_what_usr_needs_from_etc() {
+    let _g = lock();
+    let out = run_ok(ContainerBuilder::new(sh(
+        "echo awk=$(awk 'BEGIN{print 1+1}'); t=$(readlink -f /usr/bin/awk); test -f \"$t\" && echo awk-resolves; \
+         test -f /etc/ld.so.cache && echo ld-cache; \
+         test -e /etc/shadow && echo SHADOW; test -e /etc/ssl/private && echo PRIVATE; \
+         touch /etc/alternatives/x 2>/dev/null && echo ALT-WRITABLE; \
+         echo passwd=$(grep -c '^' /etc/passwd)",
+    )));
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines.contains(&"awk=2"), "awk does not run: {out}");
+    assert!(lines.contains(&"awk-resolves"), "{out}");
+    assert!(lines.contains(&"ld-cache"), "{out}");
+    assert!(!out.contains("SHADOW") && !out.contains("PRIVATE"), "secrets inside: {out}");
+    assert!(!out.contains("ALT-WRITABLE"), "/etc/alternatives writable: {out}");
+    // The sandbox's own two-line passwd, not the host's.
+    assert!(lines.contains(&"passwd=2"), "{out}");
+    if Path::new("/etc/ssl/certs/ca-certificates.crt").exists() {
+        let certs = run_ok(ContainerBuilder::new(sh("test -s /etc/ssl/certs/ca-certificates.crt && echo certs")));
+        assert_eq!(certs.trim(), "certs");
+    }
+    if let Ok(link) = std::fs::read_link("/etc/localtime") {
+        let tz = run_ok(ContainerBuilder::new(sh("readlink /etc/localtime")));
+        assert_eq!(tz.trim(), link.display().to_string());
+    }
+}

@@ -227,7 +227,7 @@ fn cs(v: &[Vec<u8>]) -> (Vec<CString>, Vec<*const c_char>) {
 }
 
 unsafe fn apply(b: *mut cocoon_builder, op: &Op) -> c_int {
-    // SAFETY (whole function): every pointer passed is NULL, or points into a live local
+    // SAFETY: (the whole function) every pointer passed is NULL, or points into a live local
     // CString/Vec that outlives the call; `b` is a live builder.
     unsafe {
         match op {
