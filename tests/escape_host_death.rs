@@ -183,9 +183,18 @@ fn hosts_killed_mid_spawn_leave_nothing_after_the_next_start() {
     }
     wait_until(Duration::from_secs(10), "every container of the killed hosts to die", || procs_with(MARK).is_empty());
     // No monitor (a copy of a host: its command line names host_entry) outlived its host.
+    // (They may take a moment to notice and exit after their program died.)
     let me = std::process::id() as i32;
-    let monitors: Vec<i32> = procs_with("host_entry").into_iter().filter(|p| *p != me).collect();
-    assert!(monitors.is_empty(), "monitor processes left: {monitors:?}");
+    let others = || procs_with("host_entry").into_iter().filter(|p| *p != me).collect::<Vec<i32>>();
+    let t = std::time::Instant::now();
+    while !others().is_empty() && t.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let left: Vec<String> = others()
+        .iter()
+        .map(|p| format!("{p}: {}", std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default()))
+        .collect();
+    assert!(left.is_empty(), "monitor processes left: {left:?}");
     let mut next = host("one", 1);
     assert!(next.wait().unwrap().success());
     let left: Vec<PathBuf> = dead.iter().flat_map(|p| cgroups_of(*p)).collect();
