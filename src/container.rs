@@ -125,7 +125,7 @@ impl Proc {
     /// Tells the monitor that the process outlives the caller; returns the monitor's pid
     /// (the process the caller reaps; its exit status is the program's).
     pub(crate) fn detach(&self) -> i32 {
-        let b = [crate::monitor::MSG_DETACH];
+        let b = [crate::child::monitor::MSG_DETACH];
         // SAFETY: sending one byte from a stack buffer; MSG_NOSIGNAL: a dead monitor gives EPIPE.
         unsafe { libc::send(self.ctl.as_raw_fd(), b.as_ptr().cast(), 1, libc::MSG_NOSIGNAL) };
         self.monitor_pid

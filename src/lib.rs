@@ -30,7 +30,6 @@ pub mod capability;
 pub mod cgroup;
 mod child;
 mod env;
-mod monitor;
 pub mod container;
 pub mod error;
 pub mod ffi;

@@ -9,7 +9,7 @@ use libc::c_int;
 use crate::cgroup::Cgroup;
 use crate::child::{ChildCtx, Report, REPORT_ERROR, REPORT_PID, REPORT_READY};
 use crate::container::{Container, ExecProcess, Proc};
-use crate::monitor::{self, MonitorCtx, Program};
+use crate::child::monitor::{self, MonitorCtx, Program};
 use crate::error::{Error, Result, Stage};
 use crate::helper::Invocation;
 use crate::plan::{describe_process, NameRoot, Plan, ProcessPlan};

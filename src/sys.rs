@@ -2,7 +2,7 @@
 //! openat2, pivot_root, close_range, pidfds, capset).
 //!
 //! Every function here is async-signal-safe: one syscall, no allocation, no locks, errors
-//! returned as the raw errno. The child (src/child.rs) uses only these and libc calls of
+//! returned as the raw errno. The child (src/child/) uses only these and libc calls of
 //! the same kind.
 
 use libc::{c_char, c_int, c_long, c_uint, c_void};

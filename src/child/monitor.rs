@@ -11,7 +11,7 @@
 //!   of the caller's thread group, so a spawning thread that exits does not count), unless
 //!   the caller detached the container first.
 //!
-//! It runs in a copy of a possibly multithreaded host: the AUDIT RULES of `child.rs`
+//! It runs in a copy of a possibly multithreaded host: the AUDIT RULES of `child/mod.rs`
 //! apply here too (raw syscalls only, no allocation, no locks, no panics).
 
 use libc::{c_int, c_uint};

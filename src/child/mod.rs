@@ -1,0 +1,183 @@
+//! The code that runs in the new process between clone and exec.
+//!
+//! AUDIT RULES for this module (it runs in a copy of a possibly multithreaded process,
+//! where another thread may have held the allocator or any lock at the moment of clone):
+//! - only raw syscalls and async-signal-safe libc calls (`sys::*`, `libc::{dup2, fcntl,
+//!   sigaction, sigprocmask, execve, ...}`); set-id calls go through `libc::syscall`
+//!   because glibc's wrappers signal the (absent) sibling threads and would hang;
+//! - no allocation, no `format!`, no `println!`, no locks, no `std::fs`;
+//! - no panics: no indexing that can fail, no `unwrap`; every failure is a [`Fail`]
+//!   reported to the parent as `(stage, index, errno)`, then `_exit(127)`.
+//!
+//! Everything used here was computed by the parent in [`crate::plan`].
+//!
+//! These rules apply to every file of this folder: [`setup`] (namespaces, hostname, root,
+//! pivot), [`fs`] (mount sources, in-root resolution, filesystem ops), [`exec`] (stdio,
+//! fds, keyring, seccomp, ids and capabilities, the helper's exec) and [`monitor`].
+
+mod exec;
+mod fs;
+pub(crate) mod monitor;
+mod setup;
+
+use libc::c_int;
+
+use crate::error::Stage;
+use crate::sys::{self, Errno, SysResult};
+
+pub(crate) use exec::run_joined;
+pub(crate) use setup::run_container;
+
+/// The message the child sends to the parent over the setup socket.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Report {
+    pub kind: u32,
+    pub stage: u32,
+    pub index: u32,
+    pub errno: i32,
+    pub pid: i32,
+}
+
+/// [`Report::kind`]: setup reached the point where the parent writes maps/cgroups.
+pub(crate) const REPORT_READY: u32 = 1;
+/// [`Report::kind`]: a step failed.
+pub(crate) const REPORT_ERROR: u32 = 2;
+/// [`Report::kind`]: (monitor) the pid of the program's process, with its pidfd.
+pub(crate) const REPORT_PID: u32 = 3;
+
+/// A failed step: what, which item, and the errno.
+#[derive(Clone, Copy)]
+pub(crate) struct Fail {
+    stage: Stage,
+    index: u32,
+    errno: Errno,
+}
+
+type Step<T = ()> = Result<T, Fail>;
+
+trait At<T> {
+    fn at(self, stage: Stage, index: usize) -> Step<T>;
+}
+
+impl<T> At<T> for SysResult<T> {
+    #[inline]
+    fn at(self, stage: Stage, index: usize) -> Step<T> {
+        self.map_err(|errno| Fail { stage, index: index as u32, errno })
+    }
+}
+
+/// What the parent set up for this one spawn (fds) and the labels for it.
+pub(crate) struct ChildCtx<'a> {
+    /// The child's end of the setup socket.
+    pub sock: c_int,
+    /// The parent's end, closed first thing in the child.
+    pub parent_sock: c_int,
+    /// fds for stdin/stdout/stderr (-1: inherit).
+    pub stdio: [c_int; 3],
+    /// Raw fds of the passed fds, in the order of `ProcessPlan::fds`.
+    pub pass_fds: &'a [c_int],
+    /// SELinux label for exec, NUL-terminated.
+    pub exec_label: Option<&'a std::ffi::CStr>,
+    /// SELinux label for mounts (`context=` option value).
+    pub mount_label: Option<&'a std::ffi::CStr>,
+    /// For exec: the pidfd of the container whose namespaces are joined.
+    pub join_pidfd: c_int,
+    /// For exec: the `CLONE_NEW*` flags to join.
+    pub join_flags: c_int,
+    /// Namespace files to join by path (fd, CLONE_NEW* flag), opened by the parent.
+    pub join_fds: &'a [(c_int, c_int)],
+    /// Whether the parent has work to do before setup goes on (maps, time offsets, cgroup
+    /// attachment, oom_score_adj): then the child reports READY and waits for GO.
+    pub handshake: bool,
+    /// The exec helper (sealed memfd) the child executes instead of the program.
+    pub helper: &'a crate::helper::Invocation<'a>,
+}
+
+fn send(sock: c_int, r: &Report) {
+    // SAFETY: Report is repr(C) plain data; we send its bytes as one datagram.
+    let bytes = unsafe {
+        std::slice::from_raw_parts(r as *const Report as *const u8, std::mem::size_of::<Report>())
+    };
+    // SAFETY: a plain send on an fd we own; MSG_NOSIGNAL avoids SIGPIPE if the parent is gone.
+    unsafe { libc::send(sock, bytes.as_ptr().cast(), bytes.len(), libc::MSG_NOSIGNAL) };
+}
+
+/// Reports `f` to the parent and exits with 127.
+pub(crate) fn fail_exit(sock: c_int, f: Fail) -> ! {
+    send(sock, &Report { kind: REPORT_ERROR, stage: f.stage as u32, index: f.index, errno: f.errno, pid: 0 });
+    sys::exit(127)
+}
+
+/// Waits for the parent's go-ahead byte; EOF means the parent gave up.
+fn wait_go(sock: c_int) -> Step {
+    let mut b = 0u8;
+    loop {
+        // SAFETY: reading one byte into a stack variable.
+        let n = unsafe { libc::recv(sock, (&mut b as *mut u8).cast(), 1, 0) };
+        if n == 1 {
+            return Ok(());
+        }
+        if n == 0 {
+            sys::exit(1);
+        }
+        let e = sys::last_errno();
+        if e != libc::EINTR {
+            return Err(Fail { stage: Stage::Sync, index: 0, errno: e });
+        }
+    }
+}
+
+/// Resets every signal to its default action and unblocks all: the host's handlers and
+/// ignored signals (e.g. SIGPIPE in Python) must not leak into the container.
+fn reset_signals() {
+    // SAFETY: sigaction/sigprocmask are async-signal-safe; the zeroed sigaction is SIG_DFL
+    // with an empty mask. Errors (for SIGKILL, SIGSTOP, glibc's internal signals) are
+    // expected and ignored.
+    unsafe {
+        let dfl: libc::sigaction = std::mem::zeroed();
+        for sig in 1..65 {
+            libc::sigaction(sig, &dfl, std::ptr::null_mut());
+        }
+        let mut empty: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut empty);
+        libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
+    }
+}
+
+/// A session (and process group) of its own, with no controlling terminal: `kill(0, ..)`
+/// inside cannot reach the caller's process group, and the caller's terminal cannot be
+/// driven with TIOCSTI (bubblewrap's CVE-2017-5226).
+fn new_session() -> Step {
+    // SAFETY: setsid has no arguments; a freshly cloned process is never a group leader.
+    if unsafe { libc::setsid() } < 0 {
+        return Err(Fail { stage: Stage::Session, index: 0, errno: sys::last_errno() });
+    }
+    Ok(())
+}
+
+/// Sends `r` with `fd` attached (SCM_RIGHTS; none when `fd` < 0).
+pub(crate) fn send_with_fd(sock: c_int, r: &Report, fd: c_int) {
+    let mut iov = libc::iovec { iov_base: r as *const Report as *mut libc::c_void, iov_len: std::mem::size_of::<Report>() };
+    // Room for one fd in a control message, on the stack.
+    let mut cbuf = [0u64; 4];
+    // SAFETY: msghdr/cmsghdr set up over stack buffers sized for one int (CMSG_SPACE(4)
+    // is 24 bytes on 64-bit, cbuf holds 32); sendmsg is async-signal-safe.
+    unsafe {
+        let mut msg: libc::msghdr = std::mem::zeroed();
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        if fd >= 0 {
+            msg.msg_control = cbuf.as_mut_ptr().cast();
+            msg.msg_controllen = libc::CMSG_SPACE(std::mem::size_of::<c_int>() as u32) as usize;
+            let cmsg = libc::CMSG_FIRSTHDR(&msg);
+            if !cmsg.is_null() {
+                (*cmsg).cmsg_level = libc::SOL_SOCKET;
+                (*cmsg).cmsg_type = libc::SCM_RIGHTS;
+                (*cmsg).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<c_int>() as u32) as usize;
+                std::ptr::write_unaligned(libc::CMSG_DATA(cmsg) as *mut c_int, fd);
+            }
+        }
+        libc::sendmsg(sock, &msg, libc::MSG_NOSIGNAL);
+    }
+}

@@ -1,0 +1,269 @@
+//! `Plan`: everything the child needs, computed in the parent before the clone.
+//!
+//! The child (src/child/) may not allocate, so every string, path, mask and list it
+//! uses lives here, built once. A `Plan` can spawn any number of containers.
+//!
+//! This file wires the parts into a [`Plan`]; the filesystem ops are in `ops.rs`, the
+//! host sandbox's in `host.rs`, the process in `process.rs`, user names in `users.rs`.
+
+mod host;
+mod ops;
+mod process;
+mod users;
+
+use std::ffi::CString;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use crate::builder::ContainerBuilder;
+use crate::cgroup::CgroupConfig;
+use crate::container::Container;
+use crate::error::{Error, Result, Stage};
+use crate::idmap::{self, map_to_host};
+use crate::mount::MountKind;
+use crate::namespace::Namespaces;
+use crate::rootfs::Rootfs;
+use crate::selinux::SelinuxConfig;
+use crate::sys::MOUNT_ATTR_NODEV;
+
+use host::host_sandbox_ops;
+use ops::{standard_ops, user_mount_op};
+pub(crate) use ops::{InRootPath, Op, Source, TargetKind};
+pub use process::{DEFAULT_PATH, MAX_PASSED_FDS};
+pub(crate) use process::{describe_process, validate_process, ProcessPlan, SECCOMP_DEFAULT_INDEX};
+pub(crate) use users::NameRoot;
+
+fn cstring(what: &'static str, bytes: &[u8]) -> Result<CString> {
+    CString::new(bytes).map_err(|_| {
+        Error::invalid(what, format!("{:?} contains a NUL byte", String::from_utf8_lossy(bytes)))
+    })
+}
+
+/// The cgroup a container gets: the caller's limits, and, when the caller could give the
+/// container working device nodes (see [`crate::cgroup::policy_required`]), the default
+/// device policy before the caller's device rules — in a devices-only cgroup if it asked
+/// for no limits.
+fn container_cgroup(cfg: Option<&CgroupConfig>) -> Option<CgroupConfig> {
+    match (cfg, crate::cgroup::policy_required()) {
+        (Some(c), true) => Some(c.clone().with_default_devices()),
+        (Some(c), false) => Some(c.clone()),
+        (None, true) => Some(CgroupConfig::device_policy_only()),
+        (None, false) => None,
+    }
+}
+
+/// A prepared container: everything computed, nothing created yet. Spawn from it as
+/// many times as needed with [`Plan::spawn`].
+#[derive(Debug)]
+pub struct Plan {
+    pub(crate) id: Option<String>,
+    pub(crate) namespaces: Namespaces,
+    pub(crate) clone_flags: u64,
+    pub(crate) uid_map: Option<String>,
+    pub(crate) gid_map: Option<String>,
+    pub(crate) setgroups_deny: bool,
+    /// uid 0 and gid 0 are mapped: the child becomes root inside right after the maps.
+    pub(crate) become_root: bool,
+    pub(crate) time_offsets: Option<String>,
+    pub(crate) hostname: Option<CString>,
+    pub(crate) domainname: Option<CString>,
+    pub(crate) root: Source,
+    /// `MOUNT_ATTR_*` set on the root mount before anything is built on it.
+    pub(crate) root_attrs: u64,
+    pub(crate) root_display: String,
+    pub(crate) ops: Vec<Op>,
+    pub(crate) masked: Vec<InRootPath>,
+    pub(crate) readonly: Vec<InRootPath>,
+    pub(crate) read_only_root: bool,
+    pub(crate) loopback: bool,
+    pub(crate) init: bool,
+    /// Namespaces joined by path: (the CLONE_NEW* flag, the namespace file).
+    pub(crate) joins: Vec<(i32, PathBuf)>,
+    pub(crate) process: ProcessPlan,
+    pub(crate) cgroup: Option<CgroupConfig>,
+    pub(crate) selinux: Option<SelinuxConfig>,
+    /// Bind sources to relabel for the container's SELinux level before the clone.
+    pub(crate) relabels: Vec<(PathBuf, crate::selinux::Sharing)>,
+}
+
+impl Plan {
+    pub(crate) fn new(b: &ContainerBuilder) -> Result<Plan> {
+        let ns = b.namespaces;
+        let userns = ns.contains(Namespaces::USER);
+        // Without CAP_SETGID over the parent namespace the kernel only accepts a gid map
+        // after `setgroups` is denied.
+        let setgroups_deny = userns && !caps::has_cap(None, caps::CapSet::Effective, caps::Capability::CAP_SETGID).unwrap_or(false);
+        let (root, root_display, name_root) = match &b.rootfs {
+            Rootfs::HostSandbox => (
+                Source::fs(c"tmpfs", &[("mode", Some("755"))], true),
+                "host sandbox".to_string(),
+                NameRoot::Sandbox,
+            ),
+            Rootfs::Directory(dir) => {
+                check_dir("rootfs", dir)?;
+                (
+                    Source::Bind { path: cstring("rootfs", dir.as_os_str().as_bytes())?, recursive: true, device: None },
+                    dir.display().to_string(),
+                    NameRoot::Dirs(vec![dir.as_path()]),
+                )
+            }
+            Rootfs::Layers { lower, upper, work } => {
+                for l in lower {
+                    check_dir("rootfs lower layer", l)?;
+                }
+                check_dir("rootfs upper layer", upper)?;
+                check_dir("rootfs work directory", work)?;
+                let mut options = Vec::new();
+                if kernel_at_least(6, 8) {
+                    // One `lowerdir+` per layer: no escaping of ':' needed.
+                    for l in lower {
+                        options.push((c"lowerdir+".into(), Some(cstring("rootfs lower layer", l.as_os_str().as_bytes())?)));
+                    }
+                } else {
+                    let mut joined = Vec::new();
+                    for (i, l) in lower.iter().enumerate() {
+                        let b = l.as_os_str().as_bytes();
+                        if b.iter().any(|c| matches!(c, b':' | b',' | b'\\')) {
+                            return Err(Error::invalid(
+                                "rootfs lower layer",
+                                format!("{} contains ':', ',' or '\\', which overlayfs before Linux 6.8 cannot take", l.display()),
+                            ));
+                        }
+                        if i > 0 {
+                            joined.push(b':');
+                        }
+                        joined.extend_from_slice(b);
+                    }
+                    options.push((c"lowerdir".into(), Some(cstring("rootfs lower layer", &joined)?)));
+                }
+                options.push((c"upperdir".into(), Some(cstring("rootfs upper layer", upper.as_os_str().as_bytes())?)));
+                options.push((c"workdir".into(), Some(cstring("rootfs work directory", work.as_os_str().as_bytes())?)));
+                let mut dirs: Vec<&Path> = vec![upper.as_path()];
+                dirs.extend(lower.iter().map(|p| p.as_path()));
+                (
+                    Source::Fs { fstype: c"overlay", options, labeled: true },
+                    format!("overlay of {} layers", lower.len()),
+                    NameRoot::Dirs(dirs),
+                )
+            }
+        };
+        let mut ops = Vec::new();
+        if b.rootfs == Rootfs::HostSandbox {
+            ops.extend(host_sandbox_ops(b.hostname.as_deref())?);
+        }
+        if b.standard_mounts {
+            ops.extend(standard_ops(ns, &b.gid_map));
+        }
+        for m in &b.mounts {
+            ops.push(user_mount_op(m)?);
+        }
+        let masked = b.masked_paths.iter().map(|p| InRootPath::new("masked path", p)).collect::<Result<_>>()?;
+        let readonly = b.readonly_paths.iter().map(|p| InRootPath::new("read-only path", p)).collect::<Result<_>>()?;
+        let process = ProcessPlan::new(&b.process, name_root, !setgroups_deny)?;
+        if userns {
+            check_user_mapped(&process, &b.uid_map, &b.gid_map)?;
+        }
+        Ok(Plan {
+            id: b.id.clone(),
+            namespaces: ns,
+            clone_flags: ns.clone_flags(),
+            uid_map: userns.then(|| idmap::render(&b.uid_map)),
+            gid_map: userns.then(|| idmap::render(&b.gid_map)),
+            setgroups_deny,
+            become_root: userns && map_to_host(&b.uid_map, 0).is_some() && map_to_host(&b.gid_map, 0).is_some(),
+            time_offsets: ns.contains(Namespaces::TIME).then(|| b.time_offsets.render()),
+            hostname: b.hostname.as_deref().map(|h| cstring("hostname", h.as_bytes())).transpose()?,
+            domainname: b.domainname.as_deref().map(|h| cstring("domainname", h.as_bytes())).transpose()?,
+            root,
+            // nodev on every root (sandbox tmpfs, overlay, directory): a device node made or
+            // found in it is unusable. The /dev binds are mounts of their own.
+            root_attrs: MOUNT_ATTR_NODEV,
+            root_display,
+            ops,
+            masked,
+            readonly,
+            read_only_root: b.read_only_root,
+            loopback: ns.contains(Namespaces::NET),
+            init: b.init,
+            joins: b.joins.iter().map(|(ns, p)| (ns.setns_flags(), p.clone())).collect(),
+            process,
+            cgroup: container_cgroup(b.cgroup.as_ref()),
+            selinux: b.selinux.clone(),
+            relabels: b
+                .mounts
+                .iter()
+                .filter_map(|m| match (&m.kind, m.relabel) {
+                    (MountKind::Bind { source, .. }, Some(sharing)) => Some((source.clone(), sharing)),
+                    _ => None,
+                })
+                .collect(),
+        })
+    }
+
+    /// Creates and starts a container from this plan. On error nothing is left behind.
+    pub fn spawn(&self) -> Result<Container> {
+        crate::spawn::spawn(self)
+    }
+
+    /// The namespaces containers from this plan get.
+    pub fn namespaces(&self) -> Namespaces {
+        self.namespaces
+    }
+
+    /// A one-line description of the child setup item `(stage, index)` for errors.
+    pub(crate) fn describe(&self, stage: Stage, index: u32) -> String {
+        let i = index as usize;
+        match stage {
+            Stage::Mount | Stage::MountTarget | Stage::CreateFile | Stage::Device => {
+                self.ops.get(i).map(Op::describe).unwrap_or_default()
+            }
+            Stage::MaskPath => self.masked.get(i).map(|p| p.display.clone()).unwrap_or_default(),
+            Stage::ReadonlyPath => self.readonly.get(i).map(|p| p.display.clone()).unwrap_or_default(),
+            Stage::PivotRoot if index == 0 => format!(
+                "{}; EINVAL here means the caller's root cannot be pivoted (e.g. an initramfs \
+                 root: switch_root to a real filesystem first)",
+                self.root_display
+            ),
+            Stage::Rootfs | Stage::PivotRoot | Stage::ReadonlyRoot => self.root_display.clone(),
+            Stage::JoinNamespaces => {
+                self.joins.get(i).map(|(_, p)| p.display().to_string()).unwrap_or_default()
+            }
+            Stage::Hostname => self.hostname.as_ref().map(|h| h.to_string_lossy().into_owned()).unwrap_or_default(),
+            Stage::Domainname => {
+                self.domainname.as_ref().map(|h| h.to_string_lossy().into_owned()).unwrap_or_default()
+            }
+            _ => describe_process(&self.process, stage, index),
+        }
+    }
+}
+
+/// Whether the running kernel is at least `major.minor` (from `uname`), read once.
+pub(crate) fn kernel_at_least(major: u32, minor: u32) -> bool {
+    static VERSION: std::sync::OnceLock<(u32, u32)> = std::sync::OnceLock::new();
+    let (ma, mi) = *VERSION.get_or_init(|| {
+        let rel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+        let mut it = rel.trim().split(|c: char| !c.is_ascii_digit()).filter_map(|p| p.parse::<u32>().ok());
+        (it.next().unwrap_or(0), it.next().unwrap_or(0))
+    });
+    (ma, mi) >= (major, minor)
+}
+
+fn check_dir(what: &'static str, p: &Path) -> Result<()> {
+    match std::fs::metadata(p) {
+        Ok(md) if md.is_dir() => Ok(()),
+        Ok(_) => Err(Error::invalid(what, format!("{} is not a directory", p.display()))),
+        Err(e) => Err(Error::invalid(what, format!("{}: {e}", p.display()))),
+    }
+}
+
+fn check_user_mapped(p: &ProcessPlan, uid_map: &[idmap::IdRange], gid_map: &[idmap::IdRange]) -> Result<()> {
+    if map_to_host(uid_map, p.uid).is_none() {
+        return Err(Error::invalid("user", format!("uid {} is not in the uid map", p.uid)));
+    }
+    for g in std::iter::once(&p.gid).chain(&p.groups) {
+        if map_to_host(gid_map, *g).is_none() {
+            return Err(Error::invalid("user", format!("gid {g} is not in the gid map")));
+        }
+    }
+    Ok(())
+}

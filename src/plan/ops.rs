@@ -1,0 +1,273 @@
+//! The container's filesystem as a list of ops: in-root paths, mount sources, and the
+//! standard (`/proc`, `/sys`, `/dev`) and user-requested mounts.
+
+use std::ffi::{CStr, CString, OsString};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+use super::cstring;
+use crate::error::{Error, Result};
+use crate::idmap::{self, map_to_host};
+use crate::mount::{container_path, MountKind};
+use crate::namespace::Namespaces;
+use crate::sys::{MOUNT_ATTR_NODEV, MOUNT_ATTR_NOEXEC, MOUNT_ATTR_NOSUID, MOUNT_ATTR_RDONLY};
+
+/// A path inside the container, resolved by the child relative to the root fd.
+#[derive(Debug)]
+pub(crate) struct InRootPath {
+    /// The whole path relative to the root, e.g. `dev/pts`.
+    pub full: CString,
+    /// Cumulative prefixes (`dev`, `dev/pts`), for creating missing directories.
+    pub prefixes: Vec<CString>,
+    /// The single components (`dev`, `pts`).
+    pub names: Vec<CString>,
+    /// `/dev/pts`, for error messages.
+    pub display: String,
+}
+
+impl InRootPath {
+    pub(crate) fn new(what: &'static str, p: &Path) -> Result<InRootPath> {
+        let parts = container_path(what, p)?;
+        let mut prefixes = Vec::with_capacity(parts.len());
+        let mut names = Vec::with_capacity(parts.len());
+        let mut acc = OsString::new();
+        for part in &parts {
+            if !acc.is_empty() {
+                acc.push("/");
+            }
+            acc.push(part);
+            prefixes.push(cstring(what, acc.as_bytes())?);
+            names.push(cstring(what, part.as_bytes())?);
+        }
+        Ok(InRootPath {
+            full: cstring(what, acc.as_bytes())?,
+            prefixes,
+            names,
+            display: format!("/{}", acc.to_string_lossy()),
+        })
+    }
+
+    pub(super) fn lit(p: &str) -> InRootPath {
+        // Only called with the crate's own constant, valid paths.
+        match InRootPath::new("path", Path::new(p)) {
+            Ok(v) => v,
+            Err(_) => unreachable!("constant container path {p} is valid"),
+        }
+    }
+}
+
+/// Where a mount comes from.
+#[derive(Debug)]
+pub(crate) enum Source {
+    /// A copy of a host path's mount tree (`open_tree(OPEN_TREE_CLONE)`).
+    Bind {
+        path: CString,
+        recursive: bool,
+        /// For device binds: the `st_rdev` the source must have.
+        device: Option<libc::dev_t>,
+    },
+    /// A new filesystem instance (`fsopen`/`fsconfig`/`fsmount`).
+    Fs {
+        fstype: &'static CStr,
+        options: Vec<(CString, Option<CString>)>,
+        /// Whether the container's SELinux mount label is added as `context=`.
+        labeled: bool,
+    },
+}
+
+impl Source {
+    pub(super) fn fs(fstype: &'static CStr, opts: &[(&str, Option<&str>)], labeled: bool) -> Source {
+        let options = opts
+            .iter()
+            .map(|(k, v)| {
+                (
+                    CString::new(*k).unwrap_or_default(),
+                    v.map(|v| CString::new(v).unwrap_or_default()),
+                )
+            })
+            .collect();
+        Source::Fs { fstype, options, labeled }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Source::Bind { path, .. } => path.to_string_lossy().into_owned(),
+            Source::Fs { fstype, .. } => fstype.to_string_lossy().into_owned(),
+        }
+    }
+}
+
+/// Whether a mount target is a directory or a file (created empty when missing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TargetKind {
+    Dir,
+    File,
+}
+
+/// One step of building the container's filesystem, applied in order.
+#[derive(Debug)]
+pub(crate) enum Op {
+    /// Mount `source` at `target` with `MOUNT_ATTR_*` bits `attrs`.
+    Mount { source: Source, target: InRootPath, kind: TargetKind, attrs: u64 },
+    /// Create a symlink at `path` pointing to `contents`.
+    Symlink { path: InRootPath, contents: CString },
+    /// Create a file at `path` holding `contents`.
+    File { path: InRootPath, contents: Vec<u8>, mode: u32 },
+    /// Create a directory at `path` with `mode`.
+    Dir { path: InRootPath, mode: u32 },
+}
+
+impl Op {
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            Op::Mount { source, target, .. } => format!("{} on {}", source.describe(), target.display),
+            Op::Symlink { path, contents } => format!("{} -> {}", path.display, contents.to_string_lossy()),
+            Op::File { path, .. } | Op::Dir { path, .. } => path.display.clone(),
+        }
+    }
+}
+
+/// The device nodes of the standard `/dev`, bound from the host: (name, major, minor).
+pub(crate) const DEVICES: &[(&str, u32, u32)] =
+    &[("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8), ("urandom", 1, 9), ("tty", 5, 0)];
+
+pub(super) fn standard_ops(ns: Namespaces, gid_map: &[idmap::IdRange]) -> Vec<Op> {
+    let userns = ns.contains(Namespaces::USER);
+    let all = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
+    let mut ops = Vec::new();
+    // A new proc needs our own PID namespace inside a user namespace; without one we
+    // bind the host's /proc (its processes are visible: the caller chose that).
+    let proc_src = if ns.contains(Namespaces::PID) || !userns {
+        Source::fs(c"proc", &[], false)
+    } else {
+        Source::Bind { path: c"/proc".into(), recursive: true, device: None }
+    };
+    ops.push(Op::Mount { source: proc_src, target: InRootPath::lit("/proc"), kind: TargetKind::Dir, attrs: all });
+    let sys_src = if ns.contains(Namespaces::NET) || !userns {
+        Source::fs(c"sysfs", &[], false)
+    } else {
+        Source::Bind { path: c"/sys".into(), recursive: true, device: None }
+    };
+    let own_sysfs = matches!(sys_src, Source::Fs { .. });
+    ops.push(Op::Mount {
+        source: sys_src,
+        target: InRootPath::lit("/sys"),
+        kind: TargetKind::Dir,
+        attrs: all | MOUNT_ATTR_RDONLY,
+    });
+    // With its own cgroup namespace on a cgroup v2 host, the container sees its own
+    // subtree at /sys/fs/cgroup, read-only (CVE-2023-25809: never a writable host
+    // cgroupfs). Without one, /sys/fs/cgroup stays an empty read-only sysfs directory.
+    if own_sysfs
+        && ns.contains(Namespaces::CGROUP)
+        && crate::cgroup::host_mode().ok() == Some(crate::cgroup::CgroupMode::V2)
+    {
+        ops.push(Op::Mount {
+            source: Source::fs(c"cgroup2", &[], false),
+            target: InRootPath::lit("/sys/fs/cgroup"),
+            kind: TargetKind::Dir,
+            attrs: all | MOUNT_ATTR_RDONLY,
+        });
+    }
+    ops.push(Op::Mount {
+        source: Source::fs(c"tmpfs", &[("mode", Some("755")), ("size", Some("65536k"))], true),
+        target: InRootPath::lit("/dev"),
+        kind: TargetKind::Dir,
+        // nodev: a node made here is unusable; the device binds below are mounts of their own.
+        attrs: MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+    });
+    for (name, major, minor) in DEVICES {
+        ops.push(Op::Mount {
+            source: Source::Bind {
+                path: CString::new(format!("/dev/{name}")).unwrap_or_default(),
+                recursive: false,
+                device: Some(libc::makedev(*major, *minor)),
+            },
+            target: InRootPath::lit(&format!("/dev/{name}")),
+            kind: TargetKind::File,
+            attrs: MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC,
+        });
+    }
+    // gid=5 (tty) only when it exists inside the user namespace.
+    let tty_gid = !userns || map_to_host(gid_map, 5).is_some();
+    let mut pts: Vec<(&str, Option<&str>)> =
+        vec![("newinstance", None), ("ptmxmode", Some("0666")), ("mode", Some("0620"))];
+    if tty_gid {
+        pts.push(("gid", Some("5")));
+    }
+    ops.push(Op::Mount {
+        source: Source::fs(c"devpts", &pts, true),
+        target: InRootPath::lit("/dev/pts"),
+        kind: TargetKind::Dir,
+        attrs: MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC,
+    });
+    ops.push(Op::Mount {
+        source: Source::fs(c"tmpfs", &[("mode", Some("1777")), ("size", Some("65536k"))], true),
+        target: InRootPath::lit("/dev/shm"),
+        kind: TargetKind::Dir,
+        attrs: all,
+    });
+    if ns.contains(Namespaces::IPC) {
+        ops.push(Op::Mount {
+            source: Source::fs(c"mqueue", &[], false),
+            target: InRootPath::lit("/dev/mqueue"),
+            kind: TargetKind::Dir,
+            attrs: all,
+        });
+    }
+    for (link, to) in [
+        ("/dev/fd", "/proc/self/fd"),
+        ("/dev/stdin", "/proc/self/fd/0"),
+        ("/dev/stdout", "/proc/self/fd/1"),
+        ("/dev/stderr", "/proc/self/fd/2"),
+        ("/dev/ptmx", "pts/ptmx"),
+        ("/dev/core", "/proc/kcore"),
+    ] {
+        ops.push(Op::Symlink { path: InRootPath::lit(link), contents: CString::new(to).unwrap_or_default() });
+    }
+    ops
+}
+
+pub(super) fn user_mount_op(m: &crate::mount::Mount) -> Result<Op> {
+    let mut attrs = 0;
+    if m.read_only {
+        attrs |= MOUNT_ATTR_RDONLY;
+    }
+    if m.nosuid {
+        attrs |= MOUNT_ATTR_NOSUID;
+    }
+    if m.nodev {
+        attrs |= MOUNT_ATTR_NODEV;
+    }
+    if m.noexec {
+        attrs |= MOUNT_ATTR_NOEXEC;
+    }
+    let target = InRootPath::new("mount target", &m.target)?;
+    Ok(match &m.kind {
+        MountKind::Bind { source, recursive } => {
+            let md = std::fs::metadata(source).map_err(|e| {
+                Error::invalid("bind source", format!("{}: {e}", source.display()))
+            })?;
+            Op::Mount {
+                source: Source::Bind {
+                    path: cstring("bind source", source.as_os_str().as_bytes())?,
+                    recursive: *recursive,
+                    device: None,
+                },
+                target,
+                kind: if md.is_dir() { TargetKind::Dir } else { TargetKind::File },
+                attrs,
+            }
+        }
+        MountKind::Proc => Op::Mount { source: Source::fs(c"proc", &[], false), target, kind: TargetKind::Dir, attrs },
+        MountKind::Tmpfs { size, mode } => {
+            let size = size.map(|s| s.to_string());
+            let mode = format!("{:o}", mode.unwrap_or(0o755));
+            let mut opts: Vec<(&str, Option<&str>)> = vec![("mode", Some(&mode))];
+            if let Some(s) = &size {
+                opts.push(("size", Some(s)));
+            }
+            Op::Mount { source: Source::fs(c"tmpfs", &opts, true), target, kind: TargetKind::Dir, attrs }
+        }
+    })
+}

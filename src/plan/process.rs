@@ -1,0 +1,295 @@
+//! The process half of a plan: argv/envp, PATH candidates, cwd, ids, rlimits, fds,
+//! seccomp, validation, and the descriptions of process-setup failures.
+
+use std::ffi::{CString, OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+use libc::c_char;
+
+use super::cstring;
+use super::users::{resolve_user, NameRoot};
+use crate::capability::{last_cap, Capabilities};
+use crate::error::{Error, Result, Stage};
+use crate::mount::container_path;
+use crate::process::{Process, Rlimit, Stdio};
+
+/// The default `PATH` used to find a program given by name.
+pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// A NUL-terminated array of C strings (argv/envp), with the pointer array built once.
+pub(crate) struct CStrArray {
+    strings: Vec<CString>,
+    ptrs: Vec<*const c_char>,
+}
+
+// SAFETY: `ptrs` point into the heap buffers of `strings`, which this struct owns and
+// never mutates after construction; sharing them across threads is read-only.
+unsafe impl Send for CStrArray {}
+// SAFETY: as above: immutable after construction.
+unsafe impl Sync for CStrArray {}
+
+impl CStrArray {
+    fn new(strings: Vec<CString>) -> CStrArray {
+        let mut ptrs: Vec<*const c_char> = strings.iter().map(|s| s.as_ptr()).collect();
+        ptrs.push(std::ptr::null());
+        CStrArray { strings, ptrs }
+    }
+
+    /// The NULL-terminated pointer array.
+    pub(crate) fn as_ptr(&self) -> *const *const c_char {
+        self.ptrs.as_ptr()
+    }
+}
+
+impl std::fmt::Debug for CStrArray {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(&self.strings).finish()
+    }
+}
+
+/// A resource limit ready for `prlimit64`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RlimitPlan {
+    pub which: Rlimit,
+    pub resource: u32,
+    pub value: libc::rlimit64,
+}
+
+/// Everything about the process, computed before the clone.
+#[derive(Debug)]
+pub(crate) struct ProcessPlan {
+    /// Owns the argument strings `helper_tail` points at.
+    #[allow(dead_code)]
+    pub argv: CStrArray,
+    pub envp: CStrArray,
+    /// Paths to try with execve, in order (one, unless a name was searched in PATH).
+    pub candidates: Vec<CString>,
+    pub program: String,
+    /// Working directory relative to the root (`.` for `/`).
+    pub cwd: CString,
+    pub cwd_display: String,
+    pub uid: u32,
+    pub gid: u32,
+    pub groups: Vec<libc::gid_t>,
+    /// False when `setgroups` is denied in the user namespace.
+    pub set_groups: bool,
+    pub caps: Capabilities,
+    pub last_cap: u32,
+    pub no_new_privs: bool,
+    pub rlimits: Vec<RlimitPlan>,
+    pub umask: Option<u32>,
+    pub oom_score_adj: Option<i32>,
+    pub stdio: [Stdio; 3],
+    pub fds: Vec<(std::sync::Arc<std::os::fd::OwnedFd>, i32)>,
+    /// The lowest fd number above every passed-fd target (where fds are parked first).
+    pub fd_floor: i32,
+    /// Sorted passed-fd targets, which `close_range` must skip.
+    pub keep_fds: Vec<u32>,
+    /// The compiled seccomp deny-list, if any.
+    pub seccomp: Option<Vec<seccompiler::sock_filter>>,
+    /// The default policy (built once per host process), unless opted out.
+    pub default_seccomp: Option<&'static [seccompiler::sock_filter]>,
+    /// The exec helper's argv after its per-spawn head: candidates and argv (pointing
+    /// into `candidates` and `argv` above).
+    pub helper_tail: crate::helper::Tail,
+}
+
+impl ProcessPlan {
+    pub(crate) fn new(p: &Process, names: NameRoot<'_>, setgroups_allowed: bool) -> Result<ProcessPlan> {
+        validate_process(p)?;
+        let mut argv = vec![cstring("argument", p.program.as_bytes())?];
+        for a in &p.args {
+            argv.push(cstring("argument", a.as_bytes())?);
+        }
+        let mut envp = Vec::with_capacity(p.env.len());
+        let mut path_var: Option<&OsStr> = None;
+        for (k, v) in p.env.iter() {
+            if k.as_bytes() == b"PATH" {
+                path_var = Some(v);
+            }
+            let mut kv = k.as_bytes().to_vec();
+            kv.push(b'=');
+            kv.extend_from_slice(v.as_bytes());
+            envp.push(cstring("environment variable", &kv)?);
+        }
+        let prog = p.program.as_bytes();
+        let candidates = if prog.contains(&b'/') {
+            vec![cstring("program", prog)?]
+        } else {
+            let path = path_var.map(|v| v.as_bytes()).unwrap_or(DEFAULT_PATH.as_bytes());
+            let mut c = Vec::new();
+            for dir in path.split(|b| *b == b':').filter(|d| !d.is_empty()) {
+                let mut full = dir.to_vec();
+                full.push(b'/');
+                full.extend_from_slice(prog);
+                c.push(cstring("program", &full)?);
+            }
+            if c.is_empty() {
+                return Err(Error::invalid("program", "PATH is empty, so a bare name cannot be found"));
+            }
+            c
+        };
+        let cwd_parts = if p.cwd == Path::new("/") {
+            Vec::new()
+        } else {
+            container_path("working directory", &p.cwd)?
+        };
+        let cwd_rel = if cwd_parts.is_empty() {
+            OsString::from(".")
+        } else {
+            let mut s = OsString::new();
+            for (i, c) in cwd_parts.iter().enumerate() {
+                if i > 0 {
+                    s.push("/");
+                }
+                s.push(c);
+            }
+            s
+        };
+        let (uid, gid, groups) = resolve_user(&p.user, &names)?;
+        if !groups.is_empty() && !setgroups_allowed {
+            return Err(Error::invalid(
+                "supplementary groups",
+                "setgroups is denied in this user namespace (the caller lacks CAP_SETGID)",
+            ));
+        }
+        let rlimits = p
+            .rlimits
+            .iter()
+            .map(|(w, soft, hard)| RlimitPlan {
+                which: *w,
+                resource: w.resource(),
+                value: libc::rlimit64 { rlim_cur: *soft, rlim_max: *hard },
+            })
+            .collect();
+        let mut keep_fds: Vec<u32> = p.fds.iter().map(|(_, t)| *t as u32).collect();
+        keep_fds.sort_unstable();
+        let fd_floor = p.fds.iter().map(|(_, t)| *t).max().unwrap_or(2).max(2) + 1;
+        let argv = CStrArray::new(argv);
+        let helper_tail = crate::helper::Tail::new(&candidates, argv.as_ptr());
+        Ok(ProcessPlan {
+            argv,
+            envp: CStrArray::new(envp),
+            candidates,
+            program: p.program.to_string_lossy().into_owned(),
+            cwd: cstring("working directory", cwd_rel.as_bytes())?,
+            cwd_display: p.cwd.display().to_string(),
+            uid,
+            gid,
+            groups,
+            set_groups: setgroups_allowed,
+            caps: p.capabilities,
+            // Capability masks are 64 bits wide.
+            last_cap: last_cap().min(63),
+            no_new_privs: p.no_new_privs,
+            rlimits,
+            umask: p.umask,
+            oom_score_adj: p.oom_score_adj,
+            stdio: [p.stdin.clone(), p.stdout.clone(), p.stderr.clone()],
+            fds: p.fds.clone(),
+            fd_floor,
+            keep_fds,
+            seccomp: p.seccomp.as_ref().map(|f| f.compile()).transpose()?,
+            default_seccomp: if p.default_seccomp { Some(crate::seccomp::default_policy::program()?) } else { None },
+            helper_tail,
+        })
+    }
+}
+
+/// How many fds one process can be passed (the child parks them in a fixed array).
+pub const MAX_PASSED_FDS: usize = 64;
+
+/// Checks a process's values that need no host access.
+pub(crate) fn validate_process(p: &Process) -> Result<()> {
+    if p.program.is_empty() {
+        return Err(Error::invalid("program", "the program name is empty"));
+    }
+    for (k, _) in p.env.iter() {
+        if k.is_empty() || k.as_bytes().contains(&b'=') {
+            return Err(Error::invalid("environment variable", format!("name {k:?} is empty or contains '='")));
+        }
+    }
+    if !p.cwd.is_absolute() {
+        return Err(Error::invalid("working directory", format!("{} is not absolute", p.cwd.display())));
+    }
+    if let Some(adj) = p.oom_score_adj {
+        if !(-1000..=1000).contains(&adj) {
+            return Err(Error::invalid("oom_score_adj", format!("{adj} is outside -1000..=1000")));
+        }
+    }
+    if let Some(m) = p.umask {
+        if m > 0o777 {
+            return Err(Error::invalid("umask", format!("{m:#o} is above 0o777")));
+        }
+    }
+    for (w, soft, hard) in &p.rlimits {
+        if soft > hard {
+            return Err(Error::invalid("rlimit", format!("{}: soft limit {soft} is above hard limit {hard}", w.name())));
+        }
+    }
+    if p.fds.len() > MAX_PASSED_FDS {
+        return Err(Error::invalid(
+            "passed fd",
+            format!("{} fds passed; at most {MAX_PASSED_FDS} are supported", p.fds.len()),
+        ));
+    }
+    for (_, t) in &p.fds {
+        if *t < 3 {
+            return Err(Error::invalid("passed fd", format!("target {t} is below 3 (use stdin/stdout/stderr)")));
+        }
+    }
+    if let Some(f) = &p.seccomp {
+        f.validate()?;
+    }
+    let c = p.capabilities;
+    if c.effective.0 & !c.permitted.0 != 0 {
+        return Err(Error::invalid("capabilities", "effective holds capabilities not in permitted"));
+    }
+    if c.ambient.0 & !(c.permitted.0 & c.inheritable.0) != 0 {
+        return Err(Error::invalid("capabilities", "ambient holds capabilities not in both permitted and inheritable"));
+    }
+    Ok(())
+}
+
+/// [`Stage::Seccomp`] index of the default policy (the deny-list is 0).
+pub(crate) const SECCOMP_DEFAULT_INDEX: u32 = 1;
+
+/// Describes a process-setup failure `(stage, index)`.
+pub(crate) fn describe_process(p: &ProcessPlan, stage: Stage, index: u32) -> String {
+    match stage {
+        Stage::Exec if index == crate::helper::HELPER_INDEX => {
+            format!("cocoon's exec helper (sealed memfd) before {}", p.program)
+        }
+        Stage::Exec if p.candidates.len() > 1 => match p.candidates.get(index as usize) {
+            Some(c) => format!("{} found as {}", p.program, c.to_string_lossy()),
+            None => format!("{} (searched in PATH)", p.program),
+        },
+        Stage::Exec => p.program.clone(),
+        Stage::Cwd => p.cwd_display.clone(),
+        Stage::Rlimit => p.rlimits.get(index as usize).map(|r| r.which.name().to_string()).unwrap_or_default(),
+        Stage::SetUid => format!("uid {}", p.uid),
+        Stage::SetGid => format!("gid {}", p.gid),
+        Stage::Groups => format!("groups {:?}", p.groups),
+        Stage::Stdio => format!("fd {index}"),
+        Stage::Seccomp if index == SECCOMP_DEFAULT_INDEX => String::from("the default policy"),
+        Stage::Seccomp => String::from("the deny-list"),
+        Stage::AmbientCapabilities | Stage::CapBounding => format!("capability {index}"),
+        Stage::Capabilities => {
+            // The usual cause: asking for capabilities the caller's bounding set lacks.
+            let bounding = caps::read(None, caps::CapSet::Bounding).unwrap_or_default();
+            let wanted = p.caps.permitted.0 | p.caps.inheritable.0;
+            let missing: Vec<String> = caps::all()
+                .into_iter()
+                .filter(|c| wanted & c.bitmask() != 0 && !bounding.contains(c))
+                .map(|c| c.to_string())
+                .collect();
+            if missing.is_empty() {
+                String::from("effective/permitted/inheritable sets")
+            } else {
+                format!("not in the calling process's bounding set: {}", missing.join(", "))
+            }
+        }
+        _ => String::new(),
+    }
+}
