@@ -12,7 +12,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use super::config::{DeviceAccess, DeviceNumber};
+use super::device_rule::{DeviceAccess, DeviceNumber};
 use super::devices::DevicePolicy;
 use super::CgroupError;
 

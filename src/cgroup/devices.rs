@@ -10,7 +10,7 @@ use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::Path;
 
-use super::config::{DeviceAccess, DeviceKind, DeviceNumber, DeviceRule};
+use super::device_rule::{DeviceAccess, DeviceKind, DeviceNumber, DeviceRule};
 use super::CgroupError;
 
 /// Docker's default allowlist: (major, minor, what), every one `rwm`; `None` is `*`.

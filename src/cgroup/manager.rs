@@ -1,4 +1,6 @@
-//! Creating, configuring, freezing, killing and removing one container's cgroup.
+//! Creating and removing one container's cgroup: its directories on every hierarchy, the
+//! parents this process owns, and detached containers' cgroups left to remove later.
+//! Writing the limits is in `manager/limits.rs`, the processes in it in `manager/tasks.rs`.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -9,21 +11,14 @@ use std::sync::{Mutex, MutexGuard};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use cgroups_rs::fs::blkio::BlkIoController;
-use cgroups_rs::fs::cpu::CpuController;
-use cgroups_rs::fs::cpuset::CpuSetController;
-use cgroups_rs::fs::freezer::FreezerController;
-use cgroups_rs::fs::hugetlb::HugeTlbController;
-use cgroups_rs::fs::memory::{MemController, SetMemory};
-use cgroups_rs::fs::pid::PidController;
-use cgroups_rs::fs::MaxValue;
-use cgroups_rs::FreezerState;
-
 use super::bpf::DeviceProgram;
-use super::config::{validate_name, CgroupConfig, IoRate, Resolved};
+use super::config::{validate_name, CgroupConfig};
 use super::layout::{layout, Hierarchy, Layout};
 use super::stats::{self, CgroupStats};
 use super::{CgroupError, CgroupVersion};
+
+mod limits;
+mod tasks;
 
 /// How long freeze/thaw and teardown wait for the kernel.
 const STATE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -313,126 +308,6 @@ impl Cgroup {
         layout.find(controller).and_then(|h| self.dir_on(h))
     }
 
-    /// Writes every limit.
-    fn apply(&self, cfg: &CgroupConfig, res: &Resolved, layout: &Layout) -> Result<(), CgroupError> {
-        // cpu
-        if let Some(d) = self.dir_for(layout, "cpu") {
-            let v2 = d.version == CgroupVersion::V2;
-            let cpu = CpuController::new(d.path.clone(), d.mount.clone(), v2);
-            let share = if v2 { res.cpu_weight.map(|w| w.0) } else { res.cpu_shares_v1.map(|s| s.0) };
-            if let Some(s) = share {
-                cpu.set_shares(s).map_err(lib_err("cpu", &d.path, s.to_string()))?;
-            }
-            if let Some((q, p)) = res.cpu_quota_us {
-                cpu.set_cfs_quota_and_period(Some(q as i64), Some(p))
-                    .map_err(lib_err("cpu", &d.path, format!("{q} {p}")))?;
-            }
-            // cgroups-rs has no CPU burst setter.
-            if let Some(b) = res.cpu_burst_us {
-                let f = if v2 { "cpu.max.burst" } else { "cpu.cfs_burst_us" };
-                write(&d.path.join(f), &b.to_string())?;
-            }
-        }
-        // cpuset
-        if let Some(d) = self.dir_for(layout, "cpuset") {
-            let cs = CpuSetController::new(d.path.clone(), d.mount.clone(), d.version == CgroupVersion::V2);
-            if let Some(m) = &cfg.mems {
-                cs.set_mems(&m.to_string()).map_err(lib_err("cpuset", &d.path, m.to_string()))?;
-            }
-            if let Some(c) = &cfg.cpus {
-                cs.set_cpus(&c.to_string()).map_err(lib_err("cpuset", &d.path, c.to_string()))?;
-            }
-        }
-        // memory
-        if let Some(d) = self.dir_for(layout, "memory") {
-            let v2 = d.version == CgroupVersion::V2;
-            let mem = MemController::new(d.path.clone(), d.mount.clone(), v2);
-            let val = |b: Option<super::Bytes>| b.map(|b| MaxValue::Value(b.0 as i64));
-            if v2 {
-                if cfg.memory_max.is_some() || cfg.memory_high.is_some() || cfg.memory_low.is_some() {
-                    let m = SetMemory { low: val(cfg.memory_low), high: val(cfg.memory_high), min: None, max: val(cfg.memory_max) };
-                    mem.set_mem(m).map_err(lib_err("memory", &d.path, format!("{cfg:?}")))?;
-                }
-                if let Some(s) = cfg.swap_max {
-                    mem.set_memswap_limit(s.0 as i64).map_err(lib_err("memory", &d.path, s.0.to_string()))?;
-                }
-            } else {
-                if let Some(m) = cfg.memory_max {
-                    mem.set_limit(m.0 as i64).map_err(lib_err("memory", &d.path, m.0.to_string()))?;
-                }
-                if let Some(t) = res.memsw_v1 {
-                    mem.set_memswap_limit(t as i64).map_err(lib_err("memory", &d.path, t.to_string()))?;
-                }
-                if let Some(l) = cfg.memory_low {
-                    mem.set_soft_limit(l.0 as i64).map_err(lib_err("memory", &d.path, l.0.to_string()))?;
-                }
-                if cfg.oom_kill_disable {
-                    mem.disable_oom_killer().map_err(lib_err("memory", &d.path, "1"))?;
-                }
-            }
-        }
-        // pids
-        if let (Some(d), Some(n)) = (self.dir_for(layout, "pids"), cfg.pids_max) {
-            let p = PidController::new(d.path.clone(), d.mount.clone(), d.version == CgroupVersion::V2);
-            p.set_pid_max(MaxValue::Value(n as i64)).map_err(lib_err("pids", &d.path, n.to_string()))?;
-        }
-        // io
-        if let Some(d) = self.dir_for(layout, "io") {
-            let v2 = d.version == CgroupVersion::V2;
-            let io = BlkIoController::new(d.path.clone(), d.mount.clone(), v2);
-            for &(maj, min, rate, v) in &res.io_limits {
-                let (maj, min) = (u64::from(maj), u64::from(min));
-                let r = match rate {
-                    IoRate::ReadBps => io.throttle_read_bps_for_device(maj, min, v),
-                    IoRate::WriteBps => io.throttle_write_bps_for_device(maj, min, v),
-                    IoRate::ReadIops => io.throttle_read_iops_for_device(maj, min, v),
-                    IoRate::WriteIops => io.throttle_write_iops_for_device(maj, min, v),
-                };
-                r.map_err(lib_err("io", &d.path, format!("{maj}:{min} {}={v}", rate.v2_key())))?;
-            }
-            // cgroups-rs writes only blkio.weight (gone with CFQ) or io.bfq.weight; pick the
-            // file this kernel has.
-            if let Some((w, version)) = res.io_weight {
-                let candidates: &[(&str, u16, &str)] = if v2 {
-                    &[("io.weight", 10_000, "default "), ("io.bfq.weight", 1000, "")]
-                } else {
-                    &[("blkio.weight", 1000, ""), ("blkio.bfq.weight", 1000, "")]
-                };
-                let Some((file, max, prefix)) = candidates.iter().find(|(f, ..)| d.path.join(f).exists()) else {
-                    return Err(CgroupError::unsupported("io", "io weight", version, "no weight file: neither io cost nor the BFQ scheduler is active"));
-                };
-                if w > *max {
-                    return Err(CgroupError::unsupported("io", "io weight", version, format!("{file} takes 1..={max}, got {w}")));
-                }
-                write(&d.path.join(file), &format!("{prefix}{w}"))?;
-            }
-        }
-        // hugetlb (cgroups-rs reads /sys/kernel/mm/hugepages to build the controller: only
-        // when there is a limit to write)
-        if let Some(d) = self.dir_for(layout, "hugetlb").filter(|_| !res.hugetlb.is_empty()) {
-            let h = HugeTlbController::new(d.path.clone(), d.mount.clone(), d.version == CgroupVersion::V2);
-            for (size, limit) in &res.hugetlb {
-                h.set_limit_in_bytes(size, *limit).map_err(lib_err("hugetlb", &d.path, format!("{size} {limit}")))?;
-            }
-        }
-        // devices on v1: the rules in order (the kernel keeps the list)
-        if let Some(d) = self.dir_for(layout, "devices").filter(|d| d.version == CgroupVersion::V1) {
-            super::devices::write_v1(&d.path, &cfg.devices)?;
-        }
-        Ok(())
-    }
-
-    /// devices on v2: the rules compiled into an eBPF program on the v2 directory, attached
-    /// before any process can enter the cgroup.
-    fn attach_device_program(&mut self, res: &Resolved) -> Result<(), CgroupError> {
-        let Some(policy) = &res.device_policy else { return Ok(()) };
-        let Some(d) = self.dirs.iter().find(|d| d.version == CgroupVersion::V2) else {
-            return Err(CgroupError::DeviceRulesNeedEbpf { rules: policy.exceptions.len() });
-        };
-        self.device_prog = Some(DeviceProgram::attach(&d.path, policy)?);
-        Ok(())
-    }
-
     /// The v2 directory fd for `CLONE_INTO_CGROUP`, when the cgroup is only on v2 (a pure
     /// v2 host, or a policy-only cgroup on a hybrid host's unified hierarchy; otherwise the
     /// child must be [`attach`](Self::attach)ed). The fd is
@@ -446,31 +321,6 @@ impl Cgroup {
     pub(crate) fn kill_file(&self) -> Option<fs::File> {
         let d = self.dirs.iter().find(|d| d.version == CgroupVersion::V2)?;
         fs::OpenOptions::new().write(true).open(d.path.join("cgroup.kill")).ok()
-    }
-
-    /// Moves `pid` (a process cocoon created) into the cgroup on every hierarchy, by writing
-    /// it to each `cgroup.procs` (blkio before memory).
-    pub(crate) fn attach(&self, pid: i32) -> Result<(), CgroupError> {
-        if pid <= 0 {
-            return Err(CgroupError::invalid("cgroup", "pid", format!("{pid} is not a process id")));
-        }
-        for d in &self.dirs {
-            write(&d.path.join("cgroup.procs"), &pid.to_string())?;
-        }
-        Ok(())
-    }
-
-    /// The process ids in the cgroup (on any of its hierarchies), ascending.
-    pub(crate) fn procs(&self) -> Vec<i32> {
-        let mut v: Vec<i32> = self
-            .dirs
-            .iter()
-            .filter_map(|d| fs::read_to_string(d.path.join("cgroup.procs")).ok())
-            .flat_map(|t| t.lines().filter_map(|l| l.trim().parse().ok()).collect::<Vec<i32>>())
-            .collect();
-        v.sort_unstable();
-        v.dedup();
-        v
     }
 
     /// Whether this cgroup only carries the device policy (the container asked for none):
@@ -489,107 +339,11 @@ impl Cgroup {
         self.dirs.iter().map(|d| d.path.as_path()).collect()
     }
 
-    fn freezer_dir(&self) -> Option<&Dir> {
-        self.dirs
-            .iter()
-            .find(|d| d.version == CgroupVersion::V1 && d.controllers.iter().any(|c| c == "freezer"))
-            .or_else(|| self.dirs.iter().find(|d| d.version == CgroupVersion::V2))
-    }
-
-    /// Freezes every process and waits until the kernel reports the cgroup frozen.
-    pub(crate) fn freeze(&self) -> Result<(), CgroupError> {
-        self.set_frozen(true)
-    }
-
-    /// Thaws the cgroup and waits until the kernel reports it thawed.
-    pub(crate) fn thaw(&self) -> Result<(), CgroupError> {
-        self.set_frozen(false)
-    }
-
-    fn set_frozen(&self, frozen: bool) -> Result<(), CgroupError> {
-        let op = if frozen { "freeze" } else { "thaw" };
-        let Some(d) = self.freezer_dir() else {
-            return Err(CgroupError::ControllerUnavailable { controller: "freezer", reason: "no freezer hierarchy".into() });
-        };
-        let start = Instant::now();
-        if d.version == CgroupVersion::V1 {
-            let fz = FreezerController::new(d.path.clone(), d.mount.clone(), false);
-            loop {
-                let r = if frozen { fz.freeze() } else { fz.thaw() };
-                r.map_err(lib_err("freezer", &d.path, if frozen { "FROZEN" } else { "THAWED" }))?;
-                let state = fz.state().map_err(lib_err("freezer", &d.path, "(read freezer.state)"))?;
-                match (frozen, state) {
-                    (true, FreezerState::Frozen) | (false, FreezerState::Thawed) => return Ok(()),
-                    _ => {}
-                }
-                if start.elapsed() > STATE_TIMEOUT {
-                    if frozen {
-                        let _ = fz.thaw();
-                    }
-                    return Err(CgroupError::Timeout { op, path: d.path.display().to_string(), waited_ms: STATE_TIMEOUT.as_millis() as u64 });
-                }
-                sleep(Duration::from_millis(1));
-            }
-        } else {
-            // cgroups-rs reports the requested state (cgroup.freeze), not whether the kernel
-            // has reached it; `frozen` in cgroup.events is the completed state.
-            write(&d.path.join("cgroup.freeze"), if frozen { "1" } else { "0" })?;
-            let events = d.path.join("cgroup.events");
-            loop {
-                let t = read(&events)?;
-                let now = t.lines().any(|l| l.trim() == "frozen 1");
-                if now == frozen {
-                    return Ok(());
-                }
-                if start.elapsed() > STATE_TIMEOUT {
-                    if frozen {
-                        let _ = write(&d.path.join("cgroup.freeze"), "0");
-                    }
-                    return Err(CgroupError::Timeout { op, path: d.path.display().to_string(), waited_ms: STATE_TIMEOUT.as_millis() as u64 });
-                }
-                sleep(Duration::from_millis(1));
-            }
-        }
-    }
-
     /// Current resource usage.
     pub(crate) fn stats(&self) -> Result<CgroupStats, CgroupError> {
         let l = layout()?;
         let dir = |c: &str| self.dir_for(l, c).map(|d| (d.path.as_path(), d.version));
         stats::collect(dir("cpuacct").or(dir("cpu")), dir("memory"), dir("pids"), dir("io"))
-    }
-
-    /// Kills every process in the cgroup and waits until it is empty.
-    ///
-    /// v2 (and the unified directory of a hybrid host): `cgroup.kill`. v1: freeze, SIGKILL
-    /// every pid in `cgroup.procs`, thaw, repeat until empty — freezing first means nothing
-    /// can fork while the pids are being killed.
-    pub(crate) fn kill_all(&self) -> Result<(), CgroupError> {
-        if let Some(d) = self.dirs.iter().find(|d| d.version == CgroupVersion::V2) {
-            let kill = d.path.join("cgroup.kill");
-            if kill.exists() {
-                write(&kill, "1")?;
-            }
-        }
-        let start = Instant::now();
-        loop {
-            let pids = self.procs();
-            if pids.is_empty() {
-                return Ok(());
-            }
-            if start.elapsed() > STATE_TIMEOUT {
-                return Err(CgroupError::NotEmpty { path: self.rel.display().to_string(), pids });
-            }
-            let frozen = self.freezer_dir().is_some() && self.freeze().is_ok();
-            for pid in self.procs() {
-                // These are processes inside our own cgroup; ESRCH just means it is gone.
-                let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
-            }
-            if frozen {
-                self.thaw()?;
-            }
-            sleep(Duration::from_millis(2));
-        }
     }
 
     /// Leaves the cgroup as it is: a detached container keeps running in it, its device
@@ -716,72 +470,5 @@ fn init_dir(h: &Hierarchy, path: &Path, is_parent: bool) -> Result<(), CgroupErr
             Ok(())
         }
         _ => Ok(()),
-    }
-}
-
-/// A cgroup cocoon created and owns: the same machinery a container uses, for processes you
-/// start yourself.
-///
-/// ```no_run
-/// use cocoon::cgroup::{CgroupConfig, CgroupHandle};
-/// let cg = CgroupHandle::create(&CgroupConfig::new().pids_max(16), "cocoon-job-1")?;
-/// let child = std::process::Command::new("sleep").arg("1").spawn().unwrap();
-/// cg.attach(child.id())?;
-/// println!("{:?}", cg.stats()?);
-/// cg.destroy()?;
-/// # Ok::<(), cocoon::cgroup::CgroupError>(())
-/// ```
-///
-/// Dropping the handle kills the processes in the cgroup and removes it (errors ignored);
-/// [`CgroupHandle::destroy`] does the same and reports errors.
-#[derive(Debug)]
-pub struct CgroupHandle(Cgroup);
-
-impl CgroupHandle {
-    /// Creates the cgroup `<parent>/<name>` on every hierarchy and applies `cfg`. Nothing is
-    /// left behind on error. A cgroup of that name that already exists is an error.
-    pub fn create(cfg: &CgroupConfig, name: &str) -> Result<CgroupHandle, CgroupError> {
-        Cgroup::create(cfg, name).map(CgroupHandle)
-    }
-    /// Moves process `pid` into the cgroup on every hierarchy.
-    pub fn attach(&self, pid: u32) -> Result<(), CgroupError> {
-        let pid = i32::try_from(pid).map_err(|_| CgroupError::invalid("cgroup", "pid", format!("{pid} is not a process id")))?;
-        self.0.attach(pid)
-    }
-    /// The v2 directory fd for `clone3(CLONE_INTO_CGROUP)` on a pure v2 host.
-    pub fn clone_into_fd(&self) -> Option<RawFd> {
-        self.0.clone_into_fd()
-    }
-    /// Freezes the processes and waits until they are frozen.
-    pub fn freeze(&self) -> Result<(), CgroupError> {
-        self.0.freeze()
-    }
-    /// Thaws the processes and waits until they run again.
-    pub fn thaw(&self) -> Result<(), CgroupError> {
-        self.0.thaw()
-    }
-    /// Current resource usage.
-    pub fn stats(&self) -> Result<CgroupStats, CgroupError> {
-        self.0.stats()
-    }
-    /// The processes in the cgroup.
-    pub fn procs(&self) -> Vec<i32> {
-        self.0.procs()
-    }
-    /// Kills every process in the cgroup and waits until it is empty.
-    pub fn kill_all(&self) -> Result<(), CgroupError> {
-        self.0.kill_all()
-    }
-    /// The path relative to the hierarchy roots (`<parent>/<name>`).
-    pub fn path(&self) -> &Path {
-        self.0.path()
-    }
-    /// The absolute directories, one per hierarchy.
-    pub fn dirs(&self) -> Vec<&Path> {
-        self.0.dirs()
-    }
-    /// Kills the processes and removes the cgroup.
-    pub fn destroy(self) -> Result<(), CgroupError> {
-        self.0.destroy()
     }
 }

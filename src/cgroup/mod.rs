@@ -19,25 +19,27 @@
 
 mod bpf;
 mod config;
+mod device_rule;
 mod devices;
+mod handle;
 mod layout;
 mod manager;
+mod resolve;
 mod stats;
 mod sweep;
+mod units;
 
 use std::fmt;
 use std::path::Path;
 
-pub use config::{
-    BlockDevice, Bytes, CgroupConfig, CpuShares, CpuWeight, DeviceAccess, DeviceKind, DeviceNumber,
-    DeviceRule, IdSet, IdSetParseError, IoLimit, IoRate, DEFAULT_PARENT, DEVICE_MAJOR_MAX,
-    DEVICE_MINOR_MAX, PIDS_MAX_LIMIT,
-};
+pub use config::{CgroupConfig, DEFAULT_PARENT, PIDS_MAX_LIMIT};
+pub use device_rule::{DeviceAccess, DeviceKind, DeviceNumber, DeviceRule, DEVICE_MAJOR_MAX, DEVICE_MINOR_MAX};
+pub use units::{BlockDevice, Bytes, CpuShares, CpuWeight, IdSet, IdSetParseError, IoLimit, IoRate};
 pub use layout::{controller_version, host_mode, CgroupMode};
 #[allow(unused_imports)] // used by the spawn engine
 pub(crate) use manager::Cgroup;
 pub(crate) use devices::policy_required;
-pub use manager::CgroupHandle;
+pub use handle::CgroupHandle;
 pub(crate) use sweep::sweep_once;
 pub use sweep::sweep_stale;
 pub use stats::{CgroupStats, CpuStats, IoStats, MemoryStats, PidsStats};
