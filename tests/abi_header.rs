@@ -4,7 +4,21 @@
 
 use std::path::Path;
 
-const SOURCES: &[&str] = &["src/ffi/mod.rs", "src/ffi/builder.rs", "src/ffi/container.rs"];
+const SOURCES: &[&str] = &[
+    "src/ffi/mod.rs",
+    "src/ffi/builder.rs",
+    "src/ffi/builder/namespaces.rs",
+    "src/ffi/builder/mounts.rs",
+    "src/ffi/builder/process.rs",
+    "src/ffi/builder/cgroup.rs",
+    "src/ffi/builder/proc_relabel_mounts.rs",
+    "src/ffi/builder/namespace_joins.rs",
+    "src/ffi/builder/passed_fds.rs",
+    "src/ffi/builder/selinux.rs",
+    "src/ffi/container.rs",
+    "src/ffi/exec_process.rs",
+    "src/ffi/sweep.rs",
+];
 
 fn generate() -> String {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));

@@ -1,12 +1,18 @@
-//! `cocoon_container` and `cocoon_exec_process`: running containers through the C ABI.
+//! `cocoon_container`: spawning a container, waiting for, signalling and exec'ing into it,
+//! its cgroup operations and stats, and its teardown (free, delete, detach).
+//! The helpers shared with `cocoon_exec_process` (exec_process.rs) live here too.
 
 use std::ffi::{c_char, c_int, CString};
 use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 
 use super::builder::{builder_ref, cocoon_builder, COCOON_STDERR, COCOON_STDIN, COCOON_STDOUT};
-use super::{cstr_arg, guard, nonnull, put, Fail, COCOON_E_NOT_AVAILABLE};
-use crate::container::{Container, ExecProcess, ExitStatus};
+use super::{guard, nonnull, put, Fail, COCOON_E_NOT_AVAILABLE};
+use crate::container::{Container, ExitStatus};
+
+// Still reachable as `cocoon::ffi::container::*`, where they were before the split.
+pub use super::exec_process::*;
+pub use super::sweep::*;
 
 /// A running container. Opaque; created by `cocoon_container_spawn`, released by exactly
 /// one of `cocoon_container_free` (kill + reap + clean up), `cocoon_container_delete`
@@ -19,13 +25,6 @@ pub struct cocoon_container {
     selinux_label: Option<CString>,
 }
 
-/// A process exec'd into a running container. Opaque; created by
-/// `cocoon_container_exec`, freed (killed and reaped if still running) by
-/// `cocoon_exec_process_free`. It may outlive its container handle.
-pub struct cocoon_exec_process {
-    inner: ExecProcess,
-}
-
 /// # Safety
 /// `c` is NULL or a live container handle.
 unsafe fn container_mut<'a>(c: *mut cocoon_container) -> Result<&'a mut cocoon_container, Fail> {
@@ -33,14 +32,7 @@ unsafe fn container_mut<'a>(c: *mut cocoon_container) -> Result<&'a mut cocoon_c
     unsafe { c.as_mut() }.ok_or_else(|| Fail::null("container"))
 }
 
-/// # Safety
-/// `p` is NULL or a live exec process handle.
-unsafe fn exec_mut<'a>(p: *mut cocoon_exec_process) -> Result<&'a mut cocoon_exec_process, Fail> {
-    // SAFETY: per the caller's contract.
-    unsafe { p.as_mut() }.ok_or_else(|| Fail::null("process"))
-}
-
-fn check_signal(signal: c_int) -> Result<(), Fail> {
+pub(super) fn check_signal(signal: c_int) -> Result<(), Fail> {
     if !(0..=libc::SIGRTMAX()).contains(&signal) {
         return Err(Fail::arg(format!("signal {signal} is not 0..={}", libc::SIGRTMAX())));
     }
@@ -51,7 +43,7 @@ fn check_signal(signal: c_int) -> Result<(), Fail> {
 ///
 /// # Safety
 /// Both pointers are non-NULL and writable.
-unsafe fn put_status(s: ExitStatus, exit_code: *mut c_int, signal: *mut c_int) {
+pub(super) unsafe fn put_status(s: ExitStatus, exit_code: *mut c_int, signal: *mut c_int) {
     let (code, sig) = match s {
         ExitStatus::Exited(c) => (c, 0),
         ExitStatus::Signaled(s) => (-1, s),
@@ -67,7 +59,7 @@ unsafe fn put_status(s: ExitStatus, exit_code: *mut c_int, signal: *mut c_int) {
 ///
 /// # Safety
 /// The three pointers are non-NULL and writable.
-unsafe fn put_try_wait(s: Option<ExitStatus>, exited: *mut c_int, exit_code: *mut c_int, signal: *mut c_int) {
+pub(super) unsafe fn put_try_wait(s: Option<ExitStatus>, exited: *mut c_int, exit_code: *mut c_int, signal: *mut c_int) {
     // SAFETY: per the caller's contract.
     unsafe {
         match s {
@@ -84,14 +76,14 @@ unsafe fn put_try_wait(s: Option<ExitStatus>, exited: *mut c_int, exit_code: *mu
     }
 }
 
-fn check_stream(stream: c_int) -> Result<(), Fail> {
+pub(super) fn check_stream(stream: c_int) -> Result<(), Fail> {
     match stream {
         COCOON_STDIN | COCOON_STDOUT | COCOON_STDERR => Ok(()),
         _ => Err(Fail::arg(format!("unknown stream {stream}"))),
     }
 }
 
-fn take_fd(end: Option<OwnedFd>, name: &str) -> Result<c_int, Fail> {
+pub(super) fn take_fd(end: Option<OwnedFd>, name: &str) -> Result<c_int, Fail> {
     end.map(|fd| fd.into_raw_fd()).ok_or_else(|| Fail {
         code: COCOON_E_NOT_AVAILABLE,
         errno: 0,
@@ -517,139 +509,4 @@ pub unsafe extern "C" fn cocoon_container_free(container: *mut cocoon_container)
         }
         Ok(())
     });
-}
-
-/// The host pid of an exec'd process.
-#[no_mangle]
-pub unsafe extern "C" fn cocoon_exec_process_pid(process: *const cocoon_exec_process, pid: *mut c_int) -> c_int {
-    guard(|| {
-        // SAFETY: the caller passes NULL or a live handle.
-        let p = unsafe { process.as_ref() }.ok_or_else(|| Fail::null("process"))?;
-        nonnull(pid, "pid")?;
-        // SAFETY: checked non-NULL.
-        unsafe { put(pid, p.inner.pid()) };
-        Ok(())
-    })
-}
-
-/// Waits for an exec'd process to end (out-parameters as for `cocoon_container_wait`).
-#[no_mangle]
-pub unsafe extern "C" fn cocoon_exec_process_wait(
-    process: *mut cocoon_exec_process,
-    exit_code: *mut c_int,
-    signal: *mut c_int,
-) -> c_int {
-    guard(|| {
-        // SAFETY: the caller passes NULL or a live handle.
-        let p = unsafe { exec_mut(process) }?;
-        nonnull(exit_code, "exit_code")?;
-        nonnull(signal, "signal")?;
-        let s = p.inner.wait()?;
-        // SAFETY: both checked non-NULL.
-        unsafe { put_status(s, exit_code, signal) };
-        Ok(())
-    })
-}
-
-/// Checks without blocking whether an exec'd process has ended (as
-/// `cocoon_container_try_wait`).
-#[no_mangle]
-pub unsafe extern "C" fn cocoon_exec_process_try_wait(
-    process: *mut cocoon_exec_process,
-    exited: *mut c_int,
-    exit_code: *mut c_int,
-    signal: *mut c_int,
-) -> c_int {
-    guard(|| {
-        // SAFETY: the caller passes NULL or a live handle.
-        let p = unsafe { exec_mut(process) }?;
-        nonnull(exited, "exited")?;
-        nonnull(exit_code, "exit_code")?;
-        nonnull(signal, "signal")?;
-        let s = p.inner.try_wait()?;
-        // SAFETY: all three checked non-NULL.
-        unsafe { put_try_wait(s, exited, exit_code, signal) };
-        Ok(())
-    })
-}
-
-/// `*fd` receives an fd owned by the handle that polls readable once the exec'd process
-/// has exited (as `cocoon_container_wait_fd`; signal with `cocoon_exec_process_kill`).
-#[no_mangle]
-pub unsafe extern "C" fn cocoon_exec_process_wait_fd(process: *const cocoon_exec_process, fd: *mut c_int) -> c_int {
-    guard(|| {
-        // SAFETY: the caller passes NULL or a live handle.
-        let p = unsafe { process.as_ref() }.ok_or_else(|| Fail::null("process"))?;
-        nonnull(fd, "fd")?;
-        // SAFETY: non-NULL, writable.
-        unsafe { put(fd, p.inner.wait_fd().as_raw_fd()) };
-        Ok(())
-    })
-}
-
-/// Sends `signal` (0..=SIGRTMAX) to an exec'd process (`COCOON_E_ALREADY_EXITED` once it
-/// has ended).
-#[no_mangle]
-pub unsafe extern "C" fn cocoon_exec_process_kill(process: *mut cocoon_exec_process, signal: c_int) -> c_int {
-    guard(|| {
-        // SAFETY: the caller passes NULL or a live handle.
-        let p = unsafe { exec_mut(process) }?;
-        check_signal(signal)?;
-        p.inner.kill(signal).map_err(Fail::from)
-    })
-}
-
-/// Takes the caller's end of a piped standard stream of an exec'd process (as
-/// `cocoon_container_take_stdio`).
-#[no_mangle]
-pub unsafe extern "C" fn cocoon_exec_process_take_stdio(
-    process: *mut cocoon_exec_process,
-    stream: c_int,
-    fd: *mut c_int,
-) -> c_int {
-    guard(|| {
-        // SAFETY: the caller passes NULL or a live handle.
-        let p = unsafe { exec_mut(process) }?;
-        nonnull(fd, "fd")?;
-        check_stream(stream)?;
-        let raw = take_fd(p.inner.take_stdio_fd(stream), "the stream")?;
-        // SAFETY: checked non-NULL.
-        unsafe { put(fd, raw) };
-        Ok(())
-    })
-}
-
-/// Kills (if still running), reaps and frees an exec'd process. NULL is a no-op.
-#[no_mangle]
-pub unsafe extern "C" fn cocoon_exec_process_free(process: *mut cocoon_exec_process) {
-    guard(|| {
-        if !process.is_null() {
-            // SAFETY: a non-NULL handle came from `cocoon_container_exec`; freed once.
-            drop(unsafe { Box::from_raw(process) });
-        }
-        Ok(())
-    });
-}
-
-/// Removes the cgroups that callers killed before their teardown left behind: under
-/// `parent` (NULL: the default parent "cocoon"), on every hierarchy, each cgroup with a
-/// default id (`cocoon-<pid>-<n>`) whose owner is gone (by pid and start time) and that
-/// holds no process. `*removed` (may be NULL) receives how many directories went. The
-/// first spawn of every process does the same for its parent.
-#[no_mangle]
-pub unsafe extern "C" fn cocoon_sweep_stale(parent: *const c_char, removed: *mut usize) -> c_int {
-    guard(|| {
-        let parent = if parent.is_null() {
-            None
-        } else {
-            // SAFETY: non-NULL, the caller passes a NUL-terminated string.
-            Some(std::path::PathBuf::from(std::ffi::OsStr::from_bytes(unsafe { cstr_arg(parent, "parent")? })))
-        };
-        let gone = crate::cgroup::sweep_stale(parent.as_deref()).map_err(|e| Fail::from(crate::Error::from(e)))?;
-        if !removed.is_null() {
-            // SAFETY: checked non-NULL.
-            unsafe { put(removed, gone.len()) };
-        }
-        Ok(())
-    })
 }

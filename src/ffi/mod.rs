@@ -22,8 +22,11 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use crate::error::{Error, Stage};
 
+// In this order: cbindgen writes include/cocoon.h in source order.
 pub mod builder;
 pub mod container;
+pub mod exec_process;
+pub mod sweep;
 
 // ---------------------------------------------------------------------------------------
 // Version

@@ -1,0 +1,141 @@
+//! New namespaces, user-namespace id maps, hostname and domain name, time offsets.
+
+use std::ffi::{c_char, c_int};
+use std::time::Duration;
+
+use super::{cocoon_builder, with_builder};
+use crate::builder::{validate_hostname, ContainerBuilder};
+use crate::ffi::{cstr_arg, len_arg, utf8_arg, Fail};
+use crate::idmap::IdRange;
+use crate::namespace::{Namespaces, TimeOffsets};
+
+/// Which namespaces are new: an OR of `COCOON_NS_*` (unknown bits ->
+/// `COCOON_E_INVALID_ARGUMENT`). `COCOON_NS_MOUNT` is required at spawn.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_builder_set_namespaces(builder: *mut cocoon_builder, flags: u32) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe {
+        with_builder(builder, |b| {
+            let ns = Namespaces::from_bits(flags)
+                .ok_or_else(|| Fail::arg(format!("namespace flags {flags:#x} hold unknown bits")))?;
+            b.namespaces = ns;
+            Ok(())
+        })
+    }
+}
+
+/// Appends a uid map range: `count` ids from `inside` in the container map to ids from
+/// `outside` on the host. Adds `COCOON_NS_USER`. The whole map is checked at spawn.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_builder_add_uid_range(
+    builder: *mut cocoon_builder,
+    inside: u32,
+    outside: u32,
+    count: u32,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { with_builder(builder, |b| add_range(b, true, inside, outside, count)) }
+}
+
+/// Appends a gid map range (as `cocoon_builder_add_uid_range`). Adds `COCOON_NS_USER`.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_builder_add_gid_range(
+    builder: *mut cocoon_builder,
+    inside: u32,
+    outside: u32,
+    count: u32,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { with_builder(builder, |b| add_range(b, false, inside, outside, count)) }
+}
+
+fn add_range(b: &mut ContainerBuilder, uid: bool, inside: u32, outside: u32, count: u32) -> Result<(), Fail> {
+    let what = if uid { "uid map" } else { "gid map" };
+    let map = if uid { &mut b.uid_map } else { &mut b.gid_map };
+    let mut new = map.clone();
+    new.push(IdRange::new(inside, outside, count));
+    crate::idmap::validate_id_map(what, &new)?;
+    *map = new;
+    b.namespaces |= Namespaces::USER;
+    Ok(())
+}
+
+/// Removes every uid and gid range (the namespace flags are left as they are).
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_builder_clear_id_maps(builder: *mut cocoon_builder) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe {
+        with_builder(builder, |b| {
+            b.uid_map.clear();
+            b.gid_map.clear();
+            Ok(())
+        })
+    }
+}
+
+/// The hostname (UTF-8, 1-64 bytes; needs `COCOON_NS_UTS` at spawn).
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_builder_set_hostname(builder: *mut cocoon_builder, name: *const c_char) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { with_builder(builder, |b| set_uts(b, true, cstr_arg(name, "name")?)) }
+}
+
+/// The hostname from `len` bytes (interior NUL -> `COCOON_E_INVALID_ARGUMENT`).
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_builder_set_hostname_len(
+    builder: *mut cocoon_builder,
+    name: *const c_char,
+    len: usize,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { with_builder(builder, |b| set_uts(b, true, len_arg(name, len, "name")?)) }
+}
+
+/// The NIS domain name (UTF-8, 1-64 bytes; needs `COCOON_NS_UTS` at spawn).
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_builder_set_domainname(builder: *mut cocoon_builder, name: *const c_char) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { with_builder(builder, |b| set_uts(b, false, cstr_arg(name, "name")?)) }
+}
+
+/// The NIS domain name from `len` bytes (interior NUL -> `COCOON_E_INVALID_ARGUMENT`).
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_builder_set_domainname_len(
+    builder: *mut cocoon_builder,
+    name: *const c_char,
+    len: usize,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { with_builder(builder, |b| set_uts(b, false, len_arg(name, len, "name")?)) }
+}
+
+fn set_uts(b: &mut ContainerBuilder, host: bool, name: &[u8]) -> Result<(), Fail> {
+    let what = if host { "hostname" } else { "domainname" };
+    let n = utf8_arg(name, what)?;
+    validate_hostname(what, n)?;
+    if host {
+        b.hostname = Some(n.to_owned());
+    } else {
+        b.domainname = Some(n.to_owned());
+    }
+    Ok(())
+}
+
+/// Clock offsets of a new time namespace, in nanoseconds added to CLOCK_MONOTONIC and
+/// CLOCK_BOOTTIME. Adds `COCOON_NS_TIME`.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_builder_set_time_offsets(
+    builder: *mut cocoon_builder,
+    monotonic_ns: u64,
+    boottime_ns: u64,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe {
+        with_builder(builder, |b| {
+            b.time_offsets =
+                TimeOffsets { monotonic: Duration::from_nanos(monotonic_ns), boottime: Duration::from_nanos(boottime_ns) };
+            b.namespaces |= Namespaces::TIME;
+            Ok(())
+        })
+    }
+}

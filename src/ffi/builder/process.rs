@@ -1,0 +1,312 @@
+//! The process's privileges and limits: capabilities, no_new_privs, resource limits,
+//! umask, seccomp, OOM score; its standard streams and the minimal init.
+
+use std::ffi::c_int;
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::sync::Arc;
+
+use super::{cocoon_builder, with_builder};
+use super::{COCOON_STDERR, COCOON_STDIN, COCOON_STDIO_FD, COCOON_STDIO_INHERIT, COCOON_STDIO_NULL, COCOON_STDIO_PIPE, COCOON_STDOUT};
+use crate::capability::{CapSet, Capabilities};
+use crate::ffi::{array_arg, Fail};
+use crate::process::{Rlimit, Stdio};
+
+/// An unlimited resource limit.
+pub const COCOON_RLIM_INFINITY: u64 = u64::MAX;
+
+// Resource limits (`cocoon_builder_set_rlimit`). Cocoon's own numbers, not RLIMIT_*.
+
+/// Address space (bytes).
+pub const COCOON_RLIMIT_AS: c_int = 0;
+/// Core file size (bytes).
+pub const COCOON_RLIMIT_CORE: c_int = 1;
+/// CPU time (seconds).
+pub const COCOON_RLIMIT_CPU: c_int = 2;
+/// Data segment (bytes).
+pub const COCOON_RLIMIT_DATA: c_int = 3;
+/// File size (bytes).
+pub const COCOON_RLIMIT_FSIZE: c_int = 4;
+/// Locked memory (bytes).
+pub const COCOON_RLIMIT_MEMLOCK: c_int = 5;
+/// Message queue bytes.
+pub const COCOON_RLIMIT_MSGQUEUE: c_int = 6;
+/// Nice ceiling.
+pub const COCOON_RLIMIT_NICE: c_int = 7;
+/// Open files.
+pub const COCOON_RLIMIT_NOFILE: c_int = 8;
+/// Processes/threads of the user.
+pub const COCOON_RLIMIT_NPROC: c_int = 9;
+/// Resident set.
+pub const COCOON_RLIMIT_RSS: c_int = 10;
+/// Real-time priority ceiling.
+pub const COCOON_RLIMIT_RTPRIO: c_int = 11;
+/// Real-time CPU time (microseconds).
+pub const COCOON_RLIMIT_RTTIME: c_int = 12;
+/// Pending signals.
+pub const COCOON_RLIMIT_SIGPENDING: c_int = 13;
+/// Stack size (bytes).
+pub const COCOON_RLIMIT_STACK: c_int = 14;
+
+fn rlimit_from(n: c_int) -> Option<Rlimit> {
+    Some(match n {
+        COCOON_RLIMIT_AS => Rlimit::As,
+        COCOON_RLIMIT_CORE => Rlimit::Core,
+        COCOON_RLIMIT_CPU => Rlimit::Cpu,
+        COCOON_RLIMIT_DATA => Rlimit::Data,
+        COCOON_RLIMIT_FSIZE => Rlimit::Fsize,
+        COCOON_RLIMIT_MEMLOCK => Rlimit::Memlock,
+        COCOON_RLIMIT_MSGQUEUE => Rlimit::Msgqueue,
+        COCOON_RLIMIT_NICE => Rlimit::Nice,
+        COCOON_RLIMIT_NOFILE => Rlimit::Nofile,
+        COCOON_RLIMIT_NPROC => Rlimit::Nproc,
+        COCOON_RLIMIT_RSS => Rlimit::Rss,
+        COCOON_RLIMIT_RTPRIO => Rlimit::Rtprio,
+        COCOON_RLIMIT_RTTIME => Rlimit::Rttime,
+        COCOON_RLIMIT_SIGPENDING => Rlimit::Sigpending,
+        COCOON_RLIMIT_STACK => Rlimit::Stack,
+        _ => return None,
+    })
+}
+
+/// The five capability sets as masks (bit n = capability number n, e.g. CAP_CHOWN = 0).
+/// `effective` must be within `permitted`, and `ambient` within both `permitted` and
+/// `inheritable` (`COCOON_E_INVALID_CONFIG` otherwise). Default: Docker's set in
+/// bounding/effective/permitted, nothing inheritable or ambient.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_builder_set_capabilities(
+    builder: *mut cocoon_builder,
+    bounding: u64,
+    effective: u64,
+    permitted: u64,
+    inheritable: u64,
+    ambient: u64,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe {
+        with_builder(builder, |b| {
+            let caps = Capabilities {
+                bounding: CapSet(bounding),
+                effective: CapSet(effective),
+                permitted: CapSet(permitted),
+                inheritable: CapSet(inheritable),
+                ambient: CapSet(ambient),
+            };
+            let mut p = b.process.clone();
+            p.capabilities = caps;
+            crate::plan::validate_process(&p)?;
+            b.process.capabilities = caps;
+            Ok(())
+        })
+    }
+}
+
+/// Whether PR_SET_NO_NEW_PRIVS is set (non-zero = yes; default yes).
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_builder_set_no_new_privs(builder: *mut cocoon_builder, yes: c_int) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe {
+        with_builder(builder, |b| {
+            b.process.no_new_privs = yes != 0;
+            Ok(())
+        })
+    }
+}
+
+/// Sets a resource limit (`COCOON_RLIMIT_*`; unknown -> `COCOON_E_INVALID_ARGUMENT`;
+/// `COCOON_RLIM_INFINITY` = unlimited; soft above hard -> `COCOON_E_INVALID_CONFIG`).
+/// Raising a hard limit needs CAP_SYS_RESOURCE: without it spawn fails with
+/// `COCOON_E_SETUP` at `COCOON_STAGE_RLIMIT`.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_builder_set_rlimit(
+    builder: *mut cocoon_builder,
+    resource: c_int,
+    soft: u64,
+    hard: u64,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe {
+        with_builder(builder, |b| {
+            let r = rlimit_from(resource).ok_or_else(|| Fail::arg(format!("unknown resource limit {resource}")))?;
+            if soft > hard {
+                return Err(crate::Error::InvalidConfig {
+                    what: "rlimit",
+                    reason: format!("{}: soft limit {soft} is above hard limit {hard}", r.name()),
+                }
+                .into());
+            }
+            b.process.rlimits.retain(|(x, _, _)| *x != r);
+            b.process.rlimits.push((r, soft, hard));
+            Ok(())
+        })
+    }
+}
+
+/// The file mode creation mask (<= 0777; default inherited).
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_builder_set_umask(builder: *mut cocoon_builder, mask: u32) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe {
+        with_builder(builder, |b| {
+            if mask > 0o777 {
+                return Err(crate::Error::InvalidConfig { what: "umask", reason: format!("{mask:#o} is above 0o777") }.into());
+            }
+            b.process.umask = Some(mask);
+            Ok(())
+        })
+    }
+}
+
+/// A seccomp deny-list for the process: the `n` syscall numbers at `syscalls` (`SYS_*`
+/// of the running architecture) fail with `errno_value` (1..=4095, e.g. `EPERM`), every
+/// other syscall is allowed — on top of the default policy (see
+/// `cocoon_builder_set_default_seccomp`), which it cannot loosen; where both refuse a
+/// syscall this errno is the one seen. Installed right before exec; needs no_new_privs
+/// (the default) or CAP_SYS_ADMIN. Replaces an earlier deny-list; checked immediately
+/// (`COCOON_E_INVALID_CONFIG` for a bad number or errno, the builder unchanged).
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_builder_set_seccomp_deny(
+    builder: *mut cocoon_builder,
+    syscalls: *const i64,
+    n: usize,
+    errno_value: c_int,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe {
+        with_builder(builder, |b| {
+            // SAFETY: the caller passes NULL (with n == 0) or n readable i64s.
+            let nrs = array_arg(syscalls, n, "syscalls")?;
+            let filter = crate::Seccomp::deny(nrs.iter().copied()).errno(errno_value);
+            filter.validate()?;
+            b.process.seccomp = Some(filter);
+            Ok(())
+        })
+    }
+}
+
+/// The conservative default deny-list (`cocoon::Seccomp::default_deny`: keyrings, new
+/// user namespaces, modules, kexec, BPF, perf, userfaultfd, ptrace, mounts, swap,
+/// reboot, clocks, accounting, quotas, handle-based opens) failing with `EPERM`.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_builder_set_seccomp_default_deny(builder: *mut cocoon_builder) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe {
+        with_builder(builder, |b| {
+            b.process.seccomp = Some(crate::Seccomp::default_deny());
+            Ok(())
+        })
+    }
+}
+
+/// Removes the seccomp deny-list (the default: none). The default policy stays unless
+/// turned off with `cocoon_builder_set_default_seccomp(builder, 0)`.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_builder_clear_seccomp(builder: *mut cocoon_builder) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe {
+        with_builder(builder, |b| {
+            b.process.seccomp = None;
+            Ok(())
+        })
+    }
+}
+
+/// Whether the default seccomp policy is installed (`enabled` non-zero; the default is
+/// on): `keyctl`, `add_key`, `request_key`, `setns`, and `clone`/`unshare` with any
+/// `CLONE_NEW*` flag fail with `EPERM`, `clone3` with `ENOSYS` (libcs then use `clone`);
+/// fork and threads work. It keeps container root out of host root's user keyring and
+/// from making namespaces of its own; turn it off (0) only for programs that need those
+/// calls. Applies to containers spawned from the builder and to processes exec'd with
+/// it (`cocoon_container_exec`).
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_builder_set_default_seccomp(builder: *mut cocoon_builder, enabled: c_int) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe {
+        with_builder(builder, |b| {
+            b.process.default_seccomp = enabled != 0;
+            Ok(())
+        })
+    }
+}
+
+/// The OOM killer score adjustment (-1000..=1000).
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_builder_set_oom_score_adj(builder: *mut cocoon_builder, adj: c_int) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe {
+        with_builder(builder, |b| {
+            if !(-1000..=1000).contains(&adj) {
+                return Err(crate::Error::InvalidConfig {
+                    what: "oom_score_adj",
+                    reason: format!("{adj} is outside -1000..=1000"),
+                }
+                .into());
+            }
+            b.process.oom_score_adj = Some(adj);
+            Ok(())
+        })
+    }
+}
+
+/// Where a standard stream goes: `stream` is `COCOON_STDIN/STDOUT/STDERR`, `kind` a
+/// `COCOON_STDIO_*`. With `COCOON_STDIO_FD`, `fd` is duplicated now (close-on-exec in the
+/// caller; the caller keeps and closes its own); otherwise `fd` is ignored. Unknown
+/// stream or kind, or a negative fd -> `COCOON_E_INVALID_ARGUMENT`; a closed fd ->
+/// `COCOON_E_OS` (EBADF).
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_builder_set_stdio(
+    builder: *mut cocoon_builder,
+    stream: c_int,
+    kind: c_int,
+    fd: c_int,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe {
+        with_builder(builder, |b| {
+            if !(COCOON_STDIN..=COCOON_STDERR).contains(&stream) {
+                return Err(Fail::arg(format!("unknown stream {stream}")));
+            }
+            let s = match kind {
+                COCOON_STDIO_INHERIT => Stdio::Inherit,
+                COCOON_STDIO_NULL => Stdio::Null,
+                COCOON_STDIO_PIPE => Stdio::Piped,
+                COCOON_STDIO_FD => {
+                    if fd < 0 {
+                        return Err(Fail::arg(format!("fd {fd} is negative")));
+                    }
+                    // SAFETY: fcntl(F_DUPFD_CLOEXEC) only reads the descriptor number.
+                    let d = libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3);
+                    if d < 0 {
+                        return Err(crate::Error::Os {
+                            op: "dup",
+                            detail: format!("stdio fd {fd}"),
+                            source: std::io::Error::last_os_error(),
+                        }
+                        .into());
+                    }
+                    // SAFETY: `d` is a fresh descriptor we own.
+                    Stdio::Fd(Arc::new(OwnedFd::from_raw_fd(d)))
+                }
+                _ => return Err(Fail::arg(format!("unknown stdio kind {kind}"))),
+            };
+            match stream {
+                COCOON_STDIN => b.process.stdin = s,
+                COCOON_STDOUT => b.process.stdout = s,
+                _ => b.process.stderr = s,
+            }
+            Ok(())
+        })
+    }
+}
+
+/// Whether a minimal init runs as PID 1, reaping orphans and forwarding signals to the
+/// program (non-zero = yes; needs `COCOON_NS_PID`).
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_builder_set_init(builder: *mut cocoon_builder, yes: c_int) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe {
+        with_builder(builder, |b| {
+            b.init = yes != 0;
+            Ok(())
+        })
+    }
+}

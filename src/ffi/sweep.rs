@@ -1,0 +1,29 @@
+//! `cocoon_sweep_stale`: removing the cgroups that killed callers left behind.
+
+use std::ffi::{c_char, c_int};
+use std::os::unix::ffi::OsStrExt;
+
+use super::{cstr_arg, guard, put, Fail};
+
+/// Removes the cgroups that callers killed before their teardown left behind: under
+/// `parent` (NULL: the default parent "cocoon"), on every hierarchy, each cgroup with a
+/// default id (`cocoon-<pid>-<n>`) whose owner is gone (by pid and start time) and that
+/// holds no process. `*removed` (may be NULL) receives how many directories went. The
+/// first spawn of every process does the same for its parent.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_sweep_stale(parent: *const c_char, removed: *mut usize) -> c_int {
+    guard(|| {
+        let parent = if parent.is_null() {
+            None
+        } else {
+            // SAFETY: non-NULL, the caller passes a NUL-terminated string.
+            Some(std::path::PathBuf::from(std::ffi::OsStr::from_bytes(unsafe { cstr_arg(parent, "parent")? })))
+        };
+        let gone = crate::cgroup::sweep_stale(parent.as_deref()).map_err(|e| Fail::from(crate::Error::from(e)))?;
+        if !removed.is_null() {
+            // SAFETY: checked non-NULL.
+            unsafe { put(removed, gone.len()) };
+        }
+        Ok(())
+    })
+}
