@@ -66,6 +66,11 @@ fn init_is_not_dumpable_and_its_exe_is_out_of_reach() {
     let exe = std::path::PathBuf::from(format!("/proc/{}/exe", c.pid()));
     assert!(!same_file(&exe, &me), "the init runs the host binary");
     assert_eq!(std::fs::read_link(&exe).unwrap(), std::path::Path::new("/memfd:cocoon-helper (deleted)"));
+    // (Its close_range may still be running when spawn returns.)
+    let t = std::time::Instant::now();
+    while std::fs::read_dir(format!("/proc/{}/fd", c.pid())).unwrap().count() != 0 && t.elapsed() < std::time::Duration::from_secs(2) {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
     assert_eq!(std::fs::read_dir(format!("/proc/{}/fd", c.pid())).unwrap().count(), 0, "the init holds fds");
     let out = collect(&mut c).ok().stdout;
     // Control (SIBLING-OK): the same probes work on a dumpable process of the container.
