@@ -177,21 +177,37 @@ unsafe fn clone_monitor(pidfd: &mut c_int) -> Result<c_int> {
 /// Starts the monitor and gets the program's pid and pidfd from it. Returns the
 /// monitor-backed [`Proc`] or the setup error the monitor reported.
 fn start(
-    mctx: &MonitorCtx,
-    msock: OwnedFd,
+    clone_flags: u64,
+    cgroup_fd: c_int,
+    cgroup: Option<&Cgroup>,
     ctx: &ChildCtx<'_>,
     program: Program<'_>,
     what: &'static str,
     describe: impl Fn(Stage, u32) -> String,
 ) -> Result<Proc> {
+    let (msock, mchild) = socketpair()?;
+    // Written by the monitor if the caller dies, so that processes outside the PID
+    // namespace's reach die too.
+    let kill_file = cgroup.and_then(|c| c.kill_file());
+    let mctx = MonitorCtx {
+        sock: mchild.as_raw_fd(),
+        parent_sock: msock.as_raw_fd(),
+        host_pid: std::process::id() as c_int,
+        clone_flags,
+        cgroup_fd,
+        kill_fd: kill_file.as_ref().map_or(-1, |f| f.as_raw_fd()),
+    };
     let mut mon_pidfd: c_int = -1;
     // SAFETY: the child branch runs only `monitor::run`, which is async-signal-safe and
     // ends in _exit (its own child in execve or _exit); everything it reads was built
     // by the caller before this call.
     let mon = unsafe { clone_monitor(&mut mon_pidfd)? };
     if mon == 0 {
-        monitor::run(mctx, ctx, program);
+        monitor::run(&mctx, ctx, program);
     }
+    // Only the monitor holds its end now: if it dies before reporting, recv sees EOF.
+    drop(mchild);
+    drop(kill_file);
     // SAFETY: clone stored a fresh pidfd for the monitor, owned from here on.
     let mon_fd = unsafe { OwnedFd::from_raw_fd(mon_pidfd) };
     let mut monitor = MonitorGuard(Some((mon, mon_fd)));
@@ -332,20 +348,16 @@ pub(crate) fn spawn(plan: &Plan) -> Result<Container> {
         handshake,
         helper: &helper,
     };
-    let (mhost, mchild) = socketpair()?;
-    let kill_file = cgroup.0.as_ref().and_then(|c| c.kill_file());
-    let mctx = MonitorCtx {
-        sock: mchild.as_raw_fd(),
-        parent_sock: mhost.as_raw_fd(),
-        host_pid: std::process::id() as c_int,
-        clone_flags: plan.clone_flags,
-        cgroup_fd: into.unwrap_or(-1),
-        kill_fd: kill_file.as_ref().map_or(-1, |f| f.as_raw_fd()),
-    };
     let describe = |s: Stage, i: u32| plan.describe(s, i);
-    let started = start(&mctx, mhost, &ctx, Program::Container(plan), "new container", describe);
-    drop(mchild);
-    drop(kill_file);
+    let started = start(
+        plan.clone_flags,
+        into.unwrap_or(-1),
+        cgroup.0.as_ref(),
+        &ctx,
+        Program::Container(plan),
+        "new container",
+        describe,
+    );
     drop(csock);
     drop(join_files);
     stdio.close_child_side();
@@ -444,23 +456,11 @@ pub(crate) fn exec(c: &Container, process: &Process) -> Result<ExecProcess> {
         handshake: false,
         helper: &helper,
     };
-    let (mhost, mchild) = socketpair()?;
-    let kill_file = c.cgroup().and_then(|cg| cg.kill_file());
-    let mctx = MonitorCtx {
-        sock: mchild.as_raw_fd(),
-        parent_sock: mhost.as_raw_fd(),
-        host_pid: std::process::id() as c_int,
-        clone_flags: 0,
-        cgroup_fd: -1,
-        kill_fd: kill_file.as_ref().map_or(-1, |f| f.as_raw_fd()),
-    };
     let describe = |s: Stage, i: u32| match s {
         Stage::JoinNamespaces | Stage::Dumpable => format!("container {}", c.id()),
         _ => describe_process(&pp, s, i),
     };
-    let started = start(&mctx, mhost, &ctx, Program::Join(&pp), "exec", describe);
-    drop(mchild);
-    drop(kill_file);
+    let started = start(0, -1, c.cgroup(), &ctx, Program::Join(&pp), "exec", describe);
     drop(csock);
     stdio.close_child_side();
     let guard = ChildGuard(Some(started?));
