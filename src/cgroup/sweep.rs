@@ -86,7 +86,8 @@ pub fn sweep_stale(parent: Option<&Path>) -> Result<Vec<PathBuf>, CgroupError> {
 pub(crate) fn sweep_once(parent: &Path) {
     static DONE: Mutex<BTreeSet<PathBuf>> = Mutex::new(BTreeSet::new());
     let first = match DONE.lock() {
-        Ok(mut done) => done.insert(parent.to_path_buf()),
+        // Every spawn comes here: allocate only the first time a parent is seen.
+        Ok(mut done) => !done.contains(parent) && done.insert(parent.to_path_buf()),
         Err(_) => false,
     };
     if first {

@@ -100,6 +100,21 @@ fn path(bytes: &[u8]) -> PathBuf {
     PathBuf::from(OsStr::from_bytes(bytes))
 }
 
+/// The builder's own close-on-exec duplicate of a caller's fd (`what` names it in errors).
+pub(super) fn dup_caller_fd(fd: c_int, what: &str) -> Result<std::sync::Arc<std::os::fd::OwnedFd>, Fail> {
+    use std::os::fd::FromRawFd;
+    if fd < 0 {
+        return Err(Fail::arg(format!("fd {fd} is negative")));
+    }
+    // SAFETY: fcntl(F_DUPFD_CLOEXEC) only reads the descriptor number.
+    let d = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3) };
+    if d < 0 {
+        return Err(crate::Error::Os { op: "dup", detail: format!("{what} {fd}"), source: std::io::Error::last_os_error() }.into());
+    }
+    // SAFETY: `d` is a fresh descriptor nothing else owns.
+    Ok(std::sync::Arc::new(unsafe { std::os::fd::OwnedFd::from_raw_fd(d) }))
+}
+
 fn absolute(what: &'static str, bytes: &[u8]) -> Result<PathBuf, Fail> {
     let p = path(bytes);
     if !p.is_absolute() {

@@ -1,11 +1,8 @@
 //! Passing the caller's file descriptors to the program.
 
 use std::ffi::c_int;
-use std::os::fd::{FromRawFd, OwnedFd};
-use std::sync::Arc;
 
 use super::{cocoon_builder, with_builder};
-use crate::ffi::Fail;
 
 /// Passes the caller's descriptor `fd` to the program as descriptor number `target`
 /// (3 or more; at most 64 descriptors). `fd` is duplicated now (close-on-exec in the
@@ -20,21 +17,7 @@ pub unsafe extern "C" fn cocoon_builder_pass_fd(builder: *mut cocoon_builder, fd
     // SAFETY: forwarded contract.
     unsafe {
         with_builder(builder, |b| {
-            if fd < 0 {
-                return Err(Fail::arg(format!("fd {fd} is negative")));
-            }
-            // SAFETY: fcntl(F_DUPFD_CLOEXEC) only reads the descriptor number.
-            let d = libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3);
-            if d < 0 {
-                return Err(crate::Error::Os {
-                    op: "dup",
-                    detail: format!("passed fd {fd}"),
-                    source: std::io::Error::last_os_error(),
-                }
-                .into());
-            }
-            // SAFETY: `d` is a fresh descriptor we own (closed again if the check fails).
-            let owned = Arc::new(OwnedFd::from_raw_fd(d));
+            let owned = super::dup_caller_fd(fd, "passed fd")?;
             let mut p = b.process.clone();
             p.fds.retain(|(_, t)| *t != target);
             p.fds.push((owned, target));

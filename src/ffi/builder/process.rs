@@ -2,8 +2,6 @@
 //! umask, seccomp, OOM score; its standard streams and the minimal init.
 
 use std::ffi::c_int;
-use std::os::fd::{FromRawFd, OwnedFd};
-use std::sync::Arc;
 
 use super::{cocoon_builder, with_builder};
 use super::{COCOON_STDERR, COCOON_STDIN, COCOON_STDIO_FD, COCOON_STDIO_INHERIT, COCOON_STDIO_NULL, COCOON_STDIO_PIPE, COCOON_STDOUT};
@@ -269,23 +267,7 @@ pub unsafe extern "C" fn cocoon_builder_set_stdio(
                 COCOON_STDIO_INHERIT => Stdio::Inherit,
                 COCOON_STDIO_NULL => Stdio::Null,
                 COCOON_STDIO_PIPE => Stdio::Piped,
-                COCOON_STDIO_FD => {
-                    if fd < 0 {
-                        return Err(Fail::arg(format!("fd {fd} is negative")));
-                    }
-                    // SAFETY: fcntl(F_DUPFD_CLOEXEC) only reads the descriptor number.
-                    let d = libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3);
-                    if d < 0 {
-                        return Err(crate::Error::Os {
-                            op: "dup",
-                            detail: format!("stdio fd {fd}"),
-                            source: std::io::Error::last_os_error(),
-                        }
-                        .into());
-                    }
-                    // SAFETY: `d` is a fresh descriptor we own.
-                    Stdio::Fd(Arc::new(OwnedFd::from_raw_fd(d)))
-                }
+                COCOON_STDIO_FD => Stdio::Fd(super::dup_caller_fd(fd, "stdio fd")?),
                 _ => return Err(Fail::arg(format!("unknown stdio kind {kind}"))),
             };
             match stream {
