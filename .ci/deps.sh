@@ -6,7 +6,6 @@ set -euo pipefail
 
 pkgs=(
   gcc g++ make pkg-config  # the C ABI tests and the cdylib link
-  libselinux1-dev libclang-dev  # the `selinux` crate (libselinux + bindgen)
   busybox-static  # busybox root filesystems in tests and benchmarks
   iproute2 util-linux procps  # network/namespace checks in tests
   valgrind binutils  # C ABI tests under valgrind, nm/readelf for the symbol checks

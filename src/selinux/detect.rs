@@ -166,20 +166,9 @@ pub(crate) fn policy_root_from(config_text: &str, base: &Path) -> Option<PathBuf
     Some(base.join(name))
 }
 
-/// `security_check_context`: asks the loaded policy whether `ctx` is valid.
-#[cfg(feature = "selinux")]
-pub(crate) fn check_context(ctx: &CStr) -> io::Result<()> {
-    let sc = selinux::SecurityContext::from_c_str(ctx, true);
-    match sc.check() {
-        Some(true) => Ok(()),
-        Some(false) => Err(io::Error::from_raw_os_error(libc::EINVAL)),
-        None => Err(io::Error::from_raw_os_error(libc::ENOSYS)),
-    }
-}
-
-/// `security_check_context` without libselinux: write the context (with its NUL) to
-/// `<selinuxfs>/context`; the kernel refuses an invalid one with `EINVAL`.
-#[cfg(not(feature = "selinux"))]
+/// `security_check_context`, as libselinux does it: write the context (with its NUL) to
+/// `<selinuxfs>/context`; the kernel refuses an invalid one with `EINVAL`. (cocoon does not
+/// link libselinux: this was its only use, and loading it cost every process ≈ 0.8 ms.)
 pub(crate) fn check_context(ctx: &CStr) -> io::Result<()> {
     use std::io::Write;
     let mnt = selinuxfs_mount().ok_or_else(|| io::Error::from_raw_os_error(libc::ENOSYS))?;
