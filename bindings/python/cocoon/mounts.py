@@ -10,7 +10,7 @@ from ._util import StrPath, _b, _strv
 from .constants import MountFlag, Relabel
 from .errors import _check
 
-__all__ = ["Bind", "Tmpfs", "Proc", "Layers", "Mount"]
+__all__ = ["Bind", "Tmpfs", "Proc", "Layers"]
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from .errors import _check
 from .seccomp import Seccomp, _apply_seccomp
 from .stdio import StdioSpec, _apply_stdio
 
-__all__ = ["Process", "User", "Capabilities", "UserSpec", "PassFds"]
+__all__ = ["Process", "User", "Capabilities"]
 
 
 class User(NamedTuple):

@@ -75,9 +75,9 @@ def test_config_errors_are_exceptions():
     with pytest.raises(cocoon.InvalidConfig):
         cocoon.Container(["sh"], mounts=[cocoon.Tmpfs("relative")])
     with pytest.raises(cocoon.InvalidConfig):
-        cocoon.Container(["sh"], umask=0o1000)
+        cocoon.Container(["sh"], process=cocoon.Process(umask=0o1000))
     with pytest.raises(cocoon.InvalidArgument):
-        cocoon.Container(["sh"], rlimits={99: (1, 1)})
+        cocoon.Container(["sh"], process=cocoon.Process(rlimits={99: (1, 1)}))
     with pytest.raises(cocoon.CocoonOSError) as e:
         cocoon.Container(["sh"], stdout=9999)  # a closed fd
     assert e.value.errno == 9 and isinstance(e.value, OSError)
@@ -266,40 +266,52 @@ def test_package_without_library_uses_soname_or_says_how_to_install(tmp_path):
 V2 = cocoon.has_feature("cgroup2")
 
 
+# Cgroup fields whose bad value the library rejects when it is set, and words of the error.
+BAD_CGROUP_VALUES = [
+    (dict(pids_max=0), "pids.max"),
+    (dict(memory_max=0), "memory max"),
+    (dict(cpus="63"), "63 is not online"),
+    (dict(cpus="0-"), "cpuset.cpus"),
+    (dict(cpu_quota=(500, 100_000)), "quota"),
+    (dict(cpu_burst=1000), "needs a quota"),
+    (dict(cpu_weight=0), "cpu.weight"),
+    (dict(cpu_shares=1), "cpu.shares"),
+    (dict(parent="/abs"), "parent"),
+    (dict(hugetlb_limits={12345: 0}), "page size"),
+    (dict(io_limits=[cocoon.IoLimit("/dev/null", cocoon.IoRate.READ_BPS, 1)]), "not a block device"),
+    (dict(devices=[cocoon.DeviceRule(False, access=cocoon.DeviceAccess(0))]), "access"),
+]
+
+
 def test_cgroup_values_are_checked_when_set():
-    for kwargs, words in [
-        (dict(pids_max=0), "pids.max"),
-        (dict(memory_max=0), "memory max"),
-        (dict(cpus="63"), "63 is not online"),
-        (dict(cpus="0-"), "cpuset.cpus"),
-        (dict(cpu_quota=(500, 100_000)), "quota"),
-        (dict(cpu_burst=1000), "needs a quota"),
-        (dict(cpu_weight=0), "cpu.weight"),
-        (dict(cpu_shares=1), "cpu.shares"),
-        (dict(cgroup_parent="/abs"), "parent"),
-        (dict(hugetlb_limits={12345: 0}), "page size"),
-        (dict(io_limits=[cocoon.IoLimit("/dev/null", cocoon.IoRate.READ_BPS, 1)]), "not a block device"),
-        (dict(device_rules=[cocoon.DeviceRule(False, access=cocoon.DeviceAccess(0))]), "access"),
-    ]:
+    for fields, words in BAD_CGROUP_VALUES:
         with pytest.raises(cocoon.CgroupError) as e:
-            cocoon.Container(["true"], **kwargs)
-        assert e.value.code == cocoon.ErrorCode.CGROUP, kwargs
-        assert words in str(e.value), (kwargs, str(e.value))
+            cocoon.Container(["true"], cgroup=cocoon.Cgroup(**fields))
+        assert e.value.code == cocoon.ErrorCode.CGROUP, fields
+        assert words in str(e.value), (fields, str(e.value))
+    # memory_max and pids_max are shortcuts at the top level too
+    with pytest.raises(cocoon.CgroupError, match="pids.max"):
+        cocoon.Container(["true"], pids_max=0)
+    with pytest.raises(cocoon.CgroupError, match="memory max"):
+        cocoon.Container(["true"], memory_max=0)
     if not V2:
         with pytest.raises(cocoon.CgroupError, match="cgroup v1"):
-            cocoon.Container(["true"], memory_max=64 << 20, memory_high=32 << 20)
+            cocoon.Container(["true"], cgroup=cocoon.Cgroup(memory_max=64 << 20, memory_high=32 << 20))
     # A missing device carries the OS error: a CgroupError that is also an OSError.
     with pytest.raises(cocoon.CgroupOSError) as e:
-        cocoon.Container(["true"], io_limits=[cocoon.IoLimit("/no/such/disk", cocoon.IoRate.WRITE_IOPS, 5)])
+        cocoon.Container(["true"], cgroup=cocoon.Cgroup(
+            io_limits=[cocoon.IoLimit("/no/such/disk", cocoon.IoRate.WRITE_IOPS, 5)]))
     assert e.value.errno == 2 and isinstance(e.value, OSError) and isinstance(e.value, cocoon.CgroupError)
     with pytest.raises(cocoon.InvalidArgument):  # unknown enum value
-        cocoon.Container(["true"], io_limits=[cocoon.IoLimit((254, 0), 9, 5)])
+        cocoon.Container(["true"], cgroup=cocoon.Cgroup(io_limits=[cocoon.IoLimit((254, 0), 9, 5)]))
     with pytest.raises(ValueError):  # would wrap around in ctypes
         cocoon.Container(["true"], pids_max=-1)
+    with pytest.raises(TypeError, match="cocoon.Cgroup"):
+        cocoon.Container(["true"], cgroup={"pids_max": 4})
     # Good values on this host are accepted.
-    c = cocoon.Container(["true"], memory_max=64 << 20, memory_low=1 << 20, pids_max=32,
-                         cpu_quota=(50_000, 100_000), cpu_weight=200, cpus="0", mems="0",
-                         cgroup_parent="cocoon/pytest")
+    c = cocoon.Container(["true"], memory_max=64 << 20, pids_max=32, cgroup=cocoon.Cgroup(
+        memory_low=1 << 20, cpu_quota=(50_000, 100_000), cpu_weight=200, cpus="0", mems="0",
+        parent="cocoon/pytest"))
     c.close()
 
 
@@ -342,7 +354,8 @@ def test_memory_limit_oom_kill_shows_in_stats():
 @needs_root
 def test_cpu_quota_is_enforced():
     # 10 ms every 100 ms: a busy loop for 1 s of wall time gets about 100 ms of CPU.
-    with cocoon.Container(["sh", "-c", "while :; do :; done"], cpu_quota=(10_000, 100_000)) as c:
+    with cocoon.Container(["sh", "-c", "while :; do :; done"],
+                          cgroup=cocoon.Cgroup(cpu_quota=(10_000, 100_000))) as c:
         time.sleep(1.0)
         used = c.stats().cpu.usage_us
     assert 0 < used < 300_000, used
@@ -494,7 +507,7 @@ def _run_with_pipe(script_for, pass_fds_for):
     what arrived on the read end (EOF once the container and the builder are gone)."""
     r, w = os.pipe()
     try:
-        c = cocoon.Container(["sh", "-c", script_for(w)], pass_fds=pass_fds_for(w))
+        c = cocoon.Container(["sh", "-c", script_for(w)], process=cocoon.Process(pass_fds=pass_fds_for(w)))
         os.close(w)
         w = -1
         with c:
@@ -516,9 +529,9 @@ def test_pass_fds():
     # a list: each fd under its own number (written through /proc: dash redirects only 0-9)
     assert _run_with_pipe(lambda w: f"echo same > /proc/self/fd/{w}", lambda w: [w]) == b"same\n"
     with pytest.raises(cocoon.InvalidConfig):
-        cocoon.Container(["true"], pass_fds=[1])
+        cocoon.Container(["true"], process=cocoon.Process(pass_fds=[1]))
     with pytest.raises(cocoon.InvalidArgument):
-        cocoon.Container(["true"], pass_fds={3: -1})
+        cocoon.Container(["true"], process=cocoon.Process(pass_fds={3: -1}))
 
 
 # keyctl(KEYCTL_GET_KEYRING_ID, @u), clone(CLONE_NEWUSER|SIGCHLD), clone3(NULL, 0): each
@@ -546,13 +559,13 @@ def test_default_seccomp_policy():
     with cocoon.Container(argv, stdout=cocoon.PIPE) as c:
         assert c.stdout.read() == refused
         assert c.wait().code == 0
-    with cocoon.Container(argv, stdout=cocoon.PIPE, default_seccomp=False) as c:
+    with cocoon.Container(argv, stdout=cocoon.PIPE, seccomp=cocoon.Seccomp.unconfined()) as c:
         assert c.stdout.read() == b"0 0 -22\n"  # clone3 is there: EINVAL for size 0
     # A process exec'd into a container gets it too, unless turned off.
     with cocoon.Container(["sleep", "1000"]) as c:
         with c.exec(argv, stdout=cocoon.PIPE) as p:
             assert p.stdout.read() == refused
-        with c.exec(argv, stdout=cocoon.PIPE, default_seccomp=False) as p:
+        with c.exec(argv, stdout=cocoon.PIPE, seccomp=cocoon.Seccomp.unconfined()) as p:
             assert p.stdout.read() == b"0 0 -22\n"
 
 
@@ -561,13 +574,17 @@ def test_seccomp_deny_list():
     script = ["sh", "-c", "mkdir /tmp/x 2>/dev/null && echo made || echo denied; unshare -U true 2>/dev/null && echo userns || echo no-userns"]
     mkdir, mkdirat = 83, 258  # x86_64
     # The default policy off, so that each deny-list is seen on its own.
-    off = dict(stdout=cocoon.PIPE, default_seccomp=False)
-    with cocoon.Container(script, **off) as c:
+    with cocoon.Container(script, stdout=cocoon.PIPE, seccomp=cocoon.Seccomp.unconfined()) as c:
         assert c.stdout.read() == b"made\nuserns\n"
-    with cocoon.Container(script, **off, seccomp=cocoon.Seccomp(deny=[mkdir, mkdirat])) as c:
+    deny = cocoon.Seccomp(deny=[mkdir, mkdirat], default_policy=False)
+    with cocoon.Container(script, stdout=cocoon.PIPE, seccomp=deny) as c:
         assert c.stdout.read() == b"denied\nuserns\n"
-    with cocoon.Container(script, **off, seccomp=cocoon.Seccomp.default()) as c:
+    conservative = cocoon.Seccomp(use_default=True, default_policy=False)
+    with cocoon.Container(script, stdout=cocoon.PIPE, seccomp=conservative) as c:
         assert c.stdout.read() == b"made\nno-userns\n"
+    # on top of the default policy (which already refuses the user namespace)
+    with cocoon.Container(script, stdout=cocoon.PIPE, seccomp=cocoon.Seccomp(deny=[mkdir, mkdirat])) as c:
+        assert c.stdout.read() == b"denied\nno-userns\n"
     with pytest.raises(cocoon.InvalidConfig):
         cocoon.Container(["true"], seccomp=cocoon.Seccomp(deny=[mkdir], errno=0))
 
