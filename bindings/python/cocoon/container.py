@@ -150,7 +150,7 @@ class Container:
     ) -> None:
         self._lock = threading.Lock()
         self._h: Optional[_lib.ContainerP] = None
-        self._fin: Optional[weakref.finalize] = None
+        self._fin: Optional[weakref.finalize[Any, Any]] = None
         self.stdin: Optional[IO[bytes]] = None
         self.stdout: Optional[IO[bytes]] = None
         self.stderr: Optional[IO[bytes]] = None
@@ -286,7 +286,7 @@ class Container:
     @property
     def id(self) -> str:
         """The container id."""
-        r = lib.cocoon_container_id(self._handle())
+        r: Optional[bytes] = lib.cocoon_container_id(self._handle())
         if r is None:
             _raise()
         return r.decode()

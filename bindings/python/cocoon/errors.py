@@ -27,11 +27,12 @@ class CocoonError(Exception):
         self.message = message
 
     def __str__(self) -> str:
-        extra = f" [stage {self.stage.name}]" if self.stage else ""
+        name = self.stage.name if isinstance(self.stage, Stage) else self.stage
+        extra = f" [stage {name}]" if self.stage else ""
         return f"{self.message}{extra}"
 
 
-class CocoonOSError(CocoonError, OSError):
+class CocoonOSError(CocoonError, OSError):  # type: ignore[misc]  # errno is always an int here
     """A failed cocoon call that carries an OS error (errno is set)."""
 
     def __init__(self, code: int, errno: int, stage: int, message: str) -> None:
@@ -61,7 +62,7 @@ class CgroupError(CocoonError):
     failed."""
 
 
-class CgroupOSError(CgroupError, CocoonOSError):
+class CgroupOSError(CgroupError, CocoonOSError):  # type: ignore[misc]  # errno is always an int here
     """COCOON_E_CGROUP with an OS error (errno is set)."""
 
 
@@ -77,7 +78,7 @@ class ImageFileError(CocoonError):
     large; the message names the file."""
 
 
-class ImageFileOSError(ImageFileError, CocoonOSError):
+class ImageFileOSError(ImageFileError, CocoonOSError):  # type: ignore[misc]  # errno is always an int here
     """COCOON_E_IMAGE_FILE with an OS error (errno is set): the file could not be read."""
 
 

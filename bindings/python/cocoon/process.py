@@ -42,7 +42,7 @@ UserSpec = Union[str, User, Tuple[int, int], Tuple[int, int, Sequence[int]]]
 """A user name (looked up in the container's /etc/passwd and /etc/group when it is
 spawned), User(uid, gid, groups), or a (uid, gid) or (uid, gid, groups) tuple."""
 
-PassFds = Union[Sequence[int], Mapping[int, Union[int, IO]]]
+PassFds = Union[Sequence[int], Mapping[int, Union[int, IO[Any]]]]
 """Fds passed on under their own numbers (like subprocess), or {target: fd or file}."""
 
 

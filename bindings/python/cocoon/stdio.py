@@ -32,7 +32,7 @@ DEVNULL = _StdioKind("DEVNULL", _K_NULL)
 PIPE = _StdioKind("PIPE", _K_PIPE)
 """A pipe: the caller's end is the container's (or exec'd process's) .stdin/.stdout/.stderr."""
 
-StdioSpec = Union[_StdioKind, int, IO, None]
+StdioSpec = Union[_StdioKind, int, IO[Any], None]
 """INHERIT (or None), DEVNULL, PIPE, a file descriptor, or a file object with fileno()
 (the fd is duplicated when the container is built; the caller keeps its own)."""
 

@@ -14,14 +14,15 @@ __all__ = ["version", "has_feature", "sweep_stale"]
 
 def version() -> str:
     """The library version at run time."""
-    return lib.cocoon_version().decode()
+    v: bytes = lib.cocoon_version()
+    return v.decode()
 
 
 def has_feature(name: str) -> bool:
     """Whether the running system has a feature: clone3, cgroup (a cgroup layout cocoon
     can use: v1, v2 or hybrid), cgroup2 (the host is cgroup v2 only, so v2-only limits
     such as memory_high work), selinux, overlay, userns, timens."""
-    r = lib.cocoon_has_feature(name.encode())
+    r: int = lib.cocoon_has_feature(name.encode())
     if r < 0:
         _raise()
     return r == 1
