@@ -106,7 +106,7 @@ def test_container_alias_warns_and_means_the_grouped_form(alias, fd):
 
 def test_flat_cgroup_values_are_still_checked():
     """The 0.1 spellings of the cgroup limits reach the same checks in the library."""
-    from test_cocoon import BAD_CGROUP_VALUES
+    from test_cgroup import BAD_CGROUP_VALUES
     inverse = {v: k for k, v in _compat.CGROUP_ALIASES.items()}
     inverse.update(memory_max="memory_max", pids_max="pids_max")  # shortcuts, not deprecated
     for fields, words in BAD_CGROUP_VALUES:
