@@ -20,7 +20,7 @@ NS = (cocoon.Namespace.MOUNT | cocoon.Namespace.UTS | cocoon.Namespace.IPC | coc
 with cocoon.Container(["sh", "-c", SCRIPT], hostname="isolated", namespaces=NS, read_only_root=True,
                       mounts=[cocoon.Tmpfs("/scratch", size=16 << 20, noexec=True)],
                       env={"PATH": "/usr/bin:/bin"}, stdout=cocoon.PIPE,
-                      memory_max=32 << 20, pids_max=32,
+                      cgroup=cocoon.Cgroup(memory_max=32 << 20, pids_max=32),
                       # labelled where the host has SELinux; unlabelled (not an error) elsewhere
                       selinux=cocoon.SELinux(require=False)) as c:
     label = c.selinux_label

@@ -5,7 +5,8 @@
 # (tests/abi/prototypes.py), ABI check (symbols, SONAME, header compile
 # with gcc/g++, pkg-config install, abi_test.c natively and under valgrind), C examples,
 # Rust FFI property test, Python venv + pip install of the bindings (which bundle the
-# library they build), the same in a fresh venv running a container, pytest, Python examples. Ends with "abi: N passed, N failed".
+# library they build), the same in a fresh venv running a container, pytest, Python examples
+# (these and the fresh-venv run fail on a deprecated keyword). Ends with "abi: N passed, N failed".
 set -uo pipefail
 
 profile=${1:-debug}
@@ -76,12 +77,12 @@ python_fresh_venv() {
     python3 -m venv "$v" || return 1
     pip_install "$v/bin/pip" install --disable-pip-version-check ./bindings/python || return 1
     rm -rf bindings/python/build bindings/python/*.egg-info
-    py "$v/bin/python" -c '
+    py "$v/bin/python" -W error::DeprecationWarning -c '
 import os, cocoon
 lib = cocoon._lib.lib._name
 assert lib == os.path.join(os.path.dirname(cocoon.__file__), "libcocoon.so.0"), lib
 with cocoon.Container(["sh", "-c", "hostname"], hostname="fresh", read_only_root=True,
-                      stdout=cocoon.PIPE) as c:
+                      stdout=cocoon.PIPE, cgroup=cocoon.Cgroup(pids_max=16)) as c:
     out = c.stdout.read().decode().strip()
     st = c.wait()
 assert out == "fresh" and st.success, (out, st)
@@ -99,7 +100,7 @@ python_examples() {
     local e
     for e in run_isolated exec_into; do
         echo "--- examples/python/$e.py"
-        py "$venv/bin/python" "$root/examples/python/$e.py" || return 1
+        py "$venv/bin/python" -W error::DeprecationWarning "$root/examples/python/$e.py" || return 1
     done
 }
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import ctypes
 import os
-from ctypes import POINTER, c_char_p, c_int, c_int64, c_size_t, c_uint32, c_uint64, c_void_p
-from typing import Optional
+from ctypes import POINTER, c_char_p, c_int, c_int64, c_size_t, c_uint32, c_uint64
+from typing import TYPE_CHECKING, Optional
 
 SONAME = "libcocoon.so.0"
 
@@ -42,9 +42,14 @@ class Stats(ctypes.Structure):
     ]
 
 
-BuilderP = POINTER(_Builder)
-ContainerP = POINTER(_Container)
-ExecP = POINTER(_Exec)
+if TYPE_CHECKING:  # the handle pointer types, as type checkers can name them
+    BuilderP = ctypes._Pointer[_Builder]
+    ContainerP = ctypes._Pointer[_Container]
+    ExecP = ctypes._Pointer[_Exec]
+else:
+    BuilderP = POINTER(_Builder)
+    ContainerP = POINTER(_Container)
+    ExecP = POINTER(_Exec)
 c_char_pp = POINTER(c_char_p)
 c_int_p = POINTER(c_int)
 

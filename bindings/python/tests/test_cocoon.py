@@ -75,9 +75,9 @@ def test_config_errors_are_exceptions():
     with pytest.raises(cocoon.InvalidConfig):
         cocoon.Container(["sh"], mounts=[cocoon.Tmpfs("relative")])
     with pytest.raises(cocoon.InvalidConfig):
-        cocoon.Container(["sh"], umask=0o1000)
+        cocoon.Container(["sh"], process=cocoon.Process(umask=0o1000))
     with pytest.raises(cocoon.InvalidArgument):
-        cocoon.Container(["sh"], rlimits={99: (1, 1)})
+        cocoon.Container(["sh"], process=cocoon.Process(rlimits={99: (1, 1)}))
     with pytest.raises(cocoon.CocoonOSError) as e:
         cocoon.Container(["sh"], stdout=9999)  # a closed fd
     assert e.value.errno == 9 and isinstance(e.value, OSError)
@@ -261,113 +261,6 @@ def test_package_without_library_uses_soname_or_says_how_to_install(tmp_path):
     assert out.stdout.split() == ["libcocoon.so.0", "0.1.0"]
 
 
-# --- cgroups ---------------------------------------------------------------------------------
-
-V2 = cocoon.has_feature("cgroup2")
-
-
-def test_cgroup_values_are_checked_when_set():
-    for kwargs, words in [
-        (dict(pids_max=0), "pids.max"),
-        (dict(memory_max=0), "memory max"),
-        (dict(cpus="63"), "63 is not online"),
-        (dict(cpus="0-"), "cpuset.cpus"),
-        (dict(cpu_quota=(500, 100_000)), "quota"),
-        (dict(cpu_burst=1000), "needs a quota"),
-        (dict(cpu_weight=0), "cpu.weight"),
-        (dict(cpu_shares=1), "cpu.shares"),
-        (dict(cgroup_parent="/abs"), "parent"),
-        (dict(hugetlb_limits={12345: 0}), "page size"),
-        (dict(io_limits=[cocoon.IoLimit("/dev/null", cocoon.IoRate.READ_BPS, 1)]), "not a block device"),
-        (dict(device_rules=[cocoon.DeviceRule(False, access=cocoon.DeviceAccess(0))]), "access"),
-    ]:
-        with pytest.raises(cocoon.CgroupError) as e:
-            cocoon.Container(["true"], **kwargs)
-        assert e.value.code == cocoon.ErrorCode.CGROUP, kwargs
-        assert words in str(e.value), (kwargs, str(e.value))
-    if not V2:
-        with pytest.raises(cocoon.CgroupError, match="cgroup v1"):
-            cocoon.Container(["true"], memory_max=64 << 20, memory_high=32 << 20)
-    # A missing device carries the OS error: a CgroupError that is also an OSError.
-    with pytest.raises(cocoon.CgroupOSError) as e:
-        cocoon.Container(["true"], io_limits=[cocoon.IoLimit("/no/such/disk", cocoon.IoRate.WRITE_IOPS, 5)])
-    assert e.value.errno == 2 and isinstance(e.value, OSError) and isinstance(e.value, cocoon.CgroupError)
-    with pytest.raises(cocoon.InvalidArgument):  # unknown enum value
-        cocoon.Container(["true"], io_limits=[cocoon.IoLimit((254, 0), 9, 5)])
-    with pytest.raises(ValueError):  # would wrap around in ctypes
-        cocoon.Container(["true"], pids_max=-1)
-    # Good values on this host are accepted.
-    c = cocoon.Container(["true"], memory_max=64 << 20, memory_low=1 << 20, pids_max=32,
-                         cpu_quota=(50_000, 100_000), cpu_weight=200, cpus="0", mems="0",
-                         cgroup_parent="cocoon/pytest")
-    c.close()
-
-
-@needs_root
-def test_container_without_cgroup_says_so():
-    with cocoon.Container(["sleep", "30"]) as c:
-        for op in (c.pause, c.resume, c.stats, lambda: c.cgroup_path):
-            with pytest.raises(cocoon.InvalidConfig, match="no cgroup"):
-                op()
-
-
-@needs_root
-def test_pids_max_refuses_forks():
-    script = "for i in 1 2 3 4 5 6 7 8; do sleep 5 & done; echo forked-all"
-    with cocoon.Container(["sh", "-c", script], pids_max=4, stdout=cocoon.PIPE, stderr=cocoon.PIPE) as c:
-        out, err = c.stdout.read(), c.stderr.read()
-        st = c.wait()
-        # The shell is still the container's PID 1 here only until it exits; pids.current
-        # never went above the limit.
-    assert b"forked-all" not in out
-    assert b"fork" in err.lower(), err
-    assert not st.success
-
-
-@needs_root
-def test_memory_limit_oom_kill_shows_in_stats():
-    # tail keeps the whole newline-free input: 64 MiB under a 32 MiB limit.
-    script = "head -c 64m /dev/zero | tail >/dev/null; echo tail=$?"
-    with cocoon.Container(["sh", "-c", script], memory_max=32 << 20, stdout=cocoon.PIPE) as c:
-        assert c.stdout.read() == b"tail=137\n"  # killed by SIGKILL
-        assert c.wait().success
-        s = c.stats()
-    assert isinstance(s, cocoon.CgroupStats)
-    assert s.memory is not None and s.memory.oom_kills >= 1 and s.memory.oom_events >= 1
-    assert s.memory.peak is None or s.memory.peak <= 32 << 20
-    assert s.cpu is not None and s.cpu.usage_us > 0
-    assert s.pids is not None and s.pids.current == 0
-
-
-@needs_root
-def test_cpu_quota_is_enforced():
-    # 10 ms every 100 ms: a busy loop for 1 s of wall time gets about 100 ms of CPU.
-    with cocoon.Container(["sh", "-c", "while :; do :; done"], cpu_quota=(10_000, 100_000)) as c:
-        time.sleep(1.0)
-        used = c.stats().cpu.usage_us
-    assert 0 < used < 300_000, used
-
-
-@needs_root
-def test_pause_and_resume():
-    with cocoon.Container(["sh", "-c", "while :; do :; done"], cgroup=True) as c:
-        time.sleep(0.1)
-        c.pause()
-        a = c.stats().cpu.usage_us
-        time.sleep(0.3)
-        assert c.stats().cpu.usage_us == a
-        c.resume()
-        deadline = time.monotonic() + 5
-        while c.stats().cpu.usage_us < a + 50_000 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert c.stats().cpu.usage_us >= a + 50_000
-        c.pause()
-        pid, cid = c.pid, c.id
-    # Closing a paused container still kills it and removes its cgroup.
-    assert gone(pid)
-    assert cgroup_dirs(cid) == []
-
-
 # --- SELinux, procfs and relabelled mounts, namespace joins, passed fds ---------------------
 
 
@@ -494,7 +387,7 @@ def _run_with_pipe(script_for, pass_fds_for):
     what arrived on the read end (EOF once the container and the builder are gone)."""
     r, w = os.pipe()
     try:
-        c = cocoon.Container(["sh", "-c", script_for(w)], pass_fds=pass_fds_for(w))
+        c = cocoon.Container(["sh", "-c", script_for(w)], process=cocoon.Process(pass_fds=pass_fds_for(w)))
         os.close(w)
         w = -1
         with c:
@@ -516,9 +409,9 @@ def test_pass_fds():
     # a list: each fd under its own number (written through /proc: dash redirects only 0-9)
     assert _run_with_pipe(lambda w: f"echo same > /proc/self/fd/{w}", lambda w: [w]) == b"same\n"
     with pytest.raises(cocoon.InvalidConfig):
-        cocoon.Container(["true"], pass_fds=[1])
+        cocoon.Container(["true"], process=cocoon.Process(pass_fds=[1]))
     with pytest.raises(cocoon.InvalidArgument):
-        cocoon.Container(["true"], pass_fds={3: -1})
+        cocoon.Container(["true"], process=cocoon.Process(pass_fds={3: -1}))
 
 
 # keyctl(KEYCTL_GET_KEYRING_ID, @u), clone(CLONE_NEWUSER|SIGCHLD), clone3(NULL, 0): each
@@ -546,13 +439,13 @@ def test_default_seccomp_policy():
     with cocoon.Container(argv, stdout=cocoon.PIPE) as c:
         assert c.stdout.read() == refused
         assert c.wait().code == 0
-    with cocoon.Container(argv, stdout=cocoon.PIPE, default_seccomp=False) as c:
+    with cocoon.Container(argv, stdout=cocoon.PIPE, seccomp=cocoon.Seccomp.unconfined()) as c:
         assert c.stdout.read() == b"0 0 -22\n"  # clone3 is there: EINVAL for size 0
     # A process exec'd into a container gets it too, unless turned off.
     with cocoon.Container(["sleep", "1000"]) as c:
         with c.exec(argv, stdout=cocoon.PIPE) as p:
             assert p.stdout.read() == refused
-        with c.exec(argv, stdout=cocoon.PIPE, default_seccomp=False) as p:
+        with c.exec(argv, stdout=cocoon.PIPE, seccomp=cocoon.Seccomp.unconfined()) as p:
             assert p.stdout.read() == b"0 0 -22\n"
 
 
@@ -561,13 +454,17 @@ def test_seccomp_deny_list():
     script = ["sh", "-c", "mkdir /tmp/x 2>/dev/null && echo made || echo denied; unshare -U true 2>/dev/null && echo userns || echo no-userns"]
     mkdir, mkdirat = 83, 258  # x86_64
     # The default policy off, so that each deny-list is seen on its own.
-    off = dict(stdout=cocoon.PIPE, default_seccomp=False)
-    with cocoon.Container(script, **off) as c:
+    with cocoon.Container(script, stdout=cocoon.PIPE, seccomp=cocoon.Seccomp.unconfined()) as c:
         assert c.stdout.read() == b"made\nuserns\n"
-    with cocoon.Container(script, **off, seccomp=cocoon.Seccomp(deny=[mkdir, mkdirat])) as c:
+    deny = cocoon.Seccomp(deny=[mkdir, mkdirat], default_policy=False)
+    with cocoon.Container(script, stdout=cocoon.PIPE, seccomp=deny) as c:
         assert c.stdout.read() == b"denied\nuserns\n"
-    with cocoon.Container(script, **off, seccomp=cocoon.Seccomp.default()) as c:
+    conservative = cocoon.Seccomp(use_default=True, default_policy=False)
+    with cocoon.Container(script, stdout=cocoon.PIPE, seccomp=conservative) as c:
         assert c.stdout.read() == b"made\nno-userns\n"
+    # on top of the default policy (which already refuses the user namespace)
+    with cocoon.Container(script, stdout=cocoon.PIPE, seccomp=cocoon.Seccomp(deny=[mkdir, mkdirat])) as c:
+        assert c.stdout.read() == b"denied\nno-userns\n"
     with pytest.raises(cocoon.InvalidConfig):
         cocoon.Container(["true"], seccomp=cocoon.Seccomp(deny=[mkdir], errno=0))
 

@@ -52,7 +52,7 @@ HOST = f"""
 import sys, time, cocoon
 mode, n = sys.argv[1], int(sys.argv[2])
 def make():
-    return cocoon.Container(["sleep", "{MARK}"], stdout=cocoon.DEVNULL, cgroup_parent="{PARENT}", pids_max=8)
+    return cocoon.Container(["sleep", "{MARK}"], stdout=cocoon.DEVNULL, cgroup=cocoon.Cgroup(parent="{PARENT}", pids_max=8))
 if mode == "hold":
     held = [make().spawn() for _ in range(n)]
     print(" ".join(str(c.pid) for c in held), flush=True)
@@ -63,7 +63,7 @@ elif mode == "churn":
         c = make().spawn()
         c.delete()
 else:
-    with cocoon.Container(["true"], cgroup_parent="{PARENT}", pids_max=8) as c:
+    with cocoon.Container(["true"], cgroup=cocoon.Cgroup(parent="{PARENT}", pids_max=8)) as c:
         c.wait()
 """
 

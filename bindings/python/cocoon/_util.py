@@ -1,0 +1,38 @@
+"""Conversions from Python values to the C arguments of libcocoon."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import select
+from typing import Any, Sequence, Tuple, Union
+
+StrPath = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
+"""A path or string argument: str, bytes or an os.PathLike (encoded with os.fsencode)."""
+
+
+def _b(s: StrPath) -> bytes:
+    return os.fsencode(s)
+
+
+def _strv(items: Sequence[StrPath]) -> Tuple[Any, int]:
+    """A C array of strings and its length (the array is never empty: ctypes needs one slot)."""
+    arr = (ctypes.c_char_p * max(len(items), 1))(*[_b(i) for i in items])
+    return arr, len(items)
+
+
+def _u64(v: int, top: int = 2**64 - 1) -> int:
+    """A non-negative integer that fits the C parameter (ctypes would wrap -1 silently)."""
+    v = int(v)
+    if not 0 <= v <= top:
+        raise ValueError(f"{v} is outside 0..={top}")
+    return v
+
+
+def _wait_readable(fd: int) -> None:
+    """Blocks until `fd` polls readable. Unlike a wait inside the C library, this runs
+    Python's signal handlers: Ctrl-C raises KeyboardInterrupt at once (PEP 475)."""
+    p = select.poll()
+    p.register(fd, select.POLLIN)
+    while not p.poll():
+        pass

@@ -1,0 +1,438 @@
+"""A container: configured by the constructor, started by spawn(); processes exec'd into
+it; how a process ended (Rust: `ContainerBuilder`, `Container`, `ExecProcess`)."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import threading
+import warnings
+import weakref
+from typing import IO, Any, Iterable, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
+
+from . import _compat, _lib
+from ._lib import lib
+from ._util import StrPath, _b, _strv, _wait_readable
+from .cgroup import Cgroup, _apply_cgroup
+from .constants import ErrorCode, Namespace
+from .errors import _check, _raise
+from .mounts import Layers, Mount, _apply_mounts, _apply_rootfs
+from .process import Process, UserSpec, _apply_process
+from .seccomp import Seccomp
+from .selinux import SELinux, _apply_selinux
+from .stats import CgroupStats
+from .stdio import StdioSpec, _close_streams, _take_all
+
+__all__ = ["Container", "ExecProcess", "ExitStatus"]
+
+
+class ExitStatus(NamedTuple):
+    """How a process ended: `code` (-1 if killed) and `signal` (0 if it exited)."""
+    code: int
+    signal: int
+
+    @property
+    def success(self) -> bool:
+        """Exited with code 0."""
+        return self.code == 0 and self.signal == 0
+
+
+def _status(code: ctypes.c_int, sig: ctypes.c_int) -> ExitStatus:
+    return ExitStatus(code.value, sig.value)
+
+
+class _Builder:
+    """Owns a cocoon_builder; freed by close() or the finalizer."""
+
+    def __init__(self, argv: Sequence[StrPath]) -> None:
+        if not argv:
+            raise ValueError("argv must name a program")
+        h = _lib.BuilderP()
+        _check(lib.cocoon_builder_new(_b(argv[0]), ctypes.byref(h)))
+        self.h = h
+        self._fin = weakref.finalize(self, lib.cocoon_builder_free, h)
+        arr, n = _strv(list(argv[1:]))
+        _check(lib.cocoon_builder_set_args(h, arr, n))
+
+    def close(self) -> None:
+        self._fin()
+
+
+def _warn(messages: Sequence[str]) -> None:
+    for m in messages:
+        # stacklevel 3: the caller of Container() or exec(), so that Python's default
+        # filters show the warning for code run as __main__.
+        warnings.warn(m, DeprecationWarning, stacklevel=3)
+
+
+class Container:
+    """A container: configured by the constructor, started by spawn() (or `with`).
+
+        with cocoon.Container(["sh", "-c", "hostname"], hostname="box", read_only_root=True,
+                              memory_max=64 << 20, stdout=cocoon.PIPE) as c:
+            print(c.stdout.read(), c.wait())
+
+    Leaving the `with` block (or close(), or garbage collection) kills every process of
+    the container, reaps them and cleans up. Settings are grouped as in the Rust API:
+
+    The program (Process; the common fields are keywords of their own):
+        argv: the program and its arguments (searched in env's PATH).
+        env, cwd, user, stdin, stdout, stderr: shortcuts for the Process fields of the
+            same name (stdio: INHERIT, DEVNULL, PIPE, an fd or a file; with PIPE the
+            caller's ends are .stdin/.stdout/.stderr once spawned).
+        seccomp: the syscall filter, Seccomp(deny=[...]), Seccomp.default() or
+            Seccomp.unconfined(); None is cocoon's default policy (help(cocoon.Seccomp)).
+        process: Process(...) for the rest: capabilities, no_new_privs, rlimits, umask,
+            oom_score_adj, pass_fds (a field may be given once: there or as a shortcut).
+
+    The container (ContainerBuilder):
+        hostname, domainname: of its UTS namespace.
+        read_only_root: the root mounted read-only (mounts on top keep their own mode).
+        id: the container id (names its cgroup; default cocoon-<pid>-<n>).
+        namespaces: the Namespace flags to create (default Namespace.DEFAULT).
+        uid_map, gid_map: [(inside, outside, count)] ranges of a user namespace.
+        join: {Namespace.NET: "/run/netns/x"} joins existing namespaces (NET, IPC, UTS).
+        time_offsets_ns: (monotonic, boottime) offsets of a time namespace.
+        rootfs: None (the embedded host sandbox: the host's /usr read-only and a minimal
+            /etc), a directory, or Layers(lower, upper, work).
+        mounts: [Bind, Tmpfs, Proc] on top of the standard mounts.
+        standard_mounts: /proc, /sys, /dev (default True).
+        masked_paths, readonly_paths: replace Docker's lists.
+        init: a minimal init as PID 1 that reaps orphans and forwards signals.
+
+    The cgroup (CgroupConfig):
+        cgroup: Cgroup(...) (memory, pids, cpu, cpuset, io, hugetlb, device rules), or
+            True for a cgroup without limits; a rejected value raises CgroupError before
+            anything is created.
+        memory_max, pids_max: shortcuts for the Cgroup fields of the same name.
+
+    SELinux (SelinuxConfig):
+        selinux: True or SELinux(...); Container.selinux_label tells the label it got
+            (None when unlabelled, e.g. on a host without SELinux).
+
+    The flat keywords of cocoon 0.1 (cgroup_parent, cpu_quota, ..., umask, groups,
+    default_seccomp, layers, ...) still work for this release and emit a
+    DeprecationWarning naming their new spelling.
+    """
+
+    def __init__(
+        self,
+        argv: Sequence[StrPath],
+        *,
+        hostname: Optional[str] = None,
+        env: Optional[Mapping[str, str]] = None,
+        cwd: Optional[StrPath] = None,
+        user: Optional[UserSpec] = None,
+        stdin: StdioSpec = None,
+        stdout: StdioSpec = None,
+        stderr: StdioSpec = None,
+        read_only_root: bool = False,
+        memory_max: Optional[int] = None,
+        pids_max: Optional[int] = None,
+        process: Optional[Process] = None,
+        seccomp: Optional[Seccomp] = None,
+        cgroup: Union[None, bool, Cgroup] = None,
+        selinux: Union[None, bool, SELinux] = None,
+        id: Optional[str] = None,
+        namespaces: Optional[Namespace] = None,
+        uid_map: Iterable[Tuple[int, int, int]] = (),
+        gid_map: Iterable[Tuple[int, int, int]] = (),
+        join: Optional[Mapping[Namespace, StrPath]] = None,
+        domainname: Optional[str] = None,
+        time_offsets_ns: Optional[Tuple[int, int]] = None,
+        rootfs: Union[None, StrPath, Layers] = None,
+        mounts: Sequence[Mount] = (),
+        standard_mounts: bool = True,
+        masked_paths: Optional[Sequence[StrPath]] = None,
+        readonly_paths: Optional[Sequence[StrPath]] = None,
+        init: bool = False,
+        **deprecated: Any,
+    ) -> None:
+        self._lock = threading.Lock()
+        self._h: Optional[_lib.ContainerP] = None
+        self._fin: Optional[weakref.finalize[Any, Any]] = None
+        self.stdin: Optional[IO[bytes]] = None
+        self.stdout: Optional[IO[bytes]] = None
+        self.stderr: Optional[IO[bytes]] = None
+        _warn(_compat.take_deprecated(deprecated, _compat.CONTAINER_ALIASES, "Container"))
+        # Resolved before the builder exists: a conflict leaves nothing to free.
+        self._process = _compat.resolve_process(
+            process, dict(env=env, cwd=cwd, user=user, stdin=stdin, stdout=stdout, stderr=stderr,
+                          seccomp=seccomp), deprecated)
+        self._cgroup = _compat.resolve_cgroup(cgroup, dict(memory_max=memory_max, pids_max=pids_max),
+                                              deprecated)
+        self._rootfs = _compat.resolve_rootfs(rootfs, deprecated)
+        self._builder = b = _Builder(argv)
+        try:
+            self._configure(b.h, hostname=hostname, read_only_root=read_only_root, selinux=selinux,
+                            id=id, namespaces=namespaces, uid_map=uid_map, gid_map=gid_map,
+                            join=join, domainname=domainname, time_offsets_ns=time_offsets_ns,
+                            mounts=mounts, standard_mounts=standard_mounts,
+                            masked_paths=masked_paths, readonly_paths=readonly_paths, init=init)
+        except BaseException:
+            b.close()
+            raise
+
+    def _configure(self, h: Any, *, hostname: Optional[str], read_only_root: bool,
+                   selinux: Union[None, bool, SELinux], id: Optional[str],
+                   namespaces: Optional[Namespace], uid_map: Iterable[Tuple[int, int, int]],
+                   gid_map: Iterable[Tuple[int, int, int]], join: Optional[Mapping[Namespace, StrPath]],
+                   domainname: Optional[str], time_offsets_ns: Optional[Tuple[int, int]],
+                   mounts: Sequence[Mount], standard_mounts: bool,
+                   masked_paths: Optional[Sequence[StrPath]],
+                   readonly_paths: Optional[Sequence[StrPath]], init: bool) -> None:
+        if namespaces is not None:
+            _check(lib.cocoon_builder_set_namespaces(h, int(namespaces)))
+        if id is not None:
+            _check(lib.cocoon_builder_set_id(h, id.encode()))
+        for inside, outside, count in uid_map:
+            _check(lib.cocoon_builder_add_uid_range(h, inside, outside, count))
+        for inside, outside, count in gid_map:
+            _check(lib.cocoon_builder_add_gid_range(h, inside, outside, count))
+        if hostname is not None:
+            name = hostname.encode()
+            _check(lib.cocoon_builder_set_hostname_len(h, name, len(name)))
+        if domainname is not None:
+            name = domainname.encode()
+            _check(lib.cocoon_builder_set_domainname_len(h, name, len(name)))
+        if time_offsets_ns is not None:
+            _check(lib.cocoon_builder_set_time_offsets(h, *time_offsets_ns))
+        _apply_rootfs(h, self._rootfs)
+        _check(lib.cocoon_builder_set_read_only_root(h, int(bool(read_only_root))))
+        _check(lib.cocoon_builder_set_standard_mounts(h, int(bool(standard_mounts))))
+        _apply_mounts(h, mounts)
+        if masked_paths is not None:
+            arr, n = _strv(list(masked_paths))
+            _check(lib.cocoon_builder_set_masked_paths(h, arr, n))
+        if readonly_paths is not None:
+            arr, n = _strv(list(readonly_paths))
+            _check(lib.cocoon_builder_set_readonly_paths(h, arr, n))
+        _check(lib.cocoon_builder_set_init(h, int(bool(init))))
+        for ns, path in (join or {}).items():
+            _check(lib.cocoon_builder_join_namespace(h, int(ns), _b(path)))
+        _apply_process(h, self._process)
+        _apply_selinux(h, selinux)
+        _apply_cgroup(h, self._cgroup)
+
+    # lifecycle
+    def spawn(self) -> "Container":
+        """Starts the container (once). Returns self."""
+        with self._lock:
+            if self._h is not None:
+                raise RuntimeError("the container was already spawned")
+            h = _lib.ContainerP()
+            _check(lib.cocoon_container_spawn(self._builder.h, ctypes.byref(h)))
+            self._h = h
+            self._fin = weakref.finalize(self, lib.cocoon_container_free, h)
+            _take_all(lib.cocoon_container_take_stdio, h, self)
+        return self
+
+    def _handle(self) -> _lib.ContainerP:
+        if self._h is None:
+            raise RuntimeError("the container is not running (spawn() it first)")
+        return self._h
+
+    def __enter__(self) -> "Container":
+        if self._h is None:
+            self.spawn()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Kills every process of the container, reaps them, cleans up, frees the builder."""
+        _close_streams(self)
+        if self._fin is not None:
+            self._fin()
+        self._h = None
+        self._builder.close()
+
+    def delete(self) -> None:
+        """Like close(), but raises if cleaning up fails."""
+        h = self._handle()
+        _close_streams(self)
+        if self._fin is not None:
+            self._fin.detach()
+        self._h = None
+        try:
+            _check(lib.cocoon_container_delete(h))
+        finally:
+            self._builder.close()
+
+    def detach(self) -> int:
+        """Leaves the container running, also past this process's end; returns the pid
+        the caller must reap (os.waitid(os.P_PID, pid, os.WEXITED | 0x40000000)): cocoon's
+        monitor of the container, which exits with the status of its first process (read
+        `pid` before for the first process's own pid)."""
+        h = self._handle()
+        pid = ctypes.c_int()
+        _check(lib.cocoon_container_detach(h, ctypes.byref(pid)))
+        if self._fin is not None:
+            self._fin.detach()
+        self._h = None
+        _close_streams(self)
+        self._builder.close()
+        return pid.value
+
+    # queries and control
+    @property
+    def pid(self) -> int:
+        """Host pid of the first process."""
+        v = ctypes.c_int()
+        _check(lib.cocoon_container_pid(self._handle(), ctypes.byref(v)))
+        return v.value
+
+    @property
+    def id(self) -> str:
+        """The container id."""
+        r: Optional[bytes] = lib.cocoon_container_id(self._handle())
+        if r is None:
+            _raise()
+        return r.decode()
+
+    def wait_fd(self) -> int:
+        """An fd owned by the container that polls readable once the first process has
+        exited: use it in an event loop (selectors, asyncio's add_reader), then wait()
+        returns at once. Only poll it: do not read or close it, signal with kill()."""
+        fd = ctypes.c_int()
+        _check(lib.cocoon_container_wait_fd(self._handle(), ctypes.byref(fd)))
+        return fd.value
+
+    def wait(self) -> ExitStatus:
+        """Waits for the first process to end. Interruptible: Ctrl-C raises
+        KeyboardInterrupt at once (the container keeps running until close())."""
+        _wait_readable(self.wait_fd())
+        code, sig = ctypes.c_int(), ctypes.c_int()
+        _check(lib.cocoon_container_wait(self._handle(), ctypes.byref(code), ctypes.byref(sig)))
+        return _status(code, sig)
+
+    def poll(self) -> Optional[ExitStatus]:
+        """The exit status if the first process has ended, else None."""
+        ex, code, sig = ctypes.c_int(), ctypes.c_int(), ctypes.c_int()
+        _check(lib.cocoon_container_try_wait(self._handle(), ctypes.byref(ex), ctypes.byref(code), ctypes.byref(sig)))
+        return _status(code, sig) if ex.value else None
+
+    def kill(self, signal: int = 9) -> None:
+        """Sends a signal (default SIGKILL) to the first process."""
+        _check(lib.cocoon_container_kill(self._handle(), int(signal)))
+
+    # cgroup
+    def pause(self) -> None:
+        """Freezes every process of the container (needs a cgroup)."""
+        _check(lib.cocoon_container_pause(self._handle()))
+
+    def resume(self) -> None:
+        """Thaws a paused container (needs a cgroup)."""
+        _check(lib.cocoon_container_resume(self._handle()))
+
+    def stats(self) -> CgroupStats:
+        """CPU, memory, pids and I/O usage of the container's cgroup (needs a cgroup)."""
+        st = _lib.Stats()
+        st.size = ctypes.sizeof(_lib.Stats)
+        _check(lib.cocoon_container_stats(self._handle(), ctypes.byref(st)))
+        return CgroupStats._from_c(st)
+
+    @property
+    def cgroup_path(self) -> str:
+        """The container's cgroup directory on the first hierarchy it uses."""
+        p = ctypes.c_char_p()
+        _check(lib.cocoon_container_cgroup_path(self._handle(), ctypes.byref(p)))
+        return os.fsdecode(p.value or b"")
+
+    @property
+    def selinux_label(self) -> Optional[str]:
+        """The SELinux label the container's processes run with, or None when it runs
+        unlabelled (no selinux= setting, or SELinux disabled on the host)."""
+        p = ctypes.c_char_p()
+        rc = lib.cocoon_container_selinux_label(self._handle(), ctypes.byref(p))
+        if rc == ErrorCode.NOT_AVAILABLE:
+            return None
+        _check(rc)
+        return (p.value or b"").decode()
+
+    def exec(self, argv: Sequence[StrPath], *, env: Optional[Mapping[str, str]] = None,
+             cwd: Optional[StrPath] = None, user: Optional[UserSpec] = None,
+             stdin: StdioSpec = None, stdout: StdioSpec = None, stderr: StdioSpec = None,
+             seccomp: Optional[Seccomp] = None, process: Optional[Process] = None,
+             **deprecated: Any) -> "ExecProcess":
+        """Runs another process inside the running container (joins its namespaces).
+
+        The keywords are those of the container's own program: env, cwd, user, stdin,
+        stdout, stderr, seccomp, and process=Process(...) for the rest. It gets cocoon's
+        default seccomp policy unless seccomp=Seccomp.unconfined(). The flat keywords of
+        cocoon 0.1 (umask=, default_seccomp=, ...) emit a DeprecationWarning.
+        """
+        _warn(_compat.take_deprecated(deprecated, _compat.EXEC_ALIASES, "exec"))
+        p = _compat.resolve_process(
+            process, dict(env=env, cwd=cwd, user=user, stdin=stdin, stdout=stdout, stderr=stderr,
+                          seccomp=seccomp), deprecated)
+        b = _Builder(argv)
+        try:
+            _apply_process(b.h, p)
+            h = _lib.ExecP()
+            _check(lib.cocoon_container_exec(self._handle(), b.h, ctypes.byref(h)))
+        finally:
+            b.close()
+        return ExecProcess(h)
+
+
+class ExecProcess:
+    """A process exec'd into a container (Container.exec); `with`/close() kills it (if
+    running) and reaps it. With PIPE stdio its ends are .stdin/.stdout/.stderr."""
+
+    def __init__(self, h: _lib.ExecP) -> None:
+        self._h: Optional[_lib.ExecP] = h
+        self._fin = weakref.finalize(self, lib.cocoon_exec_process_free, h)
+        self.stdin: Optional[IO[bytes]] = None
+        self.stdout: Optional[IO[bytes]] = None
+        self.stderr: Optional[IO[bytes]] = None
+        _take_all(lib.cocoon_exec_process_take_stdio, h, self)
+
+    def _handle(self) -> _lib.ExecP:
+        if self._h is None:
+            raise RuntimeError("the process handle is closed")
+        return self._h
+
+    @property
+    def pid(self) -> int:
+        """Host pid."""
+        v = ctypes.c_int()
+        _check(lib.cocoon_exec_process_pid(self._handle(), ctypes.byref(v)))
+        return v.value
+
+    def wait_fd(self) -> int:
+        """An fd owned by the process handle that polls readable once it has exited
+        (as Container.wait_fd)."""
+        fd = ctypes.c_int()
+        _check(lib.cocoon_exec_process_wait_fd(self._handle(), ctypes.byref(fd)))
+        return fd.value
+
+    def wait(self) -> ExitStatus:
+        """Waits for it to end (interruptible: Ctrl-C raises KeyboardInterrupt)."""
+        _wait_readable(self.wait_fd())
+        code, sig = ctypes.c_int(), ctypes.c_int()
+        _check(lib.cocoon_exec_process_wait(self._handle(), ctypes.byref(code), ctypes.byref(sig)))
+        return _status(code, sig)
+
+    def poll(self) -> Optional[ExitStatus]:
+        """The exit status if it has ended, else None."""
+        ex, code, sig = ctypes.c_int(), ctypes.c_int(), ctypes.c_int()
+        _check(lib.cocoon_exec_process_try_wait(self._handle(), ctypes.byref(ex), ctypes.byref(code), ctypes.byref(sig)))
+        return _status(code, sig) if ex.value else None
+
+    def kill(self, signal: int = 9) -> None:
+        """Sends it a signal (default SIGKILL)."""
+        _check(lib.cocoon_exec_process_kill(self._handle(), int(signal)))
+
+    def close(self) -> None:
+        """Kills it if still running, reaps it, frees the handle."""
+        _close_streams(self)
+        self._fin()
+        self._h = None
+
+    def __enter__(self) -> "ExecProcess":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

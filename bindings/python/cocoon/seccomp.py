@@ -1,0 +1,65 @@
+"""The syscall filter of a process: cocoon's default policy and an optional deny-list
+(Rust: `Process::seccomp` and `Process::default_seccomp`)."""
+
+from __future__ import annotations
+
+import ctypes
+from dataclasses import dataclass
+from typing import Any, Optional, Sequence
+
+from ._lib import lib
+from .errors import _check
+
+__all__ = ["Seccomp"]
+
+
+@dataclass(frozen=True)
+class Seccomp:
+    """The seccomp filter of a process (`seccomp=Seccomp(...)`; None = the default policy).
+
+    default_policy: cocoon's default policy (on unless False): keyctl/add_key/request_key,
+        setns, and clone/unshare with any CLONE_NEW* flag fail with EPERM, clone3 with
+        ENOSYS (libcs fall back to clone), so root inside reaches neither the host root's
+        keyring nor new namespaces; fork and threads work. Turn it off for programs that
+        need those calls (Rust `Process::default_seccomp(false)`, C
+        `cocoon_builder_set_default_seccomp(b, 0)`).
+    deny: a deny-list on top (None: none), syscall numbers (x86_64, as in
+        <asm/unistd_64.h>) that fail with `errno` (default EPERM); everything else is
+        allowed. A deny-list cannot
+        loosen the default policy; where both refuse a syscall, the deny-list's errno is
+        the one seen.
+    use_default: the deny-list is cocoon's conservative one (`Seccomp.default()`: keyrings,
+        unshare/setns, modules, kexec, BPF, perf, userfaultfd, ptrace, mounts, swap,
+        reboot, clocks, ...) instead of `deny`.
+
+    `Seccomp.unconfined()` is no filter at all (`cocoon-run --seccomp=unconfined`).
+    """
+
+    deny: Optional[Sequence[int]] = None
+    errno: int = 1  # EPERM
+    use_default: bool = False
+    default_policy: bool = True
+
+    @staticmethod
+    def default() -> "Seccomp":
+        """cocoon's conservative deny-list, on top of the default policy."""
+        return Seccomp(use_default=True)
+
+    @staticmethod
+    def unconfined() -> "Seccomp":
+        """No filter: neither the default policy nor a deny-list."""
+        return Seccomp(default_policy=False)
+
+
+def _apply_seccomp(h: Any, seccomp: Optional[Seccomp]) -> None:
+    if seccomp is None:
+        seccomp = Seccomp()
+    elif not isinstance(seccomp, Seccomp):
+        raise TypeError(f"seccomp takes a cocoon.Seccomp, not {type(seccomp).__name__}")
+    if seccomp.use_default:
+        _check(lib.cocoon_builder_set_seccomp_default_deny(h))
+    elif seccomp.deny is not None:
+        nrs = list(seccomp.deny)
+        arr = (ctypes.c_int64 * max(len(nrs), 1))(*nrs)
+        _check(lib.cocoon_builder_set_seccomp_deny(h, arr, len(nrs), seccomp.errno))
+    _check(lib.cocoon_builder_set_default_seccomp(h, int(bool(seccomp.default_policy))))
