@@ -57,13 +57,76 @@ fn devices_dir(id: &str) -> std::path::PathBuf {
     std::path::PathBuf::from(format!("{}/cocoon/{id}", policy_base()))
 }
 
+/// The unified-hierarchy cgroup of a running process, as the host sees it.
+fn v2_cgroup_of(pid: i32) -> String {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    text.lines().find_map(|l| l.strip_prefix("0::")).unwrap_or("").to_string()
+}
+
+/// The machine's shared policy directory a container with a PID namespace and no cgroup
+/// of its own runs in (`cocoon.devices-<hash>` at the unified root).
+fn in_shared_policy_dir(pid: i32) -> bool {
+    v2_cgroup_of(pid).starts_with("/cocoon.devices-")
+}
+
+/// Namespaces without PID: such a container gets a policy cgroup of its own.
+fn no_pid_ns() -> Namespaces {
+    Namespaces::DEFAULT - Namespaces::PID
+}
+
 #[test]
 fn forbidden_nodes_cannot_be_made_or_opened_with_library_defaults() {
     let _g = lock();
     let id = format!("devnodes-default-{}", std::process::id());
     let out = run_ok(builder(&forbidden_script()).id(&id));
     assert_refused(&out, "defaults, no cgroup config");
+    assert!(!devices_dir(&id).exists(), "a container with a PID namespace gets no policy cgroup of its own");
+    // Without a PID namespace: a policy cgroup of its own, removed with the container.
+    let out = run_ok(builder(&forbidden_script()).namespaces(no_pid_ns()).id(&id));
+    assert_refused(&out, "defaults without a PID namespace");
     assert!(!devices_dir(&id).exists(), "the policy-only cgroup is removed with the container");
+}
+
+#[test]
+fn containers_without_a_cgroup_share_one_policy_directory_that_a_dead_cocoon_left_half_made() {
+    let _g = lock();
+    if policy_base() != "/sys/fs/cgroup/unified" {
+        return; // a v1-only host: every container has a devices cgroup of its own
+    }
+    let spawn_sleeper = |ns: Namespaces| {
+        ContainerBuilder::new(cocoon::Process::new("/bin/sleep").arg("30").stdin(cocoon::Stdio::Null))
+            .namespaces(ns)
+            .mount(Mount::bind("/dev/kmsg", "/dev/host-kmsg").nodev(false))
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn_sleeper(Namespaces::DEFAULT), spawn_sleeper(Namespaces::DEFAULT));
+    let shared = v2_cgroup_of(a.pid());
+    assert!(in_shared_policy_dir(a.pid()), "born in the shared policy directory: {shared}");
+    assert_eq!(v2_cgroup_of(b.pid()), shared, "both containers share it");
+    let own = spawn_sleeper(no_pid_ns());
+    assert!(!in_shared_policy_dir(own.pid()), "no PID namespace: a cgroup of its own ({})", v2_cgroup_of(own.pid()));
+    let dir = std::path::PathBuf::from(format!("/sys/fs/cgroup/unified{shared}"));
+    // Held while containers run in it: an explicit sweep keeps it.
+    assert!(!cocoon::cgroup::sweep_stale(None).unwrap().contains(&dir));
+    assert!(dir.is_dir());
+    drop((a, b, own));
+    // Empty: the explicit sweep removes it (the one directory cocoon keeps between processes).
+    assert!(cocoon::cgroup::sweep_stale(None).unwrap().contains(&dir), "an explicit sweep removes it when empty");
+    assert!(!dir.exists());
+    // A cocoon killed between mkdir and attach leaves it without a program: the next one
+    // attaches it, so the policy holds (a process of this test spawns in another process
+    // would find the dir the same way).
+    std::fs::create_dir(&dir).unwrap();
+    let c = spawn_sleeper(Namespaces::DEFAULT);
+    assert_eq!(v2_cgroup_of(c.pid()), shared);
+    let mut p = c.exec(&sh("(: > /dev/host-kmsg) 2>&1; true")).unwrap();
+    let mut out = String::new();
+    std::io::Read::read_to_string(&mut p.take_stdout().unwrap(), &mut out).unwrap();
+    assert!(p.wait().unwrap().success());
+    assert!(out.contains("not permitted"), "the completed directory enforces the policy: {out}");
+    drop(c);
+    assert!(cocoon::cgroup::sweep_stale(None).unwrap().contains(&dir));
 }
 
 #[test]
@@ -174,8 +237,9 @@ fn processes_exec_ed_into_a_container_get_the_policy_too() {
         .id(&id)
         .spawn()
         .unwrap();
-    // The policy-only cgroup exists, but the container still has no cgroup of the caller's.
-    assert!(devices_dir(&id).is_dir(), "a policy-only cgroup carries the policy");
+    // The shared policy directory carries the policy, but the container still has no
+    // cgroup of the caller's.
+    assert!(in_shared_policy_dir(c.pid()), "the shared policy directory carries the policy: {}", v2_cgroup_of(c.pid()));
     assert!(c.cgroup_path().is_none() && c.pause().is_err(), "no user-visible cgroup was asked for");
     let mut p = c.exec(&sh(&format!("{}; (: > /dev/host-kmsg) 2>&1 && echo OPENED host kmsg; true", forbidden_script()))).unwrap();
     let mut out = String::new();
@@ -184,7 +248,7 @@ fn processes_exec_ed_into_a_container_get_the_policy_too() {
     assert!(!out.contains("OPENED") && !out.contains("MADE"), "exec: a forbidden device was made or opened:\n{out}");
     assert!(out.contains("not permitted"), "the device policy (EPERM) refused it: {out}");
     c.delete().unwrap();
-    assert!(!devices_dir(&id).exists(), "removed with the container");
+    assert!(!devices_dir(&id).exists(), "never had one of its own");
 }
 
 #[test]
@@ -193,10 +257,12 @@ fn a_detached_container_keeps_running_under_its_policy() {
     let id = format!("devnodes-detach-{}", std::process::id());
     let tmp = TempDir::new("detach");
     let out = tmp.join("kmsg");
+    // Without a PID namespace, so that it has a policy cgroup of its own to sweep later.
     let c = ContainerBuilder::new(cocoon::Process::new("/bin/sh").args([
         "-c",
         "sleep 0.3; (: > /dev/host-kmsg) 2>/out/kmsg; echo $? >> /out/kmsg",
     ]))
+    .namespaces(no_pid_ns())
     .mount(Mount::bind("/dev/kmsg", "/dev/host-kmsg").nodev(false))
     .mount(Mount::bind(tmp.path(), "/out"))
     .id(&id)

@@ -108,12 +108,13 @@ fn program_exists(id: u32) -> bool {
 #[ignore = "runs in the qemu VM: tests/vm/run-tests.sh"]
 fn vm_default_container_gets_an_ebpf_device_policy_and_leaves_nothing() {
     in_vm();
-    // Running containers without any cgroup configuration: one v2 directory each, with the
-    // one device program this process loaded for the default policy.
+    // Containers without any cgroup configuration and without a PID namespace: one v2
+    // directory each, with the one device program this process loaded for the default policy.
     let mut seen = Vec::new();
     for i in 0..5 {
         let id = format!("cocoon-vm-devpolicy-{i}");
         let mut c = ContainerBuilder::new(Process::new("/bin/sleep").arg("60").stdin(Stdio::Null))
+            .namespaces(cocoon::Namespaces::DEFAULT - cocoon::Namespaces::PID)
             .id(&id)
             .spawn()
             .expect("spawn");
@@ -132,6 +133,23 @@ fn vm_default_container_gets_an_ebpf_device_policy_and_leaves_nothing() {
     seen.dedup();
     assert_eq!(seen.len(), 1, "the program is loaded once per process, not per container: {seen:?}");
     assert!(program_exists(seen[0]), "kept loaded (one fd) for the next container");
+    // With a PID namespace (the default): all in the machine's shared policy directory,
+    // which carries one program (this process's, or that of the cocoon that made it).
+    let mut shared = Vec::new();
+    for _ in 0..3 {
+        let c = ContainerBuilder::new(Process::new("/bin/sleep").arg("60").stdin(Stdio::Null)).spawn().expect("spawn");
+        let cg = std::fs::read_to_string(format!("/proc/{}/cgroup", c.pid())).unwrap();
+        let rel = cg.lines().find_map(|l| l.strip_prefix("0::")).unwrap_or("").to_string();
+        assert!(rel.starts_with("/cocoon.devices-"), "born in the shared policy directory: {cg}");
+        let ids = attached_programs(&PathBuf::from(format!("/sys/fs/cgroup{rel}")));
+        assert_eq!(ids.len(), 1, "one device program attached there: {ids:?}");
+        shared.extend(ids);
+        c.delete().expect("delete");
+    }
+    shared.dedup();
+    assert_eq!(shared.len(), 1, "the same directory and program each time: {shared:?}");
+    let swept = cocoon::cgroup::sweep_stale(None).expect("sweep");
+    assert!(swept.iter().any(|p| p.to_string_lossy().contains("cocoon.devices-")), "an explicit sweep removes the empty shared directory: {swept:?}");
 
     let out = run(forbidden_builder());
     assert_refused(&out, "defaults");

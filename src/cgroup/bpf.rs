@@ -147,6 +147,9 @@ pub(crate) fn interpret(prog: &[Insn], block: bool, major: u32, minor: u32, acce
 const BPF_PROG_LOAD: libc::c_long = 5;
 const BPF_PROG_ATTACH: libc::c_long = 8;
 const BPF_PROG_DETACH: libc::c_long = 9;
+const BPF_PROG_GET_FD_BY_ID: libc::c_long = 13;
+const BPF_OBJ_GET_INFO_BY_FD: libc::c_long = 15;
+const BPF_PROG_QUERY: libc::c_long = 16;
 const BPF_PROG_TYPE_CGROUP_DEVICE: u32 = 15;
 const BPF_CGROUP_DEVICE: u32 = 6;
 const BPF_F_ALLOW_MULTI: u32 = 2;
@@ -175,6 +178,52 @@ struct AttachAttr {
     attach_flags: u32,
 }
 
+/// The `BPF_PROG_QUERY` part of `union bpf_attr` (up to `prog_cnt`).
+#[repr(C)]
+struct QueryAttr {
+    target_fd: u32,
+    attach_type: u32,
+    query_flags: u32,
+    attach_flags: u32,
+    prog_ids: u64,
+    prog_cnt: u32,
+    _pad: u32,
+}
+
+/// The `BPF_PROG_GET_FD_BY_ID` part of `union bpf_attr`.
+#[repr(C)]
+struct GetFdAttr {
+    prog_id: u32,
+    next_id: u32,
+    open_flags: u32,
+}
+
+/// The `BPF_OBJ_GET_INFO_BY_FD` part of `union bpf_attr`.
+#[repr(C)]
+struct InfoAttr {
+    bpf_fd: u32,
+    info_len: u32,
+    info: u64,
+}
+
+/// `struct bpf_prog_info` up to `name` (the kernel fills only the `info_len` bytes asked for).
+#[repr(C)]
+#[derive(Default)]
+struct ProgInfo {
+    prog_type: u32,
+    id: u32,
+    tag: [u8; 8],
+    jited_prog_len: u32,
+    xlated_prog_len: u32,
+    jited_prog_insns: u64,
+    xlated_prog_insns: u64,
+    load_time: u64,
+    created_by_uid: u32,
+    nr_map_ids: u32,
+    map_ids: u64,
+    name: [u8; 16],
+}
+
 fn bpf<T>(cmd: libc::c_long, attr: &mut T) -> io::Result<libc::c_long> {
     // SAFETY: `attr` is a live, initialised bpf_attr prefix of the size passed; the kernel
     // reads (and for PROG_LOAD's log, writes) only within the buffers it points to.
@@ -186,11 +235,31 @@ fn bpf<T>(cmd: libc::c_long, attr: &mut T) -> io::Result<libc::c_long> {
     }
 }
 
+/// FNV-1a over the program's instructions: names what a program does, so one found
+/// attached to a shared cgroup can be recognised.
+pub(crate) fn program_hash(prog: &[Insn]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for i in prog {
+        let [o0, o1] = i.off.to_le_bytes();
+        for b in [i.code, i.regs, o0, o1].into_iter().chain(i.imm.to_le_bytes()) {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    h
+}
+
+/// The kernel-visible name of a loaded program: `cocoon_` and the low 32 bits of its hash.
+fn program_name(prog: &[Insn]) -> [u8; 16] {
+    let mut name = [0u8; 16];
+    let text = format!("cocoon_{:08x}", program_hash(prog) as u32);
+    name[..text.len()].copy_from_slice(text.as_bytes());
+    name
+}
+
 /// Loads the program; on refusal, loads it again with the verifier log for the error.
 fn load(prog: &[Insn]) -> Result<OwnedFd, CgroupError> {
     let license = c"Apache-2.0";
-    let mut name = [0u8; 16];
-    name[..10].copy_from_slice(b"cocoon_dev");
+    let name = program_name(prog);
     let mut attr = ProgLoadAttr {
         prog_type: BPF_PROG_TYPE_CGROUP_DEVICE,
         insn_cnt: prog.len() as u32,
@@ -246,6 +315,72 @@ fn program_for(policy: &DevicePolicy) -> Result<Arc<OwnedFd>, CgroupError> {
     }
     loaded.push((policy.clone(), fd.clone()));
     Ok(fd)
+}
+
+/// Makes sure the program for `policy` is attached to the cgroup directory `cgroup`: if no
+/// device program is attached it attaches it (and leaves it there, for the cgroup's
+/// lifetime); if one is, it must be exactly this policy's (the only one, with its name).
+/// The caller serialises callers (a lock on the directory).
+pub(crate) fn ensure_attached(cgroup: &OwnedFd, dir: &Path, policy: &DevicePolicy) -> Result<(), CgroupError> {
+    let insns = compile(policy);
+    let want = program_name(&insns);
+    let mut ids = [0u32; 4];
+    let mut q = QueryAttr {
+        target_fd: cgroup.as_raw_fd() as u32,
+        attach_type: BPF_CGROUP_DEVICE,
+        query_flags: 0,
+        attach_flags: 0,
+        prog_ids: ids.as_mut_ptr() as u64,
+        prog_cnt: ids.len() as u32,
+        _pad: 0,
+    };
+    bpf(BPF_PROG_QUERY, &mut q).map_err(|e| CgroupError::io("query the eBPF device programs of", dir, e))?;
+    let foreign = |what: String| CgroupError::Write {
+        controller: "devices",
+        path: dir.display().to_string(),
+        value: what,
+        source: Box::new(io::Error::from_raw_os_error(libc::EEXIST)),
+    };
+    match q.prog_cnt {
+        0 => {
+            let prog = program_for(policy)?;
+            let mut attr = AttachAttr {
+                target_fd: cgroup.as_raw_fd() as u32,
+                attach_bpf_fd: prog.as_raw_fd() as u32,
+                attach_type: BPF_CGROUP_DEVICE,
+                attach_flags: BPF_F_ALLOW_MULTI,
+            };
+            bpf(BPF_PROG_ATTACH, &mut attr).map_err(|e| CgroupError::io("attach eBPF device program to", dir, e))?;
+            Ok(())
+        }
+        1 => {
+            let mut g = GetFdAttr { prog_id: ids[0], next_id: 0, open_flags: 0 };
+            let fd = bpf(BPF_PROG_GET_FD_BY_ID, &mut g).map_err(|e| CgroupError::io("open the eBPF device program of", dir, e))?;
+            // SAFETY: the kernel returned a new fd, owned from here on.
+            let prog = unsafe { OwnedFd::from_raw_fd(fd as libc::c_int) };
+            let mut info = ProgInfo::default();
+            let mut a = InfoAttr {
+                bpf_fd: prog.as_raw_fd() as u32,
+                info_len: std::mem::size_of::<ProgInfo>() as u32,
+                info: &mut info as *mut ProgInfo as u64,
+            };
+            bpf(BPF_OBJ_GET_INFO_BY_FD, &mut a).map_err(|e| CgroupError::io("read the eBPF device program of", dir, e))?;
+            if info.prog_type != BPF_PROG_TYPE_CGROUP_DEVICE || info.name != want {
+                let name = String::from_utf8_lossy(&info.name).trim_end_matches('\0').to_string();
+                return Err(foreign(format!("a device program {name:?} that is not this policy's is attached")));
+            }
+            // The same program serves this process's own cgroups with this policy.
+            let mut loaded = LOADED.lock().unwrap_or_else(|p| p.into_inner());
+            if !loaded.iter().any(|(p, _)| p == policy) {
+                if loaded.len() >= LOADED_MAX {
+                    loaded.remove(0);
+                }
+                loaded.push((policy.clone(), Arc::new(prog)));
+            }
+            Ok(())
+        }
+        n => Err(foreign(format!("{n} device programs are attached"))),
+    }
 }
 
 /// A device program attached to one cgroup v2 directory.

@@ -49,6 +49,9 @@ pub struct CgroupConfig {
     pub(crate) devices: Vec<DeviceRule>,
     /// Only the hierarchy that carries the device policy (a container without limits).
     pub(crate) policy_only: bool,
+    /// A policy-only cgroup may be the machine's shared one (the container has a PID
+    /// namespace, so it never needs a cgroup to kill all of it).
+    pub(crate) policy_shared: bool,
 }
 
 impl CgroupConfig {
@@ -159,9 +162,11 @@ impl CgroupConfig {
     }
 
     /// The cheapest cgroup that carries the default device policy, for a container that
-    /// asked for no limits: only the devices hierarchy (v1) or the unified directory (v2).
-    pub(crate) fn device_policy_only() -> Self {
-        CgroupConfig { policy_only: true, ..CgroupConfig::default() }.with_default_devices()
+    /// asked for no limits: only the devices hierarchy (v1) or the unified directory (v2);
+    /// with `shared` (the container has a PID namespace), the machine's shared policy
+    /// directory where there is a unified hierarchy.
+    pub(crate) fn device_policy_only(shared: bool) -> Self {
+        CgroupConfig { policy_only: true, policy_shared: shared, ..CgroupConfig::default() }.with_default_devices()
     }
 
     /// The parent path (default [`DEFAULT_PARENT`]).

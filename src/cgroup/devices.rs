@@ -297,7 +297,7 @@ mod timing {
     fn policy_cgroup_cost() {
         use super::super::config::CgroupConfig;
         use super::super::manager::Cgroup;
-        let cfg = CgroupConfig::device_policy_only();
+        let cfg = CgroupConfig::device_policy_only(false);
         let mut v = Vec::new();
         for i in 0..400 {
             let t = std::time::Instant::now();

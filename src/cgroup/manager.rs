@@ -81,6 +81,9 @@ pub(crate) struct Cgroup {
     device_prog: Option<DeviceProgram>,
     /// Only carries the device policy of a container that asked for no cgroup.
     policy_only: bool,
+    /// The machine's shared policy directory the container is born in (`shared_policy`):
+    /// not this cgroup's to list, kill or remove. Then `dirs` is empty.
+    shared: Option<PathBuf>,
     done: bool,
 }
 
@@ -113,6 +116,12 @@ impl Cgroup {
         // migration, no handshake), else the v1 devices hierarchy.
         let unified = layout.hierarchies.iter().find(|h| h.version == CgroupVersion::V2);
         let v1 = layout.find("devices").filter(|h| h.version == CgroupVersion::V1);
+        if cfg.policy_shared {
+            // Any failure (e.g. a program that is not ours attached there): a cgroup of its own.
+            if let Some(c) = unified.and_then(|u| Cgroup::shared(cfg, layout, u).ok()) {
+                return Ok(c);
+            }
+        }
         match (unified, v1) {
             (Some(u), Some(h)) => Cgroup::create_on(cfg, id, layout, Some(u)).or_else(|e| match e {
                 CgroupError::AlreadyExists { .. } | CgroupError::Invalid { .. } => Err(e),
@@ -122,6 +131,26 @@ impl Cgroup {
             (Some(h), None) | (None, Some(h)) => Cgroup::create_on(cfg, id, layout, Some(h)),
             (None, None) => Err(CgroupError::DeviceRulesNeedEbpf { rules: cfg.devices.len() }),
         }
+    }
+
+    /// A policy-only cgroup that is the machine's shared policy directory on `unified`.
+    fn shared(cfg: &CgroupConfig, layout: &Layout, unified: &Hierarchy) -> Result<Cgroup, CgroupError> {
+        let res = cfg.resolve_for(layout, Some(unified))?;
+        let Some(policy) = &res.device_policy else {
+            return Err(CgroupError::invalid("cgroup", "devices", "a policy-only cgroup without a policy"));
+        };
+        let (path, fd) = super::shared_policy::open(unified, policy)?;
+        Ok(Cgroup {
+            rel: path.strip_prefix(&unified.mount).unwrap_or(&path).to_path_buf(),
+            dirs: Vec::new(),
+            parents: Vec::new(),
+            mounts_used: Vec::new(),
+            v2_fd: Some(fd),
+            device_prog: None,
+            policy_only: true,
+            shared: Some(path),
+            done: false,
+        })
     }
 
     /// [`Cgroup::create`] on every hierarchy, or `only` on one (that also enforces the
@@ -140,6 +169,7 @@ impl Cgroup {
             v2_fd: None,
             device_prog: None,
             policy_only: cfg.policy_only,
+            shared: None,
             done: false,
         };
         {

@@ -25,6 +25,7 @@ mod handle;
 mod layout;
 mod manager;
 mod resolve;
+mod shared_policy;
 mod stats;
 mod sweep;
 mod units;

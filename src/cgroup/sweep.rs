@@ -55,10 +55,21 @@ fn has_processes(dir: &Path) -> bool {
 }
 
 /// Removes, on every hierarchy, the cgroups under `parent` (default
-/// [`DEFAULT_PARENT`]) that belong to callers that are gone and hold no process.
-/// Returns the directories removed. Cgroups with ids the caller chose are never touched
-/// (their owner is unknown).
+/// [`DEFAULT_PARENT`]) that belong to callers that are gone and hold no process, and the
+/// machine's shared device-policy directories (`cocoon.devices-*` at the unified
+/// hierarchy's root, where containers without a cgroup of their own run) if they hold no
+/// process. Returns the directories removed. Cgroups with ids the caller chose are never
+/// touched (their owner is unknown).
 pub fn sweep_stale(parent: Option<&Path>) -> Result<Vec<PathBuf>, CgroupError> {
+    let mut removed = sweep_parent(parent)?;
+    if let Some(u) = layout()?.hierarchies.iter().find(|h| h.version == super::CgroupVersion::V2) {
+        removed.extend(super::shared_policy::remove_unused(u));
+    }
+    Ok(removed)
+}
+
+/// [`sweep_stale`] without the shared policy directories.
+fn sweep_parent(parent: Option<&Path>) -> Result<Vec<PathBuf>, CgroupError> {
     let parent = parent.unwrap_or(Path::new(DEFAULT_PARENT));
     super::config::validate_parent(parent)?;
     let mut removed = Vec::new();
@@ -82,7 +93,8 @@ pub fn sweep_stale(parent: Option<&Path>) -> Result<Vec<PathBuf>, CgroupError> {
 }
 
 /// Sweeps `parent` once per process (at its first container), ignoring failures: a
-/// sweep is housekeeping, never a reason for a spawn to fail.
+/// sweep is housekeeping, never a reason for a spawn to fail. The shared policy directory
+/// stays: keeping it between processes is its point.
 pub(crate) fn sweep_once(parent: &Path) {
     static DONE: Mutex<BTreeSet<PathBuf>> = Mutex::new(BTreeSet::new());
     let first = match DONE.lock() {
@@ -91,7 +103,7 @@ pub(crate) fn sweep_once(parent: &Path) {
         Err(_) => false,
     };
     if first {
-        let _ = sweep_stale(Some(parent));
+        let _ = sweep_parent(Some(parent));
     }
 }
 

@@ -42,12 +42,12 @@ fn cstring(what: &'static str, bytes: &[u8]) -> Result<CString> {
 /// The cgroup a container gets: the caller's limits, and, when the caller could give the
 /// container working device nodes (see [`crate::cgroup::policy_required`]), the default
 /// device policy before the caller's device rules — in a devices-only cgroup if it asked
-/// for no limits.
-fn container_cgroup(cfg: Option<&CgroupConfig>) -> Option<CgroupConfig> {
+/// for no limits (the machine's shared one if it has a PID namespace, `pid_ns`).
+fn container_cgroup(cfg: Option<&CgroupConfig>, pid_ns: bool) -> Option<CgroupConfig> {
     match (cfg, crate::cgroup::policy_required()) {
         (Some(c), true) => Some(c.clone().with_default_devices()),
         (Some(c), false) => Some(c.clone()),
-        (None, true) => Some(CgroupConfig::device_policy_only()),
+        (None, true) => Some(CgroupConfig::device_policy_only(pid_ns)),
         (None, false) => None,
     }
 }
@@ -187,7 +187,10 @@ impl Plan {
             init: b.init,
             joins: b.joins.iter().map(|(ns, p)| (ns.setns_flags(), p.clone())).collect(),
             process,
-            cgroup: container_cgroup(b.cgroup.as_ref()),
+            cgroup: container_cgroup(
+                b.cgroup.as_ref(),
+                ns.contains(Namespaces::PID) && !b.joins.iter().any(|(n, _)| n.contains(Namespaces::PID)),
+            ),
             selinux: b.selinux.clone(),
             relabels: b
                 .mounts

@@ -17,8 +17,8 @@ impl Cgroup {
         if pid <= 0 {
             return Err(CgroupError::invalid("cgroup", "pid", format!("{pid} is not a process id")));
         }
-        for d in &self.dirs {
-            write(&d.path.join("cgroup.procs"), &pid.to_string())?;
+        for d in self.dirs.iter().map(|d| &d.path).chain(&self.shared) {
+            write(&d.join("cgroup.procs"), &pid.to_string())?;
         }
         Ok(())
     }
