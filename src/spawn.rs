@@ -304,10 +304,6 @@ pub(crate) fn spawn(plan: &Plan) -> Result<Container> {
             crate::selinux::label::check_relabel_path(src)?;
         }
     }
-    if let Some(cfg) = &plan.cgroup {
-        // What callers killed before their teardown left behind goes at the first spawn.
-        crate::cgroup::sweep_once(cfg.get_parent());
-    }
     let mut cgroup = CgroupGuard(plan.cgroup.as_ref().map(|c| Cgroup::create(c, &id)).transpose()?);
     let mut stdio = StdioFds::new(&plan.process.stdio)?;
     let (psock, csock) = socketpair()?;
@@ -366,6 +362,11 @@ pub(crate) fn spawn(plan: &Plan) -> Result<Container> {
 
     if handshake {
         parent_setup(plan, pid, &psock, cgroup.0.as_ref().filter(|_| into.is_none()), describe)?;
+    }
+    if let Some(cfg) = &plan.cgroup {
+        // What callers killed before their teardown left behind goes at the first spawn,
+        // while the child sets itself up (off the critical path on a multi-core host).
+        crate::cgroup::sweep_once(cfg.get_parent());
     }
     match recv(&psock)? {
         Msg::Eof => {}
