@@ -246,7 +246,7 @@ pub struct RunArgs {
     #[arg(long, visible_alias = "pids-limit", value_name = "N", value_parser = parse::positive, help_heading = "Cgroup limits")]
     pub pids: Option<u64>,
     /// CPU quota in CPUs, e.g. 0.5 = half of one CPU (period 100 ms).
-    #[arg(long, value_name = "X", value_parser = parse::cpus, help_heading = "Cgroup limits")]
+    #[arg(long, value_name = "X", value_parser = parse::cpus, allow_hyphen_values = true, help_heading = "Cgroup limits")]
     pub cpus: Option<f64>,
     /// The CPUs to run on, e.g. 0-1,3.
     #[arg(long, value_name = "LIST", value_parser = parse::id_set, help_heading = "Cgroup limits")]
@@ -297,7 +297,7 @@ pub struct RunArgs {
     pub detach: bool,
 
     /// The program and its arguments.
-    #[arg(value_name = "PROGRAM", required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+    #[arg(value_name = "PROGRAM", required = true, trailing_var_arg = true)]
     pub command: Vec<OsString>,
 }
 
@@ -321,7 +321,7 @@ pub struct ExecArgs {
     #[arg(long, short = 'e', value_name = "KEY=VALUE", value_parser = parse::env)]
     pub env: Vec<(String, String)>,
     /// The program and its arguments.
-    #[arg(value_name = "PROGRAM", required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+    #[arg(value_name = "PROGRAM", required = true, trailing_var_arg = true)]
     pub command: Vec<OsString>,
 }
 

@@ -398,7 +398,12 @@ pub fn io_limit(s: &str, rate: IoRate) -> R<(PathBuf, IoRate, u64)> {
     if !dev.is_absolute() {
         return Err(format!("{} is not an absolute device path", dev.display()));
     }
-    Ok((dev, rate, value))
+    use std::os::unix::fs::FileTypeExt;
+    match std::fs::metadata(&dev) {
+        Ok(m) if m.file_type().is_block_device() => Ok((dev, rate, value)),
+        Ok(_) => Err(format!("{} is not a block device", dev.display())),
+        Err(e) => Err(format!("{}: {e}", dev.display())),
+    }
 }
 
 pub fn read_bps(s: &str) -> R<(PathBuf, IoRate, u64)> {

@@ -44,6 +44,8 @@ pub fn flag_of(e: &Error) -> Option<&'static str> {
         Error::Cgroup(CgroupError::Invalid { controller, setting, .. } | CgroupError::Unsupported { controller, setting, .. }) => {
             match (*controller, *setting) {
                 ("cpu", "shares/weight") => "--cpu-shares/--cpu-weight",
+                ("cpu", "cpu.shares") => "--cpu-shares",
+                ("cpu", "cpu.weight") => "--cpu-weight",
                 ("cpu", _) => "--cpus",
                 ("cpuset", "cpuset.cpus") => "--cpuset-cpus",
                 ("cpuset", _) => "--cpuset-mems",

@@ -236,6 +236,13 @@ pub fn builder(a: &RunArgs, streams: &Streams) -> Result<ContainerBuilder, Failu
     if let Some(d) = &a.domainname {
         b = b.domainname(d);
     }
+    // The builder adds the namespace these need: refuse what --share took out.
+    if !a.time_offset.is_empty() && a.share.contains(&Namespaces::TIME) {
+        return Err(Failure::usage("--time-offset", "needs a new time namespace (not --share time)"));
+    }
+    if (!a.uid_map.is_empty() || a.userns) && a.share.contains(&Namespaces::USER) {
+        return Err(Failure::usage("--uid-map/--userns", "needs a new user namespace (not --share user)"));
+    }
     if default_userns(a) {
         let (u, g) = default_maps();
         b = b.uid_map([u]).gid_map([g]);
