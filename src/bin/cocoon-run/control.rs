@@ -8,7 +8,6 @@
 use std::io::{IoSlice, IoSliceMut};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use nix::sys::socket::{self, ControlMessage, ControlMessageOwned, MsgFlags, SockFlag, SockType, UnixAddr};
@@ -210,10 +209,10 @@ fn rm_one(id: &str, force: bool) -> Result<(), Failure> {
                     return Err(Failure::Cocoon(format!("container {id} is running (cocoon-run stop {id}, or rm --force)")));
                 }
                 stop_state(&st, Duration::ZERO)?;
-            } else if st.status == state::Status::Running && !st.cgroup.is_empty() {
-                // The keeper died without tearing down: sweep what its death left behind.
-                let parent = Path::new(&st.cgroup).parent().filter(|p| !p.as_os_str().is_empty());
-                let _ = cocoon::cgroup::sweep_stale(parent);
+            } else if st.status == state::Status::Running {
+                // The keeper died without tearing down (the container died with it): remove
+                // the cgroup its death left behind.
+                state::remove_cgroup(&st.cgroup);
             }
         }
         // An entry without a readable state (its keeper died while starting) goes too.

@@ -101,13 +101,13 @@ impl State {
         self.status == Status::Running && live_start_time(self.keeper_pid) == Some(self.keeper_start)
     }
 
-    /// `running`, `exited 3`, `killed 9`, or `dead` for a stale entry.
+    /// `running`, `exited(3)`, `killed(9)`, or `dead` for a stale entry.
     pub fn shown_status(&self) -> String {
         match self.status {
             Status::Running if !self.keeper_alive() => "dead".into(),
             Status::Running => "running".into(),
-            Status::Exited(c) => format!("exited {c}"),
-            Status::Killed(s) => format!("killed {s}"),
+            Status::Exited(c) => format!("exited({c})"),
+            Status::Killed(s) => format!("killed({s})"),
         }
     }
 }
@@ -182,6 +182,36 @@ pub fn list() -> Vec<(String, Result<State, Failure>)> {
     let mut ids: Vec<String> = rd.flatten().filter_map(|e| e.file_name().into_string().ok()).filter(|n| !n.starts_with('.')).collect();
     ids.sort();
     ids.into_iter().map(|id| (id.clone(), read(&id))).collect()
+}
+
+/// Removes the cgroup `path` (relative to each hierarchy's root) that a killed keeper left,
+/// on every cgroup hierarchy mounted here, and then its parents as far as they are empty
+/// (as the library's own teardown does). A directory still holding processes stays; its
+/// rmdir fails. (The library's `sweep_stale` only knows its default ids.)
+pub fn remove_cgroup(path: &str) -> Vec<PathBuf> {
+    let rel = Path::new(path);
+    if path.is_empty() || rel.is_absolute() || rel.components().any(|c| !matches!(c, std::path::Component::Normal(_))) {
+        return Vec::new();
+    }
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let mut removed = Vec::new();
+    for line in mounts.lines() {
+        // "... MOUNT_POINT OPTIONS ... - FSTYPE SOURCE SUPER_OPTIONS"
+        let (left, right) = line.split_once(" - ").unwrap_or((line, ""));
+        if !matches!(right.split_whitespace().next(), Some("cgroup" | "cgroup2")) {
+            continue;
+        }
+        let Some(mount) = left.split_whitespace().nth(4) else { continue };
+        let mount = Path::new(mount);
+        let mut dir = mount.join(rel);
+        while dir != mount && std::fs::remove_dir(&dir).is_ok() {
+            removed.push(dir.clone());
+            if !dir.pop() {
+                break;
+            }
+        }
+    }
+    removed
 }
 
 /// Seconds since the epoch.
