@@ -11,6 +11,18 @@ use std::time::{Duration, Instant};
 
 use cli_support::{assert_nothing_left, cgroup_dirs, command, output, unique, Out, TempDir};
 
+/// Removes the test's containers (`rm --force`) even when the test fails half-way, so a
+/// failing run leaves no keeper, container or cgroup behind.
+struct Cleanup<'a>(&'a Path, Vec<String>);
+
+impl Drop for Cleanup<'_> {
+    fn drop(&mut self) {
+        for id in &self.1 {
+            let _ = tool(self.0, &["rm", "--force", id]);
+        }
+    }
+}
+
 fn tool(state: &Path, args: &[&str]) -> Out {
     let mut c = command(Some(state));
     c.args(args);
@@ -40,6 +52,7 @@ fn state_field(state: &Path, id: &str, key: &str) -> String {
 fn detach_ps_exec_logs_stop_rm_round_trip() {
     let state = TempDir::new("detach");
     let id = unique("rt");
+    let _cleanup = Cleanup(state.path(), vec![id.clone()]);
     let o = tool(state.path(), &["-d", "--name", &id, "--memory", "32M", "--init", "--hostname", "bg", "--", "sh", "-c", "echo started; sleep 1000"]);
     assert_eq!((o.code, o.stdout.trim()), (0, id.as_str()), "{o:?}");
     assert_eq!(status_of(state.path(), &id), "running");
@@ -88,6 +101,7 @@ fn detach_ps_exec_logs_stop_rm_round_trip() {
 fn kill_and_rm_force() {
     let state = TempDir::new("kill");
     let (a, b) = (unique("kill"), unique("force"));
+    let _cleanup = Cleanup(state.path(), vec![a.clone(), b.clone()]);
     for id in [&a, &b] {
         let o = tool(state.path(), &["-d", "--name", id, "--pids", "8", "--", "sleep", "1000"]);
         assert_eq!(o.code, 0, "{o:?}");
@@ -115,6 +129,7 @@ fn kill_and_rm_force() {
 fn a_stale_entry_is_dead_and_removable() {
     let state = TempDir::new("stale");
     let id = unique("stale");
+    let _cleanup = Cleanup(state.path(), vec![id.clone()]);
     assert_eq!(tool(state.path(), &["-d", "--name", &id, "--memory", "16M", "--", "sleep", "1000"]).code, 0);
     let keeper: i32 = state_field(state.path(), &id, "keeper_pid").parse().unwrap();
     let pid: i32 = state_field(state.path(), &id, "pid").parse().unwrap();
