@@ -16,9 +16,9 @@
 # peers-results markers) and docs/peers.svg.
 #
 # cocoon-run is looked for at $COCOON_RUN, then at
-# ${CARGO_TARGET_DIR:-<repo>/target}/release/examples/cocoon-run; if it is
-# missing and examples/cocoon-run.rs exists it is built (unless --no-build).  A
-# missing cocoon-run is reported and its row skipped, never an error.
+# ${CARGO_TARGET_DIR:-<repo>/target}/release/cocoon-run, which is built (cargo
+# build --release --bin cocoon-run) unless --no-build.  A missing cocoon-run is
+# reported and its row skipped, never an error.
 #
 # Needs root.  Exits non-zero if any tool leaves a mount, cgroup or container
 # state behind.
@@ -124,19 +124,15 @@ probe floor "$out/floor" "$rootfs" /bin/sh -c "$probe_script" || die "the C floo
 add floor true "$out/floor $rootfs /bin/true"
 
 # 2. cocoon-run
-cocoon_run=${COCOON_RUN:-${CARGO_TARGET_DIR:-$repo/target}/release/examples/cocoon-run}
+cocoon_run=${COCOON_RUN:-${CARGO_TARGET_DIR:-$repo/target}/release/cocoon-run}
 shown=${cocoon_run#"$repo/"}
-if [ -z "${COCOON_RUN:-}" ] && [ "$build" -eq 1 ] && [ -f "$repo/examples/cocoon-run.rs" ]; then
-	say "  cocoon-run: building it (cargo build --release -j1 --example cocoon-run)"
-	(cd "$repo" && CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$repo/target} cargo build --release -j1 --example cocoon-run) ||
+if [ -z "${COCOON_RUN:-}" ] && [ "$build" -eq 1 ] && [ -f "$repo/src/bin/cocoon-run/main.rs" ]; then
+	say "  cocoon-run: building it (cargo build --release -j1 --bin cocoon-run)"
+	(cd "$repo" && CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$repo/target} cargo build --release -j1 --bin cocoon-run) ||
 		say "  cocoon-run: build failed"
 fi
 if ! [ -x "$cocoon_run" ]; then
-	if [ -f "$repo/examples/cocoon-run.rs" ]; then
-		skip cocoon-run "not built ($shown is missing)"
-	else
-		skip cocoon-run "does not exist yet (no examples/cocoon-run.rs, no $shown)"
-	fi
+	skip cocoon-run "not built ($shown is missing)"
 elif probe cocoon-run "$cocoon_run" --rootfs "$rootfs" --read-only -- /bin/sh -c "$probe_script"; then
 	# cocoon-minimal: the floor's work (namespaces, pivot_root, /proc, read-only root);
 	# cocoon-run: cocoon's defaults on top (/dev with pts/shm/mqueue, /sys, a cgroup

@@ -1,0 +1,326 @@
+//! From the parsed flags to a `ContainerBuilder`, through the library's public API only.
+
+use std::time::Duration;
+
+use cocoon::builder::{DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS};
+use cocoon::cgroup::{CpuShares, CpuWeight};
+use cocoon::{
+    Bytes, CapSet, Capabilities, CgroupConfig, ContainerBuilder, IdRange, Mount, Namespaces, Process, Rootfs,
+    Seccomp, SelinuxConfig, Stdio, TimeOffsets, User,
+};
+
+use crate::args::{RunArgs, SeccompMode};
+use crate::parse::{Cap, UserSpec};
+use crate::Failure;
+
+/// The namespaces the flags ask for (before id maps, time offsets and joins, which the
+/// builder adds or takes out itself).
+pub fn namespaces(a: &RunArgs) -> Namespaces {
+    let mut ns = Namespaces::DEFAULT;
+    if a.no_net {
+        ns.remove(Namespaces::NET);
+    }
+    if a.minimal {
+        // The floor's namespaces: no cgroup namespace.
+        ns.remove(Namespaces::CGROUP);
+    }
+    for n in &a.unshare {
+        ns |= *n;
+    }
+    for n in &a.share {
+        ns.remove(*n);
+    }
+    ns
+}
+
+/// The default id maps of --userns (or --unshare user without maps).
+fn default_maps() -> (IdRange, IdRange) {
+    // SAFETY: geteuid/getegid cannot fail.
+    let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
+    if uid == 0 {
+        (IdRange::new(0, 100_000, 65_536), IdRange::new(0, 100_000, 65_536))
+    } else {
+        // Rootless: the kernel lets an unprivileged caller map only its own ids.
+        (IdRange::new(0, uid, 1), IdRange::new(0, gid, 1))
+    }
+}
+
+/// Whether a new user namespace gets the default maps.
+pub fn default_userns(a: &RunArgs) -> bool {
+    a.uid_map.is_empty() && (a.userns || (a.unshare.contains(&Namespaces::USER) && !a.share.contains(&Namespaces::USER)))
+}
+
+/// The capability set: Docker's default, then --cap-drop, then --cap-add.
+pub fn capabilities(a: &RunArgs) -> CapSet {
+    let mut set = Capabilities::docker_default().bounding;
+    for c in &a.cap_drop {
+        set = match c {
+            Cap::All => CapSet::EMPTY,
+            Cap::One(c) => set.without(*c),
+        };
+    }
+    for c in &a.cap_add {
+        set = match c {
+            Cap::All => CapSet::all(),
+            Cap::One(c) => set.with(*c),
+        };
+    }
+    set
+}
+
+/// The environment, in order: PATH, then each --env-file, then each -e (later wins).
+pub fn environment(a: &RunArgs) -> Vec<(String, String)> {
+    let mut env = vec![("PATH".to_string(), cocoon::plan::DEFAULT_PATH.to_string())];
+    let all = a.env_file.iter().flat_map(|f| f.0.iter()).chain(&a.env);
+    for (k, v) in all {
+        env.retain(|(key, _)| key != k);
+        env.push((k.clone(), v.clone()));
+    }
+    env
+}
+
+/// The user the program runs as.
+pub fn user(spec: Option<&UserSpec>, groups: &[u32]) -> Result<User, Failure> {
+    match spec {
+        Some(UserSpec::Name(n)) if groups.is_empty() => Ok(User::Name(n.clone())),
+        Some(UserSpec::Name(_)) => Err(Failure::usage(
+            "--group-add",
+            "needs a numeric --user UID[:GID] (a user NAME gets its groups from the container's /etc/group)",
+        )),
+        Some(UserSpec::Id(uid, gid)) => Ok(User::Id { uid: *uid, gid: gid.unwrap_or(0), groups: groups.to_vec() }),
+        None => Ok(User::Id { uid: 0, gid: 0, groups: groups.to_vec() }),
+    }
+}
+
+/// The seccomp deny-list the flags ask for, if any.
+pub fn seccomp(a: &RunArgs) -> Result<Option<Seccomp>, Failure> {
+    let mut denied: Vec<i64> = a.seccomp_deny.clone();
+    if a.seccomp == SeccompMode::DenyList {
+        denied.extend(Seccomp::default_deny().denied());
+    }
+    if denied.is_empty() {
+        if a.seccomp_errno.is_some() {
+            return Err(Failure::usage("--seccomp-errno", "needs --seccomp-deny or --seccomp=deny-list"));
+        }
+        return Ok(None);
+    }
+    let mut s = Seccomp::deny(denied);
+    if let Some(e) = a.seccomp_errno {
+        s = s.errno(e);
+    }
+    Ok(Some(s))
+}
+
+/// The cgroup limits, if any flag asks for a cgroup.
+pub fn cgroup(a: &RunArgs) -> Result<Option<CgroupConfig>, Failure> {
+    if !a.wants_cgroup() {
+        return Ok(None);
+    }
+    let mut cg = CgroupConfig::new();
+    if let Some(m) = a.memory {
+        cg = cg.memory_max(Bytes::new(m));
+    }
+    if let Some(total) = a.memory_swap {
+        let m = a.memory.unwrap_or(0);
+        if total < m {
+            return Err(Failure::usage("--memory-swap", format!("{total} bytes is below --memory ({m} bytes); it counts memory plus swap")));
+        }
+        cg = cg.swap_max(Bytes::new(total - m));
+    }
+    if let Some(m) = a.memory_reservation {
+        cg = cg.memory_low(Bytes::new(m));
+    }
+    if let Some(m) = a.memory_high {
+        cg = cg.memory_high(Bytes::new(m));
+    }
+    if a.oom_kill_disable {
+        cg = cg.oom_kill_disable(true);
+    }
+    if let Some(p) = a.pids {
+        cg = cg.pids_max(p);
+    }
+    if let Some(c) = a.cpus {
+        let period = Duration::from_millis(100);
+        cg = cg.cpu_quota(period.mul_f64(c), period);
+    }
+    if let Some(s) = &a.cpuset_cpus {
+        cg = cg.cpus(s.clone());
+    }
+    if let Some(s) = &a.cpuset_mems {
+        cg = cg.mems(s.clone());
+    }
+    if let Some(s) = a.cpu_shares {
+        cg = cg.cpu_shares(CpuShares(s));
+    }
+    if let Some(w) = a.cpu_weight {
+        cg = cg.cpu_weight(CpuWeight(w));
+    }
+    if let Some(w) = a.io_weight {
+        cg = cg.io_weight(w);
+    }
+    for (dev, rate, v) in a.io_limits() {
+        cg = cg.io_limit(dev.clone(), *rate, *v);
+    }
+    for r in &a.device_cgroup_rule {
+        cg = cg.device_rule(*r);
+    }
+    if let Some(p) = &a.cgroup_parent {
+        cg = cg.parent(p.clone());
+    }
+    Ok(Some(cg))
+}
+
+/// Where the program's streams go: the caller's own, or (detached) /dev/null and a log.
+pub enum Streams {
+    Inherit,
+    Log(std::sync::Arc<std::os::fd::OwnedFd>),
+}
+
+/// The program's process as the flags describe it (also the base of `exec`: the same
+/// capabilities, limits, seccomp and environment).
+pub fn process(a: &RunArgs, command: &[std::ffi::OsString], streams: &Streams) -> Result<Process, Failure> {
+    let (program, args) = command.split_first().ok_or_else(|| Failure::usage("PROGRAM", "no program given"))?;
+    let mut p = Process::new(program)
+        .args(args)
+        .envs(environment(a))
+        .user(user(a.user.as_ref(), &a.group_add)?)
+        .capabilities(Capabilities::uniform(capabilities(a)))
+        .no_new_privs(a.no_new_privs);
+    if let Some(w) = &a.workdir {
+        p = p.cwd(w.clone());
+    }
+    for (which, soft, hard) in &a.rlimit {
+        p = p.rlimit(*which, *soft, *hard);
+    }
+    if let Some(m) = a.umask {
+        p = p.umask(m);
+    }
+    if let Some(adj) = a.oom_score_adj {
+        p = p.oom_score_adj(adj);
+    }
+    match a.seccomp {
+        SeccompMode::Unconfined => p = p.default_seccomp(false),
+        SeccompMode::Default | SeccompMode::DenyList => {}
+    }
+    if let Some(s) = seccomp(a)? {
+        p = p.seccomp(s);
+    }
+    if let Streams::Log(fd) = streams {
+        p = p.stdin(Stdio::Null).stdout(Stdio::Fd(fd.clone())).stderr(Stdio::Fd(fd.clone()));
+    }
+    Ok(p)
+}
+
+/// The whole container, as the flags describe it.
+pub fn builder(a: &RunArgs, streams: &Streams) -> Result<ContainerBuilder, Failure> {
+    let mut p = process(a, &a.command, streams)?;
+    for f in &a.pass_fd {
+        p = p.pass_fd(f.fd.clone(), f.target);
+    }
+    let ns = namespaces(a);
+    let mut b = ContainerBuilder::new(p).namespaces(ns).read_only_root(a.read_only_root()).init(a.init);
+    if let Some(id) = &a.name {
+        b = b.id(id);
+    }
+    b = b.rootfs(match (&a.rootfs, &a.layers) {
+        (Some(dir), _) => Rootfs::directory(dir),
+        (None, Some(l)) => Rootfs::layers(l.split(':'), a.upper.clone().unwrap_or_default(), a.work.clone().unwrap_or_default()),
+        (None, None) => Rootfs::HostSandbox,
+    });
+    let uts_joined = a.join.iter().any(|(n, _)| *n == Namespaces::UTS);
+    match &a.hostname {
+        Some(h) => b = b.hostname(h),
+        None if ns.contains(Namespaces::UTS) && !uts_joined => b = b.hostname("cocoon"),
+        None => {}
+    }
+    if let Some(d) = &a.domainname {
+        b = b.domainname(d);
+    }
+    // The builder adds the namespace these need: refuse what --share took out.
+    if !a.time_offset.is_empty() && a.share.contains(&Namespaces::TIME) {
+        return Err(Failure::usage("--time-offset", "needs a new time namespace (not --share time)"));
+    }
+    if (!a.uid_map.is_empty() || a.userns) && a.share.contains(&Namespaces::USER) {
+        return Err(Failure::usage("--uid-map/--userns", "needs a new user namespace (not --share user)"));
+    }
+    if default_userns(a) {
+        let (u, g) = default_maps();
+        b = b.uid_map([u]).gid_map([g]);
+    } else if !a.uid_map.is_empty() {
+        b = b.uid_map(a.uid_map.clone()).gid_map(a.gid_map.clone());
+    }
+    if !a.time_offset.is_empty() {
+        let mut t = TimeOffsets::default();
+        for (clock, d) in &a.time_offset {
+            match clock {
+                Some("monotonic") => t.monotonic = *d,
+                Some(_) => t.boottime = *d,
+                None => (t.monotonic, t.boottime) = (*d, *d),
+            }
+        }
+        b = b.time_offsets(t);
+    }
+    for (n, path) in &a.join {
+        b = b.join_namespace(*n, path.clone());
+    }
+    if a.minimal {
+        b = b.standard_mounts(false).mount(Mount::proc("/proc"));
+    }
+    let defaults = |list: &[&str]| if a.minimal { Vec::new() } else { list.iter().map(std::path::PathBuf::from).collect() };
+    b = b
+        .masked_paths(defaults(DEFAULT_MASKED_PATHS).into_iter().chain(a.masked_path.iter().cloned()))
+        .readonly_paths(defaults(DEFAULT_READONLY_PATHS).into_iter().chain(a.readonly_path.iter().cloned()));
+    // tmpfs first, so that a bind can land inside one (--tmpfs /w --bind /src:/w/src).
+    for t in &a.tmpfs {
+        let mut m = Mount::tmpfs(&t.target).read_only(t.read_only).noexec(t.noexec);
+        if let Some(s) = t.size {
+            m = m.size(s);
+        }
+        if let Some(mode) = t.mode {
+            m = m.mode(mode);
+        }
+        b = b.mount(m);
+    }
+    for x in a.bind.iter().chain(&a.ro_bind) {
+        let mut m = Mount::bind(&x.source, &x.target).read_only(x.read_only).recursive(x.recursive).noexec(x.noexec);
+        if let Some(s) = x.relabel {
+            m = m.selinux_relabel(s);
+        }
+        b = b.mount(m);
+    }
+    if let Some(cg) = cgroup(a)? {
+        b = b.cgroup(cg);
+    }
+    if let Some(se) = selinux(a) {
+        b = b.selinux(se);
+    }
+    Ok(b)
+}
+
+/// SELinux labels: a no-op (the container runs unlabelled) when SELinux is off.
+/// --minimal does the floor's work only: no labelling unless asked for.
+fn selinux(a: &RunArgs) -> Option<SelinuxConfig> {
+    let asked = a.selinux_type.is_some()
+        || a.selinux_level.is_some()
+        || a.selinux_user.is_some()
+        || a.selinux_role.is_some()
+        || a.selinux_require
+        || a.bind.iter().chain(&a.ro_bind).any(|b| b.relabel.is_some());
+    if a.minimal && !asked {
+        return None;
+    }
+    let mut se = SelinuxConfig::new().require(a.selinux_require);
+    if let Some(t) = &a.selinux_type {
+        se = se.process_type(t);
+    }
+    if let Some(l) = &a.selinux_level {
+        se = se.level(*l);
+    }
+    if let Some(u) = &a.selinux_user {
+        se = se.user(u);
+    }
+    if let Some(r) = &a.selinux_role {
+        se = se.role(r);
+    }
+    Some(se)
+}
