@@ -80,11 +80,31 @@ pub(crate) struct Proc {
     /// The caller's end of the monitor's control socket.
     ctl: OwnedFd,
     status: Option<ExitStatus>,
+    /// The stack of a monitor that shares our memory: unmapped only once it has ended.
+    stack: Option<crate::monitor_stack::MonitorStack>,
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if let Some(stack) = self.stack.take() {
+            if self.status.is_none() {
+                // Not reaped by us (detached, or the handle dropped early): it may still run.
+                stack.leave(&self.monitor);
+            }
+        }
+    }
 }
 
 impl Proc {
-    pub(crate) fn new(pid: i32, pidfd: OwnedFd, monitor_pid: i32, monitor: OwnedFd, ctl: OwnedFd) -> Proc {
-        Proc { pid, pidfd, monitor_pid, monitor, ctl, status: None }
+    pub(crate) fn new(
+        pid: i32,
+        pidfd: OwnedFd,
+        monitor_pid: i32,
+        monitor: OwnedFd,
+        ctl: OwnedFd,
+        stack: Option<crate::monitor_stack::MonitorStack>,
+    ) -> Proc {
+        Proc { pid, pidfd, monitor_pid, monitor, ctl, status: None, stack }
     }
 
     fn wait_flags(&mut self, flags: i32) -> Result<Option<ExitStatus>> {

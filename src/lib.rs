@@ -34,6 +34,7 @@ pub mod container;
 pub mod error;
 pub mod ffi;
 mod helper;
+mod monitor_stack;
 pub mod idmap;
 pub mod image_file;
 pub mod mount;

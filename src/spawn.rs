@@ -12,6 +12,7 @@ use crate::container::{Container, ExecProcess, Proc};
 use crate::child::monitor::{self, MonitorCtx, Program};
 use crate::error::{Error, Result, Stage};
 use crate::helper::Invocation;
+use crate::monitor_stack::MonitorStack;
 use crate::plan::{describe_process, NameRoot, Plan, ProcessPlan};
 use crate::process::{Process, Stdio};
 use crate::selinux::SelinuxPlan;
@@ -198,23 +199,51 @@ fn start(
         kill_fd: kill_file.as_ref().map_or(-1, |f| f.as_raw_fd()),
     };
     let mut mon_pidfd: c_int = -1;
-    // SAFETY: the child branch runs only `monitor::run`, which is async-signal-safe and
-    // ends in _exit (its own child in execve or _exit); everything it reads was built
-    // by the caller before this call.
-    let mon = unsafe { clone_monitor(&mut mon_pidfd)? };
-    if mon == 0 {
-        monitor::run(&mctx, ctx, program);
-    }
+    let (mon, stack) = match program {
+        // A new container: the monitor shares our memory (no copy of our page tables,
+        // nothing copied on write while it lives), on a stack of its own.
+        Program::Container(plan) => {
+            let stack = MonitorStack::new()?;
+            let start = MonitorStart { m: &mctx, ctx, plan };
+            // SAFETY: `monitor_entry` runs `monitor::run`, which is async-signal-safe, makes
+            // its syscalls without errno, ends in _exit, and reads `start` (alive in this
+            // frame until the report, or until the guard below has reaped the monitor) only
+            // before its report; the stack stays mapped until the monitor has ended.
+            let pid = unsafe {
+                libc::clone(
+                    monitor_entry,
+                    stack.top(),
+                    libc::CLONE_VM | libc::CLONE_PIDFD,
+                    &start as *const MonitorStart<'_, '_> as *mut libc::c_void,
+                    &mut mon_pidfd as *mut c_int,
+                )
+            };
+            if pid < 0 {
+                return Err(Error::last_os("clone", "monitor"));
+            }
+            (pid, Some(stack))
+        }
+        Program::Join(_) => {
+            // SAFETY: the child branch runs only `monitor::run`, which is async-signal-safe
+            // and ends in _exit (its own child in execve or _exit); everything it reads was
+            // built by the caller before this call.
+            let mon = unsafe { clone_monitor(&mut mon_pidfd)? };
+            if mon == 0 {
+                monitor::run(&mctx, ctx, program);
+            }
+            (mon, None)
+        }
+    };
     // Only the monitor holds its end now: if it dies before reporting, recv sees EOF.
     drop(mchild);
     drop(kill_file);
     // SAFETY: clone stored a fresh pidfd for the monitor, owned from here on.
     let mon_fd = unsafe { OwnedFd::from_raw_fd(mon_pidfd) };
-    let mut monitor = MonitorGuard(Some((mon, mon_fd)));
+    let mut monitor = MonitorGuard(Some((mon, mon_fd, stack)));
     match recv(&msock)? {
         Msg::Report(r, Some(fd)) if r.kind == REPORT_PID && r.pid > 0 => {
-            let (mpid, mfd) = monitor.disarm();
-            Ok(Proc::new(r.pid, fd, mpid, mfd, msock))
+            let (mpid, mfd, stack) = monitor.disarm();
+            Ok(Proc::new(r.pid, fd, mpid, mfd, msock, stack))
         }
         Msg::Report(r, _) if r.kind == REPORT_PID && r.pid < 0 => {
             Err(Error::os("clone3", what, std::io::Error::from_raw_os_error(-r.pid)))
@@ -227,11 +256,26 @@ fn start(
     }
 }
 
-/// Reaps a monitor that reported a failure (it exits right after).
-struct MonitorGuard(Option<(c_int, OwnedFd)>);
+/// What the monitor of a new container reads from the caller's memory (until its report).
+struct MonitorStart<'a, 'b> {
+    m: &'a MonitorCtx,
+    ctx: &'a ChildCtx<'b>,
+    plan: &'a Plan,
+}
+
+/// Entry point of a monitor cloned with `CLONE_VM` (glibc's `clone` calls it on the new stack).
+extern "C" fn monitor_entry(arg: *mut libc::c_void) -> c_int {
+    // SAFETY: `arg` is the MonitorStart of `start`, alive until the monitor reports.
+    let s = unsafe { &*(arg as *const MonitorStart<'_, '_>) };
+    monitor::run(s.m, s.ctx, Program::Container(s.plan))
+}
+
+/// Reaps a monitor that reported a failure (it exits right after), and only then unmaps
+/// its stack.
+struct MonitorGuard(Option<(c_int, OwnedFd, Option<MonitorStack>)>);
 
 impl MonitorGuard {
-    fn disarm(&mut self) -> (c_int, OwnedFd) {
+    fn disarm(&mut self) -> (c_int, OwnedFd, Option<MonitorStack>) {
         match self.0.take() {
             Some(m) => m,
             None => unreachable!("guard holds the monitor until disarmed"),
@@ -239,17 +283,19 @@ impl MonitorGuard {
     }
 
     fn wait(&mut self) -> Option<()> {
-        let (_, fd) = self.0.take()?;
+        let (_, fd, stack) = self.0.take()?;
         crate::container::reap_pidfd(&fd);
+        drop(stack);
         Some(())
     }
 }
 
 impl Drop for MonitorGuard {
     fn drop(&mut self) {
-        if let Some((_, fd)) = self.0.take() {
+        if let Some((_, fd, stack)) = self.0.take() {
             let _ = sys::pidfd_send_signal(fd.as_raw_fd(), libc::SIGKILL);
             crate::container::reap_pidfd(&fd);
+            drop(stack);
         }
     }
 }

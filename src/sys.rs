@@ -303,15 +303,3 @@ pub(crate) fn exit(code: c_int) -> ! {
 pub(crate) fn last_errno() -> Errno {
     errno()
 }
-
-/// `pidfd_open(pid, 0)`: a pidfd for a process of the caller's PID namespace.
-pub(crate) fn pidfd_open(pid: c_int) -> SysResult<c_int> {
-    // SAFETY: plain integer arguments.
-    check(unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) })
-}
-
-/// `poll(fds, nfds, timeout)`.
-pub(crate) fn poll(fds: &mut [libc::pollfd], timeout_ms: c_int) -> SysResult<c_int> {
-    // SAFETY: fds is a valid, writable slice of pollfd of the length passed.
-    check(unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) } as c_long)
-}

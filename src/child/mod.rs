@@ -13,11 +13,14 @@
 //!
 //! These rules apply to every file of this folder: [`setup`] (namespaces, hostname, root,
 //! pivot), [`fs`] (mount sources, in-root resolution, filesystem ops), [`exec`] (stdio,
-//! fds, keyring, seccomp, ids and capabilities, the helper's exec) and [`monitor`].
+//! fds, keyring, seccomp, ids and capabilities, the helper's exec) and [`monitor`], which
+//! in addition shares the caller's memory for a new container and so makes every syscall
+//! through `raw` (never `errno`), and reads nothing of the caller's after its pid report.
 
 mod exec;
 mod fs;
 pub(crate) mod monitor;
+mod raw;
 mod setup;
 
 use libc::c_int;
@@ -154,30 +157,4 @@ fn new_session() -> Step {
         return Err(Fail { stage: Stage::Session, index: 0, errno: sys::last_errno() });
     }
     Ok(())
-}
-
-/// Sends `r` with `fd` attached (SCM_RIGHTS; none when `fd` < 0).
-pub(crate) fn send_with_fd(sock: c_int, r: &Report, fd: c_int) {
-    let mut iov = libc::iovec { iov_base: r as *const Report as *mut libc::c_void, iov_len: std::mem::size_of::<Report>() };
-    // Room for one fd in a control message, on the stack.
-    let mut cbuf = [0u64; 4];
-    // SAFETY: msghdr/cmsghdr set up over stack buffers sized for one int (CMSG_SPACE(4)
-    // is 24 bytes on 64-bit, cbuf holds 32); sendmsg is async-signal-safe.
-    unsafe {
-        let mut msg: libc::msghdr = std::mem::zeroed();
-        msg.msg_iov = &mut iov;
-        msg.msg_iovlen = 1;
-        if fd >= 0 {
-            msg.msg_control = cbuf.as_mut_ptr().cast();
-            msg.msg_controllen = libc::CMSG_SPACE(std::mem::size_of::<c_int>() as u32) as usize;
-            let cmsg = libc::CMSG_FIRSTHDR(&msg);
-            if !cmsg.is_null() {
-                (*cmsg).cmsg_level = libc::SOL_SOCKET;
-                (*cmsg).cmsg_type = libc::SCM_RIGHTS;
-                (*cmsg).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<c_int>() as u32) as usize;
-                std::ptr::write_unaligned(libc::CMSG_DATA(cmsg) as *mut c_int, fd);
-            }
-        }
-        libc::sendmsg(sock, &msg, libc::MSG_NOSIGNAL);
-    }
 }

@@ -11,12 +11,23 @@
 //!   of the caller's thread group, so a spawning thread that exits does not count), unless
 //!   the caller detached the container first.
 //!
-//! It runs in a copy of a possibly multithreaded host: the AUDIT RULES of `child/mod.rs`
-//! apply here too (raw syscalls only, no allocation, no locks, no panics).
+//! The monitor of a new container shares the caller's memory (`CLONE_VM`, on a stack of its
+//! own, see `spawn::start`): no copy of the host's page tables per container, and no
+//! copy-on-write faults in the caller while it lives. It reads what the caller prepared
+//! only until it has reported the program's pid (the caller waits for that report), then
+//! only its own stack. It stays in the host's namespaces, so it is as reachable from a
+//! container as the caller itself. The monitor of an exec'd process joins the container's
+//! namespaces, which a process sharing memory cannot do for a user namespace: it is a
+//! fork, made non-dumpable before it joins.
+//!
+//! It runs in (a copy of) a possibly multithreaded host: the AUDIT RULES of `child/mod.rs`
+//! apply here too (no allocation, no locks, no panics), and it makes its syscalls through
+//! `raw` (a failing libc wrapper would write the `errno` of the caller's thread).
 
 use libc::{c_int, c_uint};
 
-use crate::child::{self, ChildCtx, Report, REPORT_ERROR, REPORT_PID};
+use crate::child::raw;
+use crate::child::{ChildCtx, Report, REPORT_ERROR, REPORT_PID};
 use crate::error::Stage;
 use crate::plan::{Plan, ProcessPlan};
 use crate::sys::{self, CloneArgs};
@@ -24,7 +35,9 @@ use crate::sys::{self, CloneArgs};
 /// Byte the caller sends on the control socket when it detaches the container.
 pub(crate) const MSG_DETACH: u8 = b'D';
 
-/// What the monitor needs besides the program's [`ChildCtx`].
+/// What the monitor needs besides the program's [`ChildCtx`]. Copied onto the monitor's
+/// own stack first thing: the caller's copy is gone once it has the report.
+#[derive(Clone, Copy)]
 pub(crate) struct MonitorCtx {
     /// The monitor's end of the control socket (pid report, detach).
     pub sock: c_int,
@@ -50,19 +63,43 @@ pub(crate) enum Program<'a> {
     Join(&'a ProcessPlan),
 }
 
+/// Sends `r` (with `fd` as SCM_RIGHTS if >= 0) on `sock`, through `raw`.
 fn report(sock: c_int, r: &Report, fd: c_int) {
-    child::send_with_fd(sock, r, fd);
+    let mut iov = libc::iovec { iov_base: r as *const Report as *mut libc::c_void, iov_len: std::mem::size_of::<Report>() };
+    // Room for one fd in a control message, on the stack.
+    let mut cbuf = [0u64; 4];
+    // SAFETY: msghdr/cmsghdr over stack buffers sized for one int (CMSG_SPACE(4) is 24
+    // bytes on 64-bit, cbuf holds 32); the CMSG_* macros only compute addresses in them.
+    unsafe {
+        let mut msg: libc::msghdr = std::mem::zeroed();
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        if fd >= 0 {
+            msg.msg_control = cbuf.as_mut_ptr().cast();
+            msg.msg_controllen = libc::CMSG_SPACE(std::mem::size_of::<c_int>() as u32) as usize;
+            let cmsg = libc::CMSG_FIRSTHDR(&msg);
+            if !cmsg.is_null() {
+                (*cmsg).cmsg_level = libc::SOL_SOCKET;
+                (*cmsg).cmsg_type = libc::SCM_RIGHTS;
+                (*cmsg).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<c_int>() as u32) as usize;
+                std::ptr::write_unaligned(libc::CMSG_DATA(cmsg) as *mut c_int, fd);
+            }
+        }
+        raw::sendmsg(sock, &msg, libc::MSG_NOSIGNAL);
+    }
 }
 
 fn fail(sock: c_int, stage: Stage, errno: c_int) -> ! {
     report(sock, &Report { kind: REPORT_ERROR, stage: stage as u32, index: 0, errno, pid: 0 }, -1);
-    sys::exit(127)
+    raw::exit(127)
 }
 
 /// Entry point of the monitor (the caller's direct child). Never returns.
 pub(crate) fn run(m: &MonitorCtx, ctx: &ChildCtx<'_>, program: Program<'_>) -> ! {
-    sys::close(m.parent_sock);
-    sys::close(ctx.parent_sock);
+    // Our own copy: `m` lives in the caller's stack frame, which ends with the report.
+    let m = *m;
+    raw::close(m.parent_sock);
+    raw::close(ctx.parent_sock);
     // Nothing inside may ptrace or open this copy of the host (CVE-2016-9962 class). For
     // exec, before joining (the program's process inherits it); for a new container only
     // after cloning its first process, which must stay dumpable until it execs: its
@@ -71,16 +108,16 @@ pub(crate) fn run(m: &MonitorCtx, ctx: &ChildCtx<'_>, program: Program<'_>) -> !
     // namespaces by path.
     let joining = matches!(program, Program::Join(_));
     if joining {
+        // A fork (see the module comment), so this is our own memory's flag.
         let _ = sys::prctl(libc::PR_SET_DUMPABLE, 0, 0);
     }
-    block_all_signals();
+    raw::sigprocmask(libc::SIG_SETMASK, !0);
     // Watch the caller's thread group. Opened by pid, so check right after that the pid is
     // still our parent's: otherwise the caller died before we got here (and the pid may
     // already be someone else's).
-    let host = sys::pidfd_open(m.host_pid).unwrap_or(-1);
-    // SAFETY: getppid has no arguments and cannot fail.
-    if host < 0 || unsafe { libc::getppid() } != m.host_pid {
-        sys::exit(127);
+    let host = raw::pidfd_open(m.host_pid).unwrap_or(-1);
+    if host < 0 || raw::getppid() != m.host_pid {
+        raw::exit(127);
     }
     if ctx.join_pidfd >= 0 {
         // Exec: join the container's namespaces here, so the program is cloned straight
@@ -92,45 +129,35 @@ pub(crate) fn run(m: &MonitorCtx, ctx: &ChildCtx<'_>, program: Program<'_>) -> !
     let mut pidfd: c_int = -1;
     // SAFETY: the child branch runs only the async-signal-safe setup in `child` and ends in
     // execve or _exit.
-    let pid = match unsafe { clone_program(m, &mut pidfd) } {
+    let pid = match unsafe { clone_program(&m, &mut pidfd) } {
         Ok(p) => p,
         Err(e) => {
             // A negative pid carries the clone errno (the caller reports it as it did
             // when it cloned the program itself).
             report(m.sock, &Report { kind: REPORT_PID, pid: -e, ..Report::default() }, -1);
-            sys::exit(127)
+            raw::exit(127)
         }
     };
     if pid == 0 {
+        // The program's process: a memory of its own from here on.
         sys::close(m.sock);
         sys::close(host);
         if m.kill_fd >= 0 {
             sys::close(m.kill_fd);
         }
         match program {
-            Program::Container(plan) => child::run_container(plan, ctx),
-            Program::Join(p) => child::run_joined(p, ctx),
+            Program::Container(plan) => crate::child::run_container(plan, ctx),
+            Program::Join(p) => crate::child::run_joined(p, ctx),
         }
     }
-    if !joining {
-        let _ = sys::prctl(libc::PR_SET_DUMPABLE, 0, 0);
-    }
     report(m.sock, &Report { kind: REPORT_PID, pid, ..Report::default() }, pidfd);
+    // From here on, nothing of the caller's: it may have freed what `ctx` points to.
     // Keep only what the loop needs: above all, no stdio pipe end (the caller's readers
     // must see EOF when the program closes them) and no copy of the setup socket (EOF on
     // it tells the caller that the program exec'd).
     let keep = [m.sock, host, pidfd, m.kill_fd];
     close_all_but(&keep);
     watch(m.sock, host, pidfd, m.kill_fd)
-}
-
-fn block_all_signals() {
-    // SAFETY: sigset manipulation on a stack value; sigprocmask is async-signal-safe.
-    unsafe {
-        let mut all: libc::sigset_t = std::mem::zeroed();
-        libc::sigfillset(&mut all);
-        libc::sigprocmask(libc::SIG_SETMASK, &all, std::ptr::null_mut());
-    }
 }
 
 /// Clones the program's process with the container's namespaces (no exit signal: we wait
@@ -148,10 +175,10 @@ unsafe fn clone_program(m: &MonitorCtx, pidfd: &mut c_int) -> sys::SysResult<c_i
         ..CloneArgs::default()
     };
     // SAFETY: forwarded to the caller's contract.
-    match unsafe { sys::clone3(&mut args) } {
+    match unsafe { raw::clone3(&mut args) } {
         Err(libc::ENOSYS) if into == 0 => {
             // SAFETY: as above.
-            unsafe { sys::clone_legacy(m.clone_flags | sys::CLONE_PIDFD, 0, pidfd) }
+            unsafe { raw::clone_legacy(m.clone_flags | sys::CLONE_PIDFD, pidfd) }
         }
         r => r,
     }
@@ -170,12 +197,12 @@ fn close_all_but(keep: &[c_int]) {
         match low {
             Some(k) => {
                 if k > next {
-                    let _ = sys::close_range(next, k - 1, 0);
+                    raw::close_range(next, k - 1);
                 }
                 next = k + 1;
             }
             None => {
-                let _ = sys::close_range(next, c_uint::MAX, 0);
+                raw::close_range(next, c_uint::MAX);
                 return;
             }
         }
@@ -194,7 +221,7 @@ fn watch(sock: c_int, host: c_int, pidfd: c_int, kill_fd: c_int) -> ! {
         for f in fds.iter_mut() {
             f.revents = 0;
         }
-        if sys::poll(&mut fds, -1).is_err() {
+        if raw::poll(&mut fds).is_err() {
             continue;
         }
         let [prog, ctl, hostp] = &mut fds;
@@ -203,25 +230,24 @@ fn watch(sock: c_int, host: c_int, pidfd: c_int, kill_fd: c_int) -> ! {
         }
         // The control socket first: a detach sent just before the caller died counts.
         if ctl.revents != 0 {
-            let mut b = 0u8;
-            // SAFETY: reading one byte into a stack variable.
-            let n = unsafe { libc::recv(sock, (&mut b as *mut u8).cast(), 1, libc::MSG_DONTWAIT) };
-            if n == 1 && b == MSG_DETACH {
-                // Detached: the container outlives the caller.
-                hostp.fd = -1;
-                ctl.fd = -1;
-            } else if n == 0 || (n < 0 && sys::last_errno() != libc::EAGAIN && sys::last_errno() != libc::EINTR) {
+            match raw::recv_byte(sock) {
+                Ok(Some(MSG_DETACH)) => {
+                    // Detached: the container outlives the caller.
+                    hostp.fd = -1;
+                    ctl.fd = -1;
+                }
+                Ok(Some(_)) | Err(libc::EAGAIN) | Err(libc::EINTR) => {}
                 // The caller closed the handle without detaching: it kills the program itself.
-                ctl.fd = -1;
+                Ok(None) | Err(_) => ctl.fd = -1,
             }
         }
         if hostp.fd >= 0 && hostp.revents != 0 {
             // The caller died without detaching: the container dies with it.
             hostp.fd = -1;
             if kill_fd >= 0 {
-                let _ = sys::write_all(kill_fd, b"1");
+                raw::write_all(kill_fd, b"1");
             }
-            let _ = sys::pidfd_send_signal(pidfd, libc::SIGKILL);
+            let _ = raw::pidfd_send_signal(pidfd, libc::SIGKILL);
         }
     }
 }
@@ -230,39 +256,26 @@ fn watch(sock: c_int, host: c_int, pidfd: c_int, kill_fd: c_int) -> ! {
 fn mirror_exit(pidfd: c_int) -> ! {
     // SAFETY: siginfo_t is plain data; waitid fills it.
     let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-    loop {
-        // SAFETY: waitid on our child's pidfd with a valid siginfo pointer.
-        let r = unsafe { libc::waitid(libc::P_PIDFD, pidfd as libc::id_t, &mut info, libc::WEXITED | libc::__WALL) };
-        if r == 0 || sys::last_errno() != libc::EINTR {
-            break;
-        }
-    }
+    let _ = raw::wait_pidfd(pidfd, &mut info);
     // SAFETY: waitid filled si_code/si_status for a CLD_* event (zeroed if it failed).
     let (code, status) = unsafe { (info.si_code, info.si_status()) };
     if code == libc::CLD_EXITED {
-        sys::exit(status);
+        raw::exit(status);
     }
     if code == libc::CLD_KILLED || code == libc::CLD_DUMPED {
         die_of(status);
     }
-    sys::exit(127)
+    raw::exit(127)
 }
 
 /// Dies of signal `sig` (without a core dump: this is a copy of the host).
 fn die_of(sig: c_int) -> ! {
-    let zero = libc::rlimit64 { rlim_cur: 0, rlim_max: 0 };
-    // SAFETY: prlimit64 on ourselves; sigaction/sigprocmask/kill on our own process with
-    // stack values; all async-signal-safe.
-    unsafe {
-        libc::prlimit64(0, libc::RLIMIT_CORE, &zero, std::ptr::null_mut());
-        let dfl: libc::sigaction = std::mem::zeroed();
-        libc::sigaction(sig, &dfl, std::ptr::null_mut());
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        libc::sigaddset(&mut set, sig);
-        libc::kill(libc::getpid(), sig);
-        libc::sigprocmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+    raw::no_core();
+    raw::default_action(sig);
+    raw::kill(raw::getpid(), sig);
+    if (1..=64).contains(&sig) {
+        raw::sigprocmask(libc::SIG_UNBLOCK, 1u64 << (sig - 1));
     }
     // Not a deadly signal after all: the shell convention.
-    sys::exit(128 + sig)
+    raw::exit(128 + sig)
 }
