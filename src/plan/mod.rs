@@ -6,6 +6,7 @@
 //! This file wires the parts into a [`Plan`]; the filesystem ops are in `ops.rs`, the
 //! host sandbox's in `host.rs`, the process in `process.rs`, user names in `users.rs`.
 
+mod default_seccomp;
 mod host;
 mod ops;
 mod process;

@@ -191,7 +191,7 @@ impl ProcessPlan {
             fd_floor,
             keep_fds,
             seccomp: p.seccomp.as_ref().map(|f| f.compile()).transpose()?,
-            default_seccomp: if p.default_seccomp { Some(crate::seccomp::default_policy::program()?) } else { None },
+            default_seccomp: if p.default_seccomp { Some(super::default_seccomp::program()?) } else { None },
             helper_tail,
         })
     }

@@ -1,6 +1,8 @@
 //! The parent side of creating a container or exec'ing into one: everything around the
 //! clone (sockets, stdio, maps, cgroup attachment) and the handshake with the child.
 
+pub mod container;
+
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicU64, Ordering};
 
