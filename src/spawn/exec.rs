@@ -7,7 +7,8 @@ use libc::c_int;
 
 use super::guards::ChildGuard;
 use super::stdio::StdioFds;
-use super::{recv, send_go, setup_error, socketpair, start, write_proc, Msg};
+use super::proto::{recv, send_go, setup_error, socketpair, Msg};
+use super::{start, write_proc};
 use crate::child::monitor::Program;
 use crate::child::ChildCtx;
 use crate::container::{Container, ExecProcess};

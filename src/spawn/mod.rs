@@ -2,13 +2,14 @@
 //! clone (sockets, stdio, maps, cgroup attachment) and the handshake with the child.
 //!
 //! This file creates a container ([`spawn`]: cgroup, SELinux reservation, the monitor's
-//! start, the parent's part between READY and GO); `exec.rs` runs a process in a running
-//! one; `stdio.rs` wires stdio; `guards.rs` undoes a half-made spawn; `container.rs` is
+//! start, the parent's part between READY and GO); `proto.rs` is the wire protocol with the child (both
+//! halves); `exec.rs` runs a process in a running one; `stdio.rs` wires stdio; `guards.rs` undoes a half-made spawn; `container.rs` is
 //! the handle of a running container.
 
 pub mod container;
 mod exec;
 mod guards;
+pub(crate) mod proto;
 mod stdio;
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -17,7 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use libc::c_int;
 
 use crate::cgroup::Cgroup;
-use crate::child::{ChildCtx, Report, REPORT_ERROR, REPORT_PID, REPORT_READY};
+use crate::child::ChildCtx;
 use crate::container::{Container, Proc};
 use crate::child::monitor::{self, MonitorCtx, Program};
 use crate::error::{Error, Result, Stage};
@@ -28,83 +29,10 @@ use crate::sys::{self, CloneArgs};
 
 pub(crate) use exec::exec;
 use guards::{CgroupGuard, ChildGuard, MonitorGuard};
+use proto::{recv, send_go, setup_error, socketpair, Msg, REPORT_ERROR, REPORT_PID, REPORT_READY};
 use stdio::StdioFds;
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(0);
-
-fn socketpair() -> Result<(OwnedFd, OwnedFd)> {
-    use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
-    socketpair(AddressFamily::Unix, SockType::SeqPacket, None, SockFlag::SOCK_CLOEXEC)
-        .map_err(|e| Error::os("socketpair", "setup channel", std::io::Error::from(e)))
-}
-
-/// One message from the child, with an fd if it sent one.
-enum Msg {
-    Report(Report, Option<OwnedFd>),
-    Eof,
-}
-
-fn recv(sock: &OwnedFd) -> Result<Msg> {
-    let mut r = Report::default();
-    let mut iov = libc::iovec { iov_base: (&mut r as *mut Report).cast(), iov_len: std::mem::size_of::<Report>() };
-    let mut cbuf = [0u64; 8];
-    loop {
-        // SAFETY: msghdr over stack buffers; recvmsg fills at most their sizes.
-        let (n, msg) = unsafe {
-            let mut msg: libc::msghdr = std::mem::zeroed();
-            msg.msg_iov = &mut iov;
-            msg.msg_iovlen = 1;
-            msg.msg_control = cbuf.as_mut_ptr().cast();
-            msg.msg_controllen = std::mem::size_of_val(&cbuf);
-            let n = libc::recvmsg(sock.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC);
-            (n, msg)
-        };
-        if n < 0 {
-            let e = std::io::Error::last_os_error();
-            if e.kind() == std::io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(Error::os("recvmsg", "setup channel", e));
-        }
-        if n == 0 {
-            return Ok(Msg::Eof);
-        }
-        let mut fd = None;
-        // SAFETY: walking the control messages the kernel wrote into cbuf.
-        unsafe {
-            let mut c = libc::CMSG_FIRSTHDR(&msg);
-            while !c.is_null() {
-                if (*c).cmsg_level == libc::SOL_SOCKET && (*c).cmsg_type == libc::SCM_RIGHTS {
-                    let raw = std::ptr::read_unaligned(libc::CMSG_DATA(c) as *const c_int);
-                    fd = Some(OwnedFd::from_raw_fd(raw));
-                }
-                c = libc::CMSG_NXTHDR(&msg, c);
-            }
-        }
-        if n as usize != std::mem::size_of::<Report>() {
-            return Err(Error::os("recvmsg", "setup channel", std::io::Error::from_raw_os_error(libc::EPROTO)));
-        }
-        return Ok(Msg::Report(r, fd));
-    }
-}
-
-fn send_go(sock: &OwnedFd) -> Result<()> {
-    let b = [1u8];
-    // SAFETY: sending one byte from a stack buffer; MSG_NOSIGNAL: a dead child gives EPIPE.
-    if unsafe { libc::send(sock.as_raw_fd(), b.as_ptr().cast(), 1, libc::MSG_NOSIGNAL) } != 1 {
-        return Err(Error::last_os("send", "setup channel"));
-    }
-    Ok(())
-}
-
-fn setup_error(report: &Report, describe: impl FnOnce(Stage, u32) -> String) -> Error {
-    let stage = Stage::from_u32(report.stage).unwrap_or(Stage::Sync);
-    Error::Setup {
-        stage,
-        detail: describe(stage, report.index),
-        source: std::io::Error::from_raw_os_error(report.errno),
-    }
-}
 
 /// Adds the SELinux no_new_privs hint to an exec refused with EPERM under a label.
 fn with_selinux_hint(mut e: Error, labelled: bool, nnp: bool) -> Error {
