@@ -21,7 +21,7 @@ use crate::process::Process;
 pub(crate) fn exec(c: &Container, process: &Process) -> Result<ExecProcess> {
     let pid = c.pid();
     let root = std::path::PathBuf::from(format!("/proc/{pid}/root"));
-    let pp = ProcessPlan::new(process, NameRoot::Dirs(vec![root.as_path()]), !c.setgroups_deny())?;
+    let pp = ProcessPlan::new(process, NameRoot::Dirs(vec![root.as_path()]), !c.setgroups_deny(), crate::capability::last_cap())?;
     let mut stdio = StdioFds::new(&pp.stdio)?;
     let (psock, csock) = socketpair()?;
     let pass_raw: Vec<c_int> = pp.fds.iter().map(|(fd, _)| fd.as_raw_fd()).collect();
