@@ -15,6 +15,8 @@ mod host;
 mod ops;
 mod process;
 mod users;
+#[cfg(test)]
+mod tests;
 
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
