@@ -2,9 +2,10 @@
 //! clone (sockets, stdio, maps, cgroup attachment) and the handshake with the child.
 //!
 //! This file creates a container ([`spawn`]: cgroup, SELinux reservation, the monitor's
-//! start, the parent's part between READY and GO); `proto.rs` is the wire protocol with the child (both
-//! halves); `exec.rs` runs a process in a running one; `stdio.rs` wires stdio; `guards.rs` undoes a half-made spawn; `container.rs` is
-//! the handle of a running container.
+//! start, the parent's part between READY and GO). `proto.rs` is the wire protocol with
+//! the child (both halves); `exec.rs` runs a process in a running container; `stdio.rs`
+//! wires stdio; `guards.rs` undoes a half-made spawn; `container.rs` is the handle of a
+//! running container.
 
 pub mod container;
 mod exec;
