@@ -154,7 +154,12 @@ fn render(p: &Plan) -> String {
         format!("readonly {}", paths(&p.readonly)),
         match &p.cgroup {
             None => "cgroup -".to_string(),
-            Some(c) => format!("cgroup policy_only={} device_rules={}", yes(c.policy_only), c.devices.len()),
+            Some(c) => format!(
+                "cgroup policy_only={} shared={} device_rules={}",
+                yes(c.policy_only),
+                yes(c.policy_shared),
+                c.devices.len()
+            ),
         },
         format!("argv {:?}", pr.argv),
         format!("exec {:?}", pr.candidates.iter().map(|c| lossy(c)).collect::<Vec<_>>()),

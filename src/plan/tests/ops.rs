@@ -33,7 +33,7 @@ loopback yes init no
 joins []
 masked /proc/asound /proc/acpi /proc/interrupts /proc/kcore /proc/keys /proc/latency_stats /proc/timer_list /proc/timer_stats /proc/sched_debug /proc/scsi /sys/firmware /sys/devices/virtual/powercap
 readonly /proc/bus /proc/fs /proc/irq /proc/sys /proc/sysrq-trigger
-cgroup policy_only=yes device_rules=10
+cgroup policy_only=yes shared=yes device_rules=10
 argv ["sh", "-c", "true"]
 exec ["/usr/local/sbin/sh", "/usr/local/bin/sh", "/usr/sbin/sh", "/usr/bin/sh", "/sbin/sh", "/bin/sh"]
 cwd . uid 0 gid 0 groups [] set_groups yes
@@ -128,7 +128,7 @@ fn rootless_user_namespace_without_pid_net_ipc() {
 +setgroups deny become_root yes
 -loopback yes init no
 +loopback no init no
--cgroup policy_only=yes device_rules=10
+-cgroup policy_only=yes shared=yes device_rules=10
 +cgroup -
 -cwd . uid 0 gid 0 groups [] set_groups yes
 +cwd . uid 0 gid 0 groups [] set_groups no
@@ -196,13 +196,16 @@ fn init_and_no_pid_namespace() {
 -loopback yes init no
 +loopback yes init yes
 "#.trim_start());
-    // Without a PID namespace (and no user namespace) /proc is still a new proc.
+    // Without a PID namespace (and no user namespace) /proc is still a new proc; the
+    // device policy is a cgroup of the container's own, not the machine's shared one.
     let no_pid = ContainerBuilder::new(sh()).namespaces(Namespaces::DEFAULT - Namespaces::PID - Namespaces::NET);
     assert_text(&delta_from_default(&no_pid, &root_host()), r#"
 -namespaces Namespaces(MOUNT | UTS | IPC | PID | NET | CGROUP)
 +namespaces Namespaces(MOUNT | UTS | IPC | CGROUP)
 -loopback yes init no
 +loopback no init no
+-cgroup policy_only=yes shared=yes device_rules=10
++cgroup policy_only=yes shared=no device_rules=10
 "#.trim_start());
 }
 
@@ -214,13 +217,13 @@ fn cgroup_limits() {
     let p = plan(&b, &root_host());
     assert_eq!(p.cgroup, Some(cfg.clone().with_default_devices()));
     assert_text(&delta(&default_render(), &render(&p)), r#"
--cgroup policy_only=yes device_rules=10
-+cgroup policy_only=no device_rules=10
+-cgroup policy_only=yes shared=yes device_rules=10
++cgroup policy_only=no shared=no device_rules=10
 "#.trim_start());
     // Unprivileged: the limits alone; with none asked for, no cgroup at all.
     assert_eq!(plan(&b, &user_host()).cgroup, Some(cfg));
     assert_eq!(plan(&ContainerBuilder::new(sh()), &user_host()).cgroup, None);
-    assert_eq!(plan(&ContainerBuilder::new(sh()), &root_host()).cgroup, Some(CgroupConfig::device_policy_only()));
+    assert_eq!(plan(&ContainerBuilder::new(sh()), &root_host()).cgroup, Some(CgroupConfig::device_policy_only(true)));
 }
 
 #[test]
