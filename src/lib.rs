@@ -25,40 +25,47 @@
 #![deny(clippy::missing_safety_doc)]
 #![cfg(target_os = "linux")]
 
-pub mod builder;
-pub mod capability;
-pub mod cgroup;
+// The three phases (docs/ARCHITECTURE.md): describe, plan, spawn (parent) + child.
+mod config;
+pub mod plan;
+mod spawn;
 mod child;
-mod env;
-pub mod container;
+
+pub mod cgroup;
 pub mod error;
 pub mod ffi;
 mod helper;
-mod monitor_stack;
-pub mod idmap;
 pub mod image_file;
-pub mod mount;
-pub mod namespace;
-pub mod plan;
-pub mod process;
-pub mod rootfs;
-pub mod seccomp;
 pub mod selinux;
-mod spawn;
 mod sys;
 
+// The public paths of the description and the running container stay at the root.
+pub use config::{builder, capability, idmap, mount, namespace, process, rootfs, seccomp};
+pub use spawn::container;
+
+// `no_inline`: listed as re-exports of their modules, as when those sat at the root.
+#[doc(no_inline)]
 pub use builder::ContainerBuilder;
-pub use capability::{CapSet, Capabilities, Capability};
+#[doc(no_inline)]
+pub use capability::{CapSet, Capabilities};
+pub use capability::Capability;
 pub use cgroup::{Bytes, CgroupConfig, CgroupStats};
+#[doc(no_inline)]
 pub use container::{Container, ExecProcess, ExitStatus};
 pub use error::{Error, Result, Stage};
+#[doc(no_inline)]
 pub use idmap::IdRange;
 pub use image_file::ImageFileProblem;
+#[doc(no_inline)]
 pub use mount::Mount;
+#[doc(no_inline)]
 pub use namespace::{Namespaces, TimeOffsets};
 pub use plan::Plan;
+#[doc(no_inline)]
 pub use process::{Process, Rlimit, Stdio, User};
+#[doc(no_inline)]
 pub use rootfs::Rootfs;
+#[doc(no_inline)]
 pub use seccomp::Seccomp;
 pub use selinux::SelinuxConfig;
 

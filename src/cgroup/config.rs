@@ -177,7 +177,12 @@ impl CgroupConfig {
     /// Checks every value against the host (online CPUs and nodes, devices, huge page
     /// sizes, what the host's cgroup versions can express) without creating anything.
     pub fn validate(&self) -> Result<(), CgroupError> {
-        self.resolve(super::layout::layout()?).map(|_| ())
+        self.validate_on(super::layout::layout()?)
+    }
+
+    /// [`Self::validate`] against `layout` (the host's, or a test's).
+    pub(crate) fn validate_on(&self, layout: &super::layout::Layout) -> Result<(), CgroupError> {
+        self.resolve(layout).map(|_| ())
     }
 }
 

@@ -37,6 +37,7 @@ pub use config::{CgroupConfig, DEFAULT_PARENT, PIDS_MAX_LIMIT};
 pub use device_rule::{DeviceAccess, DeviceKind, DeviceNumber, DeviceRule, DEVICE_MAJOR_MAX, DEVICE_MINOR_MAX};
 pub use units::{BlockDevice, Bytes, CpuShares, CpuWeight, IdSet, IdSetParseError, IoLimit, IoRate};
 pub use layout::{controller_version, host_mode, CgroupMode};
+pub(crate) use layout::{layout, Layout};
 #[allow(unused_imports)] // used by the spawn engine
 pub(crate) use manager::Cgroup;
 pub(crate) use devices::policy_required;

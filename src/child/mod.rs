@@ -13,41 +13,32 @@
 //!
 //! These rules apply to every file of this folder: [`setup`] (namespaces, hostname, root,
 //! pivot), [`fs`] (mount sources, in-root resolution, filesystem ops), [`exec`] (stdio,
-//! fds, keyring, seccomp, ids and capabilities, the helper's exec) and [`monitor`], which
-//! in addition shares the caller's memory for a new container and so makes every syscall
-//! through `raw` (never `errno`), and reads nothing of the caller's after its pid report.
+//! fds, keyring, seccomp, ids and capabilities, the helper's exec) and [`monitor`] (which in
+//! addition shares the caller's memory for a new container, so it makes every syscall
+//! through `raw`, never touching `errno`, and reads nothing of the caller's after its pid
+//! report) — and
+//! to the **child half of `src/spawn/proto.rs`** (the wire protocol: [`Report`],
+//! `send_report`, `send_error`, `recv_go`, `send_with_fd`), which is audited code too:
+//! the protocol's two halves sit in one file so that they change together, and a change
+//! to that file's child half is reviewed against these rules.
 
 mod exec;
 mod fs;
 pub(crate) mod monitor;
-mod raw;
+pub(crate) mod raw;
 mod setup;
 
 use libc::c_int;
 
 use crate::error::Stage;
+use crate::spawn::proto;
 use crate::sys::{self, Errno, SysResult};
+
+// The child half of the wire protocol (audited under these rules, see above).
+pub(crate) use proto::{send_report, send_with_fd, Report, REPORT_ERROR, REPORT_PID, REPORT_READY};
 
 pub(crate) use exec::run_joined;
 pub(crate) use setup::run_container;
-
-/// The message the child sends to the parent over the setup socket.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct Report {
-    pub kind: u32,
-    pub stage: u32,
-    pub index: u32,
-    pub errno: i32,
-    pub pid: i32,
-}
-
-/// [`Report::kind`]: setup reached the point where the parent writes maps/cgroups.
-pub(crate) const REPORT_READY: u32 = 1;
-/// [`Report::kind`]: a step failed.
-pub(crate) const REPORT_ERROR: u32 = 2;
-/// [`Report::kind`]: (monitor) the pid of the program's process, with its pidfd.
-pub(crate) const REPORT_PID: u32 = 3;
 
 /// A failed step: what, which item, and the errno.
 #[derive(Clone, Copy)]
@@ -97,37 +88,18 @@ pub(crate) struct ChildCtx<'a> {
     pub helper: &'a crate::helper::Invocation<'a>,
 }
 
-fn send(sock: c_int, r: &Report) {
-    // SAFETY: Report is repr(C) plain data; we send its bytes as one datagram.
-    let bytes = unsafe {
-        std::slice::from_raw_parts(r as *const Report as *const u8, std::mem::size_of::<Report>())
-    };
-    // SAFETY: a plain send on an fd we own; MSG_NOSIGNAL avoids SIGPIPE if the parent is gone.
-    unsafe { libc::send(sock, bytes.as_ptr().cast(), bytes.len(), libc::MSG_NOSIGNAL) };
-}
-
 /// Reports `f` to the parent and exits with 127.
 pub(crate) fn fail_exit(sock: c_int, f: Fail) -> ! {
-    send(sock, &Report { kind: REPORT_ERROR, stage: f.stage as u32, index: f.index, errno: f.errno, pid: 0 });
+    proto::send_error(sock, f.stage, f.index, f.errno);
     sys::exit(127)
 }
 
 /// Waits for the parent's go-ahead byte; EOF means the parent gave up.
 fn wait_go(sock: c_int) -> Step {
-    let mut b = 0u8;
-    loop {
-        // SAFETY: reading one byte into a stack variable.
-        let n = unsafe { libc::recv(sock, (&mut b as *mut u8).cast(), 1, 0) };
-        if n == 1 {
-            return Ok(());
-        }
-        if n == 0 {
-            sys::exit(1);
-        }
-        let e = sys::last_errno();
-        if e != libc::EINTR {
-            return Err(Fail { stage: Stage::Sync, index: 0, errno: e });
-        }
+    match proto::recv_go(sock) {
+        Ok(true) => Ok(()),
+        Ok(false) => sys::exit(1),
+        Err(errno) => Err(Fail { stage: Stage::Sync, index: 0, errno }),
     }
 }
 

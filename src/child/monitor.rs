@@ -63,30 +63,8 @@ pub(crate) enum Program<'a> {
     Join(&'a ProcessPlan),
 }
 
-/// Sends `r` (with `fd` as SCM_RIGHTS if >= 0) on `sock`, through `raw`.
 fn report(sock: c_int, r: &Report, fd: c_int) {
-    let mut iov = libc::iovec { iov_base: r as *const Report as *mut libc::c_void, iov_len: std::mem::size_of::<Report>() };
-    // Room for one fd in a control message, on the stack.
-    let mut cbuf = [0u64; 4];
-    // SAFETY: msghdr/cmsghdr over stack buffers sized for one int (CMSG_SPACE(4) is 24
-    // bytes on 64-bit, cbuf holds 32); the CMSG_* macros only compute addresses in them.
-    unsafe {
-        let mut msg: libc::msghdr = std::mem::zeroed();
-        msg.msg_iov = &mut iov;
-        msg.msg_iovlen = 1;
-        if fd >= 0 {
-            msg.msg_control = cbuf.as_mut_ptr().cast();
-            msg.msg_controllen = libc::CMSG_SPACE(std::mem::size_of::<c_int>() as u32) as usize;
-            let cmsg = libc::CMSG_FIRSTHDR(&msg);
-            if !cmsg.is_null() {
-                (*cmsg).cmsg_level = libc::SOL_SOCKET;
-                (*cmsg).cmsg_type = libc::SCM_RIGHTS;
-                (*cmsg).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<c_int>() as u32) as usize;
-                std::ptr::write_unaligned(libc::CMSG_DATA(cmsg) as *mut c_int, fd);
-            }
-        }
-        raw::sendmsg(sock, &msg, libc::MSG_NOSIGNAL);
-    }
+    crate::child::send_with_fd(sock, r, fd);
 }
 
 fn fail(sock: c_int, stage: Stage, errno: c_int) -> ! {

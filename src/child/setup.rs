@@ -3,7 +3,7 @@
 
 use super::exec::exec_process;
 use super::fs::{apply_op, loopback_up, make_source, mask_path, readonly_path};
-use super::{fail_exit, new_session, reset_signals, send, wait_go, At, ChildCtx, Fail, Report, Step, REPORT_READY};
+use super::{fail_exit, new_session, reset_signals, send_report, wait_go, At, ChildCtx, Fail, Report, Step, REPORT_READY};
 use crate::error::Stage;
 use crate::plan::Plan;
 use crate::sys;
@@ -28,7 +28,7 @@ fn setup_container(plan: &Plan, ctx: &ChildCtx<'_>) -> Step {
         }
     }
     if ctx.handshake {
-        send(ctx.sock, &Report { kind: REPORT_READY, ..Report::default() });
+        send_report(ctx.sock, &Report { kind: REPORT_READY, ..Report::default() });
         wait_go(ctx.sock)?;
     }
     if plan.time_offsets.is_some() {

@@ -245,7 +245,7 @@ pub unsafe extern "C" fn cocoon_builder_set_env(
     unsafe {
         with_builder(builder, |b| {
             let entries = str_array_arg(env, n, "env")?;
-            let mut vars = crate::env::EnvVars::default();
+            let mut vars = crate::config::env::EnvVars::default();
             for e in entries {
                 let eq = e.iter().position(|&c| c == b'=').filter(|&i| i > 0).ok_or_else(|| {
                     Fail::from(crate::Error::InvalidConfig {

@@ -4,12 +4,19 @@
 //! uses lives here, built once. A `Plan` can spawn any number of containers.
 //!
 //! This file wires the parts into a [`Plan`]; the filesystem ops are in `ops.rs`, the
-//! host sandbox's in `host.rs`, the process in `process.rs`, user names in `users.rs`.
+//! host sandbox's in `host.rs`, the process in `process.rs`, user names in `users.rs`,
+//! the default seccomp policy in `default_seccomp.rs`. Everything planning reads from
+//! the machine comes in as one `HostFacts` (`facts.rs`), so planning is unit-tested
+//! (`tests/`) without root.
 
+mod default_seccomp;
+mod facts;
 mod host;
 mod ops;
 mod process;
 mod users;
+#[cfg(test)]
+mod tests;
 
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
@@ -32,6 +39,9 @@ pub(crate) use ops::{InRootPath, Op, Source, TargetKind};
 pub use process::{DEFAULT_PATH, MAX_PASSED_FDS};
 pub(crate) use process::{describe_process, validate_process, ProcessPlan, SECCOMP_DEFAULT_INDEX};
 pub(crate) use users::NameRoot;
+pub(crate) use facts::HostFacts;
+#[cfg(test)]
+pub(crate) use facts::kernel_at_least;
 
 fn cstring(what: &'static str, bytes: &[u8]) -> Result<CString> {
     CString::new(bytes).map_err(|_| {
@@ -43,8 +53,8 @@ fn cstring(what: &'static str, bytes: &[u8]) -> Result<CString> {
 /// container working device nodes (see [`crate::cgroup::policy_required`]), the default
 /// device policy before the caller's device rules — in a devices-only cgroup if it asked
 /// for no limits (the machine's shared one if it has a PID namespace, `pid_ns`).
-fn container_cgroup(cfg: Option<&CgroupConfig>, pid_ns: bool) -> Option<CgroupConfig> {
-    match (cfg, crate::cgroup::policy_required()) {
+fn container_cgroup(cfg: Option<&CgroupConfig>, device_policy: bool, pid_ns: bool) -> Option<CgroupConfig> {
+    match (cfg, device_policy) {
         (Some(c), true) => Some(c.clone().with_default_devices()),
         (Some(c), false) => Some(c.clone()),
         (None, true) => Some(CgroupConfig::device_policy_only(pid_ns)),
@@ -87,12 +97,14 @@ pub struct Plan {
 }
 
 impl Plan {
-    pub(crate) fn new(b: &ContainerBuilder) -> Result<Plan> {
+    /// Plans the (validated) description `b` for the host `host` describes; reads from
+    /// the machine only `b`'s own paths (rootfs, bind sources, the image's passwd).
+    pub(crate) fn new(b: &ContainerBuilder, host: &HostFacts<'_>) -> Result<Plan> {
         let ns = b.namespaces;
         let userns = ns.contains(Namespaces::USER);
         // Without CAP_SETGID over the parent namespace the kernel only accepts a gid map
         // after `setgroups` is denied.
-        let setgroups_deny = userns && !caps::has_cap(None, caps::CapSet::Effective, caps::Capability::CAP_SETGID).unwrap_or(false);
+        let setgroups_deny = userns && !host.cap_setgid;
         let (root, root_display, name_root) = match &b.rootfs {
             Rootfs::HostSandbox => (
                 Source::fs(c"tmpfs", &[("mode", Some("755"))], true),
@@ -114,7 +126,7 @@ impl Plan {
                 check_dir("rootfs upper layer", upper)?;
                 check_dir("rootfs work directory", work)?;
                 let mut options = Vec::new();
-                if kernel_at_least(6, 8) {
+                if host.kernel_at_least(6, 8) {
                     // One `lowerdir+` per layer: no escaping of ':' needed.
                     for l in lower {
                         options.push((c"lowerdir+".into(), Some(cstring("rootfs lower layer", l.as_os_str().as_bytes())?)));
@@ -149,17 +161,17 @@ impl Plan {
         };
         let mut ops = Vec::new();
         if b.rootfs == Rootfs::HostSandbox {
-            ops.extend(host_sandbox_ops(b.hostname.as_deref())?);
+            ops.extend(host_sandbox_ops(b.hostname.as_deref(), host)?);
         }
         if b.standard_mounts {
-            ops.extend(standard_ops(ns, &b.gid_map));
+            ops.extend(standard_ops(ns, &b.gid_map, host.cgroup_mode()));
         }
         for m in &b.mounts {
             ops.push(user_mount_op(m)?);
         }
         let masked = b.masked_paths.iter().map(|p| InRootPath::new("masked path", p)).collect::<Result<_>>()?;
         let readonly = b.readonly_paths.iter().map(|p| InRootPath::new("read-only path", p)).collect::<Result<_>>()?;
-        let process = ProcessPlan::new(&b.process, name_root, !setgroups_deny)?;
+        let process = ProcessPlan::new(&b.process, name_root, !setgroups_deny, host.last_cap)?;
         if userns {
             check_user_mapped(&process, &b.uid_map, &b.gid_map)?;
         }
@@ -189,6 +201,7 @@ impl Plan {
             process,
             cgroup: container_cgroup(
                 b.cgroup.as_ref(),
+                host.device_policy,
                 ns.contains(Namespaces::PID) && !b.joins.iter().any(|(n, _)| n.contains(Namespaces::PID)),
             ),
             selinux: b.selinux.clone(),
@@ -201,6 +214,14 @@ impl Plan {
                 })
                 .collect(),
         })
+    }
+
+    /// What [`ContainerBuilder::prepare`] does, on the host `host` describes: validates
+    /// `b` (its cgroup settings against `host`'s layout), then plans it.
+    #[cfg(test)]
+    pub(crate) fn for_host(b: &ContainerBuilder, host: &HostFacts<'_>) -> Result<Plan> {
+        b.validate_in(|| host.cgroup_layout())?;
+        Plan::new(b, host)
     }
 
     /// Creates and starts a container from this plan. On error nothing is left behind.
@@ -238,17 +259,6 @@ impl Plan {
             _ => describe_process(&self.process, stage, index),
         }
     }
-}
-
-/// Whether the running kernel is at least `major.minor` (from `uname`), read once.
-pub(crate) fn kernel_at_least(major: u32, minor: u32) -> bool {
-    static VERSION: std::sync::OnceLock<(u32, u32)> = std::sync::OnceLock::new();
-    let (ma, mi) = *VERSION.get_or_init(|| {
-        let rel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
-        let mut it = rel.trim().split(|c: char| !c.is_ascii_digit()).filter_map(|p| p.parse::<u32>().ok());
-        (it.next().unwrap_or(0), it.next().unwrap_or(0))
-    });
-    (ma, mi) >= (major, minor)
 }
 
 fn check_dir(what: &'static str, p: &Path) -> Result<()> {

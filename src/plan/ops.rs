@@ -6,6 +6,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use super::cstring;
+use crate::cgroup::CgroupMode;
 use crate::error::{Error, Result};
 use crate::idmap::{self, map_to_host};
 use crate::mount::{container_path, MountKind};
@@ -131,7 +132,8 @@ impl Op {
 pub(crate) const DEVICES: &[(&str, u32, u32)] =
     &[("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8), ("urandom", 1, 9), ("tty", 5, 0)];
 
-pub(super) fn standard_ops(ns: Namespaces, gid_map: &[idmap::IdRange]) -> Vec<Op> {
+/// `/proc`, `/sys` (with a cgroup2 on a v2 host, `cgroup_mode`), `/dev` and its links.
+pub(super) fn standard_ops(ns: Namespaces, gid_map: &[idmap::IdRange], cgroup_mode: Option<CgroupMode>) -> Vec<Op> {
     let userns = ns.contains(Namespaces::USER);
     let all = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
     let mut ops = Vec::new();
@@ -160,7 +162,7 @@ pub(super) fn standard_ops(ns: Namespaces, gid_map: &[idmap::IdRange]) -> Vec<Op
     // cgroupfs). Without one, /sys/fs/cgroup stays an empty read-only sysfs directory.
     if own_sysfs
         && ns.contains(Namespaces::CGROUP)
-        && crate::cgroup::host_mode().ok() == Some(crate::cgroup::CgroupMode::V2)
+        && cgroup_mode == Some(CgroupMode::V2)
     {
         ops.push(Op::Mount {
             source: Source::fs(c"cgroup2", &[], false),

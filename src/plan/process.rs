@@ -9,7 +9,7 @@ use libc::c_char;
 
 use super::cstring;
 use super::users::{resolve_user, NameRoot};
-use crate::capability::{last_cap, Capabilities};
+use crate::capability::Capabilities;
 use crate::error::{Error, Result, Stage};
 use crate::mount::container_path;
 use crate::process::{Process, Rlimit, Stdio};
@@ -96,7 +96,8 @@ pub(crate) struct ProcessPlan {
 }
 
 impl ProcessPlan {
-    pub(crate) fn new(p: &Process, names: NameRoot<'_>, setgroups_allowed: bool) -> Result<ProcessPlan> {
+    /// `last_cap`: the kernel's highest capability number ([`super::HostFacts::last_cap`]).
+    pub(crate) fn new(p: &Process, names: NameRoot<'_>, setgroups_allowed: bool, last_cap: u32) -> Result<ProcessPlan> {
         validate_process(p)?;
         let mut argv = vec![cstring("argument", p.program.as_bytes())?];
         for a in &p.args {
@@ -181,7 +182,7 @@ impl ProcessPlan {
             set_groups: setgroups_allowed,
             caps: p.capabilities,
             // Capability masks are 64 bits wide.
-            last_cap: last_cap().min(63),
+            last_cap: last_cap.min(63),
             no_new_privs: p.no_new_privs,
             rlimits,
             umask: p.umask,
@@ -191,7 +192,7 @@ impl ProcessPlan {
             fd_floor,
             keep_fds,
             seccomp: p.seccomp.as_ref().map(|f| f.compile()).transpose()?,
-            default_seccomp: if p.default_seccomp { Some(crate::seccomp::default_policy::program()?) } else { None },
+            default_seccomp: if p.default_seccomp { Some(super::default_seccomp::program()?) } else { None },
             helper_tail,
         })
     }

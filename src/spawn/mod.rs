@@ -1,5 +1,18 @@
 //! The parent side of creating a container or exec'ing into one: everything around the
 //! clone (sockets, stdio, maps, cgroup attachment) and the handshake with the child.
+//!
+//! This file creates a container ([`spawn`]: cgroup, SELinux reservation, the monitor's
+//! start, the parent's part between READY and GO). `proto.rs` is the wire protocol with
+//! the child (both halves); `exec.rs` runs a process in a running container; `stdio.rs`
+//! wires stdio; `guards.rs` undoes a half-made spawn; `container.rs` is the handle of a
+//! running container.
+
+pub mod container;
+mod exec;
+mod guards;
+mod monitor_stack;
+pub(crate) mod proto;
+mod stdio;
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -7,142 +20,22 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use libc::c_int;
 
 use crate::cgroup::Cgroup;
-use crate::child::{ChildCtx, Report, REPORT_ERROR, REPORT_PID, REPORT_READY};
-use crate::container::{Container, ExecProcess, Proc};
+use crate::child::ChildCtx;
+use crate::container::{Container, Proc};
 use crate::child::monitor::{self, MonitorCtx, Program};
 use crate::error::{Error, Result, Stage};
 use crate::helper::Invocation;
-use crate::monitor_stack::MonitorStack;
-use crate::plan::{describe_process, NameRoot, Plan, ProcessPlan};
-use crate::process::{Process, Stdio};
+use crate::plan::Plan;
 use crate::selinux::SelinuxPlan;
 use crate::sys::{self, CloneArgs};
 
+pub(crate) use exec::exec;
+pub(crate) use monitor_stack::MonitorStack;
+use guards::{CgroupGuard, ChildGuard, MonitorGuard};
+use proto::{recv, send_go, setup_error, socketpair, Msg, REPORT_ERROR, REPORT_PID, REPORT_READY};
+use stdio::StdioFds;
+
 static NEXT_ID: AtomicU64 = AtomicU64::new(0);
-
-/// The caller's ends of the stdio pipes and the fds the child puts at 0..2.
-pub(crate) struct StdioFds {
-    /// What the child dups onto 0, 1, 2 (-1: inherit).
-    pub child_raw: [c_int; 3],
-    /// Owned child-side fds, closed in the parent after the clone.
-    child_owned: Vec<OwnedFd>,
-    /// The caller's ends of piped streams.
-    pub parent: [Option<OwnedFd>; 3],
-}
-
-impl StdioFds {
-    pub(crate) fn new(stdio: &[Stdio; 3]) -> Result<StdioFds> {
-        let mut s = StdioFds { child_raw: [-1; 3], child_owned: Vec::new(), parent: [None, None, None] };
-        for (i, st) in stdio.iter().enumerate() {
-            match st {
-                Stdio::Inherit => {}
-                Stdio::Null => {
-                    let f = std::fs::OpenOptions::new()
-                        .read(true)
-                        .write(true)
-                        .open("/dev/null")
-                        .map_err(|e| Error::os("open", "/dev/null", e))?;
-                    let fd: OwnedFd = f.into();
-                    s.child_raw[i] = fd.as_raw_fd();
-                    s.child_owned.push(fd);
-                }
-                Stdio::Piped => {
-                    let (r, w) = pipe()?;
-                    let (child, parent) = if i == 0 { (r, w) } else { (w, r) };
-                    s.child_raw[i] = child.as_raw_fd();
-                    s.child_owned.push(child);
-                    s.parent[i] = Some(parent);
-                }
-                Stdio::Fd(fd) => s.child_raw[i] = fd.as_raw_fd(),
-            }
-        }
-        Ok(s)
-    }
-
-    /// Closes the child-side fds in the parent once the child has its copies.
-    fn close_child_side(&mut self) {
-        self.child_owned.clear();
-    }
-}
-
-fn pipe() -> Result<(OwnedFd, OwnedFd)> {
-    nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
-        .map_err(|e| Error::os("pipe2", "stdio", std::io::Error::from(e)))
-}
-
-fn socketpair() -> Result<(OwnedFd, OwnedFd)> {
-    use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
-    socketpair(AddressFamily::Unix, SockType::SeqPacket, None, SockFlag::SOCK_CLOEXEC)
-        .map_err(|e| Error::os("socketpair", "setup channel", std::io::Error::from(e)))
-}
-
-/// One message from the child, with an fd if it sent one.
-enum Msg {
-    Report(Report, Option<OwnedFd>),
-    Eof,
-}
-
-fn recv(sock: &OwnedFd) -> Result<Msg> {
-    let mut r = Report::default();
-    let mut iov = libc::iovec { iov_base: (&mut r as *mut Report).cast(), iov_len: std::mem::size_of::<Report>() };
-    let mut cbuf = [0u64; 8];
-    loop {
-        // SAFETY: msghdr over stack buffers; recvmsg fills at most their sizes.
-        let (n, msg) = unsafe {
-            let mut msg: libc::msghdr = std::mem::zeroed();
-            msg.msg_iov = &mut iov;
-            msg.msg_iovlen = 1;
-            msg.msg_control = cbuf.as_mut_ptr().cast();
-            msg.msg_controllen = std::mem::size_of_val(&cbuf);
-            let n = libc::recvmsg(sock.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC);
-            (n, msg)
-        };
-        if n < 0 {
-            let e = std::io::Error::last_os_error();
-            if e.kind() == std::io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(Error::os("recvmsg", "setup channel", e));
-        }
-        if n == 0 {
-            return Ok(Msg::Eof);
-        }
-        let mut fd = None;
-        // SAFETY: walking the control messages the kernel wrote into cbuf.
-        unsafe {
-            let mut c = libc::CMSG_FIRSTHDR(&msg);
-            while !c.is_null() {
-                if (*c).cmsg_level == libc::SOL_SOCKET && (*c).cmsg_type == libc::SCM_RIGHTS {
-                    let raw = std::ptr::read_unaligned(libc::CMSG_DATA(c) as *const c_int);
-                    fd = Some(OwnedFd::from_raw_fd(raw));
-                }
-                c = libc::CMSG_NXTHDR(&msg, c);
-            }
-        }
-        if n as usize != std::mem::size_of::<Report>() {
-            return Err(Error::os("recvmsg", "setup channel", std::io::Error::from_raw_os_error(libc::EPROTO)));
-        }
-        return Ok(Msg::Report(r, fd));
-    }
-}
-
-fn send_go(sock: &OwnedFd) -> Result<()> {
-    let b = [1u8];
-    // SAFETY: sending one byte from a stack buffer; MSG_NOSIGNAL: a dead child gives EPIPE.
-    if unsafe { libc::send(sock.as_raw_fd(), b.as_ptr().cast(), 1, libc::MSG_NOSIGNAL) } != 1 {
-        return Err(Error::last_os("send", "setup channel"));
-    }
-    Ok(())
-}
-
-fn setup_error(report: &Report, describe: impl FnOnce(Stage, u32) -> String) -> Error {
-    let stage = Stage::from_u32(report.stage).unwrap_or(Stage::Sync);
-    Error::Setup {
-        stage,
-        detail: describe(stage, report.index),
-        source: std::io::Error::from_raw_os_error(report.errno),
-    }
-}
 
 /// Adds the SELinux no_new_privs hint to an exec refused with EPERM under a label.
 fn with_selinux_hint(mut e: Error, labelled: bool, nnp: bool) -> Error {
@@ -268,60 +161,6 @@ extern "C" fn monitor_entry(arg: *mut libc::c_void) -> c_int {
     // SAFETY: `arg` is the MonitorStart of `start`, alive until the monitor reports.
     let s = unsafe { &*(arg as *const MonitorStart<'_, '_>) };
     monitor::run(s.m, s.ctx, Program::Container(s.plan))
-}
-
-/// Reaps a monitor that reported a failure (it exits right after), and only then unmaps
-/// its stack.
-struct MonitorGuard(Option<(c_int, OwnedFd, Option<MonitorStack>)>);
-
-impl MonitorGuard {
-    fn disarm(&mut self) -> (c_int, OwnedFd, Option<MonitorStack>) {
-        match self.0.take() {
-            Some(m) => m,
-            None => unreachable!("guard holds the monitor until disarmed"),
-        }
-    }
-
-    fn wait(&mut self) -> Option<()> {
-        let (_, fd, stack) = self.0.take()?;
-        crate::container::reap_pidfd(&fd);
-        drop(stack);
-        Some(())
-    }
-}
-
-impl Drop for MonitorGuard {
-    fn drop(&mut self) {
-        if let Some((_, fd, stack)) = self.0.take() {
-            let _ = sys::pidfd_send_signal(fd.as_raw_fd(), libc::SIGKILL);
-            crate::container::reap_pidfd(&fd);
-            drop(stack);
-        }
-    }
-}
-
-/// Kills and reaps a child if setup fails halfway.
-struct ChildGuard(Option<Proc>);
-
-impl ChildGuard {
-    fn pid(&self) -> c_int {
-        self.0.as_ref().map_or(-1, |p| p.pid())
-    }
-
-    fn disarm(mut self) -> Proc {
-        match self.0.take() {
-            Some(p) => p,
-            None => unreachable!("guard holds the child until disarmed"),
-        }
-    }
-}
-
-impl Drop for ChildGuard {
-    fn drop(&mut self) {
-        if let Some(p) = &mut self.0 {
-            p.kill_and_reap();
-        }
-    }
 }
 
 fn write_proc(pid: c_int, file: &str, op: &'static str, text: &str) -> Result<()> {
@@ -462,66 +301,3 @@ fn parent_setup(
     send_go(psock)
 }
 
-/// Removes a half-made cgroup if spawn fails.
-struct CgroupGuard(Option<Cgroup>);
-
-impl CgroupGuard {
-    fn take(&mut self) -> Option<Cgroup> {
-        self.0.take()
-    }
-}
-
-impl Drop for CgroupGuard {
-    fn drop(&mut self) {
-        if let Some(c) = self.0.take() {
-            let _ = c.destroy();
-        }
-    }
-}
-
-/// Runs `process` inside the running container `c`.
-pub(crate) fn exec(c: &Container, process: &Process) -> Result<ExecProcess> {
-    let pid = c.pid();
-    let root = std::path::PathBuf::from(format!("/proc/{pid}/root"));
-    let pp = ProcessPlan::new(process, NameRoot::Dirs(vec![root.as_path()]), !c.setgroups_deny())?;
-    let mut stdio = StdioFds::new(&pp.stdio)?;
-    let (psock, csock) = socketpair()?;
-    let pass_raw: Vec<c_int> = pp.fds.iter().map(|(fd, _)| fd.as_raw_fd()).collect();
-    let selinux = c.selinux_plan();
-    let helper = Invocation::new(&pp.helper_tail, pp.fd_floor, csock.as_raw_fd(), selinux.exec_label.as_deref(), false)?;
-    let ctx = ChildCtx {
-        sock: csock.as_raw_fd(),
-        parent_sock: psock.as_raw_fd(),
-        stdio: stdio.child_raw,
-        pass_fds: &pass_raw,
-        exec_label: selinux.exec_label.as_deref(),
-        mount_label: None,
-        join_pidfd: c.pidfd_raw(),
-        join_flags: c.namespaces().setns_flags(),
-        join_fds: &[],
-        // The exec path has its own handshake (pid report, then GO).
-        handshake: false,
-        helper: &helper,
-    };
-    let describe = |s: Stage, i: u32| match s {
-        Stage::JoinNamespaces | Stage::Dumpable => format!("container {}", c.id()),
-        _ => describe_process(&pp, s, i),
-    };
-    let started = start(0, -1, c.cgroup(), &ctx, Program::Join(&pp), "exec", describe);
-    drop(csock);
-    stdio.close_child_side();
-    let guard = ChildGuard(Some(started?));
-    let gpid = guard.pid();
-    if let Some(cg) = c.cgroup() {
-        cg.attach(gpid)?;
-    }
-    if let Some(adj) = pp.oom_score_adj {
-        write_proc(gpid, "oom_score_adj", "write oom_score_adj", &adj.to_string())?;
-    }
-    send_go(&psock)?;
-    match recv(&psock)? {
-        Msg::Eof => {}
-        Msg::Report(r, _) => return Err(setup_error(&r, describe)),
-    }
-    Ok(ExecProcess::new(guard.disarm(), stdio.parent))
-}

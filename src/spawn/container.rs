@@ -81,7 +81,7 @@ pub(crate) struct Proc {
     ctl: OwnedFd,
     status: Option<ExitStatus>,
     /// The stack of a monitor that shares our memory: unmapped only once it has ended.
-    stack: Option<crate::monitor_stack::MonitorStack>,
+    stack: Option<super::MonitorStack>,
 }
 
 impl Drop for Proc {
@@ -102,7 +102,7 @@ impl Proc {
         monitor_pid: i32,
         monitor: OwnedFd,
         ctl: OwnedFd,
-        stack: Option<crate::monitor_stack::MonitorStack>,
+        stack: Option<super::MonitorStack>,
     ) -> Proc {
         Proc { pid, pidfd, monitor_pid, monitor, ctl, status: None, stack }
     }

@@ -132,7 +132,7 @@ impl Rlimit {
 pub struct Process {
     pub(crate) program: OsString,
     pub(crate) args: Vec<OsString>,
-    pub(crate) env: crate::env::EnvVars,
+    pub(crate) env: crate::config::env::EnvVars,
     pub(crate) cwd: PathBuf,
     pub(crate) user: User,
     pub(crate) capabilities: Capabilities,
@@ -156,7 +156,7 @@ impl Process {
         Process {
             program: program.as_ref().to_os_string(),
             args: Vec::new(),
-            env: crate::env::EnvVars::default(),
+            env: crate::config::env::EnvVars::default(),
             cwd: PathBuf::from("/"),
             user: User::default(),
             capabilities: Capabilities::default(),

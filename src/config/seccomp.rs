@@ -1,6 +1,6 @@
-//! Seccomp: the default policy every container process gets (`default_policy.rs`) and
-//! optional user deny-lists ([`Seccomp`]), both compiled to BPF in the parent and
-//! installed by the child.
+//! Seccomp: optional user deny-lists ([`Seccomp`]) on top of the default policy every
+//! container process gets (`src/plan/default_seccomp.rs`), both compiled to BPF in the
+//! parent and installed by the child.
 //!
 //! How they compose: the default policy is installed first, right after the child joins
 //! its fresh session keyring and before it drops privileges (so it needs neither
@@ -10,8 +10,6 @@
 //! same syscall the deny-list's errno is the one seen (the kernel prefers the most
 //! recently installed filter among equal actions). Turn the default off with
 //! [`crate::Process::default_seccomp`]`(false)`.
-
-pub(crate) mod default_policy;
 
 use std::collections::BTreeSet;
 

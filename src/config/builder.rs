@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::idmap::{validate_id_map, IdRange};
 use crate::mount::Mount;
 use crate::namespace::{Namespaces, TimeOffsets};
-use crate::plan::Plan;
+use crate::plan::{HostFacts, Plan};
 use crate::process::Process;
 use crate::rootfs::Rootfs;
 use crate::selinux::SelinuxConfig;
@@ -237,6 +237,15 @@ impl ContainerBuilder {
 
     /// Checks every value that can be checked without touching the host.
     pub fn validate(&self) -> Result<()> {
+        self.validate_in(crate::cgroup::layout)
+    }
+
+    /// [`Self::validate`], with cgroup settings checked against the layout `cgroup_layout`
+    /// gives (called only when there are cgroup settings).
+    pub(crate) fn validate_in<'l>(
+        &self,
+        cgroup_layout: impl FnOnce() -> std::result::Result<&'l crate::cgroup::Layout, crate::cgroup::CgroupError>,
+    ) -> Result<()> {
         if let Some(id) = &self.id {
             validate_id(id)?;
         }
@@ -310,7 +319,7 @@ impl ContainerBuilder {
         }
         crate::plan::validate_process(&self.process)?;
         if let Some(cg) = &self.cgroup {
-            cg.validate()?;
+            cg.validate_on(cgroup_layout()?)?;
         }
         Ok(())
     }
@@ -319,7 +328,7 @@ impl ContainerBuilder {
     /// then spawn many containers with [`Plan::spawn`], skipping this work each time.
     pub fn prepare(&self) -> Result<Plan> {
         self.validate()?;
-        Plan::new(self)
+        Plan::new(self, &HostFacts::detect(self)?)
     }
 
     /// Creates and starts the container. On error nothing is left behind.
