@@ -1107,8 +1107,11 @@ void cocoon_exec_process_free(cocoon_exec_process *process);
 // Removes the cgroups that callers killed before their teardown left behind: under
 // `parent` (NULL: the default parent "cocoon"), on every hierarchy, each cgroup with a
 // default id (`cocoon-<pid>-<n>`) whose owner is gone (by pid and start time) and that
-// holds no process. `*removed` (may be NULL) receives how many directories went. The
-// first spawn of every process does the same for its parent.
+// holds no process; and the machine's shared device-policy cgroup
+// (`cocoon.devices-<hash>` at the unified hierarchy's root, where containers without a
+// cgroup of their own run) if it holds no process. `*removed` (may be NULL) receives how
+// many directories went. The first spawn of every process does the same for its parent
+// (but keeps the shared directory).
 int cocoon_sweep_stale(const char *parent,
                        size_t *removed);
 

@@ -31,8 +31,10 @@ def has_feature(name: str) -> bool:
 def sweep_stale(parent: Optional[StrPath] = None) -> int:
     """Removes the cgroups that callers killed before their teardown left behind (under
     `parent`, default "cocoon"): those with default ids whose owner process is gone and
-    that hold no process. Returns how many directories went. The first spawn of every
-    process does the same for its parent."""
+    that hold no process; and the machine's shared device-policy cgroup
+    (`cocoon.devices-<hash>`, where containers without a cgroup of their own run) if it
+    holds no process. Returns how many directories went. The first spawn of every process
+    does the same for its parent (but keeps the shared directory)."""
     n = ctypes.c_size_t()
     _check(lib.cocoon_sweep_stale(None if parent is None else _b(parent), ctypes.byref(n)))
     return n.value
