@@ -137,8 +137,19 @@ elif probe cocoon-run "$cocoon_run" --rootfs "$rootfs" --read-only -- /bin/sh -c
 	# cocoon-minimal: the floor's work (namespaces, pivot_root, /proc, read-only root);
 	# cocoon-run: cocoon's defaults on top (/dev with pts/shm/mqueue, /sys, a cgroup
 	# namespace, Docker's masked and read-only paths, capabilities, no_new_privs).
-	if probe cocoon-minimal "$cocoon_run" --minimal --rootfs "$rootfs" --read-only -- /bin/sh -c "$probe_script"; then
-		add cocoon-minimal true "$cocoon_run --minimal --rootfs $rootfs --read-only -- /bin/true"
+	# cocoon-minimal is the lean examples/minimal.rs (the floor's interface, no argument
+	# parser), so the row prices the library's defaults; cocoon-run-minimal is the same
+	# work behind the CLI's clap parser (its start-up is the difference).
+	minimal=${CARGO_TARGET_DIR:-$repo/target}/release/examples/minimal
+	if [ "$build" -eq 1 ] && [ -f "$repo/examples/minimal.rs" ]; then
+		(cd "$repo" && CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$repo/target} cargo build --release -j1 --example minimal) ||
+			say "  minimal: build failed"
+	fi
+	if [ -x "$minimal" ] && probe cocoon-minimal "$minimal" "$rootfs" /bin/sh -c "$probe_script"; then
+		add cocoon-minimal true "$minimal $rootfs /bin/true"
+	fi
+	if probe cocoon-run-minimal "$cocoon_run" --minimal --rootfs "$rootfs" --read-only -- /bin/sh -c "$probe_script"; then
+		add cocoon-run-minimal true "$cocoon_run --minimal --rootfs $rootfs --read-only -- /bin/true"
 	fi
 	add cocoon-run true "$cocoon_run --rootfs $rootfs --read-only -- /bin/true"
 else
