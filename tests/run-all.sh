@@ -29,7 +29,7 @@ suite() {
 
 # --all-targets also builds the examples and runs each benchmark once in test mode.
 suite "cargo test (host: core, escapes, cgroups v1/hybrid, selinux off, ffi, benches once)" \
-  cargo test --all-targets --all-features
+  cargo test --all-targets --all-features --no-fail-fast
 suite "doc tests" cargo test --doc --all-features
 suite "lints (clippy, rustdoc) with warnings as errors" \
   bash -c 'cargo clippy --all-features --all-targets -- -D warnings && RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --all-features'
