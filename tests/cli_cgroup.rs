@@ -86,3 +86,11 @@ fn cgroup_parent() {
     // The parents cocoon created are gone again with the container.
     assert_eq!(cli_support::cgroup_dirs(&parent), Vec::<std::path::PathBuf>::new());
 }
+
+#[test]
+fn io_weight() {
+    let name = unique("iow");
+    // The file is the kernel's: blkio.weight (CFQ, gone) or blkio.bfq.weight (BFQ loaded).
+    let got = read_own(&name, &["--io-weight", "300"], &["blkio/blkio.weight", "blkio/blkio.bfq.weight"]);
+    assert!(got.iter().any(|l| l.trim().trim_start_matches("default").trim() == "300"), "{got:?}");
+}
