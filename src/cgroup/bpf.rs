@@ -342,17 +342,7 @@ pub(crate) fn ensure_attached(cgroup: &OwnedFd, dir: &Path, policy: &DevicePolic
         source: Box::new(io::Error::from_raw_os_error(libc::EEXIST)),
     };
     match q.prog_cnt {
-        0 => {
-            let prog = program_for(policy)?;
-            let mut attr = AttachAttr {
-                target_fd: cgroup.as_raw_fd() as u32,
-                attach_bpf_fd: prog.as_raw_fd() as u32,
-                attach_type: BPF_CGROUP_DEVICE,
-                attach_flags: BPF_F_ALLOW_MULTI,
-            };
-            bpf(BPF_PROG_ATTACH, &mut attr).map_err(|e| CgroupError::io("attach eBPF device program to", dir, e))?;
-            Ok(())
-        }
+        0 => attach_to(cgroup, &*program_for(policy)?, dir),
         1 => {
             let mut g = GetFdAttr { prog_id: ids[0], next_id: 0, open_flags: 0 };
             let fd = bpf(BPF_PROG_GET_FD_BY_ID, &mut g).map_err(|e| CgroupError::io("open the eBPF device program of", dir, e))?;
@@ -383,6 +373,18 @@ pub(crate) fn ensure_attached(cgroup: &OwnedFd, dir: &Path, policy: &DevicePolic
     }
 }
 
+/// `BPF_PROG_ATTACH` of `prog` to the cgroup directory `cgroup` (`dir` names it in errors),
+/// with `BPF_F_ALLOW_MULTI`: ancestors' programs keep running.
+fn attach_to(cgroup: &OwnedFd, prog: &OwnedFd, dir: &Path) -> Result<(), CgroupError> {
+    let mut attr = AttachAttr {
+        target_fd: cgroup.as_raw_fd() as u32,
+        attach_bpf_fd: prog.as_raw_fd() as u32,
+        attach_type: BPF_CGROUP_DEVICE,
+        attach_flags: BPF_F_ALLOW_MULTI,
+    };
+    bpf(BPF_PROG_ATTACH, &mut attr).map(drop).map_err(|e| CgroupError::io("attach eBPF device program to", dir, e))
+}
+
 /// A device program attached to one cgroup v2 directory.
 #[derive(Debug)]
 pub(crate) struct DeviceProgram {
@@ -396,13 +398,7 @@ impl DeviceProgram {
     pub(crate) fn attach(dir: &Path, policy: &DevicePolicy) -> Result<DeviceProgram, CgroupError> {
         let prog = program_for(policy)?;
         let cgroup: OwnedFd = std::fs::File::open(dir).map_err(|e| CgroupError::io("open", dir, e))?.into();
-        let mut attr = AttachAttr {
-            target_fd: cgroup.as_raw_fd() as u32,
-            attach_bpf_fd: prog.as_raw_fd() as u32,
-            attach_type: BPF_CGROUP_DEVICE,
-            attach_flags: BPF_F_ALLOW_MULTI,
-        };
-        bpf(BPF_PROG_ATTACH, &mut attr).map_err(|e| CgroupError::io("attach eBPF device program to", dir, e))?;
+        attach_to(&cgroup, &prog, dir)?;
         Ok(DeviceProgram { cgroup, prog })
     }
 
