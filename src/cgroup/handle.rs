@@ -4,7 +4,7 @@
 use std::os::fd::RawFd;
 use std::path::Path;
 
-use super::manager::Cgroup;
+use super::cgroupfs::Cgroup;
 use super::{CgroupConfig, CgroupError, CgroupStats};
 
 /// A cgroup cocoon created and owns: the same machinery a container uses, for processes you

@@ -18,16 +18,14 @@
 //! (`cgroup.events`), v1 kill-all, and stats readers that report read errors instead of zeros.
 
 mod bpf;
+mod cgroupfs;
 mod config;
 mod device_rule;
 mod devices;
 mod handle;
 mod layout;
-mod manager;
 mod resolve;
-mod shared_policy;
 mod stats;
-mod sweep;
 mod units;
 
 use std::fmt;
@@ -39,11 +37,11 @@ pub use units::{BlockDevice, Bytes, CpuShares, CpuWeight, IdSet, IdSetParseError
 pub use layout::{controller_version, host_mode, CgroupMode};
 pub(crate) use layout::{layout, Layout};
 #[allow(unused_imports)] // used by the spawn engine
-pub(crate) use manager::Cgroup;
+pub(crate) use cgroupfs::Cgroup;
 pub(crate) use devices::policy_required;
 pub use handle::CgroupHandle;
-pub(crate) use sweep::sweep_once;
-pub use sweep::sweep_stale;
+pub(crate) use cgroupfs::sweep::sweep_once;
+pub use cgroupfs::sweep::sweep_stale;
 pub use stats::{CgroupStats, CpuStats, IoStats, MemoryStats, PidsStats};
 
 /// A cgroup hierarchy version.

@@ -1,6 +1,6 @@
 //! Creating and removing one container's cgroup: its directories on every hierarchy, the
 //! parents this process owns, and detached containers' cgroups left to remove later.
-//! Writing the limits is in `manager/limits.rs`, the processes in it in `manager/tasks.rs`.
+//! Writing the limits is in `limits.rs`, the processes in it in `tasks.rs`.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -11,13 +11,15 @@ use std::sync::{Mutex, MutexGuard};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use super::bpf::DeviceProgram;
-use super::config::{validate_name, CgroupConfig};
-use super::layout::{layout, Hierarchy, Layout};
-use super::stats::{self, CgroupStats};
-use super::{CgroupError, CgroupVersion};
+use crate::cgroup::bpf::DeviceProgram;
+use crate::cgroup::config::{validate_name, CgroupConfig};
+use crate::cgroup::layout::{layout, Hierarchy, Layout};
+use crate::cgroup::stats::{self, CgroupStats};
+use crate::cgroup::{CgroupError, CgroupVersion};
 
 mod limits;
+pub(crate) mod shared_policy;
+pub(crate) mod sweep;
 mod tasks;
 
 /// How long freeze/thaw and teardown wait for the kernel.
@@ -139,7 +141,7 @@ impl Cgroup {
         let Some(policy) = &res.device_policy else {
             return Err(CgroupError::invalid("cgroup", "devices", "a policy-only cgroup without a policy"));
         };
-        let (path, fd) = super::shared_policy::open(unified, policy)?;
+        let (path, fd) = shared_policy::open(unified, policy)?;
         Ok(Cgroup {
             rel: path.strip_prefix(&unified.mount).unwrap_or(&path).to_path_buf(),
             dirs: Vec::new(),
@@ -425,9 +427,9 @@ impl Cgroup {
         // cocoon's own default parent is removed by whichever process empties it last,
         // even if another process created it (rmdir fails harmlessly while it holds
         // other containers; a process that loses the race re-creates it).
-        if self.rel.parent() == Some(Path::new(super::DEFAULT_PARENT)) {
+        if self.rel.parent() == Some(Path::new(crate::cgroup::DEFAULT_PARENT)) {
             for mount in &self.mounts_used {
-                let p = mount.join(super::DEFAULT_PARENT);
+                let p = mount.join(crate::cgroup::DEFAULT_PARENT);
                 if !reg.contains_key(&p) {
                     let _ = fs::remove_dir(&p);
                 }
