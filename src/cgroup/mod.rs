@@ -22,6 +22,7 @@ mod cgroupfs;
 mod config;
 mod device_rule;
 mod devices;
+mod driver;
 mod handle;
 mod layout;
 mod resolve;
@@ -36,11 +37,9 @@ pub use device_rule::{DeviceAccess, DeviceKind, DeviceNumber, DeviceRule, DEVICE
 pub use units::{BlockDevice, Bytes, CpuShares, CpuWeight, IdSet, IdSetParseError, IoLimit, IoRate};
 pub use layout::{controller_version, host_mode, CgroupMode};
 pub(crate) use layout::{layout, Layout};
-#[allow(unused_imports)] // used by the spawn engine
-pub(crate) use cgroupfs::Cgroup;
+pub(crate) use driver::{driver, CgroupDriver, ContainerCgroup};
 pub(crate) use devices::policy_required;
 pub use handle::CgroupHandle;
-pub(crate) use cgroupfs::sweep::sweep_once;
 pub use cgroupfs::sweep::sweep_stale;
 pub use stats::{CgroupStats, CpuStats, IoStats, MemoryStats, PidsStats};
 

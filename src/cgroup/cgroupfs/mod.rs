@@ -15,9 +15,10 @@ use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 use crate::cgroup::bpf::DeviceProgram;
+use crate::cgroup::driver::{CgroupDriver, ContainerCgroup};
 use crate::cgroup::layout::{layout, Hierarchy, Layout};
 use crate::cgroup::stats::{self, CgroupStats};
-use crate::cgroup::{CgroupError, CgroupVersion};
+use crate::cgroup::{CgroupConfig, CgroupError, CgroupVersion};
 
 mod create;
 mod limits;
@@ -211,6 +212,61 @@ impl Cgroup {
             }
         }
         first_err.map_or(Ok(()), Err)
+    }
+}
+
+/// The cgroupfs driver (see the module comment).
+pub(crate) struct Cgroupfs;
+
+impl CgroupDriver for Cgroupfs {
+    fn create(&self, cfg: &CgroupConfig, id: &str) -> Result<Box<dyn ContainerCgroup>, CgroupError> {
+        Ok(Box::new(Cgroup::create(cfg, id)?))
+    }
+
+    fn sweep_once(&self, parent: &Path) {
+        sweep::sweep_once(parent)
+    }
+}
+
+impl ContainerCgroup for Cgroup {
+    fn clone_into_fd(&self) -> Option<RawFd> {
+        Cgroup::clone_into_fd(self)
+    }
+    fn kill_fd(&self) -> Option<OwnedFd> {
+        self.kill_file().map(OwnedFd::from)
+    }
+    fn attach(&self, pid: i32) -> Result<(), CgroupError> {
+        Cgroup::attach(self, pid)
+    }
+    fn policy_only(&self) -> bool {
+        Cgroup::policy_only(self)
+    }
+    fn freeze(&self) -> Result<(), CgroupError> {
+        Cgroup::freeze(self)
+    }
+    fn thaw(&self) -> Result<(), CgroupError> {
+        Cgroup::thaw(self)
+    }
+    fn stats(&self) -> Result<CgroupStats, CgroupError> {
+        Cgroup::stats(self)
+    }
+    fn procs(&self) -> Vec<i32> {
+        Cgroup::procs(self)
+    }
+    fn kill_all(&self) -> Result<(), CgroupError> {
+        Cgroup::kill_all(self)
+    }
+    fn path(&self) -> &Path {
+        Cgroup::path(self)
+    }
+    fn dirs(&self) -> Vec<&Path> {
+        Cgroup::dirs(self)
+    }
+    fn destroy(self: Box<Self>) -> Result<(), CgroupError> {
+        Cgroup::destroy(*self)
+    }
+    fn leave(self: Box<Self>) {
+        Cgroup::leave(*self)
     }
 }
 
