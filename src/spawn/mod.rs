@@ -13,6 +13,8 @@ mod guards;
 mod monitor_stack;
 pub(crate) mod proto;
 mod stdio;
+#[cfg(test)]
+mod tests;
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicU64, Ordering};
