@@ -12,6 +12,10 @@
 //! program. A container without [`CgroupConfig`] gets the cheapest cgroup that carries it
 //! (only the v1 devices hierarchy, or the one v2 directory).
 //!
+//! The spawn path and the handles use a cgroup only through the driver interface
+//! (`driver.rs`: `CgroupDriver`, `ContainerCgroup`); today's driver is `cgroupfs/`, where
+//! cocoon makes the directories itself.
+//!
 //! Writing limit values goes through the `cgroups-rs` controllers. cocoon adds what that crate
 //! lacks: hybrid-layout detection, creating only the directories it owns and removing exactly
 //! those, typed validation, CPU burst, BFQ I/O weights, v2 freeze completion
