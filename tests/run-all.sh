@@ -72,7 +72,7 @@ suite "qemu VM (cgroup v2, SELinux enforcing)" tests/vm/run-tests.sh
 leftovers() {
   local left d
   # The one directory cocoon keeps between processes by design (the machine's shared
-  # device-policy cgroup, src/cgroup/shared_policy.rs): removed here if empty; if a
+  # device-policy cgroup, src/cgroup/cgroupfs/shared_policy.rs): removed here if empty; if a
   # process is still in it, rmdir fails and it is reported below.
   for d in /sys/fs/cgroup/unified/cocoon.devices-* /sys/fs/cgroup/cocoon.devices-*; do
     [ -d "$d" ] && rmdir "$d" 2>/dev/null || true

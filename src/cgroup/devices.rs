@@ -296,7 +296,7 @@ mod timing {
     #[ignore = "timing, run by hand"]
     fn policy_cgroup_cost() {
         use super::super::config::CgroupConfig;
-        use super::super::manager::Cgroup;
+        use super::super::cgroupfs::Cgroup;
         let cfg = CgroupConfig::device_policy_only(false);
         let mut v = Vec::new();
         for i in 0..400 {

@@ -4,7 +4,7 @@
 use std::os::fd::RawFd;
 use std::path::Path;
 
-use super::manager::Cgroup;
+use super::driver::{driver, ContainerCgroup};
 use super::{CgroupConfig, CgroupError, CgroupStats};
 
 /// A cgroup cocoon created and owns: the same machinery a container uses, for processes you
@@ -23,13 +23,13 @@ use super::{CgroupConfig, CgroupError, CgroupStats};
 /// Dropping the handle kills the processes in the cgroup and removes it (errors ignored);
 /// [`CgroupHandle::destroy`] does the same and reports errors.
 #[derive(Debug)]
-pub struct CgroupHandle(Cgroup);
+pub struct CgroupHandle(Box<dyn ContainerCgroup>);
 
 impl CgroupHandle {
     /// Creates the cgroup `<parent>/<name>` on every hierarchy and applies `cfg`. Nothing is
     /// left behind on error. A cgroup of that name that already exists is an error.
     pub fn create(cfg: &CgroupConfig, name: &str) -> Result<CgroupHandle, CgroupError> {
-        Cgroup::create(cfg, name).map(CgroupHandle)
+        driver(cfg).create(cfg, name).map(CgroupHandle)
     }
     /// Moves process `pid` into the cgroup on every hierarchy.
     pub fn attach(&self, pid: u32) -> Result<(), CgroupError> {

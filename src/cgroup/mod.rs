@@ -12,22 +12,25 @@
 //! program. A container without [`CgroupConfig`] gets the cheapest cgroup that carries it
 //! (only the v1 devices hierarchy, or the one v2 directory).
 //!
+//! The spawn path and the handles use a cgroup only through the driver interface
+//! (`driver.rs`: `CgroupDriver`, `ContainerCgroup`); today's driver is `cgroupfs/`, where
+//! cocoon makes the directories itself.
+//!
 //! Writing limit values goes through the `cgroups-rs` controllers. cocoon adds what that crate
 //! lacks: hybrid-layout detection, creating only the directories it owns and removing exactly
 //! those, typed validation, CPU burst, BFQ I/O weights, v2 freeze completion
 //! (`cgroup.events`), v1 kill-all, and stats readers that report read errors instead of zeros.
 
 mod bpf;
+mod cgroupfs;
 mod config;
 mod device_rule;
 mod devices;
+mod driver;
 mod handle;
 mod layout;
-mod manager;
 mod resolve;
-mod shared_policy;
 mod stats;
-mod sweep;
 mod units;
 
 use std::fmt;
@@ -38,12 +41,10 @@ pub use device_rule::{DeviceAccess, DeviceKind, DeviceNumber, DeviceRule, DEVICE
 pub use units::{BlockDevice, Bytes, CpuShares, CpuWeight, IdSet, IdSetParseError, IoLimit, IoRate};
 pub use layout::{controller_version, host_mode, CgroupMode};
 pub(crate) use layout::{layout, Layout};
-#[allow(unused_imports)] // used by the spawn engine
-pub(crate) use manager::Cgroup;
+pub(crate) use driver::{driver, CgroupDriver, ContainerCgroup};
 pub(crate) use devices::policy_required;
 pub use handle::CgroupHandle;
-pub(crate) use sweep::sweep_once;
-pub use sweep::sweep_stale;
+pub use cgroupfs::sweep::sweep_stale;
 pub use stats::{CgroupStats, CpuStats, IoStats, MemoryStats, PidsStats};
 
 /// A cgroup hierarchy version.

@@ -3,7 +3,7 @@
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::process::{ChildStderr, ChildStdin, ChildStdout};
 
-use crate::cgroup::Cgroup;
+use crate::cgroup::ContainerCgroup;
 use crate::error::{Error, Result};
 use crate::namespace::Namespaces;
 use crate::plan::Plan;
@@ -233,7 +233,7 @@ pub struct Container {
     main: Proc,
     namespaces: Namespaces,
     setgroups_deny: bool,
-    cgroup: Option<Cgroup>,
+    cgroup: Option<Box<dyn ContainerCgroup>>,
     selinux: SelinuxPlan,
     pipes: Pipes,
     detached: bool,
@@ -244,7 +244,7 @@ impl Container {
         id: String,
         main: Proc,
         plan: &Plan,
-        cgroup: Option<Cgroup>,
+        cgroup: Option<Box<dyn ContainerCgroup>>,
         selinux: SelinuxPlan,
         ends: StdioEnds,
     ) -> Container {
@@ -331,16 +331,16 @@ impl Container {
     }
 
     /// The container's cgroup, if it has one.
-    pub(crate) fn cgroup(&self) -> Option<&Cgroup> {
-        self.cgroup.as_ref()
+    pub(crate) fn cgroup(&self) -> Option<&dyn ContainerCgroup> {
+        self.cgroup.as_deref()
     }
 
     /// The cgroup the caller asked for (not the one that only carries the device policy).
-    fn user_cgroup(&self) -> Option<&Cgroup> {
-        self.cgroup.as_ref().filter(|c| !c.policy_only())
+    fn user_cgroup(&self) -> Option<&dyn ContainerCgroup> {
+        self.cgroup.as_deref().filter(|c| !c.policy_only())
     }
 
-    fn need_cgroup(&self) -> Result<&Cgroup> {
+    fn need_cgroup(&self) -> Result<&dyn ContainerCgroup> {
         self.user_cgroup().ok_or_else(|| {
             Error::invalid("cgroup", "this container has no cgroup (ContainerBuilder::cgroup was not set)")
         })

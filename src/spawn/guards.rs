@@ -4,7 +4,7 @@ use std::os::fd::{AsRawFd, OwnedFd};
 
 use libc::c_int;
 
-use crate::cgroup::Cgroup;
+use crate::cgroup::ContainerCgroup;
 use crate::container::Proc;
 use crate::sys;
 
@@ -65,10 +65,10 @@ impl Drop for ChildGuard {
 }
 
 /// Removes a half-made cgroup if spawn fails.
-pub(super) struct CgroupGuard(pub(super) Option<Cgroup>);
+pub(super) struct CgroupGuard(pub(super) Option<Box<dyn ContainerCgroup>>);
 
 impl CgroupGuard {
-    pub(super) fn take(&mut self) -> Option<Cgroup> {
+    pub(super) fn take(&mut self) -> Option<Box<dyn ContainerCgroup>> {
         self.0.take()
     }
 }

@@ -13,13 +13,15 @@ mod guards;
 mod monitor_stack;
 pub(crate) mod proto;
 mod stdio;
+#[cfg(test)]
+mod tests;
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use libc::c_int;
 
-use crate::cgroup::Cgroup;
+use crate::cgroup::{CgroupConfig, CgroupDriver, ContainerCgroup};
 use crate::child::ChildCtx;
 use crate::container::{Container, Proc};
 use crate::child::monitor::{self, MonitorCtx, Program};
@@ -73,7 +75,7 @@ unsafe fn clone_monitor(pidfd: &mut c_int) -> Result<c_int> {
 fn start(
     clone_flags: u64,
     cgroup_fd: c_int,
-    cgroup: Option<&Cgroup>,
+    cgroup: Option<&dyn ContainerCgroup>,
     ctx: &ChildCtx<'_>,
     program: Program<'_>,
     what: &'static str,
@@ -82,14 +84,14 @@ fn start(
     let (msock, mchild) = socketpair()?;
     // Written by the monitor if the caller dies, so that processes outside the PID
     // namespace's reach die too.
-    let kill_file = cgroup.and_then(|c| c.kill_file());
+    let kill_fd = cgroup.and_then(|c| c.kill_fd());
     let mctx = MonitorCtx {
         sock: mchild.as_raw_fd(),
         parent_sock: msock.as_raw_fd(),
         host_pid: std::process::id() as c_int,
         clone_flags,
         cgroup_fd,
-        kill_fd: kill_file.as_ref().map_or(-1, |f| f.as_raw_fd()),
+        kill_fd: kill_fd.as_ref().map_or(-1, |f| f.as_raw_fd()),
     };
     let mut mon_pidfd: c_int = -1;
     let (mon, stack) = match program {
@@ -129,7 +131,7 @@ fn start(
     };
     // Only the monitor holds its end now: if it dies before reporting, recv sees EOF.
     drop(mchild);
-    drop(kill_file);
+    drop(kill_fd);
     // SAFETY: clone stored a fresh pidfd for the monitor, owned from here on.
     let mon_fd = unsafe { OwnedFd::from_raw_fd(mon_pidfd) };
     let mut monitor = MonitorGuard(Some((mon, mon_fd, stack)));
@@ -168,8 +170,16 @@ fn write_proc(pid: c_int, file: &str, op: &'static str, text: &str) -> Result<()
     std::fs::write(&path, text).map_err(|e| Error::os(op, format!("{path}: {}", text.trim()), e))
 }
 
-/// Creates a container from `plan`.
+/// Creates a container from `plan`, its cgroup (if it has one) made by the driver
+/// [`crate::cgroup::driver`] chooses for it.
 pub(crate) fn spawn(plan: &Plan) -> Result<Container> {
+    spawn_with(plan, plan.cgroup.as_ref().map(|c| (c, crate::cgroup::driver(c))))
+}
+
+/// [`spawn`] with the plan's cgroup configuration `driver.0` made by `driver.1` (`None`
+/// exactly when the plan has no cgroup). Everything here uses the cgroup only through
+/// [`ContainerCgroup`].
+fn spawn_with(plan: &Plan, driver: Option<(&CgroupConfig, &dyn CgroupDriver)>) -> Result<Container> {
     let id = match &plan.id {
         Some(id) => id.clone(),
         None => format!("cocoon-{}-{}", std::process::id(), NEXT_ID.fetch_add(1, Ordering::Relaxed)),
@@ -189,7 +199,7 @@ pub(crate) fn spawn(plan: &Plan) -> Result<Container> {
             crate::selinux::label::check_relabel_path(src)?;
         }
     }
-    let mut cgroup = CgroupGuard(plan.cgroup.as_ref().map(|c| Cgroup::create(c, &id)).transpose()?);
+    let mut cgroup = CgroupGuard(driver.map(|(cfg, d)| d.create(cfg, &id)).transpose()?);
     let mut stdio = StdioFds::new(&plan.process.stdio)?;
     let (psock, csock) = socketpair()?;
     let pass_raw: Vec<c_int> = plan.process.fds.iter().map(|(fd, _)| fd.as_raw_fd()).collect();
@@ -233,7 +243,7 @@ pub(crate) fn spawn(plan: &Plan) -> Result<Container> {
     let started = start(
         plan.clone_flags,
         into.unwrap_or(-1),
-        cgroup.0.as_ref(),
+        cgroup.0.as_deref(),
         &ctx,
         Program::Container(plan),
         "new container",
@@ -246,12 +256,12 @@ pub(crate) fn spawn(plan: &Plan) -> Result<Container> {
     let pid = guard.pid();
 
     if handshake {
-        parent_setup(plan, pid, &psock, cgroup.0.as_ref().filter(|_| into.is_none()), describe)?;
+        parent_setup(plan, pid, &psock, cgroup.0.as_deref().filter(|_| into.is_none()), describe)?;
     }
-    if let Some(cfg) = &plan.cgroup {
+    if let Some((cfg, d)) = driver {
         // What callers killed before their teardown left behind goes at the first spawn,
         // while the child sets itself up (off the critical path on a multi-core host).
-        crate::cgroup::sweep_once(cfg.get_parent());
+        d.sweep_once(cfg.get_parent());
     }
     match recv(&psock)? {
         Msg::Eof => {}
@@ -274,7 +284,7 @@ fn parent_setup(
     plan: &Plan,
     pid: c_int,
     psock: &OwnedFd,
-    attach: Option<&Cgroup>,
+    attach: Option<&dyn ContainerCgroup>,
     describe: impl Fn(Stage, u32) -> String,
 ) -> Result<()> {
     match recv(psock)? {

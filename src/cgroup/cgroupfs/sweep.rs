@@ -14,9 +14,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use super::config::DEFAULT_PARENT;
-use super::layout::layout;
-use super::CgroupError;
+use crate::cgroup::config::DEFAULT_PARENT;
+use crate::cgroup::layout::layout;
+use crate::cgroup::CgroupError;
 
 /// The owner pid of a default container id `cocoon-<pid>-<n>`.
 fn owner_pid(name: &str) -> Option<i32> {
@@ -62,7 +62,7 @@ fn has_processes(dir: &Path) -> bool {
 /// touched (their owner is unknown).
 pub fn sweep_stale(parent: Option<&Path>) -> Result<Vec<PathBuf>, CgroupError> {
     let mut removed = sweep_parent(parent)?;
-    if let Some(u) = layout()?.hierarchies.iter().find(|h| h.version == super::CgroupVersion::V2) {
+    if let Some(u) = layout()?.hierarchies.iter().find(|h| h.version == crate::cgroup::CgroupVersion::V2) {
         removed.extend(super::shared_policy::remove_unused(u));
     }
     Ok(removed)
@@ -71,7 +71,7 @@ pub fn sweep_stale(parent: Option<&Path>) -> Result<Vec<PathBuf>, CgroupError> {
 /// [`sweep_stale`] without the shared policy directories.
 fn sweep_parent(parent: Option<&Path>) -> Result<Vec<PathBuf>, CgroupError> {
     let parent = parent.unwrap_or(Path::new(DEFAULT_PARENT));
-    super::config::validate_parent(parent)?;
+    crate::cgroup::config::validate_parent(parent)?;
     let mut removed = Vec::new();
     for h in &layout()?.hierarchies {
         let base = h.mount.join(parent);

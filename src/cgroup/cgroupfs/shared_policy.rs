@@ -27,10 +27,10 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use super::bpf;
-use super::devices::DevicePolicy;
-use super::layout::Hierarchy;
-use super::CgroupError;
+use crate::cgroup::bpf;
+use crate::cgroup::devices::DevicePolicy;
+use crate::cgroup::layout::Hierarchy;
+use crate::cgroup::CgroupError;
 
 /// Name prefix of the shared directories (at the unified hierarchy's root).
 pub(crate) const PREFIX: &str = "cocoon.devices-";
@@ -150,13 +150,13 @@ pub(crate) fn remove_unused(unified: &Hierarchy) -> Vec<PathBuf> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::bpf::DeviceProgram;
-    use super::super::config::CgroupConfig;
-    use super::super::device_rule::DeviceRule;
-    use super::super::devices::default_rules;
-    use super::super::layout::layout;
-    use super::super::manager::Cgroup;
-    use super::super::CgroupVersion;
+    use super::super::Cgroup;
+    use crate::cgroup::bpf::DeviceProgram;
+    use crate::cgroup::config::CgroupConfig;
+    use crate::cgroup::device_rule::DeviceRule;
+    use crate::cgroup::devices::default_rules;
+    use crate::cgroup::layout::layout;
+    use crate::cgroup::CgroupVersion;
     use super::*;
 
     /// A shared directory holding a program that is not the policy's is never used: the
