@@ -232,3 +232,159 @@ pub unsafe extern "C" fn cocoon_process_validate(process: *const cocoon_process)
         p.inner.validate().map_err(Fail::from)
     })
 }
+
+// The setters: each as its `cocoon_builder_*` namesake (same arguments after the handle,
+// same rules and errors), on the process handle.
+
+/// As `cocoon_builder_set_program`.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_process_set_program(process: *mut cocoon_process, program: *const c_char) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { with_process(process, |p| set_program(p, cstr_arg(program, "program")?)) }
+}
+
+/// As `cocoon_builder_set_program_len`.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_process_set_program_len(process: *mut cocoon_process, program: *const c_char, len: usize) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { with_process(process, |p| set_program(p, super::len_arg(program, len, "program")?)) }
+}
+
+/// As `cocoon_builder_set_args`.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_process_set_args(process: *mut cocoon_process, args: *const *const c_char, n: usize) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { with_process(process, |p| set_args(p, args, n)) }
+}
+
+/// As `cocoon_builder_set_env`.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_process_set_env(process: *mut cocoon_process, env: *const *const c_char, n: usize) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { with_process(process, |p| set_env(p, env, n)) }
+}
+
+/// As `cocoon_builder_set_cwd`.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_process_set_cwd(process: *mut cocoon_process, dir: *const c_char) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { with_process(process, |p| set_cwd(p, dir)) }
+}
+
+/// As `cocoon_builder_set_user`.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_process_set_user(
+    process: *mut cocoon_process,
+    uid: u32,
+    gid: u32,
+    groups: *const u32,
+    ngroups: usize,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { with_process(process, |p| set_user(p, uid, gid, groups, ngroups)) }
+}
+
+/// As `cocoon_builder_set_user_name`.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_process_set_user_name(process: *mut cocoon_process, name: *const c_char) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { with_process(process, |p| set_user_name(p, name)) }
+}
+
+/// As `cocoon_builder_set_capabilities`.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_process_set_capabilities(
+    process: *mut cocoon_process,
+    bounding: u64,
+    effective: u64,
+    permitted: u64,
+    inheritable: u64,
+    ambient: u64,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { with_process(process, |p| set_capabilities(p, bounding, effective, permitted, inheritable, ambient)) }
+}
+
+/// As `cocoon_builder_set_no_new_privs`.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_process_set_no_new_privs(process: *mut cocoon_process, yes: c_int) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { with_process(process, |p| { p.set_no_new_privs(yes != 0); }) }
+}
+
+/// As `cocoon_builder_set_rlimit`.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_process_set_rlimit(process: *mut cocoon_process, resource: c_int, soft: u64, hard: u64) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { with_process(process, |p| set_rlimit(p, resource, soft, hard)) }
+}
+
+/// As `cocoon_builder_set_umask`.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_process_set_umask(process: *mut cocoon_process, mask: u32) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { with_process(process, |p| { p.set_umask(mask); }) }
+}
+
+/// As `cocoon_builder_set_seccomp_deny`.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_process_set_seccomp_deny(
+    process: *mut cocoon_process,
+    syscalls: *const i64,
+    n: usize,
+    errno_value: c_int,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { with_process(process, |p| set_seccomp_deny(p, syscalls, n, errno_value)) }
+}
+
+/// As `cocoon_builder_set_seccomp_default_deny`.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_process_set_seccomp_default_deny(process: *mut cocoon_process) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { with_process(process, |p| { p.set_seccomp(crate::Seccomp::default_deny()); }) }
+}
+
+/// As `cocoon_builder_clear_seccomp`.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_process_clear_seccomp(process: *mut cocoon_process) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { with_process(process, |p| { p.clear_seccomp(); }) }
+}
+
+/// As `cocoon_builder_set_default_seccomp`.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_process_set_default_seccomp(process: *mut cocoon_process, enabled: c_int) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { with_process(process, |p| { p.set_default_seccomp(enabled != 0); }) }
+}
+
+/// As `cocoon_builder_set_oom_score_adj`.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_process_set_oom_score_adj(process: *mut cocoon_process, adj: c_int) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { with_process(process, |p| { p.set_oom_score_adj(adj); }) }
+}
+
+/// As `cocoon_builder_set_stdio`; take a piped stream's end with
+/// `cocoon_exec_process_take_stdio`.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_process_set_stdio(process: *mut cocoon_process, stream: c_int, kind: c_int, fd: c_int) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { with_process(process, |p| set_stdio(p, stream, kind, fd)) }
+}
+
+/// As `cocoon_builder_pass_fd`: the handle holds the duplicate until it is freed or
+/// `cocoon_process_clear_passed_fds` is called.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_process_pass_fd(process: *mut cocoon_process, fd: c_int, target: c_int) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { with_process(process, |p| pass_fd(p, fd, target)) }
+}
+
+/// As `cocoon_builder_clear_passed_fds`.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_process_clear_passed_fds(process: *mut cocoon_process) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { with_process(process, |p| { p.clear_fds(); }) }
+}
