@@ -383,7 +383,7 @@ typedef struct cocoon_builder cocoon_builder;
 typedef struct cocoon_container cocoon_container;
 
 // A process exec'd into a running container. Opaque; created by
-// `cocoon_container_exec`, freed (killed and reaped if still running) by
+// `cocoon_container_exec` or `cocoon_container_exec_process`, freed (killed and reaped if still running) by
 // `cocoon_exec_process_free`. It may outlive its container handle.
 typedef struct cocoon_exec_process cocoon_exec_process;
 
@@ -1020,6 +1020,8 @@ int cocoon_container_take_stdio(cocoon_container *container,
 // (program, args, env, cwd, user, capabilities, no_new_privs, rlimits, umask,
 // oom_score_adj, stdio); `process` is not consumed. On success `*out` receives the
 // handle. `COCOON_E_ALREADY_EXITED` if the container's first process has been reaped.
+// `cocoon_container_exec_process` does the same with a `cocoon_process`, which holds
+// only these settings.
 int cocoon_container_exec(cocoon_container *container,
                           const cocoon_builder *process,
                           cocoon_exec_process **out);

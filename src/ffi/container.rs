@@ -234,6 +234,8 @@ pub unsafe extern "C" fn cocoon_container_take_stdio(container: *mut cocoon_cont
 /// (program, args, env, cwd, user, capabilities, no_new_privs, rlimits, umask,
 /// oom_score_adj, stdio); `process` is not consumed. On success `*out` receives the
 /// handle. `COCOON_E_ALREADY_EXITED` if the container's first process has been reaped.
+/// `cocoon_container_exec_process` does the same with a `cocoon_process`, which holds
+/// only these settings.
 #[no_mangle]
 pub unsafe extern "C" fn cocoon_container_exec(
     container: *mut cocoon_container,
