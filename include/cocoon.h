@@ -383,9 +383,16 @@ typedef struct cocoon_builder cocoon_builder;
 typedef struct cocoon_container cocoon_container;
 
 // A process exec'd into a running container. Opaque; created by
-// `cocoon_container_exec`, freed (killed and reaped if still running) by
+// `cocoon_container_exec` or `cocoon_container_exec_process`, freed (killed and reaped if still running) by
 // `cocoon_exec_process_free`. It may outlive its container handle.
 typedef struct cocoon_exec_process cocoon_exec_process;
+
+// The program to run and how, without a container around it: what
+// `cocoon_container_exec_process` runs in a running container. Opaque; create with
+// `cocoon_process_new`, free with `cocoon_process_free`. Its setters are the process
+// setters of `cocoon_builder` (same rules, same errors). Exec does not consume it. Not
+// thread-safe: do not use one handle from two threads at once.
+typedef struct cocoon_process cocoon_process;
 
 // Resource usage of a container's cgroup, filled by `cocoon_container_stats`.
 //
@@ -1013,9 +1020,17 @@ int cocoon_container_take_stdio(cocoon_container *container,
 // (program, args, env, cwd, user, capabilities, no_new_privs, rlimits, umask,
 // oom_score_adj, stdio); `process` is not consumed. On success `*out` receives the
 // handle. `COCOON_E_ALREADY_EXITED` if the container's first process has been reaped.
+// `cocoon_container_exec_process` does the same with a `cocoon_process`, which holds
+// only these settings.
 int cocoon_container_exec(cocoon_container *container,
                           const cocoon_builder *process,
                           cocoon_exec_process **out);
+
+// Runs the process `process` in the running container, as `cocoon_container_exec` does
+// with a builder's process settings. `process` is not consumed: it can be exec'd again.
+int cocoon_container_exec_process(cocoon_container *container,
+                                  const cocoon_process *process,
+                                  cocoon_exec_process **out);
 
 // Freezes every process of the container (cgroup freezer; returns once they are
 // frozen). Signals, even SIGKILL, take effect only after `cocoon_container_resume`;
@@ -1103,6 +1118,113 @@ int cocoon_exec_process_take_stdio(cocoon_exec_process *process,
 
 // Kills (if still running), reaps and frees an exec'd process. NULL is a no-op.
 void cocoon_exec_process_free(cocoon_exec_process *process);
+
+// Creates a process handle that runs `program` (an absolute path inside the container,
+// or a name searched in its PATH) with the defaults of `cocoon_builder_new`'s process:
+// Docker's capabilities, no_new_privs on, an empty environment, cwd "/", uid/gid 0, the
+// default seccomp policy. On success `*out` receives the handle; free it with
+// `cocoon_process_free`.
+int cocoon_process_new(const char *program,
+                       cocoon_process **out);
+
+// Frees a process handle. NULL is a no-op. Processes exec'd with it are unaffected.
+void cocoon_process_free(cocoon_process *process);
+
+// Checks every setting of the process (the checks exec makes first). 0 or
+// `COCOON_E_INVALID_CONFIG`.
+int cocoon_process_validate(const cocoon_process *process);
+
+// As `cocoon_builder_set_program`.
+int cocoon_process_set_program(cocoon_process *process,
+                               const char *program);
+
+// As `cocoon_builder_set_program_len`.
+int cocoon_process_set_program_len(cocoon_process *process,
+                                   const char *program,
+                                   size_t len);
+
+// As `cocoon_builder_set_args`.
+int cocoon_process_set_args(cocoon_process *process,
+                            const char *const *args,
+                            size_t n);
+
+// As `cocoon_builder_set_env`.
+int cocoon_process_set_env(cocoon_process *process,
+                           const char *const *env,
+                           size_t n);
+
+// As `cocoon_builder_set_cwd`.
+int cocoon_process_set_cwd(cocoon_process *process,
+                           const char *dir);
+
+// As `cocoon_builder_set_user`.
+int cocoon_process_set_user(cocoon_process *process,
+                            uint32_t uid,
+                            uint32_t gid,
+                            const uint32_t *groups,
+                            size_t ngroups);
+
+// As `cocoon_builder_set_user_name`.
+int cocoon_process_set_user_name(cocoon_process *process,
+                                 const char *name);
+
+// As `cocoon_builder_set_capabilities`.
+int cocoon_process_set_capabilities(cocoon_process *process,
+                                    uint64_t bounding,
+                                    uint64_t effective,
+                                    uint64_t permitted,
+                                    uint64_t inheritable,
+                                    uint64_t ambient);
+
+// As `cocoon_builder_set_no_new_privs`.
+int cocoon_process_set_no_new_privs(cocoon_process *process,
+                                    int yes);
+
+// As `cocoon_builder_set_rlimit`.
+int cocoon_process_set_rlimit(cocoon_process *process,
+                              int resource,
+                              uint64_t soft,
+                              uint64_t hard);
+
+// As `cocoon_builder_set_umask`.
+int cocoon_process_set_umask(cocoon_process *process,
+                             uint32_t mask);
+
+// As `cocoon_builder_set_seccomp_deny`.
+int cocoon_process_set_seccomp_deny(cocoon_process *process,
+                                    const int64_t *syscalls,
+                                    size_t n,
+                                    int errno_value);
+
+// As `cocoon_builder_set_seccomp_default_deny`.
+int cocoon_process_set_seccomp_default_deny(cocoon_process *process);
+
+// As `cocoon_builder_clear_seccomp`.
+int cocoon_process_clear_seccomp(cocoon_process *process);
+
+// As `cocoon_builder_set_default_seccomp`.
+int cocoon_process_set_default_seccomp(cocoon_process *process,
+                                       int enabled);
+
+// As `cocoon_builder_set_oom_score_adj`.
+int cocoon_process_set_oom_score_adj(cocoon_process *process,
+                                     int adj);
+
+// As `cocoon_builder_set_stdio`; take a piped stream's end with
+// `cocoon_exec_process_take_stdio`.
+int cocoon_process_set_stdio(cocoon_process *process,
+                             int stream,
+                             int kind,
+                             int fd);
+
+// As `cocoon_builder_pass_fd`: the handle holds the duplicate until it is freed or
+// `cocoon_process_clear_passed_fds` is called.
+int cocoon_process_pass_fd(cocoon_process *process,
+                           int fd,
+                           int target);
+
+// As `cocoon_builder_clear_passed_fds`.
+int cocoon_process_clear_passed_fds(cocoon_process *process);
 
 // Removes the cgroups that callers killed before their teardown left behind: under
 // `parent` (NULL: the default parent "cocoon"), on every hierarchy, each cgroup with a

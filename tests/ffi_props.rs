@@ -1,11 +1,14 @@
 //! Random sequences of builder calls through the C ABI (the extern "C" functions called
 //! directly) either succeed or fail with a negative code, a matching last-error code and a
 //! non-empty message; they never crash or panic. Each sequence ends with validate + free.
+//! The process handle (`cocoon_process_*`) answers every process setter exactly as the
+//! builder does.
 
 use std::ffi::{c_char, c_int, CStr, CString};
 use std::ptr;
 
 use cocoon::ffi::builder::*;
+use cocoon::ffi::process::*;
 use cocoon::ffi::*;
 use proptest::prelude::*;
 
@@ -326,6 +329,40 @@ unsafe fn apply(b: *mut cocoon_builder, op: &Op) -> c_int {
     }
 }
 
+/// `op` on a process handle, if it is a process setter (None otherwise).
+unsafe fn apply_process(h: *mut cocoon_process, op: &Op) -> Option<c_int> {
+    // SAFETY: (the whole function) as in `apply`; `h` is a live process handle.
+    unsafe {
+        Some(match op {
+            Op::Program(p) => cocoon_process_set_program(h, c(p).as_ptr()),
+            Op::ProgramLen(p) => cocoon_process_set_program_len(h, p.as_ptr().cast(), p.len()),
+            Op::Args(a) => {
+                let (_o, p) = cs(a);
+                cocoon_process_set_args(h, p.as_ptr(), p.len())
+            }
+            Op::Env(a) => {
+                let (_o, p) = cs(a);
+                cocoon_process_set_env(h, p.as_ptr(), p.len())
+            }
+            Op::Cwd(p) => cocoon_process_set_cwd(h, c(p).as_ptr()),
+            Op::User(u, g, gs) => cocoon_process_set_user(h, *u, *g, gs.as_ptr(), gs.len()),
+            Op::UserName(n) => cocoon_process_set_user_name(h, c(n).as_ptr()),
+            Op::Caps(a, e, p, i, am) => cocoon_process_set_capabilities(h, *a, *e, *p, *i, *am),
+            Op::NoNewPrivs(y) => cocoon_process_set_no_new_privs(h, *y),
+            Op::Rlimit(r, s, hd) => cocoon_process_set_rlimit(h, *r, *s, *hd),
+            Op::Umask(m) => cocoon_process_set_umask(h, *m),
+            Op::Seccomp(v, e) => cocoon_process_set_seccomp_deny(h, v.as_ptr(), v.len(), *e),
+            Op::SeccompDefault => cocoon_process_set_seccomp_default_deny(h),
+            Op::Oom(a) => cocoon_process_set_oom_score_adj(h, *a),
+            Op::Stdio(s, k, f) => cocoon_process_set_stdio(h, *s, *k, *f),
+            Op::PassFd(f, t) => cocoon_process_pass_fd(h, *f, *t),
+            Op::ClearPassedFds => cocoon_process_clear_passed_fds(h),
+            Op::NullString => cocoon_process_set_cwd(h, ptr::null()),
+            _ => return None,
+        })
+    }
+}
+
 fn check(rc: c_int, what: &str) -> Result<(), TestCaseError> {
     prop_assert!(rc <= 0, "{what}: positive result {rc}");
     prop_assert_ne!(rc, COCOON_E_PANIC, "{} panicked", what);
@@ -362,5 +399,32 @@ proptest! {
         prop_assert!(rc == 0 || rc == COCOON_E_INVALID_CONFIG, "validate gave {rc}");
         // SAFETY: `b` is live and freed once.
         unsafe { cocoon_builder_free(b) };
+    }
+
+    #[test]
+    fn the_process_handle_answers_as_the_builder(ops in proptest::collection::vec(prop_oneof![3 => op(), 1 => more_op()], 0..24)) {
+        let mut b: *mut cocoon_builder = ptr::null_mut();
+        let mut h: *mut cocoon_process = ptr::null_mut();
+        // SAFETY: valid program strings and out pointers.
+        prop_assert_eq!(unsafe { cocoon_builder_new(c"sh".as_ptr(), &mut b) }, 0);
+        // SAFETY: as above.
+        prop_assert_eq!(unsafe { cocoon_process_new(c"sh".as_ptr(), &mut h) }, 0);
+        for op in &ops {
+            // SAFETY: `h` is live; see `apply_process`.
+            let Some(rc) = (unsafe { apply_process(h, op) }) else { continue };
+            check(rc, &format!("process {op:?}"))?;
+            // SAFETY: `b` is live; see `apply`.
+            let want = unsafe { apply(b, op) };
+            prop_assert_eq!(rc, want, "{:?}: the process handle and the builder differ", op);
+        }
+        // SAFETY: `h` is live.
+        let rc = unsafe { cocoon_process_validate(h) };
+        check(rc, "validate")?;
+        prop_assert_eq!(rc, 0, "the setters let an invalid process through");
+        // SAFETY: both live, freed once.
+        unsafe {
+            cocoon_process_free(h);
+            cocoon_builder_free(b);
+        }
     }
 }

@@ -106,89 +106,86 @@ impl ContainerBuilder {
     /// The container's id (letters, digits, `_`, `-`, `.`; 1–64 bytes). It names the
     /// cgroup. Default: `cocoon-<pid>-<counter>`.
     pub fn id(mut self, id: impl Into<String>) -> Self {
-        self.id = Some(id.into());
+        self.set_id(id);
         self
     }
 
     /// Which namespaces are new. [`Namespaces::MOUNT`] is required for a rootfs.
     pub fn namespaces(mut self, ns: Namespaces) -> Self {
-        self.namespaces = ns;
+        self.set_namespaces(ns);
         self
     }
 
     /// The uid map of a new user namespace (adds [`Namespaces::USER`]).
     pub fn uid_map(mut self, map: impl IntoIterator<Item = IdRange>) -> Self {
-        self.uid_map = map.into_iter().collect();
-        self.namespaces |= Namespaces::USER;
+        self.set_uid_map(map);
         self
     }
 
     /// The gid map of a new user namespace (adds [`Namespaces::USER`]).
     pub fn gid_map(mut self, map: impl IntoIterator<Item = IdRange>) -> Self {
-        self.gid_map = map.into_iter().collect();
-        self.namespaces |= Namespaces::USER;
+        self.set_gid_map(map);
         self
     }
 
     /// The hostname (needs [`Namespaces::UTS`]; at most 64 bytes).
     pub fn hostname(mut self, name: impl Into<String>) -> Self {
-        self.hostname = Some(name.into());
+        self.set_hostname(name);
         self
     }
 
     /// The NIS domain name (needs [`Namespaces::UTS`]; at most 64 bytes).
     pub fn domainname(mut self, name: impl Into<String>) -> Self {
-        self.domainname = Some(name.into());
+        self.set_domainname(name);
         self
     }
 
     /// Clock offsets of a new time namespace (adds [`Namespaces::TIME`]).
     pub fn time_offsets(mut self, offsets: TimeOffsets) -> Self {
-        self.time_offsets = offsets;
-        self.namespaces |= Namespaces::TIME;
+        self.set_time_offsets(offsets);
         self
     }
 
     /// The root filesystem (default [`Rootfs::HostSandbox`]).
     pub fn rootfs(mut self, rootfs: Rootfs) -> Self {
-        self.rootfs = rootfs;
+        self.set_rootfs(rootfs);
         self
     }
 
     /// Whether the root is mounted read-only (mounts on top of it keep their own mode).
     pub fn read_only_root(mut self, yes: bool) -> Self {
-        self.read_only_root = yes;
+        self.set_read_only_root(yes);
         self
     }
 
     /// Adds a bind or tmpfs mount, applied after the standard mounts, in order.
     pub fn mount(mut self, m: Mount) -> Self {
-        self.mounts.push(m);
+        self.add_mount(m);
         self
     }
 
     /// Whether `/proc`, `/sys` (read-only), `/dev` (tmpfs with null, zero, full, random,
     /// urandom, tty, pts, shm, mqueue and the standard links) are mounted (default true).
     pub fn standard_mounts(mut self, yes: bool) -> Self {
-        self.standard_mounts = yes;
+        self.set_standard_mounts(yes);
         self
     }
 
     /// Replaces the masked paths (default [`DEFAULT_MASKED_PATHS`]).
     pub fn masked_paths(mut self, paths: impl IntoIterator<Item = impl Into<PathBuf>>) -> Self {
-        self.masked_paths = paths.into_iter().map(Into::into).collect();
+        self.set_masked_paths(paths);
         self
     }
 
     /// Replaces the read-only paths (default [`DEFAULT_READONLY_PATHS`]).
     pub fn readonly_paths(mut self, paths: impl IntoIterator<Item = impl Into<PathBuf>>) -> Self {
-        self.readonly_paths = paths.into_iter().map(Into::into).collect();
+        self.set_readonly_paths(paths);
         self
     }
 
     /// Replaces the process to run.
     pub fn process(mut self, process: Process) -> Self {
-        self.process = process;
+        self.set_process(process);
         self
     }
 
@@ -198,7 +195,7 @@ impl ContainerBuilder {
     /// program's argv), running with the process's credentials, capabilities and seccomp
     /// filter; it exits with the program's exit code, or 128 + the signal that killed it.
     pub fn init(mut self, yes: bool) -> Self {
-        self.init = yes;
+        self.set_init(yes);
         self
     }
 
@@ -207,21 +204,19 @@ impl ContainerBuilder {
     /// namespace file such as `/run/netns/NAME` or `/proc/PID/ns/net`. The flag is taken
     /// out of the new namespaces. The process becomes non-dumpable before joining.
     pub fn join_namespace(mut self, ns: Namespaces, path: impl Into<PathBuf>) -> Self {
-        self.namespaces.remove(ns);
-        self.joins.retain(|(n, _)| *n != ns);
-        self.joins.push((ns, path.into()));
+        self.add_namespace_join(ns, path);
         self
     }
 
     /// Puts the container in its own cgroup with these limits.
     pub fn cgroup(mut self, cfg: CgroupConfig) -> Self {
-        self.cgroup = Some(cfg);
+        self.set_cgroup(cfg);
         self
     }
 
     /// SELinux labels of the container.
     pub fn selinux(mut self, cfg: SelinuxConfig) -> Self {
-        self.selinux = Some(cfg);
+        self.set_selinux(cfg);
         self
     }
 
@@ -312,12 +307,8 @@ impl ContainerBuilder {
         for p in self.masked_paths.iter().chain(&self.readonly_paths) {
             crate::mount::container_path("masked/read-only path", p)?;
         }
-        if let Rootfs::Layers { lower, .. } = &self.rootfs {
-            if lower.is_empty() {
-                return Err(Error::invalid("rootfs layers", "at least one lower layer is needed"));
-            }
-        }
-        crate::plan::validate_process(&self.process)?;
+        self.rootfs.validate()?;
+        self.process.validate()?;
         if let Some(cg) = &self.cgroup {
             cg.validate_on(cgroup_layout()?)?;
         }
@@ -334,6 +325,186 @@ impl ContainerBuilder {
     /// Creates and starts the container. On error nothing is left behind.
     pub fn spawn(&self) -> Result<Container> {
         self.prepare()?.spawn()
+    }
+}
+
+/// The same settings through `&mut self`, as `std::process::Command` has them (for code
+/// that keeps a builder in place, such as the C ABI), and the `clear_*` methods that
+/// take a setting back to its default. Nothing is checked here: [`ContainerBuilder::validate`]
+/// checks the whole builder.
+impl ContainerBuilder {
+    /// The container's id (as [`ContainerBuilder::id`]).
+    pub fn set_id(&mut self, id: impl Into<String>) -> &mut Self {
+        self.id = Some(id.into());
+        self
+    }
+
+    /// Which namespaces are new (as [`ContainerBuilder::namespaces`]).
+    pub fn set_namespaces(&mut self, ns: Namespaces) -> &mut Self {
+        self.namespaces = ns;
+        self
+    }
+
+    /// Replaces the uid map and adds [`Namespaces::USER`] (as [`ContainerBuilder::uid_map`]).
+    pub fn set_uid_map(&mut self, map: impl IntoIterator<Item = IdRange>) -> &mut Self {
+        self.uid_map = map.into_iter().collect();
+        self.namespaces |= Namespaces::USER;
+        self
+    }
+
+    /// Replaces the gid map and adds [`Namespaces::USER`] (as [`ContainerBuilder::gid_map`]).
+    pub fn set_gid_map(&mut self, map: impl IntoIterator<Item = IdRange>) -> &mut Self {
+        self.gid_map = map.into_iter().collect();
+        self.namespaces |= Namespaces::USER;
+        self
+    }
+
+    /// Appends one range to the uid map and adds [`Namespaces::USER`].
+    pub fn add_uid_range(&mut self, range: IdRange) -> &mut Self {
+        self.uid_map.push(range);
+        self.namespaces |= Namespaces::USER;
+        self
+    }
+
+    /// Appends one range to the gid map and adds [`Namespaces::USER`].
+    pub fn add_gid_range(&mut self, range: IdRange) -> &mut Self {
+        self.gid_map.push(range);
+        self.namespaces |= Namespaces::USER;
+        self
+    }
+
+    /// Removes every uid and gid range (the namespaces are left as they are).
+    pub fn clear_id_maps(&mut self) -> &mut Self {
+        self.uid_map.clear();
+        self.gid_map.clear();
+        self
+    }
+
+    /// The hostname (as [`ContainerBuilder::hostname`]).
+    pub fn set_hostname(&mut self, name: impl Into<String>) -> &mut Self {
+        self.hostname = Some(name.into());
+        self
+    }
+
+    /// The NIS domain name (as [`ContainerBuilder::domainname`]).
+    pub fn set_domainname(&mut self, name: impl Into<String>) -> &mut Self {
+        self.domainname = Some(name.into());
+        self
+    }
+
+    /// Clock offsets; adds [`Namespaces::TIME`] (as [`ContainerBuilder::time_offsets`]).
+    pub fn set_time_offsets(&mut self, offsets: TimeOffsets) -> &mut Self {
+        self.time_offsets = offsets;
+        self.namespaces |= Namespaces::TIME;
+        self
+    }
+
+    /// The root filesystem (as [`ContainerBuilder::rootfs`]).
+    pub fn set_rootfs(&mut self, rootfs: Rootfs) -> &mut Self {
+        self.rootfs = rootfs;
+        self
+    }
+
+    /// Whether the root is mounted read-only (as [`ContainerBuilder::read_only_root`]).
+    pub fn set_read_only_root(&mut self, yes: bool) -> &mut Self {
+        self.read_only_root = yes;
+        self
+    }
+
+    /// Adds a mount (as [`ContainerBuilder::mount`]).
+    pub fn add_mount(&mut self, m: Mount) -> &mut Self {
+        self.mounts.push(m);
+        self
+    }
+
+    /// Removes every mount added with [`ContainerBuilder::mount`].
+    pub fn clear_mounts(&mut self) -> &mut Self {
+        self.mounts.clear();
+        self
+    }
+
+    /// Whether the standard mounts are made (as [`ContainerBuilder::standard_mounts`]).
+    pub fn set_standard_mounts(&mut self, yes: bool) -> &mut Self {
+        self.standard_mounts = yes;
+        self
+    }
+
+    /// Replaces the masked paths (as [`ContainerBuilder::masked_paths`]).
+    pub fn set_masked_paths(&mut self, paths: impl IntoIterator<Item = impl Into<PathBuf>>) -> &mut Self {
+        self.masked_paths = paths.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Replaces the read-only paths (as [`ContainerBuilder::readonly_paths`]).
+    pub fn set_readonly_paths(&mut self, paths: impl IntoIterator<Item = impl Into<PathBuf>>) -> &mut Self {
+        self.readonly_paths = paths.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Replaces the process to run (as [`ContainerBuilder::process`]).
+    pub fn set_process(&mut self, process: Process) -> &mut Self {
+        self.process = process;
+        self
+    }
+
+    /// The process to run, to change in place.
+    pub fn process_mut(&mut self) -> &mut Process {
+        &mut self.process
+    }
+
+    /// Whether a minimal init runs as PID 1 (as [`ContainerBuilder::init`]).
+    pub fn set_init(&mut self, yes: bool) -> &mut Self {
+        self.init = yes;
+        self
+    }
+
+    /// Joins an existing namespace instead of creating one (as
+    /// [`ContainerBuilder::join_namespace`]).
+    pub fn add_namespace_join(&mut self, ns: Namespaces, path: impl Into<PathBuf>) -> &mut Self {
+        self.namespaces.remove(ns);
+        self.joins.retain(|(n, _)| *n != ns);
+        self.joins.push((ns, path.into()));
+        self
+    }
+
+    /// Forgets every namespace to join (the namespaces are left as they are).
+    pub fn clear_namespace_joins(&mut self) -> &mut Self {
+        self.joins.clear();
+        self
+    }
+
+    /// Puts the container in its own cgroup with these limits (as [`ContainerBuilder::cgroup`]).
+    pub fn set_cgroup(&mut self, cfg: CgroupConfig) -> &mut Self {
+        self.cgroup = Some(cfg);
+        self
+    }
+
+    /// No cgroup of its own (the default).
+    pub fn clear_cgroup(&mut self) -> &mut Self {
+        self.cgroup = None;
+        self
+    }
+
+    /// SELinux labels (as [`ContainerBuilder::selinux`]).
+    pub fn set_selinux(&mut self, cfg: SelinuxConfig) -> &mut Self {
+        self.selinux = Some(cfg);
+        self
+    }
+
+    /// No SELinux settings (the default).
+    pub fn clear_selinux(&mut self) -> &mut Self {
+        self.selinux = None;
+        self
+    }
+
+    /// The cgroup settings, if any.
+    pub fn get_cgroup(&self) -> Option<&CgroupConfig> {
+        self.cgroup.as_ref()
+    }
+
+    /// The SELinux settings, if any.
+    pub fn get_selinux(&self) -> Option<&SelinuxConfig> {
+        self.selinux.as_ref()
     }
 }
 
@@ -369,6 +540,57 @@ pub fn validate_hostname(what: &'static str, name: &str) -> Result<()> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn mut_setters_build_what_the_by_value_ones_build() {
+        use crate::idmap::IdRange;
+        let by_value = ContainerBuilder::new(Process::new("sh").arg("-c").env("A", "1").umask(0o22))
+            .id("x")
+            .uid_map([IdRange::new(0, 1000, 1)])
+            .gid_map([IdRange::new(0, 1000, 1)])
+            .hostname("h")
+            .time_offsets(TimeOffsets::default())
+            .read_only_root(true)
+            .mount(Mount::tmpfs("/t"))
+            .masked_paths(["/m"])
+            .init(true)
+            .join_namespace(Namespaces::NET, "/run/netns/n");
+        let mut b = ContainerBuilder::new(Process::new("sh"));
+        b.process_mut().add_arg("-c").set_env("A", "1").set_umask(0o22);
+        b.set_id("x")
+            .add_uid_range(IdRange::new(0, 1000, 1))
+            .add_gid_range(IdRange::new(0, 1000, 1))
+            .set_hostname("h")
+            .set_time_offsets(TimeOffsets::default())
+            .set_read_only_root(true)
+            .add_mount(Mount::tmpfs("/t"))
+            .set_masked_paths(["/m"])
+            .set_init(true)
+            .add_namespace_join(Namespaces::NET, "/run/netns/n");
+        assert_eq!(format!("{by_value:?}"), format!("{b:?}"));
+        b.clear_id_maps().clear_mounts().clear_namespace_joins().process_mut().clear_args().clear_env();
+        assert!(b.uid_map.is_empty() && b.mounts.is_empty() && b.joins.is_empty());
+        assert!(b.process.args.is_empty() && b.process.env.iter().next().is_none());
+    }
+
+    #[test]
+    fn process_validate_names_the_setting() {
+        let bad = [
+            Process::new(""),
+            Process::new("sh").cwd("rel"),
+            Process::new("sh").umask(0o1000),
+            Process::new("sh").oom_score_adj(1001),
+            Process::new("sh").rlimit(crate::process::Rlimit::Nofile, 2, 1),
+        ];
+        for (p, what) in bad.iter().zip(["program", "working directory", "umask", "oom_score_adj", "rlimit"]) {
+            match p.validate() {
+                Err(Error::InvalidConfig { what: w, .. }) => assert_eq!(w, what),
+                other => panic!("{what}: {other:?}"),
+            }
+        }
+        assert!(Process::new("sh").validate().is_ok());
+        assert!(Rootfs::Layers { lower: vec![], upper: "/u".into(), work: "/w".into() }.validate().is_err());
+    }
 
     proptest! {
         #[test]

@@ -5,7 +5,10 @@ use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use std::os::unix::ffi::OsStrExt;
+
 use crate::capability::Capabilities;
+use crate::error::{Error, Result};
 
 /// Where one of the standard streams goes.
 #[derive(Debug, Clone, Default)]
@@ -175,13 +178,13 @@ impl Process {
 
     /// Adds one argument.
     pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Process {
-        self.args.push(arg.as_ref().to_os_string());
+        self.add_arg(arg);
         self
     }
 
     /// Adds several arguments.
     pub fn args(mut self, args: impl IntoIterator<Item = impl AsRef<OsStr>>) -> Process {
-        self.args.extend(args.into_iter().map(|a| a.as_ref().to_os_string()));
+        self.add_args(args);
         self
     }
 
@@ -189,7 +192,7 @@ impl Process {
     /// it after the others: the environment lists each key once, in the order the keys
     /// were last set.
     pub fn env(mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Process {
-        self.env.set(key.as_ref().to_os_string(), value.as_ref().to_os_string());
+        self.set_env(key, value);
         self
     }
 
@@ -198,93 +201,89 @@ impl Process {
         mut self,
         vars: impl IntoIterator<Item = (impl AsRef<OsStr>, impl AsRef<OsStr>)>,
     ) -> Process {
-        for (k, v) in vars {
-            self = self.env(k, v);
-        }
+        self.set_envs(vars);
         self
     }
 
     /// The working directory inside the container (default `/`).
     pub fn cwd(mut self, dir: impl Into<PathBuf>) -> Process {
-        self.cwd = dir.into();
+        self.set_cwd(dir);
         self
     }
 
     /// Runs as numeric `uid`/`gid` (as seen inside the container), no supplementary groups.
     pub fn uid_gid(mut self, uid: u32, gid: u32) -> Process {
-        self.user = User::Id { uid, gid, groups: Vec::new() };
+        self.set_user(User::Id { uid, gid, groups: Vec::new() });
         self
     }
 
     /// Runs as `user`.
     pub fn user(mut self, user: User) -> Process {
-        self.user = user;
+        self.set_user(user);
         self
     }
 
     /// The capability sets (default: Docker's default set, nothing inheritable/ambient).
     pub fn capabilities(mut self, caps: Capabilities) -> Process {
-        self.capabilities = caps;
+        self.set_capabilities(caps);
         self
     }
 
     /// Whether `PR_SET_NO_NEW_PRIVS` is set (default true): setuid bits and file
     /// capabilities then grant nothing.
     pub fn no_new_privs(mut self, yes: bool) -> Process {
-        self.no_new_privs = yes;
+        self.set_no_new_privs(yes);
         self
     }
 
     /// Sets a resource limit (`u64::MAX` = unlimited). Raising a hard limit above the
     /// caller's needs `CAP_SYS_RESOURCE`; without it spawn fails at the `setrlimit` stage.
     pub fn rlimit(mut self, which: Rlimit, soft: u64, hard: u64) -> Process {
-        self.rlimits.retain(|(r, _, _)| *r != which);
-        self.rlimits.push((which, soft, hard));
+        self.set_rlimit(which, soft, hard);
         self
     }
 
     /// The file mode creation mask (default: inherited; 0o022 is common).
     pub fn umask(mut self, mask: u32) -> Process {
-        self.umask = Some(mask);
+        self.set_umask(mask);
         self
     }
 
     /// The OOM killer score adjustment, -1000..=1000.
     pub fn oom_score_adj(mut self, adj: i32) -> Process {
-        self.oom_score_adj = Some(adj);
+        self.set_oom_score_adj(adj);
         self
     }
 
     /// Where standard input comes from.
     pub fn stdin(mut self, s: Stdio) -> Process {
-        self.stdin = s;
+        self.set_stdin(s);
         self
     }
 
     /// Where standard output goes.
     pub fn stdout(mut self, s: Stdio) -> Process {
-        self.stdout = s;
+        self.set_stdout(s);
         self
     }
 
     /// Where standard error goes.
     pub fn stderr(mut self, s: Stdio) -> Process {
-        self.stderr = s;
+        self.set_stderr(s);
         self
     }
 
     /// Passes `fd` to the program as descriptor number `target` (≥ 3). Every other
     /// descriptor of the calling process is closed at exec.
     pub fn pass_fd(mut self, fd: Arc<OwnedFd>, target: i32) -> Process {
-        self.fds.retain(|(_, t)| *t != target);
-        self.fds.push((fd, target));
+        self.add_fd(fd, target);
         self
     }
 
     /// A seccomp deny-list installed right before exec, on top of the default policy
     /// (default: none). See [`crate::Seccomp::default_deny`] for a conservative one.
     pub fn seccomp(mut self, filter: crate::seccomp::Seccomp) -> Process {
-        self.seccomp = Some(filter);
+        self.set_seccomp(filter);
         self
     }
 
@@ -295,7 +294,7 @@ impl Process {
     /// making user (or any other) namespaces. Turn it off only for programs that need
     /// those calls, e.g. a nested container runtime. Details in [`crate::seccomp`].
     pub fn default_seccomp(mut self, yes: bool) -> Process {
-        self.default_seccomp = yes;
+        self.set_default_seccomp(yes);
         self
     }
 
@@ -304,3 +303,205 @@ impl Process {
         &self.program
     }
 }
+
+/// The same settings through `&mut self`, as `std::process::Command` has them (for code
+/// that keeps a `Process` in place, such as the C ABI). Nothing is checked here:
+/// [`Process::validate`] checks the whole process.
+impl Process {
+    /// Replaces the program.
+    pub fn set_program(&mut self, program: impl AsRef<OsStr>) -> &mut Self {
+        self.program = program.as_ref().to_os_string();
+        self
+    }
+
+    /// Adds one argument (as [`Process::arg`]).
+    pub fn add_arg(&mut self, arg: impl AsRef<OsStr>) -> &mut Self {
+        self.args.push(arg.as_ref().to_os_string());
+        self
+    }
+
+    /// Adds several arguments (as [`Process::args`]).
+    pub fn add_args(&mut self, args: impl IntoIterator<Item = impl AsRef<OsStr>>) -> &mut Self {
+        self.args.extend(args.into_iter().map(|a| a.as_ref().to_os_string()));
+        self
+    }
+
+    /// Removes every argument after the program.
+    pub fn clear_args(&mut self) -> &mut Self {
+        self.args.clear();
+        self
+    }
+
+    /// Sets one environment variable (as [`Process::env`]).
+    pub fn set_env(&mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> &mut Self {
+        self.env.set(key.as_ref().to_os_string(), value.as_ref().to_os_string());
+        self
+    }
+
+    /// Sets several environment variables, in order (as [`Process::envs`]).
+    pub fn set_envs(&mut self, vars: impl IntoIterator<Item = (impl AsRef<OsStr>, impl AsRef<OsStr>)>) -> &mut Self {
+        for (k, v) in vars {
+            self.set_env(k, v);
+        }
+        self
+    }
+
+    /// Empties the environment (its state at [`Process::new`]).
+    pub fn clear_env(&mut self) -> &mut Self {
+        self.env = crate::config::env::EnvVars::default();
+        self
+    }
+
+    /// The working directory (as [`Process::cwd`]).
+    pub fn set_cwd(&mut self, dir: impl Into<PathBuf>) -> &mut Self {
+        self.cwd = dir.into();
+        self
+    }
+
+    /// Which user the program runs as (as [`Process::user`]).
+    pub fn set_user(&mut self, user: User) -> &mut Self {
+        self.user = user;
+        self
+    }
+
+    /// The capability sets (as [`Process::capabilities`]).
+    pub fn set_capabilities(&mut self, caps: Capabilities) -> &mut Self {
+        self.capabilities = caps;
+        self
+    }
+
+    /// Whether `PR_SET_NO_NEW_PRIVS` is set (as [`Process::no_new_privs`]).
+    pub fn set_no_new_privs(&mut self, yes: bool) -> &mut Self {
+        self.no_new_privs = yes;
+        self
+    }
+
+    /// Sets a resource limit, replacing an earlier one of the same kind (as
+    /// [`Process::rlimit`]).
+    pub fn set_rlimit(&mut self, which: Rlimit, soft: u64, hard: u64) -> &mut Self {
+        self.rlimits.retain(|(r, _, _)| *r != which);
+        self.rlimits.push((which, soft, hard));
+        self
+    }
+
+    /// The file mode creation mask (as [`Process::umask`]).
+    pub fn set_umask(&mut self, mask: u32) -> &mut Self {
+        self.umask = Some(mask);
+        self
+    }
+
+    /// The OOM killer score adjustment (as [`Process::oom_score_adj`]).
+    pub fn set_oom_score_adj(&mut self, adj: i32) -> &mut Self {
+        self.oom_score_adj = Some(adj);
+        self
+    }
+
+    /// Where standard input comes from.
+    pub fn set_stdin(&mut self, s: Stdio) -> &mut Self {
+        self.stdin = s;
+        self
+    }
+
+    /// Where standard output goes.
+    pub fn set_stdout(&mut self, s: Stdio) -> &mut Self {
+        self.stdout = s;
+        self
+    }
+
+    /// Where standard error goes.
+    pub fn set_stderr(&mut self, s: Stdio) -> &mut Self {
+        self.stderr = s;
+        self
+    }
+
+    /// Passes `fd` as descriptor `target`, replacing an earlier pass to the same target
+    /// (as [`Process::pass_fd`]).
+    pub fn add_fd(&mut self, fd: Arc<OwnedFd>, target: i32) -> &mut Self {
+        self.fds.retain(|(_, t)| *t != target);
+        self.fds.push((fd, target));
+        self
+    }
+
+    /// Forgets every passed descriptor (dropping this process's references to them).
+    pub fn clear_fds(&mut self) -> &mut Self {
+        self.fds.clear();
+        self
+    }
+
+    /// The seccomp deny-list (as [`Process::seccomp`]).
+    pub fn set_seccomp(&mut self, filter: crate::seccomp::Seccomp) -> &mut Self {
+        self.seccomp = Some(filter);
+        self
+    }
+
+    /// Removes the seccomp deny-list (the default: none); the default policy stays.
+    pub fn clear_seccomp(&mut self) -> &mut Self {
+        self.seccomp = None;
+        self
+    }
+
+    /// Whether the default seccomp policy is installed (as [`Process::default_seccomp`]).
+    pub fn set_default_seccomp(&mut self, yes: bool) -> &mut Self {
+        self.default_seccomp = yes;
+        self
+    }
+}
+
+/// How many fds one process can be passed (the child parks them in a fixed array).
+pub const MAX_PASSED_FDS: usize = 64;
+
+impl Process {
+    /// Checks every value of the process that can be checked without touching the host
+    /// (spawn and exec check it first).
+    pub fn validate(&self) -> Result<()> {
+        if self.program.is_empty() {
+            return Err(Error::invalid("program", "the program name is empty"));
+        }
+        for (k, _) in self.env.iter() {
+            if k.is_empty() || k.as_bytes().contains(&b'=') {
+                return Err(Error::invalid("environment variable", format!("name {k:?} is empty or contains '='")));
+            }
+        }
+        if !self.cwd.is_absolute() {
+            return Err(Error::invalid("working directory", format!("{} is not absolute", self.cwd.display())));
+        }
+        if let Some(adj) = self.oom_score_adj {
+            if !(-1000..=1000).contains(&adj) {
+                return Err(Error::invalid("oom_score_adj", format!("{adj} is outside -1000..=1000")));
+            }
+        }
+        if let Some(m) = self.umask {
+            if m > 0o777 {
+                return Err(Error::invalid("umask", format!("{m:#o} is above 0o777")));
+            }
+        }
+        for (w, soft, hard) in &self.rlimits {
+            if soft > hard {
+                return Err(Error::invalid("rlimit", format!("{}: soft limit {soft} is above hard limit {hard}", w.name())));
+            }
+        }
+        if self.fds.len() > MAX_PASSED_FDS {
+            return Err(Error::invalid(
+                "passed fd",
+                format!("{} fds passed; at most {MAX_PASSED_FDS} are supported", self.fds.len()),
+            ));
+        }
+        for (_, t) in &self.fds {
+            if *t < 3 {
+                return Err(Error::invalid("passed fd", format!("target {t} is below 3 (use stdin/stdout/stderr)")));
+            }
+        }
+        if let Some(f) = &self.seccomp {
+            f.validate()?;
+        }
+        let c = self.capabilities;
+        if c.effective.0 & !c.permitted.0 != 0 {
+            return Err(Error::invalid("capabilities", "effective holds capabilities not in permitted"));
+        }
+        if c.ambient.0 & !(c.permitted.0 & c.inheritable.0) != 0 {
+            return Err(Error::invalid("capabilities", "ambient holds capabilities not in both permitted and inheritable"));
+        }
+        Ok(())
+    }
+}
+

@@ -30,6 +30,16 @@ pub enum Rootfs {
 }
 
 impl Rootfs {
+    /// Checks what needs no host access: layers need at least one lower layer.
+    pub fn validate(&self) -> crate::Result<()> {
+        if let Rootfs::Layers { lower, .. } = self {
+            if lower.is_empty() {
+                return Err(crate::Error::invalid("rootfs layers", "at least one lower layer is needed"));
+            }
+        }
+        Ok(())
+    }
+
     /// A root from an existing directory.
     pub fn directory(path: impl Into<PathBuf>) -> Rootfs {
         Rootfs::Directory(path.into())

@@ -8,9 +8,10 @@ use std::ffi::{c_char, c_int, OsStr};
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 
-use super::{array_arg, cstr_arg, guard, len_arg, put, str_array_arg, utf8_arg, Fail};
+use super::process::{Done, set_args, set_cwd, set_env, set_program, set_user, set_user_name, with_process};
+use super::{cstr_arg, guard, len_arg, put, utf8_arg, Fail};
 use crate::builder::{validate_id, ContainerBuilder};
-use crate::process::{Process, User};
+use crate::process::Process;
 
 // The setters by concern. cbindgen writes include/cocoon.h in source order (this file,
 // then these modules in the order declared), so the order here is the header's order.
@@ -101,7 +102,7 @@ fn path(bytes: &[u8]) -> PathBuf {
 }
 
 /// The builder's own close-on-exec duplicate of a caller's fd (`what` names it in errors).
-pub(super) fn dup_caller_fd(fd: c_int, what: &str) -> Result<std::sync::Arc<std::os::fd::OwnedFd>, Fail> {
+pub(crate) fn dup_caller_fd(fd: c_int, what: &str) -> Result<std::sync::Arc<std::os::fd::OwnedFd>, Fail> {
     use std::os::fd::FromRawFd;
     if fd < 0 {
         return Err(Fail::arg(format!("fd {fd} is negative")));
@@ -127,11 +128,11 @@ fn absolute(what: &'static str, bytes: &[u8]) -> Result<PathBuf, Fail> {
 ///
 /// # Safety
 /// As [`builder_mut`].
-unsafe fn with_builder(b: *mut cocoon_builder, f: impl FnOnce(&mut ContainerBuilder) -> Result<(), Fail>) -> c_int {
+unsafe fn with_builder<R: Done>(b: *mut cocoon_builder, f: impl FnOnce(&mut ContainerBuilder) -> R) -> c_int {
     guard(|| {
         // SAFETY: forwarded contract.
         let b = unsafe { builder_mut(b) }?;
-        f(&mut b.inner)
+        f(&mut b.inner).done()
     })
 }
 
@@ -181,12 +182,7 @@ pub unsafe extern "C" fn cocoon_builder_validate(builder: *const cocoon_builder)
 #[no_mangle]
 pub unsafe extern "C" fn cocoon_builder_set_program(builder: *mut cocoon_builder, program: *const c_char) -> c_int {
     // SAFETY: forwarded contract.
-    unsafe {
-        with_builder(builder, |b| {
-            let p = cstr_arg(program, "program")?;
-            set_program(b, p)
-        })
-    }
+    unsafe { with_process(builder, |p| set_program(p, cstr_arg(program, "program")?)) }
 }
 
 /// Sets the program from `len` bytes at `program` (an interior NUL byte is rejected with
@@ -198,20 +194,7 @@ pub unsafe extern "C" fn cocoon_builder_set_program_len(
     len: usize,
 ) -> c_int {
     // SAFETY: forwarded contract.
-    unsafe {
-        with_builder(builder, |b| {
-            let p = len_arg(program, len, "program")?;
-            set_program(b, p)
-        })
-    }
-}
-
-fn set_program(b: &mut ContainerBuilder, p: &[u8]) -> Result<(), Fail> {
-    if p.is_empty() {
-        return Err(crate::Error::InvalidConfig { what: "program", reason: "the program name is empty".into() }.into());
-    }
-    b.process.program = OsStr::from_bytes(p).to_os_string();
-    Ok(())
+    unsafe { with_process(builder, |p| set_program(p, len_arg(program, len, "program")?)) }
 }
 
 /// Replaces the arguments after the program (`argv[1..]`; `argv[0]` is the program).
@@ -223,13 +206,7 @@ pub unsafe extern "C" fn cocoon_builder_set_args(
     n: usize,
 ) -> c_int {
     // SAFETY: forwarded contract.
-    unsafe {
-        with_builder(builder, |b| {
-            let args = str_array_arg(args, n, "args")?;
-            b.process.args = args.into_iter().map(|a| OsStr::from_bytes(a).to_os_string()).collect();
-            Ok(())
-        })
-    }
+    unsafe { with_process(builder, |p| set_args(p, args, n)) }
 }
 
 /// Replaces the environment with `n` "KEY=VALUE" strings (the environment starts empty:
@@ -242,36 +219,14 @@ pub unsafe extern "C" fn cocoon_builder_set_env(
     n: usize,
 ) -> c_int {
     // SAFETY: forwarded contract.
-    unsafe {
-        with_builder(builder, |b| {
-            let entries = str_array_arg(env, n, "env")?;
-            let mut vars = crate::config::env::EnvVars::default();
-            for e in entries {
-                let eq = e.iter().position(|&c| c == b'=').filter(|&i| i > 0).ok_or_else(|| {
-                    Fail::from(crate::Error::InvalidConfig {
-                        what: "environment variable",
-                        reason: format!("{:?} is not KEY=VALUE with a non-empty KEY", String::from_utf8_lossy(e)),
-                    })
-                })?;
-                vars.set(OsStr::from_bytes(&e[..eq]).to_os_string(), OsStr::from_bytes(&e[eq + 1..]).to_os_string());
-            }
-            b.process.env = vars;
-            Ok(())
-        })
-    }
+    unsafe { with_process(builder, |p| set_env(p, env, n)) }
 }
 
 /// The working directory inside the container (absolute; default "/").
 #[no_mangle]
 pub unsafe extern "C" fn cocoon_builder_set_cwd(builder: *mut cocoon_builder, dir: *const c_char) -> c_int {
     // SAFETY: forwarded contract.
-    unsafe {
-        with_builder(builder, |b| {
-            let d = absolute("working directory", cstr_arg(dir, "dir")?)?;
-            b.process.cwd = d;
-            Ok(())
-        })
-    }
+    unsafe { with_process(builder, |p| set_cwd(p, dir)) }
 }
 
 /// Runs the program as numeric `uid`/`gid` (as seen inside the container) with
@@ -285,13 +240,7 @@ pub unsafe extern "C" fn cocoon_builder_set_user(
     ngroups: usize,
 ) -> c_int {
     // SAFETY: forwarded contract.
-    unsafe {
-        with_builder(builder, |b| {
-            let groups = array_arg(groups, ngroups, "groups")?.to_vec();
-            b.process.user = User::Id { uid, gid, groups };
-            Ok(())
-        })
-    }
+    unsafe { with_process(builder, |p| set_user(p, uid, gid, groups, ngroups)) }
 }
 
 /// Runs the program as user `name` (UTF-8), looked up in the container's /etc/passwd and
@@ -299,16 +248,7 @@ pub unsafe extern "C" fn cocoon_builder_set_user(
 #[no_mangle]
 pub unsafe extern "C" fn cocoon_builder_set_user_name(builder: *mut cocoon_builder, name: *const c_char) -> c_int {
     // SAFETY: forwarded contract.
-    unsafe {
-        with_builder(builder, |b| {
-            let n = utf8_arg(cstr_arg(name, "name")?, "user name")?;
-            if n.is_empty() {
-                return Err(crate::Error::InvalidConfig { what: "user name", reason: "it is empty".into() }.into());
-            }
-            b.process.user = User::Name(n.to_owned());
-            Ok(())
-        })
-    }
+    unsafe { with_process(builder, |p| set_user_name(p, name)) }
 }
 
 /// The container id (letters, digits, '_', '-', '.'; 1-64 bytes; names the cgroup).
@@ -319,7 +259,7 @@ pub unsafe extern "C" fn cocoon_builder_set_id(builder: *mut cocoon_builder, id:
         with_builder(builder, |b| {
             let id = utf8_arg(cstr_arg(id, "id")?, "container id")?;
             validate_id(id)?;
-            b.id = Some(id.to_owned());
+            b.set_id(id);
             Ok(())
         })
     }

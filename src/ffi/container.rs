@@ -7,6 +7,7 @@ use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 
 use super::builder::{builder_ref, cocoon_builder, COCOON_STDERR, COCOON_STDIN, COCOON_STDOUT};
+use super::process::cocoon_process;
 use super::{guard, nonnull, put, Fail, COCOON_E_NOT_AVAILABLE};
 use crate::container::{Container, ExitStatus};
 
@@ -233,6 +234,8 @@ pub unsafe extern "C" fn cocoon_container_take_stdio(container: *mut cocoon_cont
 /// (program, args, env, cwd, user, capabilities, no_new_privs, rlimits, umask,
 /// oom_score_adj, stdio); `process` is not consumed. On success `*out` receives the
 /// handle. `COCOON_E_ALREADY_EXITED` if the container's first process has been reaped.
+/// `cocoon_container_exec_process` does the same with a `cocoon_process`, which holds
+/// only these settings.
 #[no_mangle]
 pub unsafe extern "C" fn cocoon_container_exec(
     container: *mut cocoon_container,
@@ -244,14 +247,42 @@ pub unsafe extern "C" fn cocoon_container_exec(
         let c = unsafe { container_mut(container) }?;
         // SAFETY: as above.
         let b = unsafe { builder_ref(process) }?;
-        nonnull(out, "out")?;
-        crate::plan::validate_process(&b.inner.process)?;
-        let inner = c.inner.exec(&b.inner.process)?;
-        let h = Box::into_raw(Box::new(cocoon_exec_process { inner }));
-        // SAFETY: checked non-NULL.
-        unsafe { put(out, h) };
-        Ok(())
+        // SAFETY: forwarded contract.
+        unsafe { exec(c, b.inner.get_process(), out) }
     })
+}
+
+/// Runs the process `process` in the running container, as `cocoon_container_exec` does
+/// with a builder's process settings. `process` is not consumed: it can be exec'd again.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_container_exec_process(
+    container: *mut cocoon_container,
+    process: *const cocoon_process,
+    out: *mut *mut cocoon_exec_process,
+) -> c_int {
+    guard(|| {
+        // SAFETY: the caller passes NULL or live handles.
+        let c = unsafe { container_mut(container) }?;
+        // SAFETY: as above.
+        let p = unsafe { process.as_ref() }.ok_or_else(|| Fail::null("process"))?;
+        // SAFETY: forwarded contract.
+        unsafe { exec(c, &p.inner, out) }
+    })
+}
+
+/// The exec shared by both functions above.
+///
+/// # Safety
+/// `out` is NULL or writable.
+unsafe fn exec(c: &mut cocoon_container, p: &crate::process::Process, out: *mut *mut cocoon_exec_process) -> Result<(), Fail> {
+    nonnull(out, "out")?;
+    // Checked before the container's state, as before exec had its own check.
+    p.validate()?;
+    let inner = c.inner.exec(p)?;
+    let h = Box::into_raw(Box::new(cocoon_exec_process { inner }));
+    // SAFETY: checked non-NULL; writable per the contract.
+    unsafe { put(out, h) };
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-//! `cocoon_exec_process`: a process exec'd into a running container (`cocoon_container_exec`).
+//! `cocoon_exec_process`: a process exec'd into a running container (`cocoon_container_exec`,
+//! `cocoon_container_exec_process`).
 
 use std::ffi::c_int;
 use std::os::fd::AsRawFd;
@@ -8,7 +9,7 @@ use super::{guard, nonnull, put, Fail};
 use crate::container::ExecProcess;
 
 /// A process exec'd into a running container. Opaque; created by
-/// `cocoon_container_exec`, freed (killed and reaped if still running) by
+/// `cocoon_container_exec` or `cocoon_container_exec_process`, freed (killed and reaped if still running) by
 /// `cocoon_exec_process_free`. It may outlive its container handle.
 pub struct cocoon_exec_process {
     pub(super) inner: ExecProcess,

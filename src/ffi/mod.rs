@@ -26,6 +26,7 @@ use crate::error::{Error, Stage};
 pub mod builder;
 pub mod container;
 pub mod exec_process;
+pub mod process;
 pub mod sweep;
 
 // ---------------------------------------------------------------------------------------

@@ -36,8 +36,9 @@ use crate::sys::MOUNT_ATTR_NODEV;
 use host::host_sandbox_ops;
 use ops::{standard_ops, user_mount_op};
 pub(crate) use ops::{InRootPath, Op, Source, TargetKind};
-pub use process::{DEFAULT_PATH, MAX_PASSED_FDS};
-pub(crate) use process::{describe_process, validate_process, ProcessPlan, SECCOMP_DEFAULT_INDEX};
+pub use process::DEFAULT_PATH;
+pub use crate::process::MAX_PASSED_FDS;
+pub(crate) use process::{describe_process, ProcessPlan, SECCOMP_DEFAULT_INDEX};
 pub(crate) use users::NameRoot;
 pub(crate) use facts::HostFacts;
 #[cfg(test)]

@@ -98,7 +98,7 @@ pub(crate) struct ProcessPlan {
 impl ProcessPlan {
     /// `last_cap`: the kernel's highest capability number ([`super::HostFacts::last_cap`]).
     pub(crate) fn new(p: &Process, names: NameRoot<'_>, setgroups_allowed: bool, last_cap: u32) -> Result<ProcessPlan> {
-        validate_process(p)?;
+        p.validate()?;
         let mut argv = vec![cstring("argument", p.program.as_bytes())?];
         for a in &p.args {
             argv.push(cstring("argument", a.as_bytes())?);
@@ -196,61 +196,6 @@ impl ProcessPlan {
             helper_tail,
         })
     }
-}
-
-/// How many fds one process can be passed (the child parks them in a fixed array).
-pub const MAX_PASSED_FDS: usize = 64;
-
-/// Checks a process's values that need no host access.
-pub(crate) fn validate_process(p: &Process) -> Result<()> {
-    if p.program.is_empty() {
-        return Err(Error::invalid("program", "the program name is empty"));
-    }
-    for (k, _) in p.env.iter() {
-        if k.is_empty() || k.as_bytes().contains(&b'=') {
-            return Err(Error::invalid("environment variable", format!("name {k:?} is empty or contains '='")));
-        }
-    }
-    if !p.cwd.is_absolute() {
-        return Err(Error::invalid("working directory", format!("{} is not absolute", p.cwd.display())));
-    }
-    if let Some(adj) = p.oom_score_adj {
-        if !(-1000..=1000).contains(&adj) {
-            return Err(Error::invalid("oom_score_adj", format!("{adj} is outside -1000..=1000")));
-        }
-    }
-    if let Some(m) = p.umask {
-        if m > 0o777 {
-            return Err(Error::invalid("umask", format!("{m:#o} is above 0o777")));
-        }
-    }
-    for (w, soft, hard) in &p.rlimits {
-        if soft > hard {
-            return Err(Error::invalid("rlimit", format!("{}: soft limit {soft} is above hard limit {hard}", w.name())));
-        }
-    }
-    if p.fds.len() > MAX_PASSED_FDS {
-        return Err(Error::invalid(
-            "passed fd",
-            format!("{} fds passed; at most {MAX_PASSED_FDS} are supported", p.fds.len()),
-        ));
-    }
-    for (_, t) in &p.fds {
-        if *t < 3 {
-            return Err(Error::invalid("passed fd", format!("target {t} is below 3 (use stdin/stdout/stderr)")));
-        }
-    }
-    if let Some(f) = &p.seccomp {
-        f.validate()?;
-    }
-    let c = p.capabilities;
-    if c.effective.0 & !c.permitted.0 != 0 {
-        return Err(Error::invalid("capabilities", "effective holds capabilities not in permitted"));
-    }
-    if c.ambient.0 & !(c.permitted.0 & c.inheritable.0) != 0 {
-        return Err(Error::invalid("capabilities", "ambient holds capabilities not in both permitted and inheritable"));
-    }
-    Ok(())
 }
 
 /// [`Stage::Seccomp`] index of the default policy (the deny-list is 0).

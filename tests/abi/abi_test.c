@@ -715,6 +715,29 @@ static void test_containers(void) {
     cocoon_exec_process_free(p);
     p = NULL;
 
+    /* The same exec through a process handle (not consumed: exec'd twice). */
+    {
+        cocoon_process *ph = NULL;
+        int i;
+        EXPECT(cocoon_process_new("sh", &ph), COCOON_OK);
+        EXPECT(cocoon_process_set_args(ph, exec_args, 2), COCOON_OK);
+        EXPECT(cocoon_process_set_stdio(ph, COCOON_STDOUT, COCOON_STDIO_PIPE, -1), COCOON_OK);
+        EXPECT(cocoon_container_exec_process(c, NULL, &p), COCOON_E_INVALID_ARGUMENT);
+        EXPECT(cocoon_container_exec_process(c, ph, NULL), COCOON_E_INVALID_ARGUMENT);
+        for (i = 0; i < 2; i++) {
+            EXPECT(cocoon_container_exec_process(c, ph, &p), COCOON_OK);
+            EXPECT(cocoon_exec_process_take_stdio(p, COCOON_STDOUT, &fd), COCOON_OK);
+            read_all(fd, buf, sizeof buf);
+            CHECK(strncmp(buf, "abi-box ", 8) == 0 && strcmp(buf, "abi-box 1\n") != 0);
+            EXPECT(cocoon_exec_process_wait(p, &code, &sig), COCOON_OK);
+            CHECK(code == 3 && sig == 0);
+            cocoon_exec_process_free(p);
+            p = NULL;
+        }
+        EXPECT(cocoon_process_set_cwd(ph, "relative"), COCOON_E_INVALID_CONFIG);
+        cocoon_process_free(ph);
+    }
+
     /* A running exec freed without waiting is killed and reaped. */
     EXPECT(cocoon_container_exec(c, x, &p), COCOON_OK);
     cocoon_exec_process_free(p);
@@ -751,6 +774,97 @@ static void test_containers(void) {
 
     cocoon_builder_free(x);
     cocoon_builder_free(b);
+}
+
+/* The process handle: every setter with a NULL handle, a bad value (the handle unchanged:
+ * it still validates) and a good one; the same rules as the builder's process setters. */
+static void test_process_setters(void) {
+    cocoon_process *p = NULL;
+    const char *args[] = {"-c", "true"};
+    const char *bad_args[] = {"-c", NULL};
+    const char *env[] = {"A=1", "B=2"};
+    const char *bad_env[] = {"NOEQUALS"};
+    uint32_t groups[] = {1, 2};
+    int64_t nrs[] = {SYS_getpid};
+    int pfd[2];
+
+    cocoon_process_free(NULL);
+    CHECK(cocoon_last_error_code() == 0);
+    EXPECT(cocoon_process_new(NULL, &p), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_process_new("sh", NULL), COCOON_E_INVALID_ARGUMENT);
+    CHECK(p == NULL);
+    EXPECT(cocoon_process_new("sh", &p), COCOON_OK);
+    CHECK(p != NULL);
+    EXPECT(cocoon_process_validate(NULL), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_process_validate(p), COCOON_OK);
+
+    EXPECT(cocoon_process_set_program(NULL, "sh"), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_process_set_program(p, NULL), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_process_set_program(p, ""), COCOON_E_INVALID_CONFIG);
+    EXPECT(cocoon_process_set_program(p, "/bin/sh"), COCOON_OK);
+    EXPECT(cocoon_process_set_program_len(NULL, "sh", 2), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_process_set_program_len(p, "s\0h", 3), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_process_set_program_len(p, "shXXX", 2), COCOON_OK);
+    EXPECT(cocoon_process_set_args(NULL, args, 2), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_process_set_args(p, bad_args, 2), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_process_set_args(p, args, 2), COCOON_OK);
+    EXPECT(cocoon_process_set_env(NULL, env, 2), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_process_set_env(p, bad_env, 1), COCOON_E_INVALID_CONFIG);
+    EXPECT(cocoon_process_set_env(p, env, 2), COCOON_OK);
+    EXPECT(cocoon_process_set_cwd(NULL, "/"), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_process_set_cwd(p, "relative"), COCOON_E_INVALID_CONFIG);
+    EXPECT(cocoon_process_validate(p), COCOON_OK); /* unchanged by the failed call */
+    EXPECT(cocoon_process_set_cwd(p, "/tmp"), COCOON_OK);
+    EXPECT(cocoon_process_set_user(NULL, 0, 0, NULL, 0), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_process_set_user(p, 0, 0, NULL, 2), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_process_set_user(p, 1000, 1000, groups, 2), COCOON_OK);
+    EXPECT(cocoon_process_set_user_name(NULL, "root"), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_process_set_user_name(p, ""), COCOON_E_INVALID_CONFIG);
+    EXPECT(cocoon_process_set_user_name(p, "root"), COCOON_OK);
+    EXPECT(cocoon_process_set_capabilities(NULL, 0, 0, 0, 0, 0), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_process_set_capabilities(p, 1, 1, 0, 0, 0), COCOON_E_INVALID_CONFIG);
+    EXPECT(cocoon_process_set_capabilities(p, 1, 1, 1, 0, 0), COCOON_OK);
+    EXPECT(cocoon_process_set_no_new_privs(NULL, 1), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_process_set_no_new_privs(p, 1), COCOON_OK);
+    EXPECT(cocoon_process_set_rlimit(NULL, COCOON_RLIMIT_NOFILE, 1, 1), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_process_set_rlimit(p, 99, 1, 1), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_process_set_rlimit(p, COCOON_RLIMIT_NOFILE, 2, 1), COCOON_E_INVALID_CONFIG);
+    EXPECT(cocoon_process_set_rlimit(p, COCOON_RLIMIT_NOFILE, 64, 64), COCOON_OK);
+    EXPECT(cocoon_process_set_umask(NULL, 022), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_process_set_umask(p, 01000), COCOON_E_INVALID_CONFIG);
+    EXPECT(cocoon_process_set_umask(p, 022), COCOON_OK);
+    EXPECT(cocoon_process_set_seccomp_deny(NULL, nrs, 1, EPERM), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_process_set_seccomp_deny(p, nrs, 1, 0), COCOON_E_INVALID_CONFIG);
+    EXPECT(cocoon_process_set_seccomp_deny(p, nrs, 1, EPERM), COCOON_OK);
+    EXPECT(cocoon_process_set_seccomp_default_deny(NULL), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_process_set_seccomp_default_deny(p), COCOON_OK);
+    EXPECT(cocoon_process_clear_seccomp(NULL), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_process_clear_seccomp(p), COCOON_OK);
+    EXPECT(cocoon_process_set_default_seccomp(NULL, 1), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_process_set_default_seccomp(p, 1), COCOON_OK);
+    EXPECT(cocoon_process_set_oom_score_adj(NULL, 0), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_process_set_oom_score_adj(p, 1001), COCOON_E_INVALID_CONFIG);
+    EXPECT(cocoon_process_set_oom_score_adj(p, 100), COCOON_OK);
+    EXPECT(cocoon_process_set_stdio(NULL, COCOON_STDOUT, COCOON_STDIO_NULL, -1), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_process_set_stdio(p, 7, COCOON_STDIO_NULL, -1), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_process_set_stdio(p, COCOON_STDOUT, COCOON_STDIO_FD, 999), COCOON_E_OS);
+    CHECK(cocoon_last_error_errno() == EBADF);
+    EXPECT(cocoon_process_set_stdio(p, COCOON_STDOUT, COCOON_STDIO_PIPE, -1), COCOON_OK);
+    CHECK(pipe(pfd) == 0);
+    EXPECT(cocoon_process_pass_fd(NULL, pfd[1], 3), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_process_pass_fd(p, pfd[1], 2), COCOON_E_INVALID_CONFIG);
+    EXPECT(cocoon_process_pass_fd(p, pfd[1], 3), COCOON_OK);
+    EXPECT(cocoon_process_clear_passed_fds(NULL), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_process_clear_passed_fds(p), COCOON_OK);
+    close(pfd[0]);
+    close(pfd[1]);
+    EXPECT(cocoon_process_validate(p), COCOON_OK);
+    {
+        cocoon_exec_process *e = NULL;
+        EXPECT(cocoon_container_exec_process(NULL, p, &e), COCOON_E_INVALID_ARGUMENT);
+        CHECK(e == NULL);
+    }
+    cocoon_process_free(p);
 }
 
 /* Reads a small file into buf (NUL-terminated, trailing newline cut); 0 on success. */
@@ -1286,6 +1400,7 @@ int main(int argc, char **argv) {
     test_builder_errors();
     test_cgroup_setters();
     test_more_setters();
+    test_process_setters();
     if (containers) {
         if (geteuid() != 0) {
             fprintf(stderr, "abi_test: container checks need root (use --no-containers)\n");

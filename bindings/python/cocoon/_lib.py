@@ -5,7 +5,7 @@ from __future__ import annotations
 import ctypes
 import os
 from ctypes import POINTER, c_char_p, c_int, c_int64, c_size_t, c_uint32, c_uint64
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 SONAME = "libcocoon.so.0"
 
@@ -20,6 +20,10 @@ class _Container(ctypes.Structure):
 
 class _Exec(ctypes.Structure):
     """Opaque cocoon_exec_process."""
+
+
+class _Process(ctypes.Structure):
+    """Opaque cocoon_process."""
 
 
 class Stats(ctypes.Structure):
@@ -46,10 +50,12 @@ if TYPE_CHECKING:  # the handle pointer types, as type checkers can name them
     BuilderP = ctypes._Pointer[_Builder]
     ContainerP = ctypes._Pointer[_Container]
     ExecP = ctypes._Pointer[_Exec]
+    ProcessP = ctypes._Pointer[_Process]
 else:
     BuilderP = POINTER(_Builder)
     ContainerP = POINTER(_Container)
     ExecP = POINTER(_Exec)
+    ProcessP = POINTER(_Process)
 c_char_pp = POINTER(c_char_p)
 c_int_p = POINTER(c_int)
 
@@ -172,6 +178,7 @@ _SIGNATURES = {
     "cocoon_container_kill": ([ContainerP, c_int], c_int),
     "cocoon_container_take_stdio": ([ContainerP, c_int, c_int_p], c_int),
     "cocoon_container_exec": ([ContainerP, BuilderP, POINTER(ExecP)], c_int),
+    "cocoon_container_exec_process": ([ContainerP, ProcessP, POINTER(ExecP)], c_int),
     "cocoon_container_delete": ([ContainerP], c_int),
     "cocoon_container_detach": ([ContainerP, c_int_p], c_int),
     "cocoon_container_free": ([ContainerP], None),
@@ -188,7 +195,27 @@ _SIGNATURES = {
     "cocoon_exec_process_kill": ([ExecP, c_int], c_int),
     "cocoon_exec_process_take_stdio": ([ExecP, c_int, c_int_p], c_int),
     "cocoon_exec_process_free": ([ExecP], None),
+    # process handle (its setters take the builder's process setters' arguments)
+    "cocoon_process_new": ([c_char_p, POINTER(ProcessP)], c_int),
+    "cocoon_process_free": ([ProcessP], None),
+    "cocoon_process_validate": ([ProcessP], c_int),
 }
+# The process setters shared by cocoon_builder_* and cocoon_process_*.
+_PROCESS_SETTERS = (
+    "set_program", "set_program_len", "set_args", "set_env", "set_cwd", "set_user", "set_user_name",
+    "set_capabilities", "set_no_new_privs", "set_rlimit", "set_umask", "set_seccomp_deny",
+    "set_seccomp_default_deny", "clear_seccomp", "set_default_seccomp", "set_oom_score_adj",
+    "set_stdio", "pass_fd", "clear_passed_fds")
+for _name in _PROCESS_SETTERS:
+    _args, _res = _SIGNATURES["cocoon_builder_" + _name]
+    _SIGNATURES["cocoon_process_" + _name] = ([ProcessP] + _args[1:], _res)
+
+
+def process_fn(h: object, name: str) -> Any:
+    """The process setter `name` for handle `h`: cocoon_process_NAME for a process handle,
+    cocoon_builder_NAME for a builder."""
+    prefix = "cocoon_process_" if isinstance(h, ProcessP) else "cocoon_builder_"
+    return getattr(lib, prefix + name)
 
 
 _NOT_FOUND = (

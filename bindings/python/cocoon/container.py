@@ -367,13 +367,18 @@ class Container:
         p = _compat.resolve_process(
             process, dict(env=env, cwd=cwd, user=user, stdin=stdin, stdout=stdout, stderr=stderr,
                           seccomp=seccomp), deprecated)
-        b = _Builder(argv)
+        if not argv:
+            raise ValueError("argv must name a program")
+        ph = _lib.ProcessP()
+        _check(lib.cocoon_process_new(_b(argv[0]), ctypes.byref(ph)))
         try:
-            _apply_process(b.h, p)
+            arr, n = _strv(list(argv[1:]))
+            _check(lib.cocoon_process_set_args(ph, arr, n))
+            _apply_process(ph, p)
             h = _lib.ExecP()
-            _check(lib.cocoon_container_exec(self._handle(), b.h, ctypes.byref(h)))
+            _check(lib.cocoon_container_exec_process(self._handle(), ph, ctypes.byref(h)))
         finally:
-            b.close()
+            lib.cocoon_process_free(ph)
         return ExecProcess(h)
 
 

@@ -7,7 +7,7 @@ import ctypes
 from dataclasses import dataclass
 from typing import IO, Any, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
-from ._lib import lib
+from ._lib import process_fn
 from ._util import StrPath, _b, _strv
 from .constants import Rlimit
 from .errors import _check
@@ -88,37 +88,37 @@ def _apply_user(h: Any, user: Optional[UserSpec]) -> None:
     if user is None:
         return
     if isinstance(user, str):
-        _check(lib.cocoon_builder_set_user_name(h, user.encode()))
+        _check(process_fn(h, "set_user_name")(h, user.encode()))
         return
     uid, gid, *rest = user
     if len(rest) > 1:
         raise TypeError("user takes a name, (uid, gid) or (uid, gid, groups)")
     gs = list(rest[0]) if rest else []
     garr = (ctypes.c_uint32 * max(len(gs), 1))(*gs)
-    _check(lib.cocoon_builder_set_user(h, uid, gid, garr, len(gs)))
+    _check(process_fn(h, "set_user")(h, uid, gid, garr, len(gs)))
 
 
 def _apply_process(h: Any, p: Process) -> None:
     _apply_seccomp(h, p.seccomp)
     if p.env is not None:
         arr, n = _strv([_b(k) + b"=" + _b(v) for k, v in p.env.items()])
-        _check(lib.cocoon_builder_set_env(h, arr, n))
+        _check(process_fn(h, "set_env")(h, arr, n))
     if p.cwd is not None:
-        _check(lib.cocoon_builder_set_cwd(h, _b(p.cwd)))
+        _check(process_fn(h, "set_cwd")(h, _b(p.cwd)))
     _apply_user(h, p.user)
     if p.capabilities is not None:
-        _check(lib.cocoon_builder_set_capabilities(h, *p.capabilities))
+        _check(process_fn(h, "set_capabilities")(h, *p.capabilities))
     if p.no_new_privs is not None:
-        _check(lib.cocoon_builder_set_no_new_privs(h, int(bool(p.no_new_privs))))
+        _check(process_fn(h, "set_no_new_privs")(h, int(bool(p.no_new_privs))))
     for res, (soft, hard) in (p.rlimits or {}).items():
-        _check(lib.cocoon_builder_set_rlimit(h, int(res), soft, hard))
+        _check(process_fn(h, "set_rlimit")(h, int(res), soft, hard))
     if p.umask is not None:
-        _check(lib.cocoon_builder_set_umask(h, p.umask))
+        _check(process_fn(h, "set_umask")(h, p.umask))
     if p.oom_score_adj is not None:
-        _check(lib.cocoon_builder_set_oom_score_adj(h, p.oom_score_adj))
+        _check(process_fn(h, "set_oom_score_adj")(h, p.oom_score_adj))
     _apply_stdio(h, p.stdin, p.stdout, p.stderr)
     if p.pass_fds:
         pairs = p.pass_fds.items() if isinstance(p.pass_fds, Mapping) else ((fd, fd) for fd in p.pass_fds)
         for target, fd in pairs:
             fd = fd if isinstance(fd, int) else fd.fileno()
-            _check(lib.cocoon_builder_pass_fd(h, fd, int(target)))
+            _check(process_fn(h, "pass_fd")(h, fd, int(target)))

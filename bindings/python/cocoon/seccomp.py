@@ -7,7 +7,7 @@ import ctypes
 from dataclasses import dataclass
 from typing import Any, Optional, Sequence
 
-from ._lib import lib
+from ._lib import process_fn
 from .errors import _check
 
 __all__ = ["Seccomp"]
@@ -57,9 +57,9 @@ def _apply_seccomp(h: Any, seccomp: Optional[Seccomp]) -> None:
     elif not isinstance(seccomp, Seccomp):
         raise TypeError(f"seccomp takes a cocoon.Seccomp, not {type(seccomp).__name__}")
     if seccomp.use_default:
-        _check(lib.cocoon_builder_set_seccomp_default_deny(h))
+        _check(process_fn(h, "set_seccomp_default_deny")(h))
     elif seccomp.deny is not None:
         nrs = list(seccomp.deny)
         arr = (ctypes.c_int64 * max(len(nrs), 1))(*nrs)
-        _check(lib.cocoon_builder_set_seccomp_deny(h, arr, len(nrs), seccomp.errno))
-    _check(lib.cocoon_builder_set_default_seccomp(h, int(bool(seccomp.default_policy))))
+        _check(process_fn(h, "set_seccomp_deny")(h, arr, len(nrs), seccomp.errno))
+    _check(process_fn(h, "set_default_seccomp")(h, int(bool(seccomp.default_policy))))

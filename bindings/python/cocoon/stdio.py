@@ -7,7 +7,7 @@ import ctypes
 import io
 from typing import IO, Any, Callable, Optional, Union
 
-from ._lib import lib
+from ._lib import process_fn
 from .constants import ErrorCode
 from .errors import _check
 
@@ -42,10 +42,10 @@ def _apply_stdio(h: Any, stdin: StdioSpec, stdout: StdioSpec, stderr: StdioSpec)
         if spec is None or spec is INHERIT:
             continue
         if isinstance(spec, _StdioKind):
-            _check(lib.cocoon_builder_set_stdio(h, stream, spec.kind, -1))
+            _check(process_fn(h, "set_stdio")(h, stream, spec.kind, -1))
         else:
             fd = spec if isinstance(spec, int) else spec.fileno()
-            _check(lib.cocoon_builder_set_stdio(h, stream, _K_FD, fd))
+            _check(process_fn(h, "set_stdio")(h, stream, _K_FD, fd))
 
 
 def _take(take: Callable[..., int], h: Any, stream: int, mode: str) -> Optional[IO[bytes]]:

@@ -52,9 +52,9 @@ unsafe fn with_cgroup(
     // SAFETY: forwarded contract.
     unsafe {
         with_builder(b, |b| {
-            let cfg = f(b.cgroup.clone().unwrap_or_default())?;
+            let cfg = f(b.get_cgroup().cloned().unwrap_or_default())?;
             cfg.validate().map_err(crate::Error::from)?;
-            b.cgroup = Some(cfg);
+            b.set_cgroup(cfg);
             Ok(())
         })
     }
@@ -77,12 +77,7 @@ pub unsafe extern "C" fn cocoon_builder_enable_cgroup(builder: *mut cocoon_build
 #[no_mangle]
 pub unsafe extern "C" fn cocoon_builder_clear_cgroup(builder: *mut cocoon_builder) -> c_int {
     // SAFETY: forwarded contract.
-    unsafe {
-        with_builder(builder, |b| {
-            b.cgroup = None;
-            Ok(())
-        })
-    }
+    unsafe { with_builder(builder, |b| { b.clear_cgroup(); }) }
 }
 
 /// The parent of the container's cgroup, relative to every hierarchy's root (default

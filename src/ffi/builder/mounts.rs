@@ -5,6 +5,7 @@ use std::ffi::{c_char, c_int};
 use std::path::PathBuf;
 
 use super::{absolute, cocoon_builder, path, with_builder};
+use crate::builder::ContainerBuilder;
 use crate::ffi::{cstr_arg, str_array_arg, Fail};
 use crate::mount::Mount;
 use crate::rootfs::Rootfs;
@@ -30,24 +31,14 @@ pub const COCOON_TMPFS_MODE_DEFAULT: u32 = 0xffff_ffff;
 #[no_mangle]
 pub unsafe extern "C" fn cocoon_builder_set_rootfs_host_sandbox(builder: *mut cocoon_builder) -> c_int {
     // SAFETY: forwarded contract.
-    unsafe {
-        with_builder(builder, |b| {
-            b.rootfs = Rootfs::HostSandbox;
-            Ok(())
-        })
-    }
+    unsafe { with_builder(builder, |b| { b.set_rootfs(Rootfs::HostSandbox); }) }
 }
 
 /// Root filesystem: an existing host directory (absolute path, need not be UTF-8).
 #[no_mangle]
 pub unsafe extern "C" fn cocoon_builder_set_rootfs_dir(builder: *mut cocoon_builder, dir: *const c_char) -> c_int {
     // SAFETY: forwarded contract.
-    unsafe {
-        with_builder(builder, |b| {
-            b.rootfs = Rootfs::Directory(absolute("rootfs directory", cstr_arg(dir, "dir")?)?);
-            Ok(())
-        })
-    }
+    unsafe { with_builder(builder, |b| set_rootfs(b, Rootfs::Directory(absolute("rootfs directory", cstr_arg(dir, "dir")?)?))) }
 }
 
 /// Root filesystem: overlayfs of `nlower` read-only layers (top-most first, at least one),
@@ -67,16 +58,8 @@ pub unsafe extern "C" fn cocoon_builder_set_rootfs_layers(
             let lower = str_array_arg(lower, nlower, "lower")?;
             let upper = absolute("rootfs upper layer", cstr_arg(upper, "upper")?)?;
             let work = absolute("rootfs work directory", cstr_arg(work, "work")?)?;
-            if lower.is_empty() {
-                return Err(crate::Error::InvalidConfig {
-                    what: "rootfs layers",
-                    reason: "at least one lower layer is needed".into(),
-                }
-                .into());
-            }
             let lower = lower.iter().map(|l| absolute("rootfs lower layer", l)).collect::<Result<Vec<_>, _>>()?;
-            b.rootfs = Rootfs::Layers { lower, upper, work };
-            Ok(())
+            set_rootfs(b, Rootfs::Layers { lower, upper, work })
         })
     }
 }
@@ -85,24 +68,27 @@ pub unsafe extern "C" fn cocoon_builder_set_rootfs_layers(
 #[no_mangle]
 pub unsafe extern "C" fn cocoon_builder_set_read_only_root(builder: *mut cocoon_builder, yes: c_int) -> c_int {
     // SAFETY: forwarded contract.
-    unsafe {
-        with_builder(builder, |b| {
-            b.read_only_root = yes != 0;
-            Ok(())
-        })
-    }
+    unsafe { with_builder(builder, |b| { b.set_read_only_root(yes != 0); }) }
 }
 
 /// Whether /proc, /sys (read-only) and a minimal /dev are mounted (default yes).
 #[no_mangle]
 pub unsafe extern "C" fn cocoon_builder_set_standard_mounts(builder: *mut cocoon_builder, yes: c_int) -> c_int {
     // SAFETY: forwarded contract.
-    unsafe {
-        with_builder(builder, |b| {
-            b.standard_mounts = yes != 0;
-            Ok(())
-        })
-    }
+    unsafe { with_builder(builder, |b| { b.set_standard_mounts(yes != 0); }) }
+}
+
+fn set_rootfs(b: &mut ContainerBuilder, r: Rootfs) -> Result<(), Fail> {
+    r.validate()?;
+    b.set_rootfs(r);
+    Ok(())
+}
+
+/// Adds a mount that is valid on its own.
+pub(super) fn add_mount(b: &mut ContainerBuilder, m: Mount) -> Result<(), Fail> {
+    m.validate()?;
+    b.add_mount(m);
+    Ok(())
 }
 
 pub(super) const BIND_FLAGS: u32 =
@@ -136,9 +122,7 @@ pub unsafe extern "C" fn cocoon_builder_add_bind(
             }
             let m = apply_flags(Mount::bind(path(source), path(target)), flags)
                 .recursive(flags & COCOON_MOUNT_NONRECURSIVE == 0);
-            m.validate()?;
-            b.mounts.push(m);
-            Ok(())
+            add_mount(b, m)
         })
     }
 }
@@ -168,9 +152,7 @@ pub unsafe extern "C" fn cocoon_builder_add_tmpfs(
             if mode != COCOON_TMPFS_MODE_DEFAULT {
                 m = m.mode(mode);
             }
-            m.validate()?;
-            b.mounts.push(m);
-            Ok(())
+            add_mount(b, m)
         })
     }
 }
@@ -179,12 +161,7 @@ pub unsafe extern "C" fn cocoon_builder_add_tmpfs(
 #[no_mangle]
 pub unsafe extern "C" fn cocoon_builder_clear_mounts(builder: *mut cocoon_builder) -> c_int {
     // SAFETY: forwarded contract.
-    unsafe {
-        with_builder(builder, |b| {
-            b.mounts.clear();
-            Ok(())
-        })
-    }
+    unsafe { with_builder(builder, |b| { b.clear_mounts(); }) }
 }
 
 unsafe fn container_paths(p: *const *const c_char, n: usize, what: &'static str) -> Result<Vec<PathBuf>, Fail> {
@@ -209,12 +186,7 @@ pub unsafe extern "C" fn cocoon_builder_set_masked_paths(
     n: usize,
 ) -> c_int {
     // SAFETY: forwarded contract.
-    unsafe {
-        with_builder(builder, |b| {
-            b.masked_paths = container_paths(paths, n, "masked path")?;
-            Ok(())
-        })
-    }
+    unsafe { with_builder(builder, |b| container_paths(paths, n, "masked path").map(|p| { b.set_masked_paths(p); })) }
 }
 
 /// Replaces the read-only paths (default: Docker's list).
@@ -225,10 +197,5 @@ pub unsafe extern "C" fn cocoon_builder_set_readonly_paths(
     n: usize,
 ) -> c_int {
     // SAFETY: forwarded contract.
-    unsafe {
-        with_builder(builder, |b| {
-            b.readonly_paths = container_paths(paths, n, "read-only path")?;
-            Ok(())
-        })
-    }
+    unsafe { with_builder(builder, |b| container_paths(paths, n, "read-only path").map(|p| { b.set_readonly_paths(p); })) }
 }

@@ -31,7 +31,7 @@ pub unsafe extern "C" fn cocoon_builder_join_namespace(builder: *mut cocoon_buil
                 }
             };
             let p = absolute("namespace to join", p)?;
-            *b = b.clone().join_namespace(flag, p);
+            b.add_namespace_join(flag, p);
             Ok(())
         })
     }
@@ -42,10 +42,5 @@ pub unsafe extern "C" fn cocoon_builder_join_namespace(builder: *mut cocoon_buil
 #[no_mangle]
 pub unsafe extern "C" fn cocoon_builder_clear_namespace_joins(builder: *mut cocoon_builder) -> c_int {
     // SAFETY: forwarded contract.
-    unsafe {
-        with_builder(builder, |b| {
-            b.joins.clear();
-            Ok(())
-        })
-    }
+    unsafe { with_builder(builder, |b| { b.clear_namespace_joins(); }) }
 }

@@ -14,14 +14,7 @@ use crate::namespace::{Namespaces, TimeOffsets};
 #[no_mangle]
 pub unsafe extern "C" fn cocoon_builder_set_namespaces(builder: *mut cocoon_builder, flags: u32) -> c_int {
     // SAFETY: forwarded contract.
-    unsafe {
-        with_builder(builder, |b| {
-            let ns = Namespaces::from_bits(flags)
-                .ok_or_else(|| Fail::arg(format!("namespace flags {flags:#x} hold unknown bits")))?;
-            b.namespaces = ns;
-            Ok(())
-        })
-    }
+    unsafe { with_builder(builder, |b| namespaces(flags).map(|ns| { b.set_namespaces(ns); })) }
 }
 
 /// Appends a uid map range: `count` ids from `inside` in the container map to ids from
@@ -49,14 +42,21 @@ pub unsafe extern "C" fn cocoon_builder_add_gid_range(
     unsafe { with_builder(builder, |b| add_range(b, false, inside, outside, count)) }
 }
 
+fn namespaces(flags: u32) -> Result<Namespaces, Fail> {
+    Namespaces::from_bits(flags).ok_or_else(|| Fail::arg(format!("namespace flags {flags:#x} hold unknown bits")))
+}
+
+/// Appends a range to the uid or gid map if the map stays valid.
 fn add_range(b: &mut ContainerBuilder, uid: bool, inside: u32, outside: u32, count: u32) -> Result<(), Fail> {
-    let what = if uid { "uid map" } else { "gid map" };
-    let map = if uid { &mut b.uid_map } else { &mut b.gid_map };
-    let mut new = map.clone();
-    new.push(IdRange::new(inside, outside, count));
-    crate::idmap::validate_id_map(what, &new)?;
-    *map = new;
-    b.namespaces |= Namespaces::USER;
+    let mut new = b.clone();
+    let r = IdRange::new(inside, outside, count);
+    let (what, map) = if uid {
+        ("uid map", &new.add_uid_range(r).uid_map)
+    } else {
+        ("gid map", &new.add_gid_range(r).gid_map)
+    };
+    crate::idmap::validate_id_map(what, map)?;
+    *b = new;
     Ok(())
 }
 
@@ -64,13 +64,7 @@ fn add_range(b: &mut ContainerBuilder, uid: bool, inside: u32, outside: u32, cou
 #[no_mangle]
 pub unsafe extern "C" fn cocoon_builder_clear_id_maps(builder: *mut cocoon_builder) -> c_int {
     // SAFETY: forwarded contract.
-    unsafe {
-        with_builder(builder, |b| {
-            b.uid_map.clear();
-            b.gid_map.clear();
-            Ok(())
-        })
-    }
+    unsafe { with_builder(builder, |b| { b.clear_id_maps(); }) }
 }
 
 /// The hostname (UTF-8, 1-64 bytes; needs `COCOON_NS_UTS` at spawn).
@@ -114,9 +108,9 @@ fn set_uts(b: &mut ContainerBuilder, host: bool, name: &[u8]) -> Result<(), Fail
     let n = utf8_arg(name, what)?;
     validate_hostname(what, n)?;
     if host {
-        b.hostname = Some(n.to_owned());
+        b.set_hostname(n);
     } else {
-        b.domainname = Some(n.to_owned());
+        b.set_domainname(n);
     }
     Ok(())
 }
@@ -130,12 +124,10 @@ pub unsafe extern "C" fn cocoon_builder_set_time_offsets(
     boottime_ns: u64,
 ) -> c_int {
     // SAFETY: forwarded contract.
-    unsafe {
-        with_builder(builder, |b| {
-            b.time_offsets =
-                TimeOffsets { monotonic: Duration::from_nanos(monotonic_ns), boottime: Duration::from_nanos(boottime_ns) };
-            b.namespaces |= Namespaces::TIME;
-            Ok(())
-        })
-    }
+    unsafe { with_builder(builder, |b| {
+            b.set_time_offsets(TimeOffsets {
+                monotonic: Duration::from_nanos(monotonic_ns),
+                boottime: Duration::from_nanos(boottime_ns),
+            });
+        }) }
 }

@@ -2,7 +2,8 @@
 
 use std::ffi::c_int;
 
-use super::{cocoon_builder, with_builder};
+use super::cocoon_builder;
+use crate::ffi::process::{pass_fd, with_process};
 
 /// Passes the caller's descriptor `fd` to the program as descriptor number `target`
 /// (3 or more; at most 64 descriptors). `fd` is duplicated now (close-on-exec in the
@@ -15,27 +16,12 @@ use super::{cocoon_builder, with_builder};
 #[no_mangle]
 pub unsafe extern "C" fn cocoon_builder_pass_fd(builder: *mut cocoon_builder, fd: c_int, target: c_int) -> c_int {
     // SAFETY: forwarded contract.
-    unsafe {
-        with_builder(builder, |b| {
-            let owned = super::dup_caller_fd(fd, "passed fd")?;
-            let mut p = b.process.clone();
-            p.fds.retain(|(_, t)| *t != target);
-            p.fds.push((owned, target));
-            crate::plan::validate_process(&p)?;
-            b.process.fds = p.fds;
-            Ok(())
-        })
-    }
+    unsafe { with_process(builder, |p| pass_fd(p, fd, target)) }
 }
 
 /// Forgets every passed descriptor (closing the builder's duplicates).
 #[no_mangle]
 pub unsafe extern "C" fn cocoon_builder_clear_passed_fds(builder: *mut cocoon_builder) -> c_int {
     // SAFETY: forwarded contract.
-    unsafe {
-        with_builder(builder, |b| {
-            b.process.fds.clear();
-            Ok(())
-        })
-    }
+    unsafe { with_process(builder, |p| { p.clear_fds(); }) }
 }

@@ -4,7 +4,7 @@
 use std::ffi::{c_char, c_int};
 
 use super::{cocoon_builder, path, with_builder};
-use super::mounts::{apply_flags, BIND_FLAGS, COCOON_MOUNT_NONRECURSIVE, COCOON_MOUNT_READONLY};
+use super::mounts::{add_mount, apply_flags, BIND_FLAGS, COCOON_MOUNT_NONRECURSIVE, COCOON_MOUNT_READONLY};
 use crate::ffi::{cstr_arg, Fail};
 use crate::mount::Mount;
 use crate::selinux::{SelinuxError, Sharing};
@@ -31,10 +31,7 @@ pub unsafe extern "C" fn cocoon_builder_add_proc(builder: *mut cocoon_builder, t
             if flags & !PROC_FLAGS != 0 {
                 return Err(Fail::arg(format!("proc mount flags {flags:#x} hold unknown bits")));
             }
-            let m = Mount::proc(path(target)).read_only(flags & COCOON_MOUNT_READONLY != 0);
-            m.validate()?;
-            b.mounts.push(m);
-            Ok(())
+            add_mount(b, Mount::proc(path(target)).read_only(flags & COCOON_MOUNT_READONLY != 0))
         })
     }
 }
@@ -79,7 +76,7 @@ pub unsafe extern "C" fn cocoon_builder_add_bind_relabel(
             if let Err(e @ SelinuxError::RelabelRefused { .. }) = crate::selinux::label::check_relabel_path(&source) {
                 return Err(crate::Error::from(e).into());
             }
-            b.mounts.push(m);
+            b.add_mount(m);
             Ok(())
         })
     }

@@ -4,10 +4,8 @@
 use std::ffi::c_int;
 
 use super::{cocoon_builder, with_builder};
-use super::{COCOON_STDERR, COCOON_STDIN, COCOON_STDIO_FD, COCOON_STDIO_INHERIT, COCOON_STDIO_NULL, COCOON_STDIO_PIPE, COCOON_STDOUT};
-use crate::capability::{CapSet, Capabilities};
-use crate::ffi::{array_arg, Fail};
-use crate::process::{Rlimit, Stdio};
+use crate::ffi::process::{set_capabilities, set_rlimit, set_seccomp_deny, set_stdio, with_process};
+use crate::process::Rlimit;
 
 /// An unlimited resource limit.
 pub const COCOON_RLIM_INFINITY: u64 = u64::MAX;
@@ -45,7 +43,7 @@ pub const COCOON_RLIMIT_SIGPENDING: c_int = 13;
 /// Stack size (bytes).
 pub const COCOON_RLIMIT_STACK: c_int = 14;
 
-fn rlimit_from(n: c_int) -> Option<Rlimit> {
+pub(crate) fn rlimit_from(n: c_int) -> Option<Rlimit> {
     Some(match n {
         COCOON_RLIMIT_AS => Rlimit::As,
         COCOON_RLIMIT_CORE => Rlimit::Core,
@@ -80,34 +78,14 @@ pub unsafe extern "C" fn cocoon_builder_set_capabilities(
     ambient: u64,
 ) -> c_int {
     // SAFETY: forwarded contract.
-    unsafe {
-        with_builder(builder, |b| {
-            let caps = Capabilities {
-                bounding: CapSet(bounding),
-                effective: CapSet(effective),
-                permitted: CapSet(permitted),
-                inheritable: CapSet(inheritable),
-                ambient: CapSet(ambient),
-            };
-            let mut p = b.process.clone();
-            p.capabilities = caps;
-            crate::plan::validate_process(&p)?;
-            b.process.capabilities = caps;
-            Ok(())
-        })
-    }
+    unsafe { with_process(builder, |p| set_capabilities(p, bounding, effective, permitted, inheritable, ambient)) }
 }
 
 /// Whether PR_SET_NO_NEW_PRIVS is set (non-zero = yes; default yes).
 #[no_mangle]
 pub unsafe extern "C" fn cocoon_builder_set_no_new_privs(builder: *mut cocoon_builder, yes: c_int) -> c_int {
     // SAFETY: forwarded contract.
-    unsafe {
-        with_builder(builder, |b| {
-            b.process.no_new_privs = yes != 0;
-            Ok(())
-        })
-    }
+    unsafe { with_process(builder, |p| { p.set_no_new_privs(yes != 0); }) }
 }
 
 /// Sets a resource limit (`COCOON_RLIMIT_*`; unknown -> `COCOON_E_INVALID_ARGUMENT`;
@@ -122,36 +100,14 @@ pub unsafe extern "C" fn cocoon_builder_set_rlimit(
     hard: u64,
 ) -> c_int {
     // SAFETY: forwarded contract.
-    unsafe {
-        with_builder(builder, |b| {
-            let r = rlimit_from(resource).ok_or_else(|| Fail::arg(format!("unknown resource limit {resource}")))?;
-            if soft > hard {
-                return Err(crate::Error::InvalidConfig {
-                    what: "rlimit",
-                    reason: format!("{}: soft limit {soft} is above hard limit {hard}", r.name()),
-                }
-                .into());
-            }
-            b.process.rlimits.retain(|(x, _, _)| *x != r);
-            b.process.rlimits.push((r, soft, hard));
-            Ok(())
-        })
-    }
+    unsafe { with_process(builder, |p| set_rlimit(p, resource, soft, hard)) }
 }
 
 /// The file mode creation mask (<= 0777; default inherited).
 #[no_mangle]
 pub unsafe extern "C" fn cocoon_builder_set_umask(builder: *mut cocoon_builder, mask: u32) -> c_int {
     // SAFETY: forwarded contract.
-    unsafe {
-        with_builder(builder, |b| {
-            if mask > 0o777 {
-                return Err(crate::Error::InvalidConfig { what: "umask", reason: format!("{mask:#o} is above 0o777") }.into());
-            }
-            b.process.umask = Some(mask);
-            Ok(())
-        })
-    }
+    unsafe { with_process(builder, |p| { p.set_umask(mask); }) }
 }
 
 /// A seccomp deny-list for the process: the `n` syscall numbers at `syscalls` (`SYS_*`
@@ -169,16 +125,7 @@ pub unsafe extern "C" fn cocoon_builder_set_seccomp_deny(
     errno_value: c_int,
 ) -> c_int {
     // SAFETY: forwarded contract.
-    unsafe {
-        with_builder(builder, |b| {
-            // SAFETY: the caller passes NULL (with n == 0) or n readable i64s.
-            let nrs = array_arg(syscalls, n, "syscalls")?;
-            let filter = crate::Seccomp::deny(nrs.iter().copied()).errno(errno_value);
-            filter.validate()?;
-            b.process.seccomp = Some(filter);
-            Ok(())
-        })
-    }
+    unsafe { with_process(builder, |p| set_seccomp_deny(p, syscalls, n, errno_value)) }
 }
 
 /// The conservative default deny-list (`cocoon::Seccomp::default_deny`: keyrings, new
@@ -187,12 +134,7 @@ pub unsafe extern "C" fn cocoon_builder_set_seccomp_deny(
 #[no_mangle]
 pub unsafe extern "C" fn cocoon_builder_set_seccomp_default_deny(builder: *mut cocoon_builder) -> c_int {
     // SAFETY: forwarded contract.
-    unsafe {
-        with_builder(builder, |b| {
-            b.process.seccomp = Some(crate::Seccomp::default_deny());
-            Ok(())
-        })
-    }
+    unsafe { with_process(builder, |p| { p.set_seccomp(crate::Seccomp::default_deny()); }) }
 }
 
 /// Removes the seccomp deny-list (the default: none). The default policy stays unless
@@ -200,12 +142,7 @@ pub unsafe extern "C" fn cocoon_builder_set_seccomp_default_deny(builder: *mut c
 #[no_mangle]
 pub unsafe extern "C" fn cocoon_builder_clear_seccomp(builder: *mut cocoon_builder) -> c_int {
     // SAFETY: forwarded contract.
-    unsafe {
-        with_builder(builder, |b| {
-            b.process.seccomp = None;
-            Ok(())
-        })
-    }
+    unsafe { with_process(builder, |p| { p.clear_seccomp(); }) }
 }
 
 /// Whether the default seccomp policy is installed (`enabled` non-zero; the default is
@@ -218,31 +155,14 @@ pub unsafe extern "C" fn cocoon_builder_clear_seccomp(builder: *mut cocoon_build
 #[no_mangle]
 pub unsafe extern "C" fn cocoon_builder_set_default_seccomp(builder: *mut cocoon_builder, enabled: c_int) -> c_int {
     // SAFETY: forwarded contract.
-    unsafe {
-        with_builder(builder, |b| {
-            b.process.default_seccomp = enabled != 0;
-            Ok(())
-        })
-    }
+    unsafe { with_process(builder, |p| { p.set_default_seccomp(enabled != 0); }) }
 }
 
 /// The OOM killer score adjustment (-1000..=1000).
 #[no_mangle]
 pub unsafe extern "C" fn cocoon_builder_set_oom_score_adj(builder: *mut cocoon_builder, adj: c_int) -> c_int {
     // SAFETY: forwarded contract.
-    unsafe {
-        with_builder(builder, |b| {
-            if !(-1000..=1000).contains(&adj) {
-                return Err(crate::Error::InvalidConfig {
-                    what: "oom_score_adj",
-                    reason: format!("{adj} is outside -1000..=1000"),
-                }
-                .into());
-            }
-            b.process.oom_score_adj = Some(adj);
-            Ok(())
-        })
-    }
+    unsafe { with_process(builder, |p| { p.set_oom_score_adj(adj); }) }
 }
 
 /// Where a standard stream goes: `stream` is `COCOON_STDIN/STDOUT/STDERR`, `kind` a
@@ -258,26 +178,7 @@ pub unsafe extern "C" fn cocoon_builder_set_stdio(
     fd: c_int,
 ) -> c_int {
     // SAFETY: forwarded contract.
-    unsafe {
-        with_builder(builder, |b| {
-            if !(COCOON_STDIN..=COCOON_STDERR).contains(&stream) {
-                return Err(Fail::arg(format!("unknown stream {stream}")));
-            }
-            let s = match kind {
-                COCOON_STDIO_INHERIT => Stdio::Inherit,
-                COCOON_STDIO_NULL => Stdio::Null,
-                COCOON_STDIO_PIPE => Stdio::Piped,
-                COCOON_STDIO_FD => Stdio::Fd(super::dup_caller_fd(fd, "stdio fd")?),
-                _ => return Err(Fail::arg(format!("unknown stdio kind {kind}"))),
-            };
-            match stream {
-                COCOON_STDIN => b.process.stdin = s,
-                COCOON_STDOUT => b.process.stdout = s,
-                _ => b.process.stderr = s,
-            }
-            Ok(())
-        })
-    }
+    unsafe { with_process(builder, |p| set_stdio(p, stream, kind, fd)) }
 }
 
 /// Whether a minimal init runs as PID 1, reaping orphans and forwarding signals to the
@@ -285,10 +186,5 @@ pub unsafe extern "C" fn cocoon_builder_set_stdio(
 #[no_mangle]
 pub unsafe extern "C" fn cocoon_builder_set_init(builder: *mut cocoon_builder, yes: c_int) -> c_int {
     // SAFETY: forwarded contract.
-    unsafe {
-        with_builder(builder, |b| {
-            b.init = yes != 0;
-            Ok(())
-        })
-    }
+    unsafe { with_builder(builder, |b| { b.set_init(yes != 0); }) }
 }

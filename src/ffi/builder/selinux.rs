@@ -26,9 +26,9 @@ unsafe fn with_selinux(
     // SAFETY: forwarded contract.
     unsafe {
         with_builder(b, |b| {
-            let cfg = f(b.selinux.clone().unwrap_or_default())?;
+            let cfg = f(b.get_selinux().cloned().unwrap_or_default())?;
             cfg.validate().map_err(crate::Error::from)?;
-            b.selinux = Some(cfg);
+            b.set_selinux(cfg);
             Ok(())
         })
     }
@@ -60,12 +60,7 @@ pub unsafe extern "C" fn cocoon_builder_enable_selinux(builder: *mut cocoon_buil
 #[no_mangle]
 pub unsafe extern "C" fn cocoon_builder_clear_selinux(builder: *mut cocoon_builder) -> c_int {
     // SAFETY: forwarded contract.
-    unsafe {
-        with_builder(builder, |b| {
-            b.selinux = None;
-            Ok(())
-        })
-    }
+    unsafe { with_builder(builder, |b| { b.clear_selinux(); }) }
 }
 
 /// The SELinux user of the process and its files (UTF-8 name such as "system_u";
