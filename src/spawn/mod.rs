@@ -94,12 +94,16 @@ fn start(
         kill_fd: kill_fd.as_ref().map_or(-1, |f| f.as_raw_fd()),
     };
     let mut mon_pidfd: c_int = -1;
+    // Declared here, not in the match arm: the monitor reads it until its report, so it
+    // must live in this frame until `recv` below has returned (an arm's local would be
+    // dead, and its stack slot reused, as soon as the arm ends).
+    let start: MonitorStart<'_, '_>;
     let (mon, stack) = match program {
         // A new container: the monitor shares our memory (no copy of our page tables,
         // nothing copied on write while it lives), on a stack of its own.
         Program::Container(plan) => {
             let stack = MonitorStack::new()?;
-            let start = MonitorStart { m: &mctx, ctx, plan };
+            start = MonitorStart { m: &mctx, ctx, plan };
             // SAFETY: `monitor_entry` runs `monitor::run`, which is async-signal-safe, makes
             // its syscalls without errno, ends in _exit, and reads `start` (alive in this
             // frame until the report, or until the guard below has reaped the monitor) only
