@@ -77,6 +77,16 @@ impl CgroupConfig {
         self.cpu_weight = Some(w);
         self
     }
+    /// Removes a share set with [`Self::cpu_shares`].
+    pub fn clear_cpu_shares(mut self) -> Self {
+        self.cpu_shares = None;
+        self
+    }
+    /// Removes a weight set with [`Self::cpu_weight`].
+    pub fn clear_cpu_weight(mut self) -> Self {
+        self.cpu_weight = None;
+        self
+    }
     /// At most `quota` of CPU time every `period` (period 1 ms to 1 s, quota at least 1 ms).
     pub fn cpu_quota(mut self, quota: Duration, period: Duration) -> Self {
         self.cpu_quota = Some((quota, period));
@@ -143,6 +153,11 @@ impl CgroupConfig {
     /// (a multiple of the page size).
     pub fn hugetlb_limit(mut self, page_size: Bytes, limit: Bytes) -> Self {
         self.hugetlb.push((page_size, limit));
+        self
+    }
+    /// Removes the limits set for huge pages of `page_size`.
+    pub fn clear_hugetlb_limit(mut self, page_size: Bytes) -> Self {
+        self.hugetlb.retain(|(p, _)| *p != page_size);
         self
     }
     /// Adds a device rule (v1: written to `devices.allow`/`devices.deny`; v2: compiled into
@@ -228,6 +243,21 @@ const V1_FILE_PREFIXES: &[&str] = &["cgroup.", "tasks", "notify_on_release", "re
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clear_methods_undo_one_setting() {
+        let c = CgroupConfig::new().cpu_shares(CpuShares(512)).clear_cpu_shares().cpu_weight(CpuWeight(100));
+        assert_eq!((c.cpu_shares, c.cpu_weight), (None, Some(CpuWeight(100))));
+        let c = c.clear_cpu_weight().cpu_shares(CpuShares(256));
+        assert_eq!((c.cpu_shares, c.cpu_weight), (Some(CpuShares(256)), None));
+        let two_m = Bytes::mib(2);
+        let c = CgroupConfig::new()
+            .hugetlb_limit(two_m, Bytes::mib(4))
+            .hugetlb_limit(Bytes::gib(1), Bytes::gib(1))
+            .clear_hugetlb_limit(two_m)
+            .hugetlb_limit(two_m, Bytes::mib(8));
+        assert_eq!(c.hugetlb, vec![(Bytes::gib(1), Bytes::gib(1)), (two_m, Bytes::mib(8))]);
+    }
 
     #[test]
     fn parent_rules() {

@@ -172,10 +172,7 @@ pub unsafe extern "C" fn cocoon_builder_set_cpu_burst(builder: *mut cocoon_build
 pub unsafe extern "C" fn cocoon_builder_set_cpu_weight(builder: *mut cocoon_builder, weight: u64) -> c_int {
     // SAFETY: forwarded contract.
     unsafe {
-        with_cgroup(builder, |mut c| {
-            c.cpu_shares = None;
-            Ok(c.cpu_weight(CpuWeight(weight)))
-        })
+        with_cgroup(builder, |c| Ok(c.clear_cpu_shares().cpu_weight(CpuWeight(weight))))
     }
 }
 
@@ -185,10 +182,7 @@ pub unsafe extern "C" fn cocoon_builder_set_cpu_weight(builder: *mut cocoon_buil
 pub unsafe extern "C" fn cocoon_builder_set_cpu_shares(builder: *mut cocoon_builder, shares: u64) -> c_int {
     // SAFETY: forwarded contract.
     unsafe {
-        with_cgroup(builder, |mut c| {
-            c.cpu_weight = None;
-            Ok(c.cpu_shares(CpuShares(shares)))
-        })
+        with_cgroup(builder, |c| Ok(c.clear_cpu_weight().cpu_shares(CpuShares(shares))))
     }
 }
 
@@ -282,10 +276,7 @@ pub unsafe extern "C" fn cocoon_builder_add_io_limit_dev(
 pub unsafe extern "C" fn cocoon_builder_set_hugetlb_limit(builder: *mut cocoon_builder, page_size: u64, limit: u64) -> c_int {
     // SAFETY: forwarded contract.
     unsafe {
-        with_cgroup(builder, |mut c| {
-            c.hugetlb.retain(|(p, _)| p.0 != page_size);
-            Ok(c.hugetlb_limit(Bytes(page_size), Bytes(limit)))
-        })
+        with_cgroup(builder, |c| Ok(c.clear_hugetlb_limit(Bytes(page_size)).hugetlb_limit(Bytes(page_size), Bytes(limit))))
     }
 }
 
