@@ -19,10 +19,9 @@
 //! Users and the remover hold an exclusive `flock` on it while they check or attach, so a
 //! cocoon killed between `mkdir` and attach leaves a directory that the next one completes.
 
-use std::ffi::CString;
 use std::fs;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -35,8 +34,14 @@ use crate::cgroup::CgroupError;
 /// Name prefix of the shared directories (at the unified hierarchy's root).
 pub(crate) const PREFIX: &str = "cocoon.devices-";
 
-/// This process's open shared directory: (path, directory fd).
-static OPEN: Mutex<Option<(PathBuf, OwnedFd)>> = Mutex::new(None);
+/// This process's open shared directory, for the policy it carries.
+struct Opened {
+    policy: DevicePolicy,
+    path: PathBuf,
+    fd: OwnedFd,
+}
+
+static OPEN: Mutex<Option<Opened>> = Mutex::new(None);
 
 /// The directory name for `policy`.
 fn dir_name(policy: &DevicePolicy) -> String {
@@ -44,14 +49,7 @@ fn dir_name(policy: &DevicePolicy) -> String {
 }
 
 fn open_dir(path: &Path) -> io::Result<OwnedFd> {
-    let c = CString::new(path.as_os_str().as_bytes()).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
-    // SAFETY: a NUL-terminated path; the returned fd is owned below.
-    let fd = unsafe { libc::open(c.as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC) };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: `open` just returned this fd and nothing else owns it.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    fs::File::open(path).map(OwnedFd::from)
 }
 
 /// Whether the cgroup behind `fd` still exists (a removed cgroup's files are gone).
@@ -88,15 +86,16 @@ impl Drop for Locked<'_> {
 /// A new fd for `CLONE_INTO_CGROUP` into the shared directory for `policy` on hierarchy
 /// `unified`, with the policy's program attached; and the directory's path.
 pub(crate) fn open(unified: &Hierarchy, policy: &DevicePolicy) -> Result<(PathBuf, OwnedFd), CgroupError> {
-    let path = unified.mount.join(dir_name(policy));
     let mut open = OPEN.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some((p, fd)) = open.as_ref() {
-        if *p == path && alive(fd) {
-            let dup = fd.try_clone().map_err(|e| CgroupError::io("dup", &path, e))?;
-            return Ok((path, dup));
+    // Every spawn after the first: one `faccessat` and a dup, nothing compiled or hashed.
+    if let Some(o) = open.as_ref() {
+        if o.policy == *policy && o.path.parent() == Some(unified.mount.as_path()) && alive(&o.fd) {
+            let dup = o.fd.try_clone().map_err(|e| CgroupError::io("dup", &o.path, e))?;
+            return Ok((o.path.clone(), dup));
         }
     }
     *open = None;
+    let path = unified.mount.join(dir_name(policy));
     // Another cocoon may remove it (empty) between our mkdir and our lock: then again.
     for _ in 0..3 {
         match fs::create_dir(&path) {
@@ -117,7 +116,7 @@ pub(crate) fn open(unified: &Hierarchy, policy: &DevicePolicy) -> Result<(PathBu
             bpf::ensure_attached(&fd, &path, policy)?;
         }
         let dup = fd.try_clone().map_err(|e| CgroupError::io("dup", &path, e))?;
-        *open = Some((path.clone(), fd));
+        *open = Some(Opened { policy: policy.clone(), path: path.clone(), fd });
         return Ok((path, dup));
     }
     Err(CgroupError::io("create", &path, io::Error::from_raw_os_error(libc::ENOENT)))
@@ -142,7 +141,7 @@ pub(crate) fn remove_unused(unified: &Hierarchy) -> Vec<PathBuf> {
         }
     }
     let mut open = OPEN.lock().unwrap_or_else(|p| p.into_inner());
-    if open.as_ref().is_some_and(|(p, _)| removed.contains(p)) {
+    if open.as_ref().is_some_and(|o| removed.contains(&o.path)) {
         *open = None;
     }
     removed
