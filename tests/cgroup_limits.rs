@@ -35,7 +35,9 @@ fn cgroup_pids_max_refuses_the_next_fork() {
 fn cgroup_memory_max_oom_kills_and_stats_show_it() {
     let name = unique("oom");
     let g = Guard::create(&CgroupConfig::new().memory_max(Bytes::mib(32)), &name).unwrap();
-    let mut w = Workload::spawn("head -c 209715200 /dev/zero | tail -c 209715200 >/dev/null; echo status $?");
+    // The subshell and its pipeline are the OOM killer's first victims (oom_score_adj 1000):
+    // if tail exits slowly the kernel kills again, and must not take the reporting shell.
+    let mut w = Workload::spawn("(echo 1000 >/proc/self/oom_score_adj && head -c 209715200 /dev/zero | tail -c 209715200 >/dev/null); echo status $?");
     g.cg().attach(w.pid()).unwrap();
     w.go();
     let (out, _) = w.finish();

@@ -62,7 +62,9 @@ fn program_runs_in_its_cgroup_and_pids_limit_holds() {
 
 #[test]
 fn oom_kill_is_reported_in_stats() {
-    let mut c = ContainerBuilder::new(sh("head -c 200M /dev/zero | tail -c 200M >/dev/null; echo rc=$?"))
+    // The subshell and its pipeline are the OOM killer's first victims (oom_score_adj 1000):
+    // if tail exits slowly the kernel kills again, and must not take the reporting shell.
+    let mut c = ContainerBuilder::new(sh("(echo 1000 >/proc/self/oom_score_adj && head -c 200M /dev/zero | tail -c 200M >/dev/null); echo rc=$?"))
         .cgroup(CgroupConfig::new().memory_max(Bytes::mib(32)))
         .spawn()
         .expect("spawn");

@@ -109,7 +109,9 @@ fn vm_cgroup2_memory_max_oom_kills_and_stats_show_it() {
     let d = g.cg().dirs()[0].to_path_buf();
     assert_eq!(std::fs::read_to_string(d.join("memory.max")).unwrap().trim(), (32u64 << 20).to_string());
     assert_eq!(std::fs::read_to_string(d.join("memory.high")).unwrap().trim(), (30u64 << 20).to_string());
-    let mut w = Workload::spawn("head -c 209715200 /dev/zero | tail -c 209715200 >/dev/null; echo status $?");
+    // The subshell and its pipeline are the OOM killer's first victims (oom_score_adj 1000):
+    // if tail exits slowly the kernel kills again, and must not take the reporting shell.
+    let mut w = Workload::spawn("(echo 1000 >/proc/self/oom_score_adj && head -c 209715200 /dev/zero | tail -c 209715200 >/dev/null); echo status $?");
     g.cg().attach(w.pid()).unwrap();
     w.go();
     let (out, _) = w.finish();

@@ -57,7 +57,9 @@ fn program_starts_inside_its_cgroup_and_limits_hold() {
 #[ignore = "runs in the qemu VM: tests/vm/run-tests.sh"]
 fn memory_limit_oom_kill_is_reported() {
     in_vm();
-    let mut c = ContainerBuilder::new(sh("head -c 100m /dev/zero | tail -c 100m >/dev/null; echo rc=$?"))
+    // The subshell and its pipeline are the OOM killer's first victims (oom_score_adj 1000):
+    // if tail exits slowly the kernel kills again, and must not take the reporting shell.
+    let mut c = ContainerBuilder::new(sh("(echo 1000 >/proc/self/oom_score_adj && head -c 100m /dev/zero | tail -c 100m >/dev/null); echo rc=$?"))
         .cgroup(CgroupConfig::new().memory_max(Bytes::mib(24)))
         .spawn()
         .expect("spawn");

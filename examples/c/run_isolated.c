@@ -26,8 +26,11 @@ int main(void) {
         "echo interfaces=$(ls /sys/class/net | tr '\\n' ' ');"
         "touch /etc/x 2>/dev/null && echo root=writable || echo root=read-only;"
         "touch /scratch/x && echo scratch=writable;"
-        /* tail keeps the whole newline-free input in memory: 64 MiB > the 32 MiB limit */
-        "head -c 64m /dev/zero | tail >/dev/null; echo big-allocation-exit=$?";
+        /* tail keeps the whole newline-free input in memory: 64 MiB > the 32 MiB limit. The
+         * subshell offers itself, head and tail to the OOM killer first (oom_score_adj 1000):
+         * when tail's exit is slow the kernel kills again, and must not take the shell. */
+        "(echo 1000 >/proc/self/oom_score_adj && head -c 64m /dev/zero | tail >/dev/null);"
+        " echo big-allocation-exit=$?";
     const char *args[] = {"-c", script};
     const char *env[] = {"PATH=/usr/bin:/bin"};
     cocoon_builder *b = NULL;

@@ -11,8 +11,11 @@ import cocoon
 SCRIPT = ("echo hostname=$(hostname); echo pid=$$; echo interfaces=$(ls /sys/class/net);"
           "touch /etc/x 2>/dev/null && echo root=writable || echo root=read-only;"
           "touch /scratch/x && echo scratch=writable;"
-          # tail keeps the whole newline-free input in memory: 64 MiB > the 32 MiB limit
-          "head -c 64m /dev/zero | tail >/dev/null; echo big-allocation-exit=$?")
+          # tail keeps the whole newline-free input in memory: 64 MiB > the 32 MiB limit. The
+          # subshell offers itself, head and tail to the OOM killer first (oom_score_adj 1000):
+          # when tail's exit is slow the kernel kills again, and must not take the shell.
+          "(echo 1000 >/proc/self/oom_score_adj && head -c 64m /dev/zero | tail >/dev/null);"
+          " echo big-allocation-exit=$?")
 
 NS = (cocoon.Namespace.MOUNT | cocoon.Namespace.UTS | cocoon.Namespace.IPC | cocoon.Namespace.PID
       | cocoon.Namespace.NET | cocoon.Namespace.CGROUP)

@@ -199,9 +199,11 @@ void test_cgroup_containers(void) {
     char dir[512], file[600], buf[256];
     int code = 0, sig = 0, fd = -1, v2 = cocoon_has_feature("cgroup2");
     /* A few short-lived processes, then an allocation of 64 MiB (tail keeps the whole
-     * newline-free input) under a 32 MiB limit: the OOM killer takes tail. */
+     * newline-free input) under a 32 MiB limit: the OOM killer takes tail (the subshell offers
+     * its pipeline first, oom_score_adj 1000, so a second kill never takes the shell). */
     const char *oom_args[] = {"-c", "for i in 1 2 3; do true & done; wait;"
-                                    "head -c 64m /dev/zero | tail >/dev/null; echo tail=$?"};
+                                    "(echo 1000 >/proc/self/oom_score_adj && head -c 64m /dev/zero | tail >/dev/null);"
+                                    " echo tail=$?"};
     const char *fork_args[] = {"-c", "sleep 5 & sleep 5 & sleep 5 & sleep 5 & sleep 5 & echo forked-all"};
     const char *spin_args[] = {"-c", "while :; do :; done"};
     const char *sleep_args[] = {"30"};

@@ -82,8 +82,9 @@ def test_pids_max_refuses_forks():
 
 @needs_root
 def test_memory_limit_oom_kill_shows_in_stats():
-    # tail keeps the whole newline-free input: 64 MiB under a 32 MiB limit.
-    script = "head -c 64m /dev/zero | tail >/dev/null; echo tail=$?"
+    # tail keeps the whole newline-free input: 64 MiB under a 32 MiB limit. The subshell
+    # offers its pipeline to the OOM killer first, so a second kill never takes the shell.
+    script = "(echo 1000 >/proc/self/oom_score_adj && head -c 64m /dev/zero | tail >/dev/null); echo tail=$?"
     with cocoon.Container(["sh", "-c", script], memory_max=32 << 20, stdout=cocoon.PIPE) as c:
         assert c.stdout.read() == b"tail=137\n"  # killed by SIGKILL
         assert c.wait().success
