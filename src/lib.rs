@@ -42,6 +42,7 @@ mod sys;
 // The public paths of the description and the running container stay at the root.
 pub use config::{builder, capability, idmap, mount, namespace, process, rootfs, seccomp};
 pub use spawn::container;
+pub use spawn::run;
 
 // `no_inline`: listed as re-exports of their modules, as when those sat at the root.
 #[doc(no_inline)]
@@ -52,6 +53,7 @@ pub use capability::Capability;
 pub use cgroup::{Bytes, CgroupConfig, CgroupStats};
 #[doc(no_inline)]
 pub use container::{Container, ExecProcess, ExitStatus};
+pub use run::{EndedBy, Output, RunOptions};
 pub use error::{Error, Result, Stage};
 #[doc(no_inline)]
 pub use idmap::IdRange;

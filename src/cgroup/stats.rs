@@ -59,6 +59,9 @@ pub struct MemoryStats {
 pub struct PidsStats {
     /// Tasks now (`pids.current`).
     pub current: u64,
+    /// How often a fork was refused because of `pids.max` (`pids.events` `max`; `None`
+    /// where the kernel has no `pids.events`).
+    pub limit_hits: Option<u64>,
 }
 
 /// Block I/O done by the cgroup, summed over devices.
@@ -113,11 +116,17 @@ pub(crate) fn collect(cpu: Loc<'_>, memory: Loc<'_>, pids: Loc<'_>, io: Loc<'_>)
         cpu: cpu.map(|(d, v)| cpu_stats(d, v)).transpose()?,
         memory: memory.map(|(d, v)| memory_stats(d, v)).transpose()?.flatten(),
         pids: match pids {
-            Some((d, _)) if d.join("pids.current").exists() => Some(PidsStats { current: read_u64(&d.join("pids.current"))? }),
+            Some((d, _)) if d.join("pids.current").exists() => Some(pids_stats(d)?),
             _ => None,
         },
         io: io.map(|(d, v)| io_stats(d, v)).transpose()?.flatten(),
     })
+}
+
+fn pids_stats(d: &Path) -> Result<PidsStats, CgroupError> {
+    let ev = d.join("pids.events");
+    let limit_hits = if ev.exists() { Some(key(&flat_keyed(&ev)?, &ev, "max")?) } else { None };
+    Ok(PidsStats { current: read_u64(&d.join("pids.current"))?, limit_hits })
 }
 
 fn cpu_stats(d: &Path, v: CgroupVersion) -> Result<CpuStats, CgroupError> {

@@ -2,6 +2,7 @@
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::process::{ChildStderr, ChildStdin, ChildStdout};
+use std::time::{Duration, Instant};
 
 use crate::cgroup::ContainerCgroup;
 use crate::error::{Error, Result};
@@ -167,6 +168,25 @@ impl Proc {
         self.wait_flags(libc::WNOHANG)
     }
 
+    /// Waits at most `limit` (polling the monitor's pidfd: no busy loop; EINTR resumes
+    /// with the time left).
+    pub(crate) fn wait_timeout(&mut self, limit: Duration) -> Result<Option<ExitStatus>> {
+        if self.status.is_some() {
+            return self.try_wait();
+        }
+        // A limit too large for an Instant is no limit.
+        match Instant::now().checked_add(limit) {
+            Some(deadline) => {
+                if super::run::readable_before(self.monitor.as_fd(), deadline)? {
+                    // The monitor has exited: reap it (never blocks now).
+                    return self.wait().map(Some);
+                }
+                self.try_wait()
+            }
+            None => self.wait().map(Some),
+        }
+    }
+
     pub(crate) fn kill(&self, signal: i32) -> Result<()> {
         if self.status.is_some() {
             return Err(Error::AlreadyExited);
@@ -285,6 +305,13 @@ impl Container {
         self.main.try_wait()
     }
 
+    /// Waits at most `limit` for the first process to end: `Ok(None)` if it still runs
+    /// then (it is not killed: see [`crate::RunOptions::timeout`] for a run that is).
+    /// Polls the wait fd, so no busy loop; a signal does not end the wait early.
+    pub fn wait_timeout(&mut self, limit: Duration) -> Result<Option<ExitStatus>> {
+        self.main.wait_timeout(limit)
+    }
+
     /// An fd owned by the handle that polls readable (`POLLIN`) once the container's
     /// first process has exited: wait on it in an event loop (or an interruptible
     /// `poll`), then [`Container::wait`] returns at once. Only poll it: do not read,
@@ -328,6 +355,30 @@ impl Container {
     /// The caller's end of the program's stderr, if it was [`crate::Stdio::Piped`].
     pub fn take_stderr(&mut self) -> Option<ChildStderr> {
         self.pipes.stderr.take()
+    }
+
+    /// SIGKILLs every process of the container: its first process (with a PID namespace
+    /// the kernel then kills the rest) and, without one, everything in its cgroup. False
+    /// if the first process had already exited.
+    pub(crate) fn kill_everything(&self) -> bool {
+        // A frozen process cannot die.
+        if let Some(cg) = self.user_cgroup() {
+            let _ = cg.thaw();
+        }
+        let killed = !matches!(self.main.kill(libc::SIGKILL), Err(Error::AlreadyExited));
+        if !self.namespaces.contains(Namespaces::PID) {
+            // Without a PID namespace the cgroup is the container's own (the shared
+            // policy directory is used only with one).
+            if let Some(cg) = self.cgroup() {
+                let _ = cg.kill_all();
+            }
+        }
+        killed
+    }
+
+    /// The stats of the caller's cgroup, if there is one and it can be read.
+    pub(crate) fn user_cgroup_stats(&self) -> Option<crate::cgroup::CgroupStats> {
+        self.user_cgroup()?.stats().ok()
     }
 
     /// The container's cgroup, if it has one.
@@ -461,6 +512,11 @@ impl ExecProcess {
     /// Returns the exit status if it has ended, without blocking.
     pub fn try_wait(&mut self) -> Result<Option<ExitStatus>> {
         self.proc_.try_wait()
+    }
+
+    /// Waits at most `limit` for it to end (as [`Container::wait_timeout`]).
+    pub fn wait_timeout(&mut self, limit: Duration) -> Result<Option<ExitStatus>> {
+        self.proc_.wait_timeout(limit)
     }
 
     /// An fd owned by the handle that polls readable once the process has exited (as

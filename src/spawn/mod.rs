@@ -12,6 +12,7 @@ mod exec;
 mod guards;
 mod monitor_stack;
 pub(crate) mod proto;
+pub mod run;
 mod stdio;
 #[cfg(test)]
 mod tests;
