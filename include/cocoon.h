@@ -3,7 +3,8 @@
  * in-process.
  *
  * Conventions
- *  - Handles are opaque: cocoon_builder, cocoon_container, cocoon_exec_process. Each
+ *  - Handles are opaque: cocoon_builder, cocoon_container, cocoon_exec_process (and
+ *    cocoon_process, cocoon_output). Each
  *    creating call has exactly one releasing call; releasing NULL is a no-op.
  *    cocoon_container_spawn does not consume the builder.
  *  - Every fallible call returns int: COCOON_OK (0) or a negative COCOON_E_* code. Codes
@@ -371,6 +372,21 @@
 // The smallest `cocoon_stats.size` accepted: the size of the first version of the struct.
 #define COCOON_STATS_SIZE_V1 104
 
+// `cocoon_output_ended_by`: the program exited by itself.
+#define COCOON_ENDED_EXITED 0
+
+// `cocoon_output_ended_by`: a signal killed it (not one of the limits below).
+#define COCOON_ENDED_SIGNALED 1
+
+// `cocoon_output_ended_by`: the time limit passed; cocoon killed the whole container.
+#define COCOON_ENDED_TIMEOUT 2
+
+// `cocoon_output_ended_by`: the OOM killer killed a process of the container's cgroup.
+#define COCOON_ENDED_OOM_KILL 3
+
+// `cocoon_output_ended_by`: the cgroup's pids limit refused a fork at least once.
+#define COCOON_ENDED_PIDS_LIMIT 4
+
 // Everything about a container before it runs. Opaque; create with `cocoon_builder_new`,
 // free with `cocoon_builder_free`. Spawning does not consume it: one builder can spawn
 // many containers. Not thread-safe: do not use one builder from two threads at once.
@@ -386,6 +402,9 @@ typedef struct cocoon_container cocoon_container;
 // `cocoon_container_exec` or `cocoon_container_exec_process`, freed (killed and reaped if still running) by
 // `cocoon_exec_process_free`. It may outlive its container handle.
 typedef struct cocoon_exec_process cocoon_exec_process;
+
+// The result of `cocoon_builder_run_output`. Opaque; freed by `cocoon_output_free`.
+typedef struct cocoon_output cocoon_output;
 
 // The program to run and how, without a container around it: what
 // `cocoon_container_exec_process` runs in a running container. Opaque; create with
@@ -1236,6 +1255,69 @@ int cocoon_process_clear_passed_fds(cocoon_process *process);
 // (but keeps the shared directory).
 int cocoon_sweep_stale(const char *parent,
                        size_t *removed);
+
+// Waits at most `timeout_ms` milliseconds (0: do not block; -1: no limit) for the
+// container's first process to end. On success `*exited` is 1 and `*exit_code`/`*signal`
+// as for `cocoon_container_wait`, or 0 when it still runs at the limit (`*exit_code`
+// -1, `*signal` 0; it is not killed). Polls the wait fd: no busy loop; a signal that
+// interrupts the poll does not end the wait early (use the wait fd in your own loop to
+// be interruptible).
+int cocoon_container_wait_timeout(cocoon_container *container,
+                                  int64_t timeout_ms,
+                                  int *exited,
+                                  int *exit_code,
+                                  int *signal);
+
+// As `cocoon_container_wait_timeout`, for an exec'd process.
+int cocoon_exec_process_wait_timeout(cocoon_exec_process *process,
+                                     int64_t timeout_ms,
+                                     int *exited,
+                                     int *exit_code,
+                                     int *signal);
+
+// `*fd` receives a pidfd of the container's first process, borrowed: owned by the
+// handle, valid until the handle is released; do not close it. Use it with
+// `pidfd_send_signal`, `setns` or `pidfd_getfd`, or poll it (`POLLIN` once that process
+// has exited; `cocoon_container_wait` may then still block for the moment cocoon's
+// monitor takes to report: to wait in an event loop, poll `cocoon_container_wait_fd`).
+int cocoon_container_pidfd(const cocoon_container *container,
+                           int *fd);
+
+// Runs the container once: spawns it from `builder` (not consumed), feeds `input`
+// (`input_len` bytes; NULL with 0: stdin as the builder sets it; non-NULL: a pipe,
+// closed once fed — a program that does not read it all is no error), collects stdout
+// and stderr (both drained at once: no deadlock), waits for the first process and kills
+// the whole container if `timeout_ms` (-1: no limit) passes first, then removes the
+// container. On success `*out` receives the result (free with `cocoon_output_free`). On
+// failure nothing is left behind, as for `cocoon_container_spawn`.
+int cocoon_builder_run_output(const cocoon_builder *builder,
+                              const void *input,
+                              size_t input_len,
+                              int64_t timeout_ms,
+                              cocoon_output **out);
+
+// How the first process ended (as `cocoon_container_wait`).
+int cocoon_output_status(const cocoon_output *output,
+                         int *exit_code,
+                         int *signal);
+
+// What ended the run: `*ended_by` is one of `COCOON_ENDED_*`.
+int cocoon_output_ended_by(const cocoon_output *output,
+                           int *ended_by);
+
+// What the program wrote to stdout: `*data` (borrowed: valid until `cocoon_output_free`;
+// not NUL-terminated, may hold NULs) and `*len` bytes.
+int cocoon_output_stdout(const cocoon_output *output,
+                         const uint8_t **data,
+                         size_t *len);
+
+// What the program wrote to stderr (as `cocoon_output_stdout`).
+int cocoon_output_stderr(const cocoon_output *output,
+                         const uint8_t **data,
+                         size_t *len);
+
+// Frees a result of `cocoon_builder_run_output`. NULL is a no-op.
+void cocoon_output_free(cocoon_output *output);
 
 #ifdef __cplusplus
 }  // extern "C"

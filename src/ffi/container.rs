@@ -20,7 +20,7 @@ pub use super::sweep::*;
 /// (the same, reporting cleanup errors) or `cocoon_container_detach` (leave it running).
 /// Not thread-safe: do not use one handle from two threads at once.
 pub struct cocoon_container {
-    inner: Container,
+    pub(super) inner: Container,
     id: CString,
     cgroup_path: Option<CString>,
     selinux_label: Option<CString>,
@@ -28,7 +28,7 @@ pub struct cocoon_container {
 
 /// # Safety
 /// `c` is NULL or a live container handle.
-unsafe fn container_mut<'a>(c: *mut cocoon_container) -> Result<&'a mut cocoon_container, Fail> {
+pub(super) unsafe fn container_mut<'a>(c: *mut cocoon_container) -> Result<&'a mut cocoon_container, Fail> {
     // SAFETY: per the caller's contract.
     unsafe { c.as_mut() }.ok_or_else(|| Fail::null("container"))
 }

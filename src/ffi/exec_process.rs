@@ -17,7 +17,7 @@ pub struct cocoon_exec_process {
 
 /// # Safety
 /// `p` is NULL or a live exec process handle.
-unsafe fn exec_mut<'a>(p: *mut cocoon_exec_process) -> Result<&'a mut cocoon_exec_process, Fail> {
+pub(super) unsafe fn exec_mut<'a>(p: *mut cocoon_exec_process) -> Result<&'a mut cocoon_exec_process, Fail> {
     // SAFETY: per the caller's contract.
     unsafe { p.as_mut() }.ok_or_else(|| Fail::null("process"))
 }

@@ -28,6 +28,7 @@ pub mod container;
 pub mod exec_process;
 pub mod process;
 pub mod sweep;
+pub mod run;
 
 // ---------------------------------------------------------------------------------------
 // Version

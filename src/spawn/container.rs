@@ -321,6 +321,15 @@ impl Container {
         self.main.wait_fd()
     }
 
+    /// A pidfd of the container's first process, owned by the handle (valid while it
+    /// lives; do not close it): for `pidfd_send_signal`, `setns` or `pidfd_getfd`, or to
+    /// poll (readable once that process has exited; [`Container::wait`] may then still
+    /// block for the moment cocoon's monitor takes to report, so wait in event loops on
+    /// [`Container::wait_fd`]).
+    pub fn pidfd(&self) -> BorrowedFd<'_> {
+        self.main.pidfd.as_fd()
+    }
+
     /// Sends `signal` to the container's first process. Note that a PID 1 without a
     /// handler ignores every signal but SIGKILL (use [`crate::ContainerBuilder::init`]
     /// to have signals forwarded).

@@ -47,5 +47,7 @@ void test_more_containers(void);
 void test_image_file(void);
 void test_process_setters(void);
 void test_more_setters(void);
+void test_run_errors(void);
+void test_run_containers(void);
 
 #endif

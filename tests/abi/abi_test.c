@@ -336,6 +336,7 @@ int main(int argc, char **argv) {
     test_cgroup_setters();
     test_more_setters();
     test_process_setters();
+    test_run_errors();
     if (containers) {
         if (geteuid() != 0) {
             fprintf(stderr, "abi_test: container checks need root (use --no-containers)\n");
@@ -345,6 +346,7 @@ int main(int argc, char **argv) {
             test_cgroup_containers();
             test_more_containers();
             test_image_file();
+            test_run_containers();
         }
     }
     printf("abi_test: %d checks passed, %d failed\n", passed, failed);
