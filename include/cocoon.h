@@ -1283,6 +1283,14 @@ int cocoon_exec_process_wait_timeout(cocoon_exec_process *process,
 int cocoon_container_pidfd(const cocoon_container *container,
                            int *fd);
 
+// What ended the container's first process, once it has ended: `*ended_by` is
+// `COCOON_ENDED_OOM_KILL` or `COCOON_ENDED_PIDS_LIMIT` when its cgroup's OOM killer or
+// pids limit struck (read from the cgroup, so only for a container with one), else
+// `COCOON_ENDED_EXITED` or `COCOON_ENDED_SIGNALED`; never `COCOON_ENDED_TIMEOUT` (a
+// time limit is the caller's). `COCOON_E_NOT_AVAILABLE` while it still runs.
+int cocoon_container_ended_by(cocoon_container *container,
+                              int *ended_by);
+
 // Runs the container once: spawns it from `builder` (not consumed), feeds `input`
 // (`input_len` bytes; NULL with 0: stdin as the builder sets it; non-NULL: a pipe,
 // closed once fed — a program that does not read it all is no error), collects stdout

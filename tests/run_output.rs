@@ -215,3 +215,19 @@ fn wait_timeout_returns_none_while_running_and_the_status_once_ended() {
     c.delete().unwrap();
     assert_unchanged(&before, &snapshot(), "wait_timeout");
 }
+
+#[test]
+fn a_spawned_container_tells_what_ended_it() {
+    let _l = lock();
+    let mut c = ContainerBuilder::new(sh("for i in 1 2 3 4 5 6 7 8; do sleep 1 & done 2>/dev/null; wait"))
+        .cgroup(CgroupConfig::new().pids_max(4))
+        .spawn()
+        .unwrap();
+    assert_eq!(c.ended_by().unwrap(), None, "still running");
+    c.wait().unwrap();
+    assert_eq!(c.ended_by().unwrap(), Some(EndedBy::PidsLimit));
+    c.delete().unwrap();
+    let mut c = ContainerBuilder::new(sh("exit 4")).spawn().unwrap();
+    c.wait().unwrap();
+    assert_eq!(c.ended_by().unwrap(), Some(EndedBy::Exited), "no cgroup: the status tells");
+}

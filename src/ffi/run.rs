@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::builder::{builder_ref, cocoon_builder};
 use super::container::{cocoon_container, container_mut, put_status, put_try_wait};
 use super::exec_process::{cocoon_exec_process, exec_mut};
-use super::{guard, nonnull, put, Fail};
+use super::{guard, nonnull, put, Fail, COCOON_E_NOT_AVAILABLE};
 use crate::run::{EndedBy, Output, RunOptions};
 
 /// A time limit in milliseconds: -1 is none; other negative values are rejected.
@@ -103,6 +103,39 @@ pub const COCOON_ENDED_OOM_KILL: c_int = 3;
 /// `cocoon_output_ended_by`: the cgroup's pids limit refused a fork at least once.
 pub const COCOON_ENDED_PIDS_LIMIT: c_int = 4;
 
+/// What ended the container's first process, once it has ended: `*ended_by` is
+/// `COCOON_ENDED_OOM_KILL` or `COCOON_ENDED_PIDS_LIMIT` when its cgroup's OOM killer or
+/// pids limit struck (read from the cgroup, so only for a container with one), else
+/// `COCOON_ENDED_EXITED` or `COCOON_ENDED_SIGNALED`; never `COCOON_ENDED_TIMEOUT` (a
+/// time limit is the caller's). `COCOON_E_NOT_AVAILABLE` while it still runs.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_container_ended_by(container: *mut cocoon_container, ended_by: *mut c_int) -> c_int {
+    guard(|| {
+        // SAFETY: the caller passes NULL or a live handle.
+        let c = unsafe { container_mut(container) }?;
+        nonnull(ended_by, "ended_by")?;
+        let e = c.inner.ended_by()?.ok_or_else(|| Fail {
+            code: COCOON_E_NOT_AVAILABLE,
+            errno: 0,
+            stage: 0,
+            message: "the container's first process is still running".into(),
+        })?;
+        // SAFETY: checked non-NULL.
+        unsafe { put(ended_by, ended_code(e)) };
+        Ok(())
+    })
+}
+
+fn ended_code(e: EndedBy) -> c_int {
+    match e {
+        EndedBy::Exited => COCOON_ENDED_EXITED,
+        EndedBy::Signaled => COCOON_ENDED_SIGNALED,
+        EndedBy::Timeout => COCOON_ENDED_TIMEOUT,
+        EndedBy::OomKill => COCOON_ENDED_OOM_KILL,
+        EndedBy::PidsLimit => COCOON_ENDED_PIDS_LIMIT,
+    }
+}
+
 /// The result of `cocoon_builder_run_output`. Opaque; freed by `cocoon_output_free`.
 pub struct cocoon_output {
     inner: Output,
@@ -178,15 +211,8 @@ pub unsafe extern "C" fn cocoon_output_ended_by(output: *const cocoon_output, en
         // SAFETY: the caller passes NULL or a live handle.
         let o = unsafe { output_ref(output) }?;
         nonnull(ended_by, "ended_by")?;
-        let v = match o.ended_by {
-            EndedBy::Exited => COCOON_ENDED_EXITED,
-            EndedBy::Signaled => COCOON_ENDED_SIGNALED,
-            EndedBy::Timeout => COCOON_ENDED_TIMEOUT,
-            EndedBy::OomKill => COCOON_ENDED_OOM_KILL,
-            EndedBy::PidsLimit => COCOON_ENDED_PIDS_LIMIT,
-        };
         // SAFETY: checked non-NULL.
-        unsafe { put(ended_by, v) };
+        unsafe { put(ended_by, ended_code(o.ended_by)) };
         Ok(())
     })
 }

@@ -10,6 +10,7 @@ use crate::namespace::Namespaces;
 use crate::plan::Plan;
 use crate::process::Process;
 use crate::selinux::SelinuxPlan;
+use crate::run::EndedBy;
 use crate::sys;
 
 /// How a process ended.
@@ -310,6 +311,14 @@ impl Container {
     /// Polls the wait fd, so no busy loop; a signal does not end the wait early.
     pub fn wait_timeout(&mut self, limit: Duration) -> Result<Option<ExitStatus>> {
         self.main.wait_timeout(limit)
+    }
+
+    /// What ended the first process, once it has ended (`None` while it runs): the OOM
+    /// killer or the pids limit of the container's cgroup, else its exit or signal. Never
+    /// [`EndedBy::Timeout`]: the container has no time limit of its own (see
+    /// [`crate::RunOptions::timeout`]).
+    pub fn ended_by(&mut self) -> Result<Option<EndedBy>> {
+        Ok(self.main.try_wait()?.map(|s| super::run::classify(self, s)))
     }
 
     /// An fd owned by the handle that polls readable (`POLLIN`) once the container's

@@ -202,18 +202,16 @@ fn run_container(mut c: Container, input: &[u8], deadline: Option<Instant>) -> R
     drop(stdin);
     drop(outs);
     let status = c.wait()?;
-    let ended_by = classify(&c, status, timed_out);
+    let ended_by = if timed_out { EndedBy::Timeout } else { classify(&c, status) };
     c.delete()?;
     let [stdout, stderr] = collected;
     Ok(Output { status, stdout, stderr, ended_by })
 }
 
-fn classify(c: &Container, status: ExitStatus, timed_out: bool) -> EndedBy {
-    if timed_out {
-        return EndedBy::Timeout;
-    }
-    // The cgroup is the container's own and new: any count above 0 happened in this run.
-    // A cgroup that cannot be read leaves the status to tell.
+/// What ended a container's first process, read once it has ended: the limits of its
+/// cgroup first (it is the container's own and new, so any count above 0 happened in
+/// it; a cgroup that cannot be read leaves the status to tell), then the status.
+pub(crate) fn classify(c: &Container, status: ExitStatus) -> EndedBy {
     if let Some(stats) = c.user_cgroup_stats() {
         if stats.memory.is_some_and(|m| m.oom_kills > 0) {
             return EndedBy::OomKill;

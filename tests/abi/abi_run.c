@@ -46,6 +46,7 @@ void test_run_errors(void) {
     CHECK(ex == 7 && code == 7 && sig == 7);
     EXPECT(cocoon_container_pidfd(NULL, &fd), COCOON_E_INVALID_ARGUMENT);
     CHECK(fd == -1);
+    EXPECT(cocoon_container_ended_by(NULL, &code), COCOON_E_INVALID_ARGUMENT);
 
     EXPECT(cocoon_builder_run_output(NULL, NULL, 0, -1, &o), COCOON_E_INVALID_ARGUMENT);
     EXPECT(cocoon_builder_run_output(b, NULL, 0, -1, NULL), COCOON_E_INVALID_ARGUMENT);
@@ -92,6 +93,8 @@ static void test_wait_timeout_and_pidfd(void) {
     CHECK(fd >= 0 && fd == fd2);
     CHECK(syscall(SYS_pidfd_send_signal, fd, 0, NULL, 0) == 0);
     CHECK(poll_in(fd, 0) == 0);
+    EXPECT(cocoon_container_ended_by(c, NULL), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_container_ended_by(c, &code), COCOON_E_NOT_AVAILABLE); /* running */
 
     /* An exec'd process. */
     EXPECT(cocoon_container_exec(c, b, &p), COCOON_OK);
@@ -112,6 +115,8 @@ static void test_wait_timeout_and_pidfd(void) {
     CHECK(ex == 1 && code == -1 && sig == SIGKILL);
     EXPECT(cocoon_container_wait_timeout(c, 0, &ex, &code, &sig), COCOON_OK);
     CHECK(ex == 1 && sig == SIGKILL);
+    EXPECT(cocoon_container_ended_by(c, &code), COCOON_OK);
+    CHECK(code == COCOON_ENDED_SIGNALED);
     EXPECT(cocoon_container_delete(c), COCOON_OK);
     cocoon_builder_free(b);
 }
@@ -197,13 +202,24 @@ static void test_run_output(void) {
     }
     cocoon_builder_free(b);
 
-    /* The pids limit. */
+    /* The pids limit, in a run and in a container spawned and waited for. */
     b = sh_builder("for i in 1 2 3 4 5 6 7 8; do sleep 1 & done 2>/dev/null; wait");
     EXPECT(cocoon_builder_set_pids_max(b, 4), COCOON_OK);
     o = run(b, NULL, 0, 60000);
     if (o != NULL) {
         CHECK(ended_by(o) == COCOON_ENDED_PIDS_LIMIT);
         cocoon_output_free(o);
+    }
+    {
+        cocoon_container *c = NULL;
+        int e = -1;
+        EXPECT(cocoon_container_spawn(b, &c), COCOON_OK);
+        if (c != NULL) {
+            EXPECT(cocoon_container_wait(c, &code, &sig), COCOON_OK);
+            EXPECT(cocoon_container_ended_by(c, &e), COCOON_OK);
+            CHECK(e == COCOON_ENDED_PIDS_LIMIT);
+            EXPECT(cocoon_container_delete(c), COCOON_OK);
+        }
     }
     cocoon_builder_free(b);
 
