@@ -17,8 +17,17 @@ mounts=[Bind(...), Tmpfs(...), Proc(...)]. See help(cocoon.Container).
 package. The library is found through the environment variable COCOON_LIBRARY (an
 override), then next to this package, then by its SONAME libcocoon.so.0.
 
+    r = cocoon.run(["sh", "-c", "cat; echo done >&2"], input=b"hi", capture_output=True,
+                   timeout=2.0, memory_max=64 << 20, pids_max=32)
+    print(r.stdout, r.stderr, r.returncode, r.ended_by)   # b'hi' b'done\n' 0 EndedBy.EXITED
+
+subprocess's names work the same way: run(), CompletedProcess, Container.wait(timeout=),
+communicate(), TimeoutExpired, CalledProcessError; `await container.wait_async()` in
+asyncio (see docs/FROM_SUBPROCESS.md).
+
 Modules: constants (the header's numbers), errors, system (version, has_feature,
-sweep_stale), stdio, process, seccomp, mounts, cgroup, stats, selinux, container.
+sweep_stale), stdio, process, seccomp, mounts, cgroup, stats, selinux, container, run
+(run, CompletedProcess), aio (asyncio).
 """
 
 from __future__ import annotations
@@ -27,13 +36,16 @@ from . import _lib
 from ._lib import lib
 from ._util import StrPath
 from .cgroup import Cgroup, DeviceRule, IoLimit
-from .constants import (DEVICE_ANY, RLIM_INFINITY, DeviceAccess, DeviceKind, ErrorCode, IoRate,
-                        MountFlag, Namespace, Relabel, Rlimit, Stage)
+from .aio import Streams
+from .constants import (DEVICE_ANY, RLIM_INFINITY, DeviceAccess, DeviceKind, EndedBy, ErrorCode,
+                        IoRate, MountFlag, Namespace, Relabel, Rlimit, Stage)
 from .container import Container, ExecProcess, ExitStatus
-from .errors import (AlreadyExited, CgroupError, CgroupOSError, CocoonError, CocoonOSError,
-                     ImageFileError, ImageFileOSError, InvalidArgument, InvalidConfig, SELinuxError)
+from .errors import (AlreadyExited, CalledProcessError, CgroupError, CgroupOSError, CocoonError,
+                     CocoonOSError, ImageFileError, ImageFileOSError, InvalidArgument, InvalidConfig,
+                     SELinuxError, TimeoutExpired)
 from .mounts import Bind, Layers, Proc, Tmpfs
 from .process import Capabilities, Process, User
+from .run import CompletedProcess, run
 from .seccomp import Seccomp
 from .selinux import SELinux
 from .stats import CgroupStats, CpuStats, IoStats, MemoryStats, PidsStats
@@ -42,7 +54,7 @@ from .system import has_feature, sweep_stale, version
 
 __all__ = [
     # running
-    "Container", "ExecProcess", "ExitStatus",
+    "Container", "ExecProcess", "ExitStatus", "run", "CompletedProcess", "EndedBy", "Streams",
     # configuration
     "Process", "User", "Capabilities", "Seccomp", "Cgroup", "IoLimit", "DeviceRule", "SELinux",
     "Bind", "Tmpfs", "Proc", "Layers", "INHERIT", "DEVNULL", "PIPE",
@@ -54,6 +66,7 @@ __all__ = [
     # errors
     "CocoonError", "CocoonOSError", "InvalidArgument", "InvalidConfig", "AlreadyExited",
     "CgroupError", "CgroupOSError", "SELinuxError", "ImageFileError", "ImageFileOSError",
+    "TimeoutExpired", "CalledProcessError",
     # the library and the host
     "version", "has_feature", "sweep_stale",
 ]

@@ -26,6 +26,10 @@ class _Process(ctypes.Structure):
     """Opaque cocoon_process."""
 
 
+class _Output(ctypes.Structure):
+    """Opaque cocoon_output."""
+
+
 class Stats(ctypes.Structure):
     """struct cocoon_stats (set `size` to ctypes.sizeof(Stats) before the call)."""
     _fields_ = [
@@ -51,11 +55,13 @@ if TYPE_CHECKING:  # the handle pointer types, as type checkers can name them
     ContainerP = ctypes._Pointer[_Container]
     ExecP = ctypes._Pointer[_Exec]
     ProcessP = ctypes._Pointer[_Process]
+    OutputP = ctypes._Pointer[_Output]
 else:
     BuilderP = POINTER(_Builder)
     ContainerP = POINTER(_Container)
     ExecP = POINTER(_Exec)
     ProcessP = POINTER(_Process)
+    OutputP = POINTER(_Output)
 c_char_pp = POINTER(c_char_p)
 c_int_p = POINTER(c_int)
 
@@ -199,6 +205,17 @@ _SIGNATURES = {
     "cocoon_process_new": ([c_char_p, POINTER(ProcessP)], c_int),
     "cocoon_process_free": ([ProcessP], None),
     "cocoon_process_validate": ([ProcessP], c_int),
+    # waits with a time limit, the pidfd, one-shot runs
+    "cocoon_container_wait_timeout": ([ContainerP, c_int64, c_int_p, c_int_p, c_int_p], c_int),
+    "cocoon_exec_process_wait_timeout": ([ExecP, c_int64, c_int_p, c_int_p, c_int_p], c_int),
+    "cocoon_container_pidfd": ([ContainerP, c_int_p], c_int),
+    "cocoon_container_ended_by": ([ContainerP, c_int_p], c_int),
+    "cocoon_builder_run_output": ([BuilderP, ctypes.c_void_p, c_size_t, c_int64, POINTER(OutputP)], c_int),
+    "cocoon_output_status": ([OutputP, c_int_p, c_int_p], c_int),
+    "cocoon_output_ended_by": ([OutputP, c_int_p], c_int),
+    "cocoon_output_stdout": ([OutputP, POINTER(ctypes.POINTER(ctypes.c_uint8)), POINTER(c_size_t)], c_int),
+    "cocoon_output_stderr": ([OutputP, POINTER(ctypes.POINTER(ctypes.c_uint8)), POINTER(c_size_t)], c_int),
+    "cocoon_output_free": ([OutputP], None),
 }
 # The process setters shared by cocoon_builder_* and cocoon_process_*.
 _PROCESS_SETTERS = (

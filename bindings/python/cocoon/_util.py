@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import ctypes
+import math
 import os
 import select
-from typing import Any, Sequence, Tuple, Union
+from typing import Any, Optional, Sequence, Tuple, Union
 
 StrPath = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
 """A path or string argument: str, bytes or an os.PathLike (encoded with os.fsencode)."""
@@ -29,10 +30,15 @@ def _u64(v: int, top: int = 2**64 - 1) -> int:
     return v
 
 
-def _wait_readable(fd: int) -> None:
-    """Blocks until `fd` polls readable. Unlike a wait inside the C library, this runs
-    Python's signal handlers: Ctrl-C raises KeyboardInterrupt at once (PEP 475)."""
+def _wait_readable(fd: int, timeout: Optional[float] = None) -> bool:
+    """Blocks until `fd` polls readable (True) or `timeout` seconds pass (False). Unlike
+    a wait inside the C library, this runs Python's signal handlers: Ctrl-C raises
+    KeyboardInterrupt at once (PEP 475; other signals resume the poll with the time left)."""
     p = select.poll()
     p.register(fd, select.POLLIN)
-    while not p.poll():
-        pass
+    if timeout is None:
+        while not p.poll():
+            pass
+        return True
+    # Round up: a sub-millisecond rest must not become a busy 0 ms poll.
+    return bool(p.poll(max(0, math.ceil(timeout * 1000))))

@@ -8,7 +8,7 @@ import enum
 
 __all__ = [
     "ErrorCode", "Stage", "Namespace", "MountFlag", "Relabel", "Rlimit", "RLIM_INFINITY",
-    "IoRate", "DeviceKind", "DeviceAccess", "DEVICE_ANY",
+    "IoRate", "DeviceKind", "DeviceAccess", "DEVICE_ANY", "EndedBy",
 ]
 
 
@@ -118,3 +118,17 @@ class DeviceAccess(enum.IntFlag):
 
 DEVICE_ANY = 0xFFFFFFFF
 """COCOON_DEVICE_ANY: a wildcard major or minor number in a DeviceRule."""
+
+
+class EndedBy(enum.IntEnum):
+    """COCOON_ENDED_*: what ended a run (CompletedProcess.ended_by, Container.ended_by)."""
+    EXITED = 0
+    """The program exited by itself."""
+    SIGNALED = 1
+    """A signal killed it (not one of the limits below)."""
+    TIMEOUT = 2
+    """The time limit passed: cocoon killed the container."""
+    OOM_KILL = 3
+    """The OOM killer killed a process of the container's cgroup (its memory limit)."""
+    PIDS_LIMIT = 4
+    """The cgroup's pids limit refused a fork at least once."""

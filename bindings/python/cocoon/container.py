@@ -14,14 +14,16 @@ from . import _compat, _lib
 from ._lib import lib
 from ._util import StrPath, _b, _strv, _wait_readable
 from .cgroup import Cgroup, _apply_cgroup
-from .constants import ErrorCode, Namespace
-from .errors import _check, _raise
+from .constants import EndedBy, ErrorCode, Namespace
+from .errors import TimeoutExpired, _check, _raise
 from .mounts import Layers, Mount, _apply_mounts, _apply_rootfs
 from .process import Process, UserSpec, _apply_process
 from .seccomp import Seccomp
 from .selinux import SELinux, _apply_selinux
 from .stats import CgroupStats
 from .stdio import StdioSpec, _close_streams, _take_all
+from . import aio as _aio
+from . import run as _run
 
 __all__ = ["Container", "ExecProcess", "ExitStatus"]
 
@@ -149,6 +151,8 @@ class Container:
         **deprecated: Any,
     ) -> None:
         self._lock = threading.Lock()
+        self.args = list(argv)
+        self._communication: Any = None
         self._h: Optional[_lib.ContainerP] = None
         self._fin: Optional[weakref.finalize[Any, Any]] = None
         self.stdin: Optional[IO[bytes]] = None
@@ -299,13 +303,58 @@ class Container:
         _check(lib.cocoon_container_wait_fd(self._handle(), ctypes.byref(fd)))
         return fd.value
 
-    def wait(self) -> ExitStatus:
-        """Waits for the first process to end. Interruptible: Ctrl-C raises
+    @property
+    def pidfd(self) -> int:
+        """A pidfd of the first process, owned by the container (do not close it): for
+        os.pidfd_open-style uses (signal.pidfd_send_signal, setns). It polls readable
+        once that process exited, but wait() may then block a moment longer: to wait in
+        an event loop, use wait_fd()."""
+        fd = ctypes.c_int()
+        _check(lib.cocoon_container_pidfd(self._handle(), ctypes.byref(fd)))
+        return fd.value
+
+    def wait(self, timeout: Optional[float] = None) -> ExitStatus:
+        """Waits for the first process to end, at most `timeout` seconds: then raises
+        cocoon.TimeoutExpired (the container keeps running). Interruptible: Ctrl-C raises
         KeyboardInterrupt at once (the container keeps running until close())."""
-        _wait_readable(self.wait_fd())
+        if not _wait_readable(self.wait_fd(), timeout):
+            raise TimeoutExpired(self.args, timeout or 0)
         code, sig = ctypes.c_int(), ctypes.c_int()
         _check(lib.cocoon_container_wait(self._handle(), ctypes.byref(code), ctypes.byref(sig)))
         return _status(code, sig)
+
+    def communicate(self, input: Optional[bytes] = None,
+                    timeout: Optional[float] = None) -> Tuple[Optional[bytes], Optional[bytes]]:
+        """As Popen.communicate: feeds `input` to stdin (stdin=PIPE), collects stdout and
+        stderr (None for a stream that is not PIPE) until the first process has ended,
+        and waits for it; no deadlock however much flows each way. After `timeout`
+        seconds raises cocoon.TimeoutExpired (with the output so far; the container keeps
+        running: call again to resume, or kill() first). Interruptible by Ctrl-C."""
+        return _run.communicate(self, input, timeout)
+
+    @property
+    def ended_by(self) -> Optional[EndedBy]:
+        """What ended the first process (None while it runs): EndedBy.OOM_KILL or
+        PIDS_LIMIT when the container's cgroup limits struck, else EXITED or SIGNALED."""
+        v = ctypes.c_int()
+        rc = lib.cocoon_container_ended_by(self._handle(), ctypes.byref(v))
+        if rc == ErrorCode.NOT_AVAILABLE:
+            return None
+        _check(rc)
+        return EndedBy(v.value)
+
+    async def wait_async(self) -> ExitStatus:
+        """Awaits the end of the first process in the running asyncio loop (its wait fd
+        on loop.add_reader: no thread). Cancelling the await (asyncio.wait_for's timeout,
+        task.cancel()) kills the container's first process — and with a PID namespace
+        everything in it."""
+        return await _aio.wait_async(self)
+
+    async def streams(self) -> "_aio.Streams":
+        """The PIPE streams as asyncio objects: Streams(stdin: StreamWriter, stdout,
+        stderr: StreamReader; None where not piped). They take over .stdin/.stdout/.stderr
+        (set to None here)."""
+        return await _aio.streams(self)
 
     def poll(self) -> Optional[ExitStatus]:
         """The exit status if the first process has ended, else None."""
@@ -379,14 +428,16 @@ class Container:
             _check(lib.cocoon_container_exec_process(self._handle(), ph, ctypes.byref(h)))
         finally:
             lib.cocoon_process_free(ph)
-        return ExecProcess(h)
+        return ExecProcess(h, argv)
 
 
 class ExecProcess:
     """A process exec'd into a container (Container.exec); `with`/close() kills it (if
     running) and reaps it. With PIPE stdio its ends are .stdin/.stdout/.stderr."""
 
-    def __init__(self, h: _lib.ExecP) -> None:
+    def __init__(self, h: _lib.ExecP, args: Sequence[StrPath] = ()) -> None:
+        self.args = list(args)
+        self._communication: Any = None
         self._h: Optional[_lib.ExecP] = h
         self._fin = weakref.finalize(self, lib.cocoon_exec_process_free, h)
         self.stdin: Optional[IO[bytes]] = None
@@ -413,9 +464,11 @@ class ExecProcess:
         _check(lib.cocoon_exec_process_wait_fd(self._handle(), ctypes.byref(fd)))
         return fd.value
 
-    def wait(self) -> ExitStatus:
-        """Waits for it to end (interruptible: Ctrl-C raises KeyboardInterrupt)."""
-        _wait_readable(self.wait_fd())
+    def wait(self, timeout: Optional[float] = None) -> ExitStatus:
+        """Waits for it to end, at most `timeout` seconds: then raises
+        cocoon.TimeoutExpired (interruptible: Ctrl-C raises KeyboardInterrupt)."""
+        if not _wait_readable(self.wait_fd(), timeout):
+            raise TimeoutExpired(self.args, timeout or 0)
         code, sig = ctypes.c_int(), ctypes.c_int()
         _check(lib.cocoon_exec_process_wait(self._handle(), ctypes.byref(code), ctypes.byref(sig)))
         return _status(code, sig)
@@ -425,6 +478,15 @@ class ExecProcess:
         ex, code, sig = ctypes.c_int(), ctypes.c_int(), ctypes.c_int()
         _check(lib.cocoon_exec_process_try_wait(self._handle(), ctypes.byref(ex), ctypes.byref(code), ctypes.byref(sig)))
         return _status(code, sig) if ex.value else None
+
+    def communicate(self, input: Optional[bytes] = None,
+                    timeout: Optional[float] = None) -> Tuple[Optional[bytes], Optional[bytes]]:
+        """As Container.communicate."""
+        return _run.communicate(self, input, timeout)
+
+    async def wait_async(self) -> ExitStatus:
+        """As Container.wait_async (a cancelled await kills the process)."""
+        return await _aio.wait_async(self)
 
     def kill(self, signal: int = 9) -> None:
         """Sends it a signal (default SIGKILL)."""

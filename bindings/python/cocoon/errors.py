@@ -3,7 +3,8 @@ last error (code, errno, stage, message)."""
 
 from __future__ import annotations
 
-from typing import NoReturn, Type, TypeVar, Union
+import subprocess
+from typing import Any, NoReturn, Optional, Sequence, Type, TypeVar, Union
 
 from ._lib import lib
 from .constants import ErrorCode, Stage
@@ -11,6 +12,7 @@ from .constants import ErrorCode, Stage
 __all__ = [
     "CocoonError", "CocoonOSError", "InvalidArgument", "InvalidConfig", "AlreadyExited",
     "CgroupError", "CgroupOSError", "SELinuxError", "ImageFileError", "ImageFileOSError",
+    "TimeoutExpired", "CalledProcessError",
 ]
 
 _E = TypeVar("_E", ErrorCode, Stage)
@@ -80,6 +82,52 @@ class ImageFileError(CocoonError):
 
 class ImageFileOSError(ImageFileError, CocoonOSError):  # type: ignore[misc]  # errno is always an int here
     """COCOON_E_IMAGE_FILE with an OS error (errno is set): the file could not be read."""
+
+
+def _no_library_error(e: CocoonError, message: str) -> None:
+    """The CocoonError fields of an error no library call reported (CocoonError.__init__
+    is not called: its super() is the subprocess error's, which takes other arguments)."""
+    e.code, e.errno, e.stage, e.message = ErrorCode.OK, 0, Stage.NONE, message
+
+
+class TimeoutExpired(CocoonError, subprocess.TimeoutExpired):
+    """A wait, communicate() or run() passed its timeout; also a subprocess.TimeoutExpired
+    (cmd, timeout, output/stdout, stderr: what was collected so far). From run() the
+    container was killed and `result` is its CompletedProcess (ended_by TIMEOUT); from a
+    wait or communicate() it still runs and `result` is None. `code` is ErrorCode.OK: no
+    library call failed."""
+
+    def __init__(self, cmd: Sequence[Any], timeout: float, output: Optional[bytes] = None,
+                 stderr: Optional[bytes] = None, result: Any = None) -> None:
+        message = f"Command {list(cmd)!r} timed out after {timeout} seconds"
+        subprocess.TimeoutExpired.__init__(self, cmd, timeout, output, stderr)
+        _no_library_error(self, message)
+        self.args = (message,)
+        self.result = result
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class CalledProcessError(CocoonError, subprocess.CalledProcessError):
+    """run(check=True) of a program that did not exit by itself with code 0; also a
+    subprocess.CalledProcessError (returncode, cmd, output/stdout, stderr). `result` is
+    the CompletedProcess: its `status` and `ended_by` (e.g. OOM_KILL) tell more."""
+
+    def __init__(self, result: Any) -> None:
+        r = result
+        subprocess.CalledProcessError.__init__(self, r.returncode, r.args, r.stdout, r.stderr)
+        message = subprocess.CalledProcessError.__str__(self)
+        if r.ended_by.name not in ("EXITED", "SIGNALED"):
+            message += f" ({r.ended_by.name.lower().replace('_', ' ')})"
+        _no_library_error(self, message)
+        self.args = (message,)
+        self.result = result
+        self.status = r.status
+        self.ended_by = r.ended_by
+
+    def __str__(self) -> str:
+        return self.message
 
 
 def _enum(cls: Type[_E], v: int) -> Union[_E, int]:

@@ -70,3 +70,7 @@ def test_strerror_known_exactly_for_header_codes():
         else:
             assert msg == "unknown error code", (code, msg)
     assert _lib.lib.cocoon_strerror(1) == b"unknown error code"
+
+
+def test_ended_by_matches_header():
+    assert _members(cocoon.EndedBy) == _defines("COCOON_ENDED_")
