@@ -132,3 +132,6 @@ class EndedBy(enum.IntEnum):
     """The OOM killer killed a process of the container's cgroup (its memory limit)."""
     PIDS_LIMIT = 4
     """The cgroup's pids limit refused a fork at least once."""
+
+    def __str__(self) -> str:  # an IntEnum prints as its number from Python 3.11 on
+        return f"EndedBy.{self.name}"
