@@ -163,7 +163,8 @@ def communicate(proc: Any, input: Optional[bytes], timeout: Optional[float]) -> 
     """Feeds `input`, collects the piped stdout/stderr and waits for the end, on one
     thread with poll(2) (no deadlock however much flows each way). Ctrl-C interrupts it
     at once. On timeout raises TimeoutExpired (the process keeps running; call again to
-    resume, as with Popen.communicate)."""
+    resume, as with Popen.communicate). It reads the pipes' fds directly: do not read
+    them through the file objects too."""
     st: Optional[_Communication] = proc._communication
     if st is None:
         if input and proc.stdin is None:
@@ -191,8 +192,10 @@ def communicate(proc: Any, input: Optional[bytes], timeout: Optional[float]) -> 
                 raise TimeoutExpired(proc.args, timeout or 0, output=out, stderr=err)
         fds = {fd for fd, _ in ready}
         exited = wait_fd in fds
-        if st.stdin is not None and (st.stdin.fileno() in fds or exited):
-            st.feed() if not exited else st.close_stdin()
+        if st.stdin is not None and exited:
+            st.close_stdin()
+        elif st.stdin is not None and st.stdin.fileno() in fds:
+            st.feed()
         for i, f in enumerate(st.outs):
             # After the exit every writer of a PID namespace is gone: read what the pipe
             # holds, do not wait for more (a daemon without one would hold it open).
