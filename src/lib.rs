@@ -37,6 +37,7 @@ pub mod ffi;
 mod helper;
 pub mod image_file;
 pub mod selinux;
+mod kernel_file;
 mod sys;
 
 // The public paths of the description and the running container stay at the root.

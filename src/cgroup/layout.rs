@@ -5,7 +5,6 @@
 //! needs to know where every controller lives (on a hybrid host `hugetlb` may sit in the
 //! unified hierarchy while `memory` is v1), so the detection is done here.
 
-use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -58,8 +57,8 @@ static LAYOUT: OnceLock<Option<Layout>> = OnceLock::new();
 pub(crate) fn layout() -> Result<&'static Layout, CgroupError> {
     LAYOUT
         .get_or_init(|| {
-            let text = fs::read_to_string("/proc/self/mountinfo").ok()?;
-            Layout::from_mountinfo(&text, |p| fs::read_to_string(p).ok())
+            let text = crate::kernel_file::read_to_string("/proc/self/mountinfo", 8192).ok()?;
+            Layout::from_mountinfo(&text, |p| crate::kernel_file::read_to_string(p, 256).ok())
         })
         .as_ref()
         .ok_or(CgroupError::NoCgroupfs)

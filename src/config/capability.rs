@@ -112,7 +112,7 @@ impl Default for Capabilities {
 pub(crate) fn last_cap() -> u32 {
     static LAST: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
     *LAST.get_or_init(|| {
-        std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+        crate::kernel_file::read_to_string("/proc/sys/kernel/cap_last_cap", 16)
             .ok()
             .and_then(|s| s.trim().parse().ok())
             .unwrap_or(40)

@@ -114,11 +114,20 @@ fn sandbox_entries() -> Result<Vec<(&'static str, HostEntry)>> {
     Ok(out)
 }
 
-/// The running kernel's `(major, minor)` (from `/proc/sys/kernel/osrelease`), read once.
+/// The running kernel's `(major, minor)` (its release, from `uname(2)`: one syscall, where
+/// `/proc/sys/kernel/osrelease` takes four), read once.
 fn kernel_version() -> (u32, u32) {
     static VERSION: std::sync::OnceLock<(u32, u32)> = std::sync::OnceLock::new();
     *VERSION.get_or_init(|| {
-        let rel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+        // SAFETY: utsname is plain data; uname fills it (its fields are NUL-terminated).
+        let mut uts: libc::utsname = unsafe { std::mem::zeroed() };
+        // SAFETY: a valid, writable utsname.
+        let rel = if unsafe { libc::uname(&mut uts) } == 0 {
+            // SAFETY: `release` is NUL-terminated within the array after a successful uname.
+            unsafe { std::ffi::CStr::from_ptr(uts.release.as_ptr()) }.to_string_lossy().into_owned()
+        } else {
+            String::new()
+        };
         let mut it = rel.trim().split(|c: char| !c.is_ascii_digit()).filter_map(|p| p.parse::<u32>().ok());
         (it.next().unwrap_or(0), it.next().unwrap_or(0))
     })

@@ -39,7 +39,7 @@ pub fn selinuxfs_mount() -> Option<&'static Path> {
 
 fn detected() -> &'static Detected {
     DETECTED.get_or_init(|| {
-        let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+        let mountinfo = crate::kernel_file::read_to_string("/proc/self/mountinfo", 8192).unwrap_or_default();
         let Some(mnt) = find_selinuxfs(&mountinfo) else {
             return Detected { enabled: false, selinuxfs: None };
         };

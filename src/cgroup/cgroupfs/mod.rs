@@ -98,7 +98,7 @@ fn write(path: &Path, value: &str) -> Result<(), CgroupError> {
 }
 
 fn read(path: &Path) -> Result<String, CgroupError> {
-    fs::read_to_string(path).map_err(|e| CgroupError::io("read", path, e))
+    crate::kernel_file::read_to_string(path, 1024).map_err(|e| CgroupError::io("read", path, e))
 }
 
 fn lib_err(controller: &'static str, dir: &Path, value: impl Into<String>) -> impl FnOnce(cgroups_rs::fs::error::Error) -> CgroupError {
@@ -292,7 +292,7 @@ fn rmdir_retry(path: &Path) -> Result<(), CgroupError> {
                 delay = (delay * 2).min(Duration::from_millis(100));
             }
             Err(e) => {
-                let pids: Vec<i32> = fs::read_to_string(path.join("cgroup.procs"))
+                let pids: Vec<i32> = crate::kernel_file::read_to_string(path.join("cgroup.procs"), 256)
                     .unwrap_or_default()
                     .lines()
                     .filter_map(|l| l.trim().parse().ok())

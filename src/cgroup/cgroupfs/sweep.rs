@@ -30,10 +30,10 @@ fn owner_pid(name: &str) -> Option<i32> {
 
 /// When process `pid` started (wall clock), if it exists.
 fn process_start(pid: i32) -> Option<SystemTime> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let stat = crate::kernel_file::read_to_string(format!("/proc/{pid}/stat"), 512).ok()?;
     // comm (field 2) may hold spaces and ')': split after the last ')'.
     let ticks: u64 = stat.get(stat.rfind(')')? + 1..)?.split_whitespace().nth(19)?.parse().ok()?;
-    let btime: u64 = fs::read_to_string("/proc/stat")
+    let btime: u64 = crate::kernel_file::read_to_string("/proc/stat", 4096)
         .ok()?
         .lines()
         .find_map(|l| l.strip_prefix("btime ").and_then(|v| v.trim().parse().ok()))?;
@@ -50,8 +50,17 @@ fn owner_alive(pid: i32, dir: &Path) -> bool {
     started <= made + Duration::from_secs(1)
 }
 
+/// Whether a cgroup directory may hold child cgroups: cgroupfs (kernfs) counts a
+/// directory's links as 2 + its subdirectories, so one `stat` tells an empty parent —
+/// the usual case — without opening and listing it (on a v1 host, once per hierarchy).
+/// A parent that cannot be stat'ed (none made yet on this hierarchy) has nothing to sweep.
+fn has_subdirectories(dir: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    fs::metadata(dir).is_ok_and(|m| m.nlink() != 2)
+}
+
 fn has_processes(dir: &Path) -> bool {
-    fs::read_to_string(dir.join("cgroup.procs")).map_or(true, |s| !s.trim().is_empty())
+    crate::kernel_file::read_to_string(dir.join("cgroup.procs"), 256).map_or(true, |s| !s.trim().is_empty())
 }
 
 /// Removes, on every hierarchy, the cgroups under `parent` (default
@@ -75,6 +84,9 @@ fn sweep_parent(parent: Option<&Path>) -> Result<Vec<PathBuf>, CgroupError> {
     let mut removed = Vec::new();
     for h in &layout()?.hierarchies {
         let base = h.mount.join(parent);
+        if !has_subdirectories(&base) {
+            continue;
+        }
         let Ok(entries) = fs::read_dir(&base) else { continue };
         for e in entries.flatten() {
             let name = e.file_name();

@@ -1,6 +1,5 @@
 //! The processes in a cgroup: attaching, listing, freezing and thawing, killing them all.
 
-use std::fs;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
@@ -28,7 +27,7 @@ impl Cgroup {
         let mut v: Vec<i32> = self
             .dirs
             .iter()
-            .filter_map(|d| fs::read_to_string(d.path.join("cgroup.procs")).ok())
+            .filter_map(|d| crate::kernel_file::read_to_string(d.path.join("cgroup.procs"), 256).ok())
             .flat_map(|t| t.lines().filter_map(|l| l.trim().parse().ok()).collect::<Vec<i32>>())
             .collect();
         v.sort_unstable();
