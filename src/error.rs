@@ -67,6 +67,17 @@ pub enum Error {
         problem: crate::image_file::ImageFileProblem,
     },
 
+    /// The running kernel lacks a feature the configuration requires (e.g. a Landlock
+    /// right above its ABI in [`crate::landlock::LandlockMode::Required`]); nothing was
+    /// created.
+    #[error("unsupported {what}: {reason}")]
+    Unsupported {
+        /// Which setting needs it (e.g. `"landlock"`).
+        what: &'static str,
+        /// What the kernel lacks, naming the rule.
+        reason: String,
+    },
+
     /// The operation needs a running container, but it has already been reaped.
     #[error("the container has already exited")]
     AlreadyExited,
@@ -207,6 +218,8 @@ stages! {
     KeyringLabel = 35 => "keyring label",
     /// Creating the cgroup namespace.
     CgroupNamespace = 36 => "cgroup namespace",
+    /// Applying the Landlock ruleset (the index names the rule).
+    Landlock = 37 => "landlock",
 }
 
 impl fmt::Display for Stage {

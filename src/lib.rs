@@ -41,7 +41,7 @@ mod kernel_file;
 mod sys;
 
 // The public paths of the description and the running container stay at the root.
-pub use config::{builder, capability, idmap, mount, namespace, process, rootfs, seccomp};
+pub use config::{builder, capability, idmap, landlock, mount, namespace, process, rootfs, seccomp};
 pub use spawn::container;
 pub use spawn::run;
 
@@ -70,6 +70,8 @@ pub use process::{Process, Rlimit, Stdio, User};
 pub use rootfs::Rootfs;
 #[doc(no_inline)]
 pub use seccomp::Seccomp;
+pub use landlock::{FsAccess, Landlock, LandlockMode, NetAccess};
+pub use plan::LandlockStatus;
 pub use selinux::SelinuxConfig;
 
 #[cfg(test)]

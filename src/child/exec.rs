@@ -180,6 +180,13 @@ pub(crate) fn exec_process(p: &ProcessPlan, ctx: &ChildCtx<'_>) -> Step<Fail> {
     if unsafe { libc::fcntl(ctx.sock, libc::F_SETFD, 0) } != 0 {
         return Err(Fail { stage: Stage::CloseFds, index: 1, errno: sys::last_errno() });
     }
+    // Landlock after everything that opens files by path (cwd, the keyring's attr file)
+    // and before the user's seccomp deny-list, which may refuse the landlock syscalls.
+    // It does not restrict the helper's exec (a memfd on an internal mount); the plan
+    // gave the program's PATH candidates EXECUTE.
+    if let Some(l) = &p.landlock {
+        super::landlock::apply(l)?;
+    }
     if let Some(prog) = &p.seccomp {
         // Last, so that only the helper runs under the user's deny-list.
         install_seccomp(prog).at(Stage::Seccomp, 0)?;

@@ -13,7 +13,8 @@
 //!
 //! These rules apply to every file of this folder: [`setup`] (namespaces, hostname, root,
 //! pivot), [`fs`] (mount sources, in-root resolution, filesystem ops), [`exec`] (stdio,
-//! fds, keyring, seccomp, ids and capabilities, the helper's exec) and [`monitor`] (which in
+//! fds, keyring, seccomp, ids and capabilities, the helper's exec), [`landlock`] (the
+//! ruleset, applied last before the helper's exec) and [`monitor`] (which in
 //! addition shares the caller's memory for a new container, so it makes every syscall
 //! through `raw`, never touching `errno`, and reads nothing of the caller's after its pid
 //! report) — and
@@ -24,6 +25,7 @@
 
 mod exec;
 mod fs;
+mod landlock;
 pub(crate) mod monitor;
 pub(crate) mod raw;
 mod setup;

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use crate::cgroup::CgroupConfig;
+use crate::landlock::Landlock;
 use crate::container::Container;
 use crate::error::{Error, Result};
 use crate::idmap::{validate_id_map, IdRange};
@@ -74,6 +75,7 @@ pub struct ContainerBuilder {
     pub(crate) cgroup: Option<CgroupConfig>,
     pub(crate) selinux: Option<SelinuxConfig>,
     pub(crate) joins: Vec<(Namespaces, PathBuf)>,
+    pub(crate) landlock: Option<Landlock>,
 }
 
 impl ContainerBuilder {
@@ -100,6 +102,7 @@ impl ContainerBuilder {
             cgroup: None,
             selinux: None,
             joins: Vec::new(),
+            landlock: None,
         }
     }
 
@@ -220,6 +223,13 @@ impl ContainerBuilder {
         self
     }
 
+    /// Restricts the program with a Landlock ruleset, applied right before its exec
+    /// (see [`crate::landlock`]).
+    pub fn landlock(mut self, l: Landlock) -> Self {
+        self.landlock = Some(l);
+        self
+    }
+
     /// The process this builder runs.
     pub fn get_process(&self) -> &Process {
         &self.process
@@ -309,6 +319,9 @@ impl ContainerBuilder {
         }
         self.rootfs.validate()?;
         self.process.validate()?;
+        if let Some(l) = &self.landlock {
+            l.validate()?;
+        }
         if let Some(cg) = &self.cgroup {
             cg.validate_on(cgroup_layout()?)?;
         }
@@ -495,6 +508,23 @@ impl ContainerBuilder {
     pub fn clear_selinux(&mut self) -> &mut Self {
         self.selinux = None;
         self
+    }
+
+    /// Sets the Landlock ruleset ([`ContainerBuilder::landlock`]).
+    pub fn set_landlock(&mut self, l: Landlock) -> &mut Self {
+        self.landlock = Some(l);
+        self
+    }
+
+    /// Removes the Landlock ruleset.
+    pub fn clear_landlock(&mut self) -> &mut Self {
+        self.landlock = None;
+        self
+    }
+
+    /// The Landlock ruleset, if any.
+    pub fn get_landlock(&self) -> Option<&Landlock> {
+        self.landlock.as_ref()
     }
 
     /// The cgroup settings, if any.

@@ -8,6 +8,7 @@ pub mod builder;
 pub mod capability;
 pub(crate) mod env;
 pub mod idmap;
+pub mod landlock;
 pub mod mount;
 pub mod namespace;
 pub mod process;

@@ -55,6 +55,8 @@ pub(crate) struct HostFacts<'a> {
     /// What the host has of [`SANDBOX_TOP`] and [`SANDBOX_ETC`], in that order; absent
     /// entries are left out. Read only for a host-sandbox root (empty otherwise).
     pub sandbox: Vec<(&'static str, HostEntry)>,
+    /// The kernel's Landlock ABI (0: none), asked only when the builder has a ruleset.
+    pub landlock_abi: u32,
 }
 
 impl HostFacts<'static> {
@@ -67,6 +69,7 @@ impl HostFacts<'static> {
             last_cap: crate::capability::last_cap(),
             cgroup: crate::cgroup::layout().ok(),
             sandbox: if b.rootfs == Rootfs::HostSandbox { sandbox_entries()? } else { Vec::new() },
+            landlock_abi: if b.landlock.is_some() { super::landlock::kernel_abi() } else { 0 },
         })
     }
 }

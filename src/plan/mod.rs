@@ -12,6 +12,7 @@
 mod default_seccomp;
 mod facts;
 mod host;
+mod landlock;
 mod ops;
 mod process;
 mod users;
@@ -41,6 +42,8 @@ pub use crate::process::MAX_PASSED_FDS;
 pub(crate) use process::{describe_process, ProcessPlan, SECCOMP_DEFAULT_INDEX};
 pub(crate) use users::NameRoot;
 pub(crate) use facts::HostFacts;
+pub use landlock::LandlockStatus;
+pub(crate) use landlock::{LandlockPlan, LANDLOCK_CREATE_INDEX, LANDLOCK_RESTRICT_INDEX};
 #[cfg(test)]
 pub(crate) use facts::kernel_at_least;
 
@@ -95,6 +98,8 @@ pub struct Plan {
     pub(crate) selinux: Option<SelinuxConfig>,
     /// Bind sources to relabel for the container's SELinux level before the clone.
     pub(crate) relabels: Vec<(PathBuf, crate::selinux::Sharing)>,
+    /// What the Landlock ruleset became on this kernel, if the builder has one.
+    pub(crate) landlock_status: Option<std::sync::Arc<LandlockStatus>>,
 }
 
 impl Plan {
@@ -172,7 +177,16 @@ impl Plan {
         }
         let masked = b.masked_paths.iter().map(|p| InRootPath::new("masked path", p)).collect::<Result<_>>()?;
         let readonly = b.readonly_paths.iter().map(|p| InRootPath::new("read-only path", p)).collect::<Result<_>>()?;
-        let process = ProcessPlan::new(&b.process, name_root, !setgroups_deny, host.last_cap)?;
+        let mut process = ProcessPlan::new(&b.process, name_root, !setgroups_deny, host.last_cap)?;
+        let landlock_status = match &b.landlock {
+            Some(l) => {
+                let may_restrict = process.no_new_privs || process.caps.effective.0 & (1 << 21 /* CAP_SYS_ADMIN */) != 0;
+                let (lp, status) = landlock::plan(l, host.landlock_abi, &process.candidates, may_restrict)?;
+                process.landlock = lp;
+                Some(status)
+            }
+            None => None,
+        };
         if userns {
             check_user_mapped(&process, &b.uid_map, &b.gid_map)?;
         }
@@ -214,6 +228,7 @@ impl Plan {
                     _ => None,
                 })
                 .collect(),
+            landlock_status,
         })
     }
 
@@ -233,6 +248,12 @@ impl Plan {
     /// The namespaces containers from this plan get.
     pub fn namespaces(&self) -> Namespaces {
         self.namespaces
+    }
+
+    /// What the builder's Landlock ruleset became on this kernel (the ABI used, the
+    /// rights dropped in best-effort mode); `None` without a ruleset.
+    pub fn landlock_status(&self) -> Option<&LandlockStatus> {
+        self.landlock_status.as_deref()
     }
 
     /// A one-line description of the child setup item `(stage, index)` for errors.
@@ -257,6 +278,7 @@ impl Plan {
             Stage::Domainname => {
                 self.domainname.as_ref().map(|h| h.to_string_lossy().into_owned()).unwrap_or_default()
             }
+            Stage::Landlock => self.process.landlock.as_ref().map(|l| l.describe(index)).unwrap_or_default(),
             _ => describe_process(&self.process, stage, index),
         }
     }

@@ -93,6 +93,9 @@ pub(crate) struct ProcessPlan {
     /// The exec helper's argv after its per-spawn head: candidates and argv (pointing
     /// into `candidates` and `argv` above).
     pub helper_tail: crate::helper::Tail,
+    /// The Landlock ruleset, applied last before the helper's exec (set by `Plan::new`
+    /// for the container's program; processes exec'd into it get none).
+    pub landlock: Option<super::LandlockPlan>,
 }
 
 impl ProcessPlan {
@@ -194,6 +197,7 @@ impl ProcessPlan {
             seccomp: p.seccomp.as_ref().map(|f| f.compile()).transpose()?,
             default_seccomp: if p.default_seccomp { Some(super::default_seccomp::program()?) } else { None },
             helper_tail,
+            landlock: None,
         })
     }
 }

@@ -258,6 +258,7 @@ pub struct Container {
     selinux: SelinuxPlan,
     pipes: Pipes,
     detached: bool,
+    landlock: Option<std::sync::Arc<crate::plan::LandlockStatus>>,
 }
 
 impl Container {
@@ -278,6 +279,7 @@ impl Container {
             selinux,
             pipes: Pipes::new(ends),
             detached: false,
+            landlock: plan.landlock_status.clone(),
         }
     }
 
@@ -294,6 +296,11 @@ impl Container {
     /// The namespaces the container was created with.
     pub fn namespaces(&self) -> Namespaces {
         self.namespaces
+    }
+
+    /// What its Landlock ruleset became on this kernel ([`Plan::landlock_status`]).
+    pub fn landlock_status(&self) -> Option<&crate::plan::LandlockStatus> {
+        self.landlock.as_deref()
     }
 
     /// Waits for the container's first process to end.

@@ -66,6 +66,7 @@ fn root_host() -> HostFacts<'static> {
             ("/etc/ssl/certs", HostEntry::Dir),
             ("/etc/localtime", link("/usr/share/zoneinfo/Etc/UTC")),
         ],
+        landlock_abi: 7,
     }
 }
 
