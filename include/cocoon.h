@@ -86,6 +86,11 @@
 // message names the file.
 #define COCOON_E_IMAGE_FILE -10
 
+// The running kernel lacks a feature the configuration requires (a Landlock right above
+// its ABI with `COCOON_LANDLOCK_REQUIRED`). Nothing was created; the message names the
+// rule and the ABI.
+#define COCOON_E_UNSUPPORTED -11
+
 // No stage: the last error was not a setup failure.
 #define COCOON_STAGE_NONE 0
 
@@ -196,6 +201,9 @@
 
 // Creating the cgroup namespace.
 #define COCOON_STAGE_CGROUP_NAMESPACE 36
+
+// Applying the Landlock ruleset (the message names the rule).
+#define COCOON_STAGE_LANDLOCK 37
 
 // New mount namespace (required: the root filesystem is pivoted).
 #define COCOON_NS_MOUNT (1 << 0)
@@ -352,6 +360,73 @@
 // `cocoon_builder_add_bind_relabel`: relabel the source for this container only (`Z`:
 // the container's file label at its own MCS level).
 #define COCOON_RELABEL_PRIVATE 1
+
+// Execute a file (ABI 1).
+#define COCOON_LANDLOCK_FS_EXECUTE (1 << 0)
+
+// Open a file for writing (ABI 1).
+#define COCOON_LANDLOCK_FS_WRITE_FILE (1 << 1)
+
+// Open a file for reading (ABI 1).
+#define COCOON_LANDLOCK_FS_READ_FILE (1 << 2)
+
+// List a directory (ABI 1).
+#define COCOON_LANDLOCK_FS_READ_DIR (1 << 3)
+
+// Remove a directory (ABI 1).
+#define COCOON_LANDLOCK_FS_REMOVE_DIR (1 << 4)
+
+// Remove a file (ABI 1).
+#define COCOON_LANDLOCK_FS_REMOVE_FILE (1 << 5)
+
+// Create a character device (ABI 1).
+#define COCOON_LANDLOCK_FS_MAKE_CHAR (1 << 6)
+
+// Create a directory (ABI 1).
+#define COCOON_LANDLOCK_FS_MAKE_DIR (1 << 7)
+
+// Create a regular file (ABI 1).
+#define COCOON_LANDLOCK_FS_MAKE_REG (1 << 8)
+
+// Create a UNIX socket (ABI 1).
+#define COCOON_LANDLOCK_FS_MAKE_SOCK (1 << 9)
+
+// Create a named pipe (ABI 1).
+#define COCOON_LANDLOCK_FS_MAKE_FIFO (1 << 10)
+
+// Create a block device (ABI 1).
+#define COCOON_LANDLOCK_FS_MAKE_BLOCK (1 << 11)
+
+// Create a symbolic link (ABI 1).
+#define COCOON_LANDLOCK_FS_MAKE_SYM (1 << 12)
+
+// Link or rename across directories (ABI 2).
+#define COCOON_LANDLOCK_FS_REFER (1 << 13)
+
+// Truncate a file (ABI 3).
+#define COCOON_LANDLOCK_FS_TRUNCATE (1 << 14)
+
+// ioctl on a device (ABI 5).
+#define COCOON_LANDLOCK_FS_IOCTL_DEV (1 << 15)
+
+// READ_FILE | READ_DIR.
+#define COCOON_LANDLOCK_READ 12
+
+// Every filesystem right but EXECUTE.
+#define COCOON_LANDLOCK_READ_WRITE 65534
+
+// bind(2) to the port.
+#define COCOON_LANDLOCK_BIND_TCP (1 << 0)
+
+// connect(2) to the port.
+#define COCOON_LANDLOCK_CONNECT_TCP (1 << 1)
+
+// Drop the rights the kernel's ABI lacks (the default); see
+// `cocoon_builder_landlock_status`.
+#define COCOON_LANDLOCK_BEST_EFFORT 0
+
+// Refuse the spawn with `COCOON_E_UNSUPPORTED` when the kernel's ABI lacks a right.
+#define COCOON_LANDLOCK_REQUIRED 1
 
 // `cocoon_stats.valid`: the `cpu_*` fields are filled.
 #define COCOON_STATS_CPU (1 << 0)
@@ -982,6 +1057,47 @@ int cocoon_builder_set_selinux_state_dir(cocoon_builder *builder,
 // /etc/selinux/config: `/etc/selinux/<SELINUXTYPE>`).
 int cocoon_builder_set_selinux_policy_root(cocoon_builder *builder,
                                            const char *dir);
+
+// Allows `rights` (`COCOON_LANDLOCK_FS_*`, `COCOON_LANDLOCK_READ`, ...) beneath `path`,
+// an absolute path inside the container (a file: only the file rights apply). Bits no
+// ABI known to this library has are kept and treated as a future ABI's. With any
+// filesystem rule every other access is denied; the program itself gets EXECUTE, its
+// loader and libraries need an EXECUTE rule (e.g. "/usr/lib").
+int cocoon_builder_landlock_allow(cocoon_builder *builder,
+                                  const char *path_,
+                                  uint64_t rights);
+
+// Allows `rights` (`COCOON_LANDLOCK_BIND_TCP` and/or `COCOON_LANDLOCK_CONNECT_TCP`) on TCP
+// port `port`; every other port is then refused for that kind of access.
+int cocoon_builder_landlock_allow_port(cocoon_builder *builder,
+                                       uint16_t port,
+                                       uint64_t rights);
+
+// `COCOON_LANDLOCK_BEST_EFFORT` or `COCOON_LANDLOCK_REQUIRED`; anything else ->
+// `COCOON_E_INVALID_ARGUMENT`.
+int cocoon_builder_set_landlock_mode(cocoon_builder *builder,
+                                     int mode);
+
+// Uses at most Landlock ABI `abi`, even on a newer kernel.
+int cocoon_builder_set_landlock_max_abi(cocoon_builder *builder,
+                                        uint32_t abi);
+
+// Removes the ruleset.
+int cocoon_builder_clear_landlock(cocoon_builder *builder);
+
+// Plans the builder on this kernel and tells what its ruleset becomes: `*abi` (if not
+// NULL) the ABI used (0: Landlock unavailable), `*dropped` (if not NULL) how many rules
+// lost rights, and `buf` (if not NULL) the description ("ABI 4 (kernel 7); dropped:
+// /scratch: IOCTL_DEV"), NUL-terminated and cut to `len` bytes; `*needed` (if not NULL)
+// the size the whole text takes with its NUL. No ruleset -> `COCOON_E_NOT_AVAILABLE`;
+// a builder that does not plan (e.g. `COCOON_E_UNSUPPORTED` in required mode) -> that
+// error.
+int cocoon_builder_landlock_status(const cocoon_builder *builder,
+                                   uint32_t *abi,
+                                   uint32_t *dropped,
+                                   char *buf,
+                                   size_t len,
+                                   size_t *needed);
 
 // Creates and starts a container from `builder` (which is not consumed and may be reused
 // or freed right after). On success `*out` receives the handle. On failure nothing is

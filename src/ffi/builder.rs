@@ -23,8 +23,10 @@ mod proc_relabel_mounts;
 mod namespace_joins;
 mod passed_fds;
 mod selinux;
+mod landlock;
 
 pub use cgroup::*;
+pub use landlock::*;
 pub use mounts::*;
 pub use namespace_joins::*;
 pub use namespaces::*;

@@ -112,6 +112,14 @@ fn needs(bits: u64) -> String {
     }
 }
 
+fn abi_in_use(abi: u32, kernel_abi: u32) -> String {
+    if abi == kernel_abi {
+        format!("the kernel has ABI {abi}")
+    } else {
+        format!("the ruleset is limited to ABI {abi} (the kernel has {kernel_abi})")
+    }
+}
+
 /// Plans `l` for a kernel of ABI `kernel_abi`; `candidates` are the program's PATH
 /// candidates (given `EXECUTE | READ_FILE`); `may_restrict`: the process keeps
 /// `no_new_privs` or `CAP_SYS_ADMIN`, which `landlock_restrict_self` needs.
@@ -135,7 +143,7 @@ pub(crate) fn plan(
             if required {
                 return Err(Error::Unsupported {
                     what: "landlock",
-                    reason: format!("{what} needs {}, the kernel has ABI {abi}", needs(missing)),
+                    reason: format!("{what} needs {}, {}", needs(missing), abi_in_use(abi, kernel_abi)),
                 });
             }
             dropped.push(what);
@@ -158,7 +166,7 @@ pub(crate) fn plan(
             if required {
                 return Err(Error::Unsupported {
                     what: "landlock",
-                    reason: format!("{what} needs ABI 4, the kernel has ABI {abi}"),
+                    reason: format!("{what} needs ABI 4, {}", abi_in_use(abi, kernel_abi)),
                 });
             }
             dropped.push(what);
