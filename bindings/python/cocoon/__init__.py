@@ -26,7 +26,7 @@ communicate(), TimeoutExpired, CalledProcessError; `await container.wait_async()
 asyncio (see docs/FROM_SUBPROCESS.md).
 
 Modules: constants (the header's numbers), errors, system (version, has_feature,
-sweep_stale), stdio, process, seccomp, mounts, cgroup, stats, selinux, container, run
+sweep_stale), stdio, process, seccomp, mounts, cgroup, stats, selinux, landlock, container, run
 (run, CompletedProcess), aio (asyncio).
 """
 
@@ -38,16 +38,17 @@ from ._util import StrPath
 from .cgroup import Cgroup, DeviceRule, IoLimit
 from .aio import Streams
 from .constants import (DEVICE_ANY, RLIM_INFINITY, DeviceAccess, DeviceKind, EndedBy, ErrorCode,
-                        IoRate, MountFlag, Namespace, Relabel, Rlimit, Stage)
+                        IoRate, LandlockAccess, MountFlag, Namespace, Relabel, Rlimit, Stage)
 from .container import Container, ExecProcess, ExitStatus
 from .errors import (AlreadyExited, CalledProcessError, CgroupError, CgroupOSError, CocoonError,
                      CocoonOSError, ImageFileError, ImageFileOSError, InvalidArgument, InvalidConfig,
-                     SELinuxError, TimeoutExpired)
+                     SELinuxError, TimeoutExpired, UnsupportedError)
 from .mounts import Bind, Layers, Proc, Tmpfs
 from .process import Capabilities, Process, User
 from .run import CompletedProcess, run
 from .seccomp import Seccomp
 from .selinux import SELinux
+from .landlock import Landlock, LandlockStatus
 from .stats import CgroupStats, CpuStats, IoStats, MemoryStats, PidsStats
 from .stdio import DEVNULL, INHERIT, PIPE, StdioSpec
 from .system import has_feature, sweep_stale, version
@@ -57,16 +58,16 @@ __all__ = [
     "Container", "ExecProcess", "ExitStatus", "run", "CompletedProcess", "EndedBy", "Streams",
     # configuration
     "Process", "User", "Capabilities", "Seccomp", "Cgroup", "IoLimit", "DeviceRule", "SELinux",
-    "Bind", "Tmpfs", "Proc", "Layers", "INHERIT", "DEVNULL", "PIPE",
+    "Landlock", "LandlockStatus", "Bind", "Tmpfs", "Proc", "Layers", "INHERIT", "DEVNULL", "PIPE",
     # constants
     "ErrorCode", "Stage", "Namespace", "MountFlag", "Relabel", "Rlimit", "RLIM_INFINITY", "IoRate",
-    "DeviceKind", "DeviceAccess", "DEVICE_ANY",
+    "DeviceKind", "DeviceAccess", "DEVICE_ANY", "LandlockAccess",
     # results
     "CgroupStats", "CpuStats", "MemoryStats", "PidsStats", "IoStats",
     # errors
     "CocoonError", "CocoonOSError", "InvalidArgument", "InvalidConfig", "AlreadyExited",
     "CgroupError", "CgroupOSError", "SELinuxError", "ImageFileError", "ImageFileOSError",
-    "TimeoutExpired", "CalledProcessError",
+    "TimeoutExpired", "CalledProcessError", "UnsupportedError",
     # the library and the host
     "version", "has_feature", "sweep_stale",
 ]

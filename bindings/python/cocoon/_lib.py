@@ -174,6 +174,14 @@ _SIGNATURES = {
     "cocoon_builder_set_selinux_mcs_range": ([BuilderP, c_uint32, c_uint32], c_int),
     "cocoon_builder_set_selinux_state_dir": ([BuilderP, c_char_p], c_int),
     "cocoon_builder_set_selinux_policy_root": ([BuilderP, c_char_p], c_int),
+    # builder: Landlock
+    "cocoon_builder_landlock_allow": ([BuilderP, c_char_p, c_uint64], c_int),
+    "cocoon_builder_landlock_allow_port": ([BuilderP, ctypes.c_uint16, c_uint64], c_int),
+    "cocoon_builder_set_landlock_mode": ([BuilderP, c_int], c_int),
+    "cocoon_builder_set_landlock_max_abi": ([BuilderP, c_uint32], c_int),
+    "cocoon_builder_clear_landlock": ([BuilderP], c_int),
+    "cocoon_builder_landlock_status": ([BuilderP, POINTER(c_uint32), POINTER(c_uint32), c_char_p, c_size_t,
+                                        POINTER(c_size_t)], c_int),
     # container
     "cocoon_container_spawn": ([BuilderP, POINTER(ContainerP)], c_int),
     "cocoon_container_id": ([ContainerP], c_char_p),

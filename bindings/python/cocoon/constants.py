@@ -8,7 +8,7 @@ import enum
 
 __all__ = [
     "ErrorCode", "Stage", "Namespace", "MountFlag", "Relabel", "Rlimit", "RLIM_INFINITY",
-    "IoRate", "DeviceKind", "DeviceAccess", "DEVICE_ANY", "EndedBy",
+    "IoRate", "DeviceKind", "DeviceAccess", "DEVICE_ANY", "EndedBy", "LandlockAccess",
 ]
 
 
@@ -25,6 +25,7 @@ class ErrorCode(enum.IntEnum):
     PANIC = -8
     NOT_AVAILABLE = -9
     IMAGE_FILE = -10
+    UNSUPPORTED = -11
 
 
 Stage = enum.IntEnum("Stage", [
@@ -36,7 +37,7 @@ Stage = enum.IntEnum("Stage", [
     ("NO_NEW_PRIVS", 23), ("CWD", 24), ("STDIO", 25), ("CLOSE_FDS", 26), ("SELINUX_LABEL", 27),
     ("SECCOMP", 28), ("EXEC", 29), ("INIT", 30), ("JOIN_NAMESPACES", 31), ("DUMPABLE", 32),
     ("DEVICE", 33), ("SESSION", 34), ("KEYRING_LABEL", 35),
-    ("CGROUP_NAMESPACE", 36),
+    ("CGROUP_NAMESPACE", 36), ("LANDLOCK", 37),
 ], module=__name__)
 Stage.__doc__ = "COCOON_STAGE_*: the container setup step that failed."
 
@@ -52,6 +53,31 @@ class Namespace(enum.IntFlag):
     CGROUP = 1 << 6
     TIME = 1 << 7
     DEFAULT = 0x5F
+
+
+class LandlockAccess(enum.IntFlag):
+    """COCOON_LANDLOCK_* rights: FS_* for Landlock(allow=[(path, rights)]), BIND_TCP and
+    CONNECT_TCP for ports (the kernel's LANDLOCK_ACCESS_* bits)."""
+    FS_EXECUTE = 1 << 0
+    FS_WRITE_FILE = 1 << 1
+    FS_READ_FILE = 1 << 2
+    FS_READ_DIR = 1 << 3
+    FS_REMOVE_DIR = 1 << 4
+    FS_REMOVE_FILE = 1 << 5
+    FS_MAKE_CHAR = 1 << 6
+    FS_MAKE_DIR = 1 << 7
+    FS_MAKE_REG = 1 << 8
+    FS_MAKE_SOCK = 1 << 9
+    FS_MAKE_FIFO = 1 << 10
+    FS_MAKE_BLOCK = 1 << 11
+    FS_MAKE_SYM = 1 << 12
+    FS_REFER = 1 << 13
+    FS_TRUNCATE = 1 << 14
+    FS_IOCTL_DEV = 1 << 15
+    READ = 0xC
+    READ_WRITE = 0xFFFE
+    BIND_TCP = 1 << 0
+    CONNECT_TCP = 1 << 1
 
 
 class MountFlag(enum.IntFlag):

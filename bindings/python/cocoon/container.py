@@ -20,6 +20,7 @@ from .mounts import Layers, Mount, _apply_mounts, _apply_rootfs
 from .process import Process, UserSpec, _apply_process
 from .seccomp import Seccomp
 from .selinux import SELinux, _apply_selinux
+from .landlock import Landlock, LandlockStatus, _apply_landlock, _landlock_status
 from .stats import CgroupStats
 from .stdio import StdioSpec, _close_streams, _take_all
 from . import aio as _aio
@@ -112,6 +113,10 @@ class Container:
         selinux: True or SELinux(...); Container.selinux_label tells the label it got
             (None when unlabelled, e.g. on a host without SELinux).
 
+    Landlock (Landlock):
+        landlock: Landlock(read=[...], read_write=[...], execute=[...], connect_ports=[...],
+            required=False); Container.landlock_status() tells what it became here.
+
     The flat keywords of cocoon 0.1 (cgroup_parent, cpu_quota, ..., umask, groups,
     default_seccomp, layers, ...) still work for this release and emit a
     DeprecationWarning naming their new spelling.
@@ -148,6 +153,7 @@ class Container:
         masked_paths: Optional[Sequence[StrPath]] = None,
         readonly_paths: Optional[Sequence[StrPath]] = None,
         init: bool = False,
+        landlock: Optional[Landlock] = None,
         **deprecated: Any,
     ) -> None:
         self._lock = threading.Lock()
@@ -173,6 +179,7 @@ class Container:
                             join=join, domainname=domainname, time_offsets_ns=time_offsets_ns,
                             mounts=mounts, standard_mounts=standard_mounts,
                             masked_paths=masked_paths, readonly_paths=readonly_paths, init=init)
+            _apply_landlock(b.h, landlock)
         except BaseException:
             b.close()
             raise
@@ -388,6 +395,11 @@ class Container:
         p = ctypes.c_char_p()
         _check(lib.cocoon_container_cgroup_path(self._handle(), ctypes.byref(p)))
         return os.fsdecode(p.value or b"")
+
+    def landlock_status(self) -> Optional[LandlockStatus]:
+        """What the landlock= ruleset becomes on this kernel (the ABI used, the rules that
+        lost rights), or None without one. Works before spawn() too."""
+        return _landlock_status(self._builder.h)
 
     @property
     def selinux_label(self) -> Optional[str]:

@@ -138,10 +138,16 @@ def _enum(cls: Type[_E], v: int) -> Union[_E, int]:
         return v
 
 
+class UnsupportedError(CocoonError):
+    """COCOON_E_UNSUPPORTED: the running kernel lacks a feature the configuration
+    requires (a Landlock right above its ABI with required=True); nothing was created."""
+
+
 _OS_ERRORS = {ErrorCode.CGROUP: CgroupOSError, ErrorCode.IMAGE_FILE: ImageFileOSError}
 _ERRORS = {ErrorCode.INVALID_ARGUMENT: InvalidArgument, ErrorCode.INVALID_CONFIG: InvalidConfig,
            ErrorCode.ALREADY_EXITED: AlreadyExited, ErrorCode.CGROUP: CgroupError,
-           ErrorCode.SELINUX: SELinuxError, ErrorCode.IMAGE_FILE: ImageFileError}
+           ErrorCode.SELINUX: SELinuxError, ErrorCode.IMAGE_FILE: ImageFileError,
+           ErrorCode.UNSUPPORTED: UnsupportedError}
 
 
 def _raise() -> NoReturn:

@@ -21,7 +21,7 @@ NAMES_0_1 = [
     "StdioSpec", "StrPath", "Tmpfs", "has_feature", "lib", "sweep_stale", "version",
 ]
 NEW_NAMES = ["Cgroup", "Process", "User", "Capabilities", "Layers"]
-MODULES = ["constants", "errors", "system", "stdio", "process", "seccomp", "mounts", "cgroup",
+MODULES = ["constants", "errors", "system", "stdio", "process", "seccomp", "landlock", "mounts", "cgroup",
            "stats", "selinux", "container"]
 
 
@@ -66,7 +66,7 @@ def test_container_docstring_names_every_keyword():
         assert name in inspect.signature(cocoon.Container.exec).parameters
 
 
-@pytest.mark.parametrize("cls", [cocoon.Process, cocoon.Cgroup, cocoon.SELinux, cocoon.Seccomp])
+@pytest.mark.parametrize("cls", [cocoon.Process, cocoon.Cgroup, cocoon.SELinux, cocoon.Seccomp, cocoon.Landlock])
 def test_group_docstrings_name_every_field(cls):
     for f in dataclasses.fields(cls):
         assert f"{f.name}" in cls.__doc__, (cls.__name__, f.name)
