@@ -211,3 +211,27 @@ fn name_verbose_stats_and_dry_run() {
     assert!(o.stdout.contains("nothing was created"), "{}", o.stdout);
     cli_support::assert_nothing_left(&name);
 }
+
+#[test]
+fn landlock_flags() {
+    // /dev/null is a file: the rule keeps only the file rights (write to it works).
+    let ll = [
+        "--tmpfs", "/scratch", "--landlock-ro", "/", "--landlock-exec", "/", "--landlock-rw", "/scratch",
+        "--landlock-rw", "/dev/null", "--landlock-connect", "8001",
+    ];
+    let out = inside(
+        &ll,
+        "echo in > /scratch/a && cat /scratch/a; touch /tmp/x 2>/dev/null || echo tmp-denied; \
+         busybox nc -w 2 127.0.0.1 8001 </dev/null 2>&1; busybox nc -w 2 127.0.0.1 8002 </dev/null 2>&1; true",
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[..2], ["in", "tmp-denied"], "{out}");
+    assert!(lines[2].contains("Connection refused") && lines[3].contains("Permission denied"), "{out}");
+    // --verbose names the ABI; a path that is not absolute names its flag (exit 2).
+    let o = run(&["--verbose", "--landlock-ro", "/", "--landlock-exec", "/", "--", "true"]);
+    assert_eq!(o.code, 0, "{o:?}");
+    assert!(o.stderr.contains("cocoon: landlock: ABI "), "{o:?}");
+    let o = run(&["--landlock-ro", "etc", "--", "true"]);
+    assert_eq!(o.code, 2, "{o:?}");
+    assert!(o.stderr.contains("--landlock-ro"), "{o:?}");
+}

@@ -225,6 +225,27 @@ pub struct RunArgs {
     /// Fail instead of running unlabelled when SELinux is disabled.
     #[arg(long, help_heading = "Security")]
     pub selinux_require: bool,
+    /// Landlock: allow reading beneath PATH (inside the container; repeatable). Any
+    /// --landlock-ro/-rw/-exec denies every other filesystem access.
+    #[arg(long, value_name = "PATH", help_heading = "Security")]
+    pub landlock_ro: Vec<PathBuf>,
+    /// Landlock: allow everything but executing beneath PATH (repeatable).
+    #[arg(long, value_name = "PATH", help_heading = "Security")]
+    pub landlock_rw: Vec<PathBuf>,
+    /// Landlock: allow executing files beneath PATH (repeatable; the program itself always
+    /// may, a dynamically linked one needs its loader's directory, e.g. /usr/lib).
+    #[arg(long, value_name = "PATH", help_heading = "Security")]
+    pub landlock_exec: Vec<PathBuf>,
+    /// Landlock: allow TCP connect to PORT only (repeatable; Landlock ABI 4).
+    #[arg(long, value_name = "PORT", help_heading = "Security")]
+    pub landlock_connect: Vec<u16>,
+    /// Landlock: allow TCP bind to PORT only (repeatable; Landlock ABI 4).
+    #[arg(long, value_name = "PORT", help_heading = "Security")]
+    pub landlock_bind: Vec<u16>,
+    /// Landlock: fail (exit 2) when the kernel's Landlock ABI lacks a requested right,
+    /// instead of dropping it (--verbose names what was dropped).
+    #[arg(long, help_heading = "Security")]
+    pub landlock_required: bool,
 
     // ---- cgroup
     /// Memory limit (bytes, or with k, m, g suffix: 64M).

@@ -38,6 +38,7 @@ pub fn flag_of(e: &Error) -> Option<&'static str> {
             "program" => "PROGRAM",
             "seccomp errno" => "--seccomp-errno",
             "seccomp syscall" => "--seccomp-deny",
+            "landlock path" | "landlock rule" | "landlock" => "--landlock-ro/--landlock-rw/--landlock-exec",
             "namespaces" => "--share",
             _ => return None,
         },
@@ -71,6 +72,7 @@ pub fn flag_of(e: &Error) -> Option<&'static str> {
             | SelinuxError::InvalidConfig(_),
         ) => "--selinux-type/--selinux-level/--selinux-user/--selinux-role",
         Error::Selinux(SelinuxError::NotEnabled) => "--selinux-require",
+        Error::Unsupported { what: "landlock", .. } => "--landlock-required",
         _ => return None,
     })
 }
@@ -95,9 +97,12 @@ pub fn exit_code(s: ExitStatus) -> u8 {
 /// --dry-run: the plan, every value checked (host included), nothing created.
 pub fn dry_run(a: &RunArgs) -> Result<u8, Failure> {
     let b = settings::builder(a, &Streams::Inherit)?;
-    b.prepare().map_err(|e| failure(&e))?;
+    let plan = b.prepare().map_err(|e| failure(&e))?;
     for line in describe::plan(a) {
         println!("{line}");
+    }
+    if let Some(st) = plan.landlock_status() {
+        println!("landlock: {st}");
     }
     println!("dry run: every value checked; nothing was created");
     Ok(0)
@@ -109,6 +114,11 @@ pub fn foreground(a: &RunArgs) -> Result<u8, Failure> {
     // Every value checked before anything exists; spawn checks again, cheaply.
     let plan = b.prepare().map_err(|e| failure(&e))?;
     let mut c = plan.spawn().map_err(|e| failure(&e))?;
+    if let Some(st) = plan.landlock_status() {
+        if a.verbose || !st.dropped().is_empty() {
+            eprintln!("cocoon: landlock: {st}");
+        }
+    }
     let labelled = a.selinux_type.is_some() || a.selinux_level.is_some();
     if a.verbose || labelled {
         match c.selinux_label() {

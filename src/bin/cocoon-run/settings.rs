@@ -5,8 +5,8 @@ use std::time::Duration;
 use cocoon::builder::{DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS};
 use cocoon::cgroup::{CpuShares, CpuWeight};
 use cocoon::{
-    Bytes, CapSet, Capabilities, CgroupConfig, ContainerBuilder, IdRange, Mount, Namespaces, Process, Rootfs,
-    Seccomp, SelinuxConfig, Stdio, TimeOffsets, User,
+    Bytes, CapSet, Capabilities, CgroupConfig, ContainerBuilder, IdRange, Landlock, LandlockMode, Mount, Namespaces,
+    Process, Rootfs, Seccomp, SelinuxConfig, Stdio, TimeOffsets, User,
 };
 
 use crate::args::{RunArgs, SeccompMode};
@@ -294,7 +294,39 @@ pub fn builder(a: &RunArgs, streams: &Streams) -> Result<ContainerBuilder, Failu
     if let Some(se) = selinux(a) {
         b = b.selinux(se);
     }
+    if let Some(l) = landlock(a) {
+        b = b.landlock(l);
+    }
     Ok(b)
+}
+
+/// The Landlock ruleset the --landlock-* flags ask for, if any.
+pub fn landlock(a: &RunArgs) -> Option<Landlock> {
+    let any = !(a.landlock_ro.is_empty()
+        && a.landlock_rw.is_empty()
+        && a.landlock_exec.is_empty()
+        && a.landlock_connect.is_empty()
+        && a.landlock_bind.is_empty());
+    if !any && !a.landlock_required {
+        return None;
+    }
+    let mut l = Landlock::new().mode(if a.landlock_required { LandlockMode::Required } else { LandlockMode::BestEffort });
+    for p in &a.landlock_ro {
+        l = l.read(p);
+    }
+    for p in &a.landlock_rw {
+        l = l.read_write(p);
+    }
+    for p in &a.landlock_exec {
+        l = l.execute(p);
+    }
+    for port in &a.landlock_connect {
+        l = l.connect_port(*port);
+    }
+    for port in &a.landlock_bind {
+        l = l.bind_port(*port);
+    }
+    Some(l)
 }
 
 /// SELinux labels: a no-op (the container runs unlabelled) when SELinux is off.
