@@ -181,3 +181,27 @@ fn bad_and_missing_paths_are_typed_errors() {
     assert_unchanged(&before, &snapshot(), "landlock errors");
     assert_no_children();
 }
+
+#[test]
+fn exec_into_the_container_and_its_init_are_under_the_ruleset() {
+    let _g = lock();
+    // The container's program waits on stdin; an exec'd shell gets the same ruleset.
+    let mut c = ContainerBuilder::new(sh("read x; true").stdin(cocoon::Stdio::Piped))
+        .mount(Mount::tmpfs("/scratch"))
+        .landlock(scratch_only())
+        .spawn()
+        .unwrap();
+    let mut p = c.exec(&sh("echo in > /scratch/e && cat /scratch/e; echo out > /tmp/x || echo tmp-denied")).unwrap();
+    let mut out = String::new();
+    std::io::Read::read_to_string(&mut p.take_stdout().unwrap(), &mut out).unwrap();
+    assert!(p.wait().unwrap().success(), "{out}");
+    assert_eq!(out, "in\ntmp-denied\n");
+    drop(c.take_stdin());
+    assert!(c.wait().unwrap().success());
+    // With cocoon's init as PID 1 (the helper forks, the child execs the program).
+    let b = with_scratch("echo in > /scratch/a && cat /scratch/a; echo out > /tmp/x || echo tmp-denied")
+        .init(true)
+        .landlock(scratch_only());
+    let o = run(b).ok();
+    assert_eq!(o.stdout, "in\ntmp-denied\n", "{o:?}");
+}

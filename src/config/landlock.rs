@@ -14,7 +14,8 @@
 //! program itself (each PATH candidate) is given `EXECUTE | READ_FILE` automatically;
 //! its dynamic loader and libraries are not: allow e.g. `execute("/lib")` and
 //! `read("/lib")` (or `/usr`) for a dynamically linked program. cocoon's exec helper runs
-//! from a sealed memfd, which Landlock does not restrict.
+//! from a sealed memfd, which Landlock does not restrict. Processes exec'd into the
+//! container ([`crate::Container::exec`]) get the same ruleset.
 
 use std::path::{Path, PathBuf};
 
@@ -155,7 +156,9 @@ impl Landlock {
     }
 
     /// Allows everything but executing beneath `path`: read, write, create, remove,
-    /// rename, truncate.
+    /// rename, truncate, device ioctls. That includes `IOCTL_DEV` (ABI 5, Linux 6.10): in
+    /// [`LandlockMode::Required`] on an older kernel, ask for
+    /// `FsAccess::READ_WRITE - FsAccess::IOCTL_DEV` (and so on) with [`Self::allow`].
     pub fn read_write(self, path: impl Into<PathBuf>) -> Landlock {
         self.allow(path, FsAccess::READ_WRITE)
     }

@@ -38,6 +38,22 @@ pub(crate) struct LandlockPlan {
     pub ports: Vec<(u64, u64)>,
 }
 
+/// A container's ruleset as planned, kept by the plan and the container so that
+/// processes exec'd into it get the same ruleset (planned for their own program).
+#[derive(Debug)]
+pub(crate) struct Ruleset {
+    pub config: Landlock,
+    pub kernel_abi: u32,
+    pub status: Arc<LandlockStatus>,
+}
+
+impl Ruleset {
+    /// Plans the ruleset for a process with PATH candidates `candidates`.
+    pub(crate) fn for_process(&self, candidates: &[CString], may_restrict: bool) -> Result<Option<LandlockPlan>> {
+        plan(&self.config, self.kernel_abi, candidates, may_restrict).map(|(p, _)| p)
+    }
+}
+
 /// What a container's Landlock ruleset became on this kernel: the ABI used and the
 /// rights dropped because the ABI lacks them ([`LandlockMode::BestEffort`]).
 #[derive(Debug, Clone, PartialEq, Eq)]

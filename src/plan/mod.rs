@@ -43,7 +43,7 @@ pub(crate) use process::{describe_process, ProcessPlan, SECCOMP_DEFAULT_INDEX};
 pub(crate) use users::NameRoot;
 pub(crate) use facts::HostFacts;
 pub use landlock::LandlockStatus;
-pub(crate) use landlock::{LandlockPlan, LANDLOCK_CREATE_INDEX, LANDLOCK_RESTRICT_INDEX};
+pub(crate) use landlock::{LandlockPlan, Ruleset, LANDLOCK_CREATE_INDEX, LANDLOCK_RESTRICT_INDEX};
 #[cfg(test)]
 pub(crate) use facts::kernel_at_least;
 
@@ -98,8 +98,8 @@ pub struct Plan {
     pub(crate) selinux: Option<SelinuxConfig>,
     /// Bind sources to relabel for the container's SELinux level before the clone.
     pub(crate) relabels: Vec<(PathBuf, crate::selinux::Sharing)>,
-    /// What the Landlock ruleset became on this kernel, if the builder has one.
-    pub(crate) landlock_status: Option<std::sync::Arc<LandlockStatus>>,
+    /// The Landlock ruleset and what it became on this kernel, if the builder has one.
+    pub(crate) landlock: Option<std::sync::Arc<landlock::Ruleset>>,
 }
 
 impl Plan {
@@ -178,12 +178,11 @@ impl Plan {
         let masked = b.masked_paths.iter().map(|p| InRootPath::new("masked path", p)).collect::<Result<_>>()?;
         let readonly = b.readonly_paths.iter().map(|p| InRootPath::new("read-only path", p)).collect::<Result<_>>()?;
         let mut process = ProcessPlan::new(&b.process, name_root, !setgroups_deny, host.last_cap)?;
-        let landlock_status = match &b.landlock {
+        let landlock = match &b.landlock {
             Some(l) => {
-                let may_restrict = process.no_new_privs || process.caps.effective.0 & (1 << 21 /* CAP_SYS_ADMIN */) != 0;
-                let (lp, status) = landlock::plan(l, host.landlock_abi, &process.candidates, may_restrict)?;
+                let (lp, status) = landlock::plan(l, host.landlock_abi, &process.candidates, process.may_restrict())?;
                 process.landlock = lp;
-                Some(status)
+                Some(std::sync::Arc::new(landlock::Ruleset { config: l.clone(), kernel_abi: host.landlock_abi, status }))
             }
             None => None,
         };
@@ -228,7 +227,7 @@ impl Plan {
                     _ => None,
                 })
                 .collect(),
-            landlock_status,
+            landlock,
         })
     }
 
@@ -253,7 +252,7 @@ impl Plan {
     /// What the builder's Landlock ruleset became on this kernel (the ABI used, the
     /// rights dropped in best-effort mode); `None` without a ruleset.
     pub fn landlock_status(&self) -> Option<&LandlockStatus> {
-        self.landlock_status.as_deref()
+        self.landlock.as_deref().map(|r| &*r.status)
     }
 
     /// A one-line description of the child setup item `(stage, index)` for errors.
@@ -278,7 +277,6 @@ impl Plan {
             Stage::Domainname => {
                 self.domainname.as_ref().map(|h| h.to_string_lossy().into_owned()).unwrap_or_default()
             }
-            Stage::Landlock => self.process.landlock.as_ref().map(|l| l.describe(index)).unwrap_or_default(),
             _ => describe_process(&self.process, stage, index),
         }
     }

@@ -94,7 +94,7 @@ pub(crate) struct ProcessPlan {
     /// into `candidates` and `argv` above).
     pub helper_tail: crate::helper::Tail,
     /// The Landlock ruleset, applied last before the helper's exec (set by `Plan::new`
-    /// for the container's program; processes exec'd into it get none).
+    /// for the container's program, by `spawn::exec` for each process exec'd into it).
     pub landlock: Option<super::LandlockPlan>,
 }
 
@@ -202,6 +202,14 @@ impl ProcessPlan {
     }
 }
 
+impl ProcessPlan {
+    /// Whether `landlock_restrict_self` will be allowed: `no_new_privs`, or
+    /// `CAP_SYS_ADMIN` kept in the effective set.
+    pub(crate) fn may_restrict(&self) -> bool {
+        self.no_new_privs || self.caps.effective.0 & (1 << 21 /* CAP_SYS_ADMIN */) != 0
+    }
+}
+
 /// [`Stage::Seccomp`] index of the default policy (the deny-list is 0).
 pub(crate) const SECCOMP_DEFAULT_INDEX: u32 = 1;
 
@@ -217,6 +225,7 @@ pub(crate) fn describe_process(p: &ProcessPlan, stage: Stage, index: u32) -> Str
         },
         Stage::Exec => p.program.clone(),
         Stage::Cwd => p.cwd_display.clone(),
+        Stage::Landlock => p.landlock.as_ref().map(|l| l.describe(index)).unwrap_or_default(),
         Stage::Rlimit => p.rlimits.get(index as usize).map(|r| r.which.name().to_string()).unwrap_or_default(),
         Stage::SetUid => format!("uid {}", p.uid),
         Stage::SetGid => format!("gid {}", p.gid),

@@ -258,7 +258,7 @@ pub struct Container {
     selinux: SelinuxPlan,
     pipes: Pipes,
     detached: bool,
-    landlock: Option<std::sync::Arc<crate::plan::LandlockStatus>>,
+    landlock: Option<std::sync::Arc<crate::plan::Ruleset>>,
 }
 
 impl Container {
@@ -279,7 +279,7 @@ impl Container {
             selinux,
             pipes: Pipes::new(ends),
             detached: false,
-            landlock: plan.landlock_status.clone(),
+            landlock: plan.landlock.clone(),
         }
     }
 
@@ -300,6 +300,11 @@ impl Container {
 
     /// What its Landlock ruleset became on this kernel ([`Plan::landlock_status`]).
     pub fn landlock_status(&self) -> Option<&crate::plan::LandlockStatus> {
+        self.landlock.as_deref().map(|r| &*r.status)
+    }
+
+    /// The ruleset processes exec'd into the container get.
+    pub(crate) fn landlock_ruleset(&self) -> Option<&crate::plan::Ruleset> {
         self.landlock.as_deref()
     }
 

@@ -17,11 +17,15 @@ use crate::helper::Invocation;
 use crate::plan::{describe_process, NameRoot, ProcessPlan};
 use crate::process::Process;
 
-/// Runs `process` inside the running container `c`.
+/// Runs `process` inside the running container `c` (under its Landlock ruleset, if any).
 pub(crate) fn exec(c: &Container, process: &Process) -> Result<ExecProcess> {
     let pid = c.pid();
     let root = std::path::PathBuf::from(format!("/proc/{pid}/root"));
-    let pp = ProcessPlan::new(process, NameRoot::Dirs(vec![root.as_path()]), !c.setgroups_deny(), crate::capability::last_cap())?;
+    let mut pp = ProcessPlan::new(process, NameRoot::Dirs(vec![root.as_path()]), !c.setgroups_deny(), crate::capability::last_cap())?;
+    // The container's Landlock ruleset, with this program's PATH candidates executable.
+    if let Some(r) = c.landlock_ruleset() {
+        pp.landlock = r.for_process(&pp.candidates, pp.may_restrict())?;
+    }
     let mut stdio = StdioFds::new(&pp.stdio)?;
     let (psock, csock) = socketpair()?;
     let pass_raw: Vec<c_int> = pp.fds.iter().map(|(fd, _)| fd.as_raw_fd()).collect();

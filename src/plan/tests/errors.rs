@@ -13,6 +13,7 @@ use crate::namespace::{Namespaces, TimeOffsets};
 use crate::process::{Process, Rlimit, User};
 use crate::rootfs::Rootfs;
 use crate::seccomp::Seccomp;
+use crate::landlock::{Landlock, LandlockMode};
 
 fn sh() -> Process {
     Process::new("/bin/sh")
@@ -36,6 +37,7 @@ fn line(e: &Error) -> String {
             format!("Cgroup::{variant} {c}")
         }
         Error::ImageFile { problem, .. } => format!("ImageFile[{problem:?}] {e}"),
+        Error::Unsupported { what, reason } => format!("Unsupported[{what}] {reason}"),
         other => format!("other {other:?}"),
     }
 }
@@ -221,6 +223,18 @@ fn bad_paths_users_and_kernel() {
         ("empty PATH", b(Process::new("sh").env("PATH", "::")), root_host()),
         ("NUL in an argument", b(sh().arg("a\0b")), root_host()),
         ("NUL in an environment value", b(sh().env("A", "a\0b")), root_host()),
+        ("landlock path with ..", b(sh()).landlock(Landlock::new().read("/a/../b")), root_host()),
+        (
+            "landlock right above the kernel's ABI",
+            b(sh()).landlock(Landlock::new().read_write("/x").mode(LandlockMode::Required)),
+            HostFacts { landlock_abi: 3, ..root_host() },
+        ),
+        (
+            "landlock ports on a kernel without Landlock",
+            b(sh()).landlock(Landlock::new().connect_port(80).mode(LandlockMode::Required)),
+            HostFacts { landlock_abi: 0, ..root_host() },
+        ),
+        ("landlock without no_new_privs", b(sh().no_new_privs(false)).landlock(Landlock::new().read("/")), root_host()),
     ];
     check(cases, r#"
 rootfs missing: InvalidConfig[rootfs] $T/nope: No such file or directory (os error 2)
@@ -238,5 +252,9 @@ gid not mapped: InvalidConfig[user] gid 70000 is not in the gid map
 empty PATH: InvalidConfig[program] PATH is empty, so a bare name cannot be found
 NUL in an argument: InvalidConfig[argument] "a\0b" contains a NUL byte
 NUL in an environment value: InvalidConfig[environment variable] "A=a\0b" contains a NUL byte
+landlock path with ..: InvalidConfig[landlock path] /a/../b contains '..'
+landlock right above the kernel's ABI: Unsupported[landlock] /x: IOCTL_DEV needs ABI 5, the kernel has ABI 3
+landlock ports on a kernel without Landlock: Unsupported[landlock] tcp port 80: CONNECT_TCP needs ABI 4, the kernel has ABI 0
+landlock without no_new_privs: InvalidConfig[landlock] applying a ruleset needs no_new_privs (the default) or CAP_SYS_ADMIN kept in the container
 "#, t.path());
 }
