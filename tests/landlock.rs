@@ -1,6 +1,7 @@
 //! Landlock on the real kernel: writes outside the allowed paths fail with EACCES, a
 //! read-only path is readable, TCP connects to a port without a rule fail with EACCES
-//! while an allowed port reaches the network stack, the program cannot lift it, the ABI
+//! while an allowed port reaches the network stack (and an echo listener on an allowed
+//! bind port answers through it), the program cannot lift it, the ABI
 //! is negotiated (best effort drops and reports, required refuses before any clone), and
 //! bad or missing paths are typed errors that leave nothing behind.
 
@@ -112,6 +113,20 @@ fn tcp_connect_only_to_allowed_ports() {
     assert!(lines.get(1).is_some_and(|l| l.contains("Permission denied")), "8002: {o:?}");
     // Only connect is handled: binding stays allowed (the listener is killed by timeout).
     assert!(o.stdout.contains("listen=143"), "bind not handled: {o:?}");
+
+    // A real round trip through the allowed port to an echo listener bound to it (an
+    // allowed bind port): the client retries until the listener is up.
+    let script = "busybox nc -l -p 8001 -e cat & \
+                  for i in $(seq 300); do r=$(echo hello | busybox nc -w 2 127.0.0.1 8001 2>/dev/null) && break; sleep 0.1; done; \
+                  kill $! 2>/dev/null; wait; echo got=$r";
+    let out = run(
+        ContainerBuilder::new(sh(script).stdin(cocoon::Stdio::Null))
+            .namespaces(Namespaces::default() | Namespaces::NET)
+            .landlock(Landlock::new().read("/").execute("/").read_write("/dev/null").connect_port(8001).bind_port(8001)),
+    )
+    .ok()
+    .stdout;
+    assert_eq!(out, "got=hello\n");
 
     let out = run(
         ContainerBuilder::new(sh("busybox nc -l -p 8004 </dev/null 2>&1; echo listen=$?"))
