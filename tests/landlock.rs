@@ -220,3 +220,22 @@ fn exec_into_the_container_and_its_init_are_under_the_ruleset() {
     let o = run(b).ok();
     assert_eq!(o.stdout, "in\ntmp-denied\n", "{o:?}");
 }
+
+#[test]
+fn a_program_symlinked_to_a_directory_widens_nothing() {
+    let _g = lock();
+    // The image's program is a symlink to "/": the automatic EXECUTE|READ_FILE rule for
+    // it must not become a rule on the whole root. The container runs /bin/sh by name
+    // through PATH=/img:/bin, where /img/sh -> / comes first.
+    let dir = TempDir::new("landlock-img");
+    std::os::unix::fs::symlink("/", dir.join("sh")).unwrap();
+    let p = cocoon::Process::new("sh")
+        .args(["-c", "cat /etc/hostname >/dev/null 2>&1 && echo read-ok || echo read-denied"])
+        .env("PATH", "/img:/bin")
+        .stdout(cocoon::Stdio::Piped)
+        .stderr(cocoon::Stdio::Piped);
+    // Reading and executing only beneath /usr (the shell, its loader and libraries).
+    let l = Landlock::new().read("/usr").execute("/usr").read_write("/dev/null");
+    let o = run(ContainerBuilder::new(p).mount(Mount::bind(dir.path(), "/img")).landlock(l)).ok();
+    assert_eq!(o.stdout, "read-denied\n", "{o:?}");
+}

@@ -101,8 +101,15 @@ fn add_path_rules(ruleset: c_int, root: c_int, l: &LandlockPlan) -> Step {
             sys::close(fd);
             return Err(fail(i as u32, e));
         }
+        let kind = st.st_mode & libc::S_IFMT;
+        // A PATH candidate is given only if it is a regular file: an image whose program
+        // is a symlink to a directory must not widen the ruleset to that directory.
+        if rule.auto && kind != libc::S_IFREG {
+            sys::close(fd);
+            continue;
+        }
         let mut access = rule.access;
-        if st.st_mode & libc::S_IFMT != libc::S_IFDIR {
+        if kind != libc::S_IFDIR {
             access &= crate::landlock::FS_FILE_RIGHTS;
         }
         let r = if access == 0 {
