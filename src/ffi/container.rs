@@ -60,6 +60,26 @@ pub(super) unsafe fn put_status(s: ExitStatus, exit_code: *mut c_int, signal: *m
 ///
 /// # Safety
 /// The three pointers are non-NULL and writable.
+/// The try-wait calls' common part: checks the three out-pointers, waits with `wait`,
+/// writes what [`put_try_wait`] writes.
+///
+/// # Safety
+/// Each pointer is NULL (an error) or writable.
+pub(super) unsafe fn try_wait_into(
+    exited: *mut c_int,
+    exit_code: *mut c_int,
+    signal: *mut c_int,
+    wait: impl FnOnce() -> crate::Result<Option<ExitStatus>>,
+) -> Result<(), Fail> {
+    nonnull(exited, "exited")?;
+    nonnull(exit_code, "exit_code")?;
+    nonnull(signal, "signal")?;
+    let s = wait()?;
+    // SAFETY: all three checked non-NULL; writable per the caller's contract.
+    unsafe { put_try_wait(s, exited, exit_code, signal) };
+    Ok(())
+}
+
 pub(super) unsafe fn put_try_wait(s: Option<ExitStatus>, exited: *mut c_int, exit_code: *mut c_int, signal: *mut c_int) {
     // SAFETY: per the caller's contract.
     unsafe {
@@ -172,13 +192,8 @@ pub unsafe extern "C" fn cocoon_container_try_wait(
     guard(|| {
         // SAFETY: the caller passes NULL or a live handle.
         let c = unsafe { container_mut(container) }?;
-        nonnull(exited, "exited")?;
-        nonnull(exit_code, "exit_code")?;
-        nonnull(signal, "signal")?;
-        let s = c.inner.try_wait()?;
-        // SAFETY: all three checked non-NULL.
-        unsafe { put_try_wait(s, exited, exit_code, signal) };
-        Ok(())
+        // SAFETY: the out-pointers as the caller passed them.
+        unsafe { try_wait_into(exited, exit_code, signal, || c.inner.try_wait()) }
     })
 }
 
