@@ -67,6 +67,15 @@ pub enum Error {
         problem: crate::image_file::ImageFileProblem,
     },
 
+    /// A static address is leased by another live container on the same bridge.
+    #[error("address {address} on bridge {bridge} is in use by another live container")]
+    AddressInUse {
+        /// The bridge.
+        bridge: String,
+        /// The address asked for.
+        address: std::net::Ipv4Addr,
+    },
+
     /// The operation needs a running container, but it has already been reaped.
     #[error("the container has already exited")]
     AlreadyExited,
@@ -207,6 +216,8 @@ stages! {
     KeyringLabel = 35 => "keyring label",
     /// Creating the cgroup namespace.
     CgroupNamespace = 36 => "cgroup namespace",
+    /// Parent-side network setup (bridge, veth pair, lease, address, route).
+    Network = 37 => "network",
 }
 
 impl fmt::Display for Stage {

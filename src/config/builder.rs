@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 use crate::idmap::{validate_id_map, IdRange};
 use crate::mount::Mount;
 use crate::namespace::{Namespaces, TimeOffsets};
+use crate::net::Network;
 use crate::plan::{HostFacts, Plan};
 use crate::process::Process;
 use crate::rootfs::Rootfs;
@@ -74,6 +75,7 @@ pub struct ContainerBuilder {
     pub(crate) cgroup: Option<CgroupConfig>,
     pub(crate) selinux: Option<SelinuxConfig>,
     pub(crate) joins: Vec<(Namespaces, PathBuf)>,
+    pub(crate) network: Network,
 }
 
 impl ContainerBuilder {
@@ -100,6 +102,7 @@ impl ContainerBuilder {
             cgroup: None,
             selinux: None,
             joins: Vec::new(),
+            network: Network::None,
         }
     }
 
@@ -220,6 +223,13 @@ impl ContainerBuilder {
         self
     }
 
+    /// The container's network: [`Network::None`] (loopback only, the default) or
+    /// [`Network::Bridge`] (a veth pair on a bridge; needs [`Namespaces::NET`]).
+    pub fn network(mut self, network: Network) -> Self {
+        self.set_network(network);
+        self
+    }
+
     /// The process this builder runs.
     pub fn get_process(&self) -> &Process {
         &self.process
@@ -309,6 +319,7 @@ impl ContainerBuilder {
         }
         self.rootfs.validate()?;
         self.process.validate()?;
+        self.network.validate(self.namespaces.contains(Namespaces::NET))?;
         if let Some(cg) = &self.cgroup {
             cg.validate_on(cgroup_layout()?)?;
         }
@@ -500,6 +511,17 @@ impl ContainerBuilder {
     /// The cgroup settings, if any.
     pub fn get_cgroup(&self) -> Option<&CgroupConfig> {
         self.cgroup.as_ref()
+    }
+
+    /// The network (as [`ContainerBuilder::network`]).
+    pub fn set_network(&mut self, network: Network) -> &mut Self {
+        self.network = network;
+        self
+    }
+
+    /// The network settings.
+    pub fn get_network(&self) -> &Network {
+        &self.network
     }
 
     /// The SELinux settings, if any.

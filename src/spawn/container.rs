@@ -258,6 +258,7 @@ pub struct Container {
     selinux: SelinuxPlan,
     pipes: Pipes,
     detached: bool,
+    net: Option<crate::net::Attachment>,
 }
 
 impl Container {
@@ -268,6 +269,7 @@ impl Container {
         cgroup: Option<Box<dyn ContainerCgroup>>,
         selinux: SelinuxPlan,
         ends: StdioEnds,
+        net: Option<crate::net::Attachment>,
     ) -> Container {
         Container {
             id,
@@ -278,6 +280,7 @@ impl Container {
             selinux,
             pipes: Pipes::new(ends),
             detached: false,
+            net,
         }
     }
 
@@ -289,6 +292,12 @@ impl Container {
     /// The host pid of the container's first process.
     pub fn pid(&self) -> i32 {
         self.main.pid()
+    }
+
+    /// The container's bridge network (interface, address, gateway, host veth), if it
+    /// has one ([`crate::Network::Bridge`]).
+    pub fn network(&self) -> Option<&crate::net::NetworkInfo> {
+        self.net.as_ref().map(|n| &n.info)
     }
 
     /// The namespaces the container was created with.
@@ -478,6 +487,9 @@ impl Container {
         if let Some(cg) = self.cgroup.take() {
             cg.leave();
         }
+        if let Some(n) = self.net.take() {
+            n.leave();
+        }
         self.main.detach()
     }
 
@@ -488,6 +500,8 @@ impl Container {
             let _ = cg.thaw();
         }
         self.main.kill_and_reap();
+        // The host veth (and with it the pair) and the address lease.
+        drop(self.net.take());
         // destroy() kills whatever is left in the cgroup (e.g. daemons of a container
         // without a PID namespace), then removes it.
         if let Some(cg) = self.cgroup.take() {
