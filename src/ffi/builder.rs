@@ -23,11 +23,13 @@ mod proc_relabel_mounts;
 mod namespace_joins;
 mod passed_fds;
 mod selinux;
+mod network;
 
 pub use cgroup::*;
 pub use mounts::*;
 pub use namespace_joins::*;
 pub use namespaces::*;
+pub use network::*;
 pub use passed_fds::*;
 pub use proc_relabel_mounts::*;
 pub use process::*;

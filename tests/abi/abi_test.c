@@ -337,6 +337,7 @@ int main(int argc, char **argv) {
     test_more_setters();
     test_process_setters();
     test_run_errors();
+    test_net_errors();
     if (containers) {
         if (geteuid() != 0) {
             fprintf(stderr, "abi_test: container checks need root (use --no-containers)\n");
@@ -347,6 +348,7 @@ int main(int argc, char **argv) {
             test_more_containers();
             test_image_file();
             test_run_containers();
+            test_net_containers();
         }
     }
     printf("abi_test: %d checks passed, %d failed\n", passed, failed);

@@ -20,6 +20,7 @@ from .mounts import Layers, Mount, _apply_mounts, _apply_rootfs
 from .process import Process, UserSpec, _apply_process
 from .seccomp import Seccomp
 from .selinux import SELinux, _apply_selinux
+from .net import Bridge, NetworkInfo, _apply_network
 from .stats import CgroupStats
 from .stdio import StdioSpec, _close_streams, _take_all
 from . import aio as _aio
@@ -108,6 +109,10 @@ class Container:
             anything is created.
         memory_max, pids_max: shortcuts for the Cgroup fields of the same name.
 
+    The network (Network):
+        network: None (loopback only) or Bridge(name, subnet, address=None, mtu=None):
+            a veth pair on a bridge; Container.network tells the address it got.
+
     SELinux (SelinuxConfig):
         selinux: True or SELinux(...); Container.selinux_label tells the label it got
             (None when unlabelled, e.g. on a host without SELinux).
@@ -148,6 +153,7 @@ class Container:
         masked_paths: Optional[Sequence[StrPath]] = None,
         readonly_paths: Optional[Sequence[StrPath]] = None,
         init: bool = False,
+        network: Optional[Bridge] = None,
         **deprecated: Any,
     ) -> None:
         self._lock = threading.Lock()
@@ -168,6 +174,7 @@ class Container:
         self._rootfs = _compat.resolve_rootfs(rootfs, deprecated)
         self._builder = b = _Builder(argv)
         try:
+            _apply_network(b.h, network)
             self._configure(b.h, hostname=hostname, read_only_root=read_only_root, selinux=selinux,
                             id=id, namespaces=namespaces, uid_map=uid_map, gid_map=gid_map,
                             join=join, domainname=domainname, time_offsets_ns=time_offsets_ns,
@@ -388,6 +395,16 @@ class Container:
         p = ctypes.c_char_p()
         _check(lib.cocoon_container_cgroup_path(self._handle(), ctypes.byref(p)))
         return os.fsdecode(p.value or b"")
+
+    @property
+    def network(self) -> Optional[NetworkInfo]:
+        """The container's bridge network (address with prefix, host veth), or None."""
+        a, h = ctypes.c_char_p(), ctypes.c_char_p()
+        rc = lib.cocoon_container_network(self._handle(), ctypes.byref(a), ctypes.byref(h))
+        if rc == ErrorCode.NOT_AVAILABLE:
+            return None
+        _check(rc)
+        return NetworkInfo((a.value or b"").decode(), (h.value or b"").decode())
 
     @property
     def selinux_label(self) -> Optional[str]:
