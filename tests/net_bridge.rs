@@ -277,3 +277,19 @@ fn a_lease_of_a_sigkilled_owner_is_reclaimed() {
         assert_eq!(host_veths(), Vec::<String>::new());
     });
 }
+
+#[test]
+fn bridge_works_for_a_container_in_a_user_namespace() {
+    let _g = lock();
+    let tmp = TempDir::new("net-userns");
+    in_test_netns(|| {
+        let b = on(bridge(tmp.path(), "cbr-us", "10.85.0.0/24"), sh("id -u; busybox ip -4 -o addr show eth0; busybox ping -c1 -W5 10.85.0.1 >/dev/null && echo gw-ok"))
+            .uid_map([cocoon::IdRange::new(0, 100000, 65536)])
+            .gid_map([cocoon::IdRange::new(0, 100000, 65536)]);
+        let out = run(b).ok();
+        assert!(out.stdout.starts_with("0\n"), "{}", out.stdout);
+        assert!(out.stdout.contains("inet 10.85.0.2/24"), "{}", out.stdout);
+        assert!(out.stdout.contains("gw-ok"), "{}", out.stdout);
+        assert_eq!(host_veths(), Vec::<String>::new());
+    });
+}

@@ -182,6 +182,15 @@ fn ensure_bridge(nl: &mut Rtnl, cfg: &BridgeNetwork, gw: Ipv4Addr) -> io::Result
     }
 }
 
+/// At a process's first bridge spawn (after GO, while the child sets itself up): the
+/// stale leases of `p`'s state directory and their host veths (see [`sweep_stale`]).
+pub(crate) fn sweep_once(p: &NetPlan) {
+    static DONE: std::sync::Once = std::sync::Once::new();
+    DONE.call_once(|| {
+        let _ = sweep_stale(Some(&p.state));
+    });
+}
+
 /// Removes what killed processes left: every lease under the state directory
 /// (`$COCOON_NET_STATE_DIR` or [`super::DEFAULT_STATE_DIR`], or `state_dir`) whose
 /// container is gone, and the host veths those leases name in the calling thread's

@@ -16,7 +16,7 @@ use std::str::FromStr;
 
 use crate::error::{Error, Result};
 
-pub(crate) use attach::{attach, precheck, Attachment, NetPlan};
+pub(crate) use attach::{attach, precheck, sweep_once, Attachment, NetPlan};
 pub use attach::{sweep_stale, NetworkInfo};
 pub use lease::{DEFAULT_STATE_DIR, STATE_DIR_ENV};
 

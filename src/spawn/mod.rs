@@ -275,6 +275,10 @@ fn spawn_with(plan: &Plan, driver: Option<(&CgroupConfig, &dyn CgroupDriver)>) -
         // while the child sets itself up (off the critical path on a multi-core host).
         d.sweep_once(cfg.get_parent());
     }
+    if let Some(n) = &plan.net {
+        // Leases (and host veths) that killed callers left, once per process.
+        crate::net::sweep_once(n);
+    }
     match recv(&psock)? {
         Msg::Eof => {}
         Msg::Report(r, _) => {
