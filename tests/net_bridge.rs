@@ -47,6 +47,12 @@ fn leases(state: &Path, bridge: &str) -> Vec<String> {
     }
 }
 
+/// Waits until no host veth is left: the kernel deletes the pair of a container whose
+/// program had ended with its network namespace, asynchronously.
+fn wait_no_host_veths() {
+    wait_until(std::time::Duration::from_secs(60), "the host veths to go", || host_veths().is_empty());
+}
+
 fn bridge(state: &Path, name: &str, subnet: &str) -> BridgeNetwork {
     BridgeNetwork::new(name, subnet.parse().unwrap()).state_dir(state)
 }
@@ -88,7 +94,7 @@ fn two_containers_on_one_bridge_talk_tcp() {
         assert!(server.wait().unwrap().success());
         drop(server);
         drop(client);
-        assert_eq!(host_veths(), Vec::<String>::new());
+        wait_no_host_veths();
         assert_eq!(leases(tmp.path(), "cbr-tcp"), Vec::<String>::new());
         // The bridge stays (cocoon never deletes one).
         assert!(links().contains(&"cbr-tcp".to_string()));
@@ -143,7 +149,16 @@ fn create_destroy_cycles_leave_nothing() {
             c.delete().unwrap();
         }
         assert_eq!(fds(), before);
-        assert_eq!(host_veths(), Vec::<String>::new());
+        assert_eq!(leases(tmp.path(), "cbr-cyc"), Vec::<String>::new());
+        wait_no_host_veths();
+        // Containers dropped while running: their pairs are deleted at once.
+        for _ in 0..20 {
+            let c = on(bridge(tmp.path(), "cbr-cyc", "10.80.0.0/24"), Process::new("/bin/sleep").arg("1000")).spawn().unwrap();
+            assert_eq!(host_veths().len(), 1);
+            drop(c);
+            assert_eq!(host_veths(), Vec::<String>::new());
+        }
+        assert_eq!(fds(), before);
         assert_eq!(leases(tmp.path(), "cbr-cyc"), Vec::<String>::new());
         assert_no_children();
     });
@@ -290,6 +305,6 @@ fn bridge_works_for_a_container_in_a_user_namespace() {
         assert!(out.stdout.starts_with("0\n"), "{}", out.stdout);
         assert!(out.stdout.contains("inet 10.85.0.2/24"), "{}", out.stdout);
         assert!(out.stdout.contains("gw-ok"), "{}", out.stdout);
-        assert_eq!(host_veths(), Vec::<String>::new());
+        wait_no_host_veths();
     });
 }

@@ -65,6 +65,17 @@ impl Attachment {
     }
 }
 
+impl Attachment {
+    /// Releases the lease only: the container's program has ended, so its network
+    /// namespace is being destroyed and the kernel deletes the pair with it. Deleting the
+    /// host end now would wait behind that cleanup for the RTNL lock (≈ 25 ms measured,
+    /// against ≈ 25 µs for a pair whose namespace is alive).
+    pub(crate) fn release_exited(mut self) {
+        self.kept = true;
+        let _ = self.lease.release();
+    }
+}
+
 impl Drop for Attachment {
     fn drop(&mut self) {
         if !self.kept {
@@ -124,7 +135,10 @@ pub(crate) fn attach(p: &NetPlan, pid: i32) -> Result<Attachment> {
     let netns = lease::own_netns();
     let holder = Holder { nonce: 0, pid, start, netns, veth: host.clone() };
     let gw = p.gateway;
-    let candidates = cfg.subnet.hosts().filter(move |a| *a != gw);
+    // Next fit: start after this process's last allocation on the bridge, so that the
+    // first address tried is usually free (no scan over live leases) and a released one
+    // is not handed out again at once.
+    let candidates = cfg.subnet.hosts_after(lease::last_allocated(&p.state, &cfg.bridge)).filter(move |a| *a != gw);
     let (lease, stale) = lease::acquire(&p.state, &cfg.bridge, cfg.address, candidates, holder).map_err(|e| match e {
         LeaseError::Taken(a) => Error::AddressInUse { bridge: cfg.bridge.clone(), address: a },
         LeaseError::Exhausted => setup_err(

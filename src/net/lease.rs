@@ -196,10 +196,30 @@ pub(crate) fn acquire(
                     }
                 }
             }
-            got.ok_or(LeaseError::Exhausted)?
+            let a = got.ok_or(LeaseError::Exhausted)?;
+            remember(&locked.dir, a);
+            a
         }
     };
     Ok((Lease { dir: locked.dir.clone(), addr: found, nonce: holder.nonce, released: false }, stale))
+}
+
+/// Where this process's last dynamic allocation on each bridge directory landed.
+static LAST: std::sync::Mutex<Vec<(PathBuf, Ipv4Addr)>> = std::sync::Mutex::new(Vec::new());
+
+/// This process's last dynamically allocated address on `bridge` under `state`.
+pub(crate) fn last_allocated(state: &Path, bridge: &str) -> Option<Ipv4Addr> {
+    let dir = state.join(bridge);
+    LAST.lock().ok()?.iter().find(|(d, _)| *d == dir).map(|(_, a)| *a)
+}
+
+fn remember(dir: &Path, addr: Ipv4Addr) {
+    if let Ok(mut v) = LAST.lock() {
+        match v.iter_mut().find(|(d, _)| d == dir) {
+            Some(e) => e.1 = addr,
+            None => v.push((dir.to_path_buf(), addr)),
+        }
+    }
 }
 
 /// Whether `addr` is leased by a live container (`false` also when it cannot be read).

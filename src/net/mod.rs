@@ -87,10 +87,17 @@ impl Ipv4Subnet {
     }
 
     /// Every host address (network and broadcast excluded), in order.
+    #[cfg(test)]
     pub(crate) fn hosts(&self) -> impl Iterator<Item = Ipv4Addr> + Clone {
+        self.hosts_after(None)
+    }
+
+    /// Every host address, starting after `after` (when it is one) and wrapping around.
+    pub(crate) fn hosts_after(&self, after: Option<Ipv4Addr>) -> impl Iterator<Item = Ipv4Addr> + Clone {
         let net = u32::from(self.addr);
         let bcast = u32::from(self.broadcast());
-        (net + 1..bcast).map(Ipv4Addr::from)
+        let start = after.map(u32::from).filter(|a| (net + 1..bcast).contains(a)).map_or(net + 1, |a| a + 1);
+        (start..bcast).chain(net + 1..start).map(Ipv4Addr::from)
     }
 }
 
@@ -301,5 +308,11 @@ mod tests {
         let s: Ipv4Subnet = "10.1.2.0/30".parse().expect("subnet");
         assert_eq!(s.hosts().collect::<Vec<_>>(), vec![Ipv4Addr::new(10, 1, 2, 1), Ipv4Addr::new(10, 1, 2, 2)]);
         assert_eq!(s.broadcast(), Ipv4Addr::new(10, 1, 2, 3));
+        let s: Ipv4Subnet = "10.1.2.0/29".parse().expect("subnet");
+        let from = |a: Option<u8>| s.hosts_after(a.map(|a| Ipv4Addr::new(10, 1, 2, a))).map(|a| a.octets()[3]).collect::<Vec<_>>();
+        assert_eq!(from(None), vec![1, 2, 3, 4, 5, 6]);
+        assert_eq!(from(Some(4)), vec![5, 6, 1, 2, 3, 4]);
+        assert_eq!(from(Some(6)), vec![1, 2, 3, 4, 5, 6]);
+        assert_eq!(from(Some(9)), vec![1, 2, 3, 4, 5, 6]);
     }
 }

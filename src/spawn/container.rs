@@ -499,9 +499,17 @@ impl Container {
         if let Some(cg) = self.user_cgroup() {
             let _ = cg.thaw();
         }
+        // The host veth (and with it the pair) and the address lease: deleted first while
+        // the container's network namespace is alive (fast); once the program has ended
+        // the kernel deletes the pair with the namespace.
+        if let Some(net) = self.net.take() {
+            if matches!(self.main.try_wait(), Ok(None)) {
+                drop(net);
+            } else {
+                net.release_exited();
+            }
+        }
         self.main.kill_and_reap();
-        // The host veth (and with it the pair) and the address lease.
-        drop(self.net.take());
         // destroy() kills whatever is left in the cgroup (e.g. daemons of a container
         // without a PID namespace), then removes it.
         if let Some(cg) = self.cgroup.take() {
