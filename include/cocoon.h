@@ -1005,10 +1005,26 @@ int cocoon_builder_set_network_bridge(cocoon_builder *builder,
                                       const char *subnet,
                                       const char *address);
 
-// The MTU of both ends of the bridge network's veth pair (68..=65535). Needs a bridge
-// network set first (`COCOON_E_INVALID_CONFIG` otherwise, builder unchanged).
+// The MTU of both ends of the bridge network's veth pair (68..=65535). This and the
+// other `cocoon_builder_set_network_*` settings need a bridge network set first
+// (`COCOON_E_INVALID_CONFIG` otherwise; on any failure the builder is unchanged).
 int cocoon_builder_set_network_mtu(cocoon_builder *builder,
                                    uint32_t mtu);
+
+// The gateway of the bridge network (the bridge's address and the container's default
+// route; default: the subnet's first host address), an IPv4 address in the subnet.
+int cocoon_builder_set_network_gateway(cocoon_builder *builder,
+                                       const char *gateway);
+
+// The MAC address of the container's `eth0`: 6 bytes at `mac`, unicast.
+int cocoon_builder_set_network_mac(cocoon_builder *builder,
+                                   const uint8_t *mac);
+
+// Where the bridge network's address leases are kept (an absolute directory; default
+// `$COCOON_NET_STATE_DIR`, else `/run/cocoon/net`). Every process sharing a bridge must
+// use the same one.
+int cocoon_builder_set_network_state_dir(cocoon_builder *builder,
+                                         const char *dir);
 
 // Creates and starts a container from `builder` (which is not consumed and may be reused
 // or freed right after). On success `*out` receives the handle. On failure nothing is

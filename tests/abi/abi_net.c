@@ -23,6 +23,17 @@ void test_net_errors(void) {
     EXPECT(cocoon_builder_set_network_bridge(b, "cbr0", "10.90.0.0/24", NULL), COCOON_OK);
     EXPECT(cocoon_builder_set_network_mtu(b, 20), COCOON_E_INVALID_CONFIG);
     EXPECT(cocoon_builder_set_network_mtu(b, 1400), COCOON_OK);
+    {
+        const uint8_t mac[6] = {0x02, 0, 0, 0, 0xab, 0xcd}, bad_mac[6] = {0x01, 0, 0, 0, 0, 1};
+        EXPECT(cocoon_builder_set_network_gateway(b, "10.90.1.1"), COCOON_E_INVALID_CONFIG);
+        CHECK(strstr(cocoon_last_error_message(), "outside the subnet") != NULL);
+        EXPECT(cocoon_builder_set_network_gateway(b, "10.90.0.254"), COCOON_OK);
+        EXPECT(cocoon_builder_set_network_mac(b, bad_mac), COCOON_E_INVALID_CONFIG);
+        EXPECT(cocoon_builder_set_network_mac(b, NULL), COCOON_E_INVALID_ARGUMENT);
+        EXPECT(cocoon_builder_set_network_mac(b, mac), COCOON_OK);
+        EXPECT(cocoon_builder_set_network_state_dir(b, "relative/dir"), COCOON_E_INVALID_CONFIG);
+        EXPECT(cocoon_builder_set_network_state_dir(b, "/tmp/cocoon-abi-net-state"), COCOON_OK);
+    }
     /* Bridge networking needs a new network namespace: refused before any clone. */
     EXPECT(cocoon_builder_set_namespaces(b, COCOON_NS_DEFAULT & ~COCOON_NS_NET), COCOON_OK);
     EXPECT(cocoon_builder_validate(b), COCOON_E_INVALID_CONFIG);
@@ -41,9 +52,10 @@ static int net_child(void) {
     cocoon_builder *b = NULL;
     cocoon_container *c = NULL;
     const char *addr = NULL, *host = NULL;
-    const char *args[] = {"-c", "busybox ip -4 -o addr show eth0; busybox ip route"};
+    const char *args[] = {"-c", "busybox ip -4 -o addr show eth0; busybox ip route; cat /sys/class/net/eth0/address"};
     int code = -1, sig = 0;
     size_t n = 9;
+    const uint8_t mac[6] = {0x02, 0, 0, 0, 0x12, 0x34};
     if (unshare(CLONE_NEWNET) != 0 || mkdtemp(dir) == NULL) {
         perror("unshare/mkdtemp");
         return 1;
@@ -52,6 +64,8 @@ static int net_child(void) {
     EXPECT(cocoon_builder_new("/bin/sh", &b), COCOON_OK);
     EXPECT(cocoon_builder_set_args(b, args, 2), COCOON_OK);
     EXPECT(cocoon_builder_set_network_bridge(b, "cbr-abi", "10.92.0.0/24", "10.92.0.7"), COCOON_OK);
+    EXPECT(cocoon_builder_set_network_gateway(b, "10.92.0.254"), COCOON_OK);
+    EXPECT(cocoon_builder_set_network_mac(b, mac), COCOON_OK);
     EXPECT(cocoon_builder_set_stdio(b, COCOON_STDOUT, COCOON_STDIO_PIPE, -1), COCOON_OK);
     EXPECT(cocoon_container_spawn(b, &c), COCOON_OK);
     if (c != NULL) {
@@ -68,7 +82,8 @@ static int net_child(void) {
         EXPECT(cocoon_container_wait(c, &code, &sig), COCOON_OK);
         CHECK(code == 0);
         CHECK(strstr(out, "10.92.0.7/24") != NULL);
-        CHECK(strstr(out, "default via 10.92.0.1 dev eth0") != NULL);
+        CHECK(strstr(out, "default via 10.92.0.254 dev eth0") != NULL);
+        CHECK(strstr(out, "02:00:00:00:12:34") != NULL);
         EXPECT(cocoon_container_delete(c), COCOON_OK);
     }
     /* A container without a bridge network has none to report. */

@@ -94,6 +94,9 @@ _SIGNATURES = {
     "cocoon_builder_set_network_none": ([BuilderP], c_int),
     "cocoon_builder_set_network_bridge": ([BuilderP, c_char_p, c_char_p, c_char_p], c_int),
     "cocoon_builder_set_network_mtu": ([BuilderP, c_uint32], c_int),
+    "cocoon_builder_set_network_gateway": ([BuilderP, c_char_p], c_int),
+    "cocoon_builder_set_network_mac": ([BuilderP, c_char_p], c_int),
+    "cocoon_builder_set_network_state_dir": ([BuilderP, c_char_p], c_int),
     # builder
     "cocoon_builder_new": ([c_char_p, POINTER(BuilderP)], c_int),
     "cocoon_builder_free": ([BuilderP], None),

@@ -25,6 +25,9 @@ class Bridge:
         are leased across processes under $COCOON_NET_STATE_DIR (default /run/cocoon/net);
         a static one leased by a live container raises AddressInUse at spawn.
     mtu: the MTU of both ends (68..65535).
+    gateway: the bridge's address and the default route (default: network+1).
+    mac: the MAC address of eth0, "02:00:00:00:12:34" (unicast).
+    state_dir: where leases are kept (default $COCOON_NET_STATE_DIR or /run/cocoon/net).
 
     Needs Namespace.NET (in the default namespaces). Bad values raise InvalidConfig when
     the Container is built.
@@ -34,6 +37,9 @@ class Bridge:
     subnet: str
     address: Optional[str] = None
     mtu: Optional[int] = None
+    gateway: Optional[str] = None
+    mac: Optional[str] = None
+    state_dir: Optional[StrPath] = None
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,18 @@ def _apply_network(h: Any, network: Optional[Bridge]) -> None:
         None if network.address is None else network.address.encode()))
     if network.mtu is not None:
         _check(lib.cocoon_builder_set_network_mtu(h, network.mtu))
+    if network.gateway is not None:
+        _check(lib.cocoon_builder_set_network_gateway(h, network.gateway.encode()))
+    if network.mac is not None:
+        try:
+            raw = bytes(int(x, 16) for x in network.mac.split(":"))
+        except ValueError:
+            raw = b""
+        if len(raw) != 6:
+            raise ValueError(f"mac={network.mac!r} is not six hex bytes like 02:00:00:00:12:34")
+        _check(lib.cocoon_builder_set_network_mac(h, raw))
+    if network.state_dir is not None:
+        _check(lib.cocoon_builder_set_network_state_dir(h, _b(network.state_dir)))
 
 
 def net_sweep_stale(state_dir: Optional[StrPath] = None) -> int:
