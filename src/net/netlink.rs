@@ -52,16 +52,20 @@ impl Rtnl {
     pub(crate) fn in_netns(ns: BorrowedFd<'_>) -> io::Result<Rtnl> {
         let raw = ns.as_raw_fd();
         std::thread::scope(|s| {
-            s.spawn(move || {
-                // SAFETY: setns on a valid namespace fd; it changes only this thread's
-                // network namespace, and this thread ends right after making the socket.
-                if unsafe { libc::setns(raw, libc::CLONE_NEWNET) } != 0 {
-                    return Err(io::Error::last_os_error());
-                }
-                Rtnl::new()
-            })
-            .join()
-            .unwrap_or_else(|_| Err(io::Error::other("netlink thread panicked")))
+            // Builder::spawn_scoped, not scope.spawn: a thread that cannot be made (EAGAIN
+            // at the thread limit) is an error, not a panic.
+            std::thread::Builder::new()
+                .name("cocoon-netns".into())
+                .spawn_scoped(s, move || {
+                    // SAFETY: setns on a valid namespace fd; it changes only this thread's
+                    // network namespace, and this thread ends right after making the socket.
+                    if unsafe { libc::setns(raw, libc::CLONE_NEWNET) } != 0 {
+                        return Err(io::Error::last_os_error());
+                    }
+                    Rtnl::new()
+                })?
+                .join()
+                .unwrap_or_else(|_| Err(io::Error::other("netlink thread panicked")))
         })
     }
 
