@@ -87,6 +87,13 @@ fn two_containers_on_one_bridge_talk_tcp() {
         let client = on(net.clone(), sh(&script)).spawn().unwrap();
         let caddr = client.network().map(|n| n.address);
         assert_ne!(caddr, Some(addr), "distinct addresses");
+        // A container on another bridge cannot reach it (the "host" does not forward:
+        // a new network namespace starts with ip_forward 0, and there is no NAT yet).
+        let other = bridge(tmp.path(), "cbr-tcp2", "10.76.0.0/24");
+        let out = run(on(other, sh(&format!("busybox ping -c1 -W2 10.76.0.1 >/dev/null && echo own-gw-ok; \
+             busybox ping -c1 -W2 {addr} >/dev/null && echo reached || echo unreachable"))))
+        .ok();
+        assert_eq!(out.stdout, "own-gw-ok\nunreachable\n");
         let mut client = client;
         let out = collect(&mut client).ok();
         assert_eq!(out.stdout.trim(), "pong-from-server");
