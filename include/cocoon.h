@@ -86,10 +86,13 @@
 // message names the file.
 #define COCOON_E_IMAGE_FILE -10
 
+// A static network address is leased by another live container on the same bridge.
+#define COCOON_E_ADDRESS_IN_USE -11
+
 // The running kernel lacks a feature the configuration requires (a Landlock right above
 // its ABI with `COCOON_LANDLOCK_REQUIRED`). Nothing was created; the message names the
 // rule and the ABI.
-#define COCOON_E_UNSUPPORTED -11
+#define COCOON_E_UNSUPPORTED -12
 
 // No stage: the last error was not a setup failure.
 #define COCOON_STAGE_NONE 0
@@ -202,8 +205,11 @@
 // Creating the cgroup namespace.
 #define COCOON_STAGE_CGROUP_NAMESPACE 36
 
+// Parent-side network setup (bridge, veth pair, lease, address, route).
+#define COCOON_STAGE_NETWORK 37
+
 // Applying the Landlock ruleset (the message names the rule).
-#define COCOON_STAGE_LANDLOCK 37
+#define COCOON_STAGE_LANDLOCK 38
 
 // New mount namespace (required: the root filesystem is pivoted).
 #define COCOON_NS_MOUNT (1 << 0)
@@ -1058,6 +1064,43 @@ int cocoon_builder_set_selinux_state_dir(cocoon_builder *builder,
 int cocoon_builder_set_selinux_policy_root(cocoon_builder *builder,
                                            const char *dir);
 
+// Loopback only (the default): the container's network namespace has no other interface.
+int cocoon_builder_set_network_none(cocoon_builder *builder);
+
+// Bridge networking: a veth pair whose host end is on the bridge `bridge` (created, up,
+// with the gateway address `network + 1`, if missing; never deleted by cocoon) and whose
+// container end is `eth0` with an address of `subnet` (`"10.88.0.0/16"`) and a default
+// route via the gateway. `address` (NULL: allocated) is a static IPv4 address. Addresses
+// are leased across processes under `$COCOON_NET_STATE_DIR` (default `/run/cocoon/net`);
+// a static address leased by a live container fails the spawn with
+// `COCOON_E_ADDRESS_IN_USE`, a failing network step with `COCOON_E_SETUP` at
+// `COCOON_STAGE_NETWORK`. Needs `COCOON_NS_NET`.
+int cocoon_builder_set_network_bridge(cocoon_builder *builder,
+                                      const char *bridge,
+                                      const char *subnet,
+                                      const char *address);
+
+// The MTU of both ends of the bridge network's veth pair (68..=65535). This and the
+// other `cocoon_builder_set_network_*` settings need a bridge network set first
+// (`COCOON_E_INVALID_CONFIG` otherwise; on any failure the builder is unchanged).
+int cocoon_builder_set_network_mtu(cocoon_builder *builder,
+                                   uint32_t mtu);
+
+// The gateway of the bridge network (the bridge's address and the container's default
+// route; default: the subnet's first host address), an IPv4 address in the subnet.
+int cocoon_builder_set_network_gateway(cocoon_builder *builder,
+                                       const char *gateway);
+
+// The MAC address of the container's `eth0`: 6 bytes at `mac`, unicast.
+int cocoon_builder_set_network_mac(cocoon_builder *builder,
+                                   const uint8_t *mac);
+
+// Where the bridge network's address leases are kept (an absolute directory; default
+// `$COCOON_NET_STATE_DIR`, else `/run/cocoon/net`). Every process sharing a bridge must
+// use the same one.
+int cocoon_builder_set_network_state_dir(cocoon_builder *builder,
+                                         const char *dir);
+
 // Allows `rights` (`COCOON_LANDLOCK_FS_*`, `COCOON_LANDLOCK_READ`, ...) beneath `path`,
 // an absolute path inside the container (a file: only the file rights apply). Bits no
 // ABI known to this library has are kept and treated as a future ABI's. With any
@@ -1191,6 +1234,14 @@ int cocoon_container_stats(const cocoon_container *container,
 // container without a cgroup -> `COCOON_E_INVALID_CONFIG`.
 int cocoon_container_cgroup_path(const cocoon_container *container,
                                  const char **path);
+
+// The bridge network of the container: `*address` receives its `eth0` address with the
+// prefix (`"10.88.0.2/16"`), `*host_interface` the host end of its veth pair (either may
+// be NULL; both borrowed: valid until the handle is released). A container without a
+// bridge network -> `COCOON_E_NOT_AVAILABLE`, nothing written.
+int cocoon_container_network(const cocoon_container *container,
+                             const char **address,
+                             const char **host_interface);
 
 // The SELinux label the container's processes run with, e.g.
 // "system_u:system_r:container_t:s0:c5,c900". `*label` is borrowed: valid until the
@@ -1371,6 +1422,13 @@ int cocoon_process_clear_passed_fds(cocoon_process *process);
 // (but keeps the shared directory).
 int cocoon_sweep_stale(const char *parent,
                        size_t *removed);
+
+// Removes the address leases (under `state_dir`, NULL: `$COCOON_NET_STATE_DIR` or
+// `/run/cocoon/net`) whose containers are gone, and the host veths they name in the
+// calling thread's network namespace. `*removed` (may be NULL) receives how many leases
+// went. An allocation on a bridge reclaims the stale leases it meets in the same way.
+int cocoon_net_sweep_stale(const char *state_dir,
+                           size_t *removed);
 
 // Waits at most `timeout_ms` milliseconds (0: do not block; -1: no limit) for the
 // container's first process to end. On success `*exited` is 1 and `*exit_code`/`*signal`

@@ -67,6 +67,15 @@ pub enum Error {
         problem: crate::image_file::ImageFileProblem,
     },
 
+    /// A static address is leased by another live container on the same bridge.
+    #[error("address {address} on bridge {bridge} is in use by another live container")]
+    AddressInUse {
+        /// The bridge.
+        bridge: String,
+        /// The address asked for.
+        address: std::net::Ipv4Addr,
+    },
+
     /// The running kernel lacks a feature the configuration requires (e.g. a Landlock
     /// right above its ABI in [`crate::landlock::LandlockMode::Required`]); nothing was
     /// created.
@@ -218,8 +227,10 @@ stages! {
     KeyringLabel = 35 => "keyring label",
     /// Creating the cgroup namespace.
     CgroupNamespace = 36 => "cgroup namespace",
+    /// Parent-side network setup (bridge, veth pair, lease, address, route).
+    Network = 37 => "network",
     /// Applying the Landlock ruleset (the index names the rule).
-    Landlock = 37 => "landlock",
+    Landlock = 38 => "landlock",
 }
 
 impl fmt::Display for Stage {

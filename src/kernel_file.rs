@@ -5,7 +5,7 @@
 //! `std::fs::read_to_string` first `statx`es the file for a size hint; these files say 0,
 //! so it then probes with reads of 32, 64, 128 … bytes, and every read of a seq_file
 //! (mountinfo) makes the kernel walk its list again. A process's first spawn reads several
-//! of them (mountinfo, the kernel version, cap_last_cap, cgroup.controllers, /proc/<pid>/stat
+//! of them (mountinfo, the kernel version, cap_last_cap, cgroup.controllers, `/proc/<pid>/stat`
 //! in the stale sweep), so the probing is a measurable part of a one-shot start.
 
 use std::fs::File;

@@ -36,6 +36,7 @@ pub mod error;
 pub mod ffi;
 mod helper;
 pub mod image_file;
+pub mod net;
 pub mod selinux;
 mod kernel_file;
 mod sys;
@@ -63,6 +64,7 @@ pub use image_file::ImageFileProblem;
 pub use mount::Mount;
 #[doc(no_inline)]
 pub use namespace::{Namespaces, TimeOffsets};
+pub use net::{BridgeNetwork, Ipv4Subnet, Network, NetworkInfo};
 pub use plan::Plan;
 #[doc(no_inline)]
 pub use process::{Process, Rlimit, Stdio, User};

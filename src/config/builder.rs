@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::idmap::{validate_id_map, IdRange};
 use crate::mount::Mount;
 use crate::namespace::{Namespaces, TimeOffsets};
+use crate::net::Network;
 use crate::plan::{HostFacts, Plan};
 use crate::process::Process;
 use crate::rootfs::Rootfs;
@@ -75,6 +76,7 @@ pub struct ContainerBuilder {
     pub(crate) cgroup: Option<CgroupConfig>,
     pub(crate) selinux: Option<SelinuxConfig>,
     pub(crate) joins: Vec<(Namespaces, PathBuf)>,
+    pub(crate) network: Network,
     pub(crate) landlock: Option<Landlock>,
 }
 
@@ -102,6 +104,7 @@ impl ContainerBuilder {
             cgroup: None,
             selinux: None,
             joins: Vec::new(),
+            network: Network::None,
             landlock: None,
         }
     }
@@ -223,6 +226,13 @@ impl ContainerBuilder {
         self
     }
 
+    /// The container's network: [`Network::None`] (loopback only, the default) or
+    /// [`Network::Bridge`] (a veth pair on a bridge; needs [`Namespaces::NET`]).
+    pub fn network(mut self, network: Network) -> Self {
+        self.set_network(network);
+        self
+    }
+
     /// Restricts the program with a Landlock ruleset, applied right before its exec
     /// (see [`crate::landlock`]).
     pub fn landlock(mut self, l: Landlock) -> Self {
@@ -319,6 +329,7 @@ impl ContainerBuilder {
         }
         self.rootfs.validate()?;
         self.process.validate()?;
+        self.network.validate(self.namespaces.contains(Namespaces::NET))?;
         if let Some(l) = &self.landlock {
             l.validate()?;
         }
@@ -530,6 +541,17 @@ impl ContainerBuilder {
     /// The cgroup settings, if any.
     pub fn get_cgroup(&self) -> Option<&CgroupConfig> {
         self.cgroup.as_ref()
+    }
+
+    /// The network (as [`ContainerBuilder::network`]).
+    pub fn set_network(&mut self, network: Network) -> &mut Self {
+        self.network = network;
+        self
+    }
+
+    /// The network settings.
+    pub fn get_network(&self) -> &Network {
+        &self.network
     }
 
     /// The SELinux settings, if any.

@@ -23,6 +23,7 @@ mod proc_relabel_mounts;
 mod namespace_joins;
 mod passed_fds;
 mod selinux;
+mod network;
 mod landlock;
 
 pub use cgroup::*;
@@ -30,6 +31,7 @@ pub use landlock::*;
 pub use mounts::*;
 pub use namespace_joins::*;
 pub use namespaces::*;
+pub use network::*;
 pub use passed_fds::*;
 pub use proc_relabel_mounts::*;
 pub use process::*;

@@ -24,6 +24,8 @@ pub struct cocoon_container {
     id: CString,
     cgroup_path: Option<CString>,
     selinux_label: Option<CString>,
+    /// `address/prefix` and the host veth of a bridge network.
+    network: Option<(CString, CString)>,
 }
 
 /// # Safety
@@ -60,6 +62,26 @@ pub(super) unsafe fn put_status(s: ExitStatus, exit_code: *mut c_int, signal: *m
 ///
 /// # Safety
 /// The three pointers are non-NULL and writable.
+/// The try-wait calls' common part: checks the three out-pointers, waits with `wait`,
+/// writes what [`put_try_wait`] writes.
+///
+/// # Safety
+/// Each pointer is NULL (an error) or writable.
+pub(super) unsafe fn try_wait_into(
+    exited: *mut c_int,
+    exit_code: *mut c_int,
+    signal: *mut c_int,
+    wait: impl FnOnce() -> crate::Result<Option<ExitStatus>>,
+) -> Result<(), Fail> {
+    nonnull(exited, "exited")?;
+    nonnull(exit_code, "exit_code")?;
+    nonnull(signal, "signal")?;
+    let s = wait()?;
+    // SAFETY: all three checked non-NULL; writable per the caller's contract.
+    unsafe { put_try_wait(s, exited, exit_code, signal) };
+    Ok(())
+}
+
 pub(super) unsafe fn put_try_wait(s: Option<ExitStatus>, exited: *mut c_int, exit_code: *mut c_int, signal: *mut c_int) {
     // SAFETY: per the caller's contract.
     unsafe {
@@ -107,7 +129,10 @@ pub unsafe extern "C" fn cocoon_container_spawn(builder: *const cocoon_builder, 
         let id = CString::new(inner.id()).unwrap_or_default();
         let cgroup_path = inner.cgroup_path().and_then(|p| CString::new(p.as_os_str().as_bytes()).ok());
         let selinux_label = inner.selinux_label().and_then(|l| CString::new(l).ok());
-        let h = Box::into_raw(Box::new(cocoon_container { inner, id, cgroup_path, selinux_label }));
+        let network = inner.network().and_then(|n| {
+            Some((CString::new(format!("{}/{}", n.address, n.prefix)).ok()?, CString::new(n.host_interface.as_str()).ok()?))
+        });
+        let h = Box::into_raw(Box::new(cocoon_container { inner, id, cgroup_path, selinux_label, network }));
         // SAFETY: `out` is non-NULL and writable per the contract.
         unsafe { put(out, h) };
         Ok(())
@@ -172,13 +197,8 @@ pub unsafe extern "C" fn cocoon_container_try_wait(
     guard(|| {
         // SAFETY: the caller passes NULL or a live handle.
         let c = unsafe { container_mut(container) }?;
-        nonnull(exited, "exited")?;
-        nonnull(exit_code, "exit_code")?;
-        nonnull(signal, "signal")?;
-        let s = c.inner.try_wait()?;
-        // SAFETY: all three checked non-NULL.
-        unsafe { put_try_wait(s, exited, exit_code, signal) };
-        Ok(())
+        // SAFETY: the out-pointers as the caller passed them.
+        unsafe { try_wait_into(exited, exit_code, signal, || c.inner.try_wait()) }
     })
 }
 
@@ -452,6 +472,37 @@ pub unsafe extern "C" fn cocoon_container_cgroup_path(container: *const cocoon_c
         })?;
         // SAFETY: checked non-NULL.
         unsafe { put(path, p.as_ptr()) };
+        Ok(())
+    })
+}
+
+/// The bridge network of the container: `*address` receives its `eth0` address with the
+/// prefix (`"10.88.0.2/16"`), `*host_interface` the host end of its veth pair (either may
+/// be NULL; both borrowed: valid until the handle is released). A container without a
+/// bridge network -> `COCOON_E_NOT_AVAILABLE`, nothing written.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_container_network(
+    container: *const cocoon_container,
+    address: *mut *const c_char,
+    host_interface: *mut *const c_char,
+) -> c_int {
+    guard(|| {
+        // SAFETY: the caller passes NULL or a live handle.
+        let c = unsafe { container.as_ref() }.ok_or_else(|| Fail::null("container"))?;
+        let (a, h) = c.network.as_ref().ok_or_else(|| Fail {
+            code: COCOON_E_NOT_AVAILABLE,
+            errno: 0,
+            stage: 0,
+            message: "this container has no bridge network".into(),
+        })?;
+        if !address.is_null() {
+            // SAFETY: non-NULL, writable per the contract.
+            unsafe { put(address, a.as_ptr()) };
+        }
+        if !host_interface.is_null() {
+            // SAFETY: as above.
+            unsafe { put(host_interface, h.as_ptr()) };
+        }
         Ok(())
     })
 }

@@ -4,7 +4,7 @@
 use std::ffi::c_int;
 use std::os::fd::AsRawFd;
 
-use super::container::{check_signal, check_stream, put_status, put_try_wait, take_fd};
+use super::container::{check_signal, check_stream, put_status, try_wait_into, take_fd};
 use super::{guard, nonnull, put, Fail};
 use crate::container::ExecProcess;
 
@@ -66,13 +66,8 @@ pub unsafe extern "C" fn cocoon_exec_process_try_wait(
     guard(|| {
         // SAFETY: the caller passes NULL or a live handle.
         let p = unsafe { exec_mut(process) }?;
-        nonnull(exited, "exited")?;
-        nonnull(exit_code, "exit_code")?;
-        nonnull(signal, "signal")?;
-        let s = p.inner.try_wait()?;
-        // SAFETY: all three checked non-NULL.
-        unsafe { put_try_wait(s, exited, exit_code, signal) };
-        Ok(())
+        // SAFETY: the out-pointers as the caller passed them.
+        unsafe { try_wait_into(exited, exit_code, signal, || p.inner.try_wait()) }
     })
 }
 

@@ -79,10 +79,12 @@ pub const COCOON_E_NOT_AVAILABLE: c_int = -9;
 /// (e.g. a FIFO or device node), larger than 16 MiB, or unreadable (errno set). The
 /// message names the file.
 pub const COCOON_E_IMAGE_FILE: c_int = -10;
+/// A static network address is leased by another live container on the same bridge.
+pub const COCOON_E_ADDRESS_IN_USE: c_int = -11;
 /// The running kernel lacks a feature the configuration requires (a Landlock right above
 /// its ABI with `COCOON_LANDLOCK_REQUIRED`). Nothing was created; the message names the
 /// rule and the ABI.
-pub const COCOON_E_UNSUPPORTED: c_int = -11;
+pub const COCOON_E_UNSUPPORTED: c_int = -12;
 
 // ---------------------------------------------------------------------------------------
 // Setup stages (`cocoon_last_error_stage()`), the numbers of `cocoon::Stage`.
@@ -162,8 +164,10 @@ pub const COCOON_STAGE_SESSION: c_int = 34;
 pub const COCOON_STAGE_KEYRING_LABEL: c_int = 35;
 /// Creating the cgroup namespace.
 pub const COCOON_STAGE_CGROUP_NAMESPACE: c_int = 36;
+/// Parent-side network setup (bridge, veth pair, lease, address, route).
+pub const COCOON_STAGE_NETWORK: c_int = 37;
 /// Applying the Landlock ruleset (the message names the rule).
-pub const COCOON_STAGE_LANDLOCK: c_int = 37;
+pub const COCOON_STAGE_LANDLOCK: c_int = 38;
 
 // ---------------------------------------------------------------------------------------
 // Error plumbing
@@ -200,6 +204,7 @@ impl From<Error> for Fail {
             Error::Selinux(_) => COCOON_E_SELINUX,
             Error::AlreadyExited => COCOON_E_ALREADY_EXITED,
             Error::ImageFile { .. } => COCOON_E_IMAGE_FILE,
+            Error::AddressInUse { .. } => COCOON_E_ADDRESS_IN_USE,
             Error::Unsupported { .. } => COCOON_E_UNSUPPORTED,
         };
         Fail {
@@ -442,6 +447,7 @@ pub extern "C" fn cocoon_strerror(code: c_int) -> *const c_char {
         COCOON_E_PANIC => c"internal error (panic) in cocoon",
         COCOON_E_NOT_AVAILABLE => c"not available (stream not piped or already taken, or no SELinux label)",
         COCOON_E_IMAGE_FILE => c"a file of the image is not a regular file, too large or unreadable",
+        COCOON_E_ADDRESS_IN_USE => c"the network address is in use by another live container",
         COCOON_E_UNSUPPORTED => c"the running kernel lacks a required feature",
         _ => c"unknown error code",
     };
@@ -561,6 +567,7 @@ mod tests {
             COCOON_STAGE_SECCOMP, COCOON_STAGE_EXEC, COCOON_STAGE_INIT,
             COCOON_STAGE_JOIN_NAMESPACES, COCOON_STAGE_DUMPABLE, COCOON_STAGE_DEVICE,
             COCOON_STAGE_SESSION, COCOON_STAGE_KEYRING_LABEL, COCOON_STAGE_CGROUP_NAMESPACE,
+            COCOON_STAGE_NETWORK,
             COCOON_STAGE_LANDLOCK,
         ];
         // Every constant is a stage of the core, with the same number...
@@ -597,7 +604,7 @@ mod tests {
     fn every_code_has_a_string() {
         for c in [COCOON_OK, COCOON_E_INVALID_ARGUMENT, COCOON_E_INVALID_CONFIG, COCOON_E_SETUP, COCOON_E_OS,
                   COCOON_E_CGROUP, COCOON_E_SELINUX, COCOON_E_ALREADY_EXITED, COCOON_E_PANIC, COCOON_E_NOT_AVAILABLE,
-                  COCOON_E_IMAGE_FILE] {
+                  COCOON_E_IMAGE_FILE, COCOON_E_ADDRESS_IN_USE] {
             // SAFETY: static strings.
             let s = unsafe { CStr::from_ptr(cocoon_strerror(c)) }.to_str().unwrap();
             assert_ne!(s, "unknown error code", "{c}");

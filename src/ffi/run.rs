@@ -6,7 +6,7 @@ use std::os::fd::AsRawFd;
 use std::time::Duration;
 
 use super::builder::{builder_ref, cocoon_builder};
-use super::container::{cocoon_container, container_mut, put_status, put_try_wait};
+use super::container::{cocoon_container, container_mut, put_status, try_wait_into};
 use super::exec_process::{cocoon_exec_process, exec_mut};
 use super::{guard, nonnull, put, Fail, COCOON_E_NOT_AVAILABLE};
 use crate::run::{EndedBy, Output, RunOptions};
@@ -37,16 +37,14 @@ pub unsafe extern "C" fn cocoon_container_wait_timeout(
     guard(|| {
         // SAFETY: the caller passes NULL or a live handle.
         let c = unsafe { container_mut(container) }?;
-        nonnull(exited, "exited")?;
-        nonnull(exit_code, "exit_code")?;
-        nonnull(signal, "signal")?;
-        let s = match limit(timeout_ms)? {
-            Some(t) => c.inner.wait_timeout(t)?,
-            None => Some(c.inner.wait()?),
-        };
-        // SAFETY: all three checked non-NULL.
-        unsafe { put_try_wait(s, exited, exit_code, signal) };
-        Ok(())
+        let limit = limit(timeout_ms)?;
+        // SAFETY: the out-pointers as the caller passed them.
+        unsafe {
+            try_wait_into(exited, exit_code, signal, || match limit {
+                Some(t) => c.inner.wait_timeout(t),
+                None => c.inner.wait().map(Some),
+            })
+        }
     })
 }
 
@@ -62,16 +60,14 @@ pub unsafe extern "C" fn cocoon_exec_process_wait_timeout(
     guard(|| {
         // SAFETY: the caller passes NULL or a live handle.
         let p = unsafe { exec_mut(process) }?;
-        nonnull(exited, "exited")?;
-        nonnull(exit_code, "exit_code")?;
-        nonnull(signal, "signal")?;
-        let s = match limit(timeout_ms)? {
-            Some(t) => p.inner.wait_timeout(t)?,
-            None => Some(p.inner.wait()?),
-        };
-        // SAFETY: all three checked non-NULL.
-        unsafe { put_try_wait(s, exited, exit_code, signal) };
-        Ok(())
+        let limit = limit(timeout_ms)?;
+        // SAFETY: the out-pointers as the caller passed them.
+        unsafe {
+            try_wait_into(exited, exit_code, signal, || match limit {
+                Some(t) => p.inner.wait_timeout(t),
+                None => p.inner.wait().map(Some),
+            })
+        }
     })
 }
 

@@ -30,3 +30,25 @@ pub unsafe extern "C" fn cocoon_sweep_stale(parent: *const c_char, removed: *mut
         Ok(())
     })
 }
+
+/// Removes the address leases (under `state_dir`, NULL: `$COCOON_NET_STATE_DIR` or
+/// `/run/cocoon/net`) whose containers are gone, and the host veths they name in the
+/// calling thread's network namespace. `*removed` (may be NULL) receives how many leases
+/// went. An allocation on a bridge reclaims the stale leases it meets in the same way.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_net_sweep_stale(state_dir: *const c_char, removed: *mut usize) -> c_int {
+    guard(|| {
+        let dir = if state_dir.is_null() {
+            None
+        } else {
+            // SAFETY: non-NULL, the caller passes a NUL-terminated string.
+            Some(std::path::PathBuf::from(std::ffi::OsStr::from_bytes(unsafe { cstr_arg(state_dir, "state_dir")? })))
+        };
+        let n = crate::net::sweep_stale(dir.as_deref())?;
+        if !removed.is_null() {
+            // SAFETY: checked non-NULL.
+            unsafe { put(removed, n) };
+        }
+        Ok(())
+    })
+}

@@ -96,6 +96,8 @@ pub struct Plan {
     pub(crate) process: ProcessPlan,
     pub(crate) cgroup: Option<CgroupConfig>,
     pub(crate) selinux: Option<SelinuxConfig>,
+    /// Bridge networking set up by the parent between READY and GO.
+    pub(crate) net: Option<crate::net::NetPlan>,
     /// Bind sources to relabel for the container's SELinux level before the clone.
     pub(crate) relabels: Vec<(PathBuf, crate::selinux::Sharing)>,
     /// The Landlock ruleset and what it became on this kernel, if the builder has one.
@@ -219,6 +221,10 @@ impl Plan {
                 ns.contains(Namespaces::PID) && !b.joins.iter().any(|(n, _)| n.contains(Namespaces::PID)),
             ),
             selinux: b.selinux.clone(),
+            net: match &b.network {
+                crate::net::Network::Bridge(n) => Some(crate::net::NetPlan::new(n)),
+                _ => None,
+            },
             relabels: b
                 .mounts
                 .iter()

@@ -258,6 +258,7 @@ pub struct Container {
     selinux: SelinuxPlan,
     pipes: Pipes,
     detached: bool,
+    net: Option<crate::net::Attachment>,
     landlock: Option<std::sync::Arc<crate::plan::Ruleset>>,
 }
 
@@ -269,6 +270,7 @@ impl Container {
         cgroup: Option<Box<dyn ContainerCgroup>>,
         selinux: SelinuxPlan,
         ends: StdioEnds,
+        net: Option<crate::net::Attachment>,
     ) -> Container {
         Container {
             id,
@@ -279,6 +281,7 @@ impl Container {
             selinux,
             pipes: Pipes::new(ends),
             detached: false,
+            net,
             landlock: plan.landlock.clone(),
         }
     }
@@ -291,6 +294,12 @@ impl Container {
     /// The host pid of the container's first process.
     pub fn pid(&self) -> i32 {
         self.main.pid()
+    }
+
+    /// The container's bridge network (interface, address, gateway, host veth), if it
+    /// has one ([`crate::Network::Bridge`]).
+    pub fn network(&self) -> Option<&crate::net::NetworkInfo> {
+        self.net.as_ref().map(|n| &n.info)
     }
 
     /// The namespaces the container was created with.
@@ -490,6 +499,9 @@ impl Container {
         if let Some(cg) = self.cgroup.take() {
             cg.leave();
         }
+        if let Some(n) = self.net.take() {
+            n.leave();
+        }
         self.main.detach()
     }
 
@@ -498,6 +510,16 @@ impl Container {
         // policy-only cgroup cannot have been paused).
         if let Some(cg) = self.user_cgroup() {
             let _ = cg.thaw();
+        }
+        // The host veth (and with it the pair) and the address lease: deleted first while
+        // the container's network namespace is alive (fast); once the program has ended
+        // the kernel deletes the pair with the namespace.
+        if let Some(net) = self.net.take() {
+            if matches!(self.main.try_wait(), Ok(None)) {
+                drop(net);
+            } else {
+                net.release_exited();
+            }
         }
         self.main.kill_and_reap();
         // destroy() kills whatever is left in the cgroup (e.g. daemons of a container

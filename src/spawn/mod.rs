@@ -204,6 +204,9 @@ fn spawn_with(plan: &Plan, driver: Option<(&CgroupConfig, &dyn CgroupDriver)>) -
             crate::selinux::label::check_relabel_path(src)?;
         }
     }
+    if let Some(n) = &plan.net {
+        crate::net::precheck(n)?;
+    }
     let mut cgroup = CgroupGuard(driver.map(|(cfg, d)| d.create(cfg, &id)).transpose()?);
     let mut stdio = StdioFds::new(&plan.process.stdio)?;
     let (psock, csock) = socketpair()?;
@@ -223,7 +226,8 @@ fn spawn_with(plan: &Plan, driver: Option<(&CgroupConfig, &dyn CgroupDriver)>) -
     let handshake = plan.uid_map.is_some()
         || plan.time_offsets.is_some()
         || (cgroup.0.is_some() && into.is_none())
-        || plan.process.oom_score_adj.is_some();
+        || plan.process.oom_score_adj.is_some()
+        || plan.net.is_some();
     let helper = Invocation::new(
         &plan.process.helper_tail,
         plan.process.fd_floor,
@@ -260,13 +264,20 @@ fn spawn_with(plan: &Plan, driver: Option<(&CgroupConfig, &dyn CgroupDriver)>) -
     let guard = ChildGuard(Some(started?));
     let pid = guard.pid();
 
-    if handshake {
-        parent_setup(plan, pid, &psock, cgroup.0.as_deref().filter(|_| into.is_none()), describe)?;
-    }
+    // Dropped (veth and lease removed) if anything below fails.
+    let net = if handshake {
+        parent_setup(plan, pid, &psock, cgroup.0.as_deref().filter(|_| into.is_none()), describe)?
+    } else {
+        None
+    };
     if let Some((cfg, d)) = driver {
         // What callers killed before their teardown left behind goes at the first spawn,
         // while the child sets itself up (off the critical path on a multi-core host).
         d.sweep_once(cfg.get_parent());
+    }
+    if let Some(n) = &plan.net {
+        // Leases (and host veths) that killed callers left, once per process.
+        crate::net::sweep_once(n);
     }
     match recv(&psock)? {
         Msg::Eof => {}
@@ -280,18 +291,19 @@ fn spawn_with(plan: &Plan, driver: Option<(&CgroupConfig, &dyn CgroupDriver)>) -
         // The level stays held while the container lives, even if this process dies.
         let _ = r.set_owner_pid(pid);
     }
-    Ok(Container::new(id, main, plan, cgroup.take(), selinux, stdio.parent))
+    Ok(Container::new(id, main, plan, cgroup.take(), selinux, stdio.parent, net))
 }
 
 /// The parent's part between the child's READY and GO: time offsets, id maps, cgroup
-/// attachment (v1/hybrid) and oom_score_adj, all before the child goes on.
+/// attachment (v1/hybrid), oom_score_adj and bridge networking, all before the child
+/// goes on. Returns the network attachment, if any.
 fn parent_setup(
     plan: &Plan,
     pid: c_int,
     psock: &OwnedFd,
     attach: Option<&dyn ContainerCgroup>,
     describe: impl Fn(Stage, u32) -> String,
-) -> Result<()> {
+) -> Result<Option<crate::net::Attachment>> {
     match recv(psock)? {
         Msg::Report(r, _) if r.kind == REPORT_READY => {}
         Msg::Report(r, _) if r.kind == REPORT_ERROR => return Err(setup_error(&r, describe)),
@@ -313,6 +325,8 @@ fn parent_setup(
     if let Some(adj) = plan.process.oom_score_adj {
         write_proc(pid, "oom_score_adj", "write oom_score_adj", &adj.to_string())?;
     }
-    send_go(psock)
+    let net = plan.net.as_ref().map(|n| crate::net::attach(n, pid)).transpose()?;
+    send_go(psock)?;
+    Ok(net)
 }
 

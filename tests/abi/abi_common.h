@@ -49,6 +49,8 @@ void test_process_setters(void);
 void test_more_setters(void);
 void test_run_errors(void);
 void test_run_containers(void);
+void test_net_errors(void);
+void test_net_containers(void);
 void test_landlock_errors(void);
 void test_landlock_containers(void);
 

@@ -337,6 +337,7 @@ int main(int argc, char **argv) {
     test_more_setters();
     test_process_setters();
     test_run_errors();
+    test_net_errors();
     test_landlock_errors();
     if (containers) {
         if (geteuid() != 0) {
@@ -348,6 +349,7 @@ int main(int argc, char **argv) {
             test_more_containers();
             test_image_file();
             test_run_containers();
+            test_net_containers();
             test_landlock_containers();
         }
     }

@@ -40,10 +40,11 @@ from .aio import Streams
 from .constants import (DEVICE_ANY, RLIM_INFINITY, DeviceAccess, DeviceKind, EndedBy, ErrorCode,
                         IoRate, LandlockAccess, MountFlag, Namespace, Relabel, Rlimit, Stage)
 from .container import Container, ExecProcess, ExitStatus
-from .errors import (AlreadyExited, CalledProcessError, CgroupError, CgroupOSError, CocoonError,
+from .errors import (AddressInUse, AlreadyExited, CalledProcessError, CgroupError, CgroupOSError, CocoonError,
                      CocoonOSError, ImageFileError, ImageFileOSError, InvalidArgument, InvalidConfig,
                      SELinuxError, TimeoutExpired, UnsupportedError)
 from .mounts import Bind, Layers, Proc, Tmpfs
+from .net import Bridge, NetworkInfo, net_sweep_stale
 from .process import Capabilities, Process, User
 from .run import CompletedProcess, run
 from .seccomp import Seccomp
@@ -58,7 +59,7 @@ __all__ = [
     "Container", "ExecProcess", "ExitStatus", "run", "CompletedProcess", "EndedBy", "Streams",
     # configuration
     "Process", "User", "Capabilities", "Seccomp", "Cgroup", "IoLimit", "DeviceRule", "SELinux",
-    "Landlock", "LandlockStatus", "Bind", "Tmpfs", "Proc", "Layers", "INHERIT", "DEVNULL", "PIPE",
+    "Landlock", "LandlockStatus", "Bridge", "NetworkInfo", "Bind", "Tmpfs", "Proc", "Layers", "INHERIT", "DEVNULL", "PIPE",
     # constants
     "ErrorCode", "Stage", "Namespace", "MountFlag", "Relabel", "Rlimit", "RLIM_INFINITY", "IoRate",
     "DeviceKind", "DeviceAccess", "DEVICE_ANY", "LandlockAccess",
@@ -67,7 +68,7 @@ __all__ = [
     # errors
     "CocoonError", "CocoonOSError", "InvalidArgument", "InvalidConfig", "AlreadyExited",
     "CgroupError", "CgroupOSError", "SELinuxError", "ImageFileError", "ImageFileOSError",
-    "TimeoutExpired", "CalledProcessError", "UnsupportedError",
+    "TimeoutExpired", "CalledProcessError", "AddressInUse", "UnsupportedError",
     # the library and the host
-    "version", "has_feature", "sweep_stale",
+    "version", "has_feature", "sweep_stale", "net_sweep_stale",
 ]

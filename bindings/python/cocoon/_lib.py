@@ -90,6 +90,13 @@ _SIGNATURES = {
     "cocoon_version": ([], c_char_p),
     "cocoon_has_feature": ([c_char_p], c_int),
     "cocoon_sweep_stale": ([c_char_p, POINTER(c_size_t)], c_int),
+    "cocoon_net_sweep_stale": ([c_char_p, POINTER(c_size_t)], c_int),
+    "cocoon_builder_set_network_none": ([BuilderP], c_int),
+    "cocoon_builder_set_network_bridge": ([BuilderP, c_char_p, c_char_p, c_char_p], c_int),
+    "cocoon_builder_set_network_mtu": ([BuilderP, c_uint32], c_int),
+    "cocoon_builder_set_network_gateway": ([BuilderP, c_char_p], c_int),
+    "cocoon_builder_set_network_mac": ([BuilderP, c_char_p], c_int),
+    "cocoon_builder_set_network_state_dir": ([BuilderP, c_char_p], c_int),
     # builder
     "cocoon_builder_new": ([c_char_p, POINTER(BuilderP)], c_int),
     "cocoon_builder_free": ([BuilderP], None),
@@ -201,6 +208,7 @@ _SIGNATURES = {
     "cocoon_container_stats": ([ContainerP, POINTER(Stats)], c_int),
     "cocoon_container_cgroup_path": ([ContainerP, POINTER(c_char_p)], c_int),
     "cocoon_container_selinux_label": ([ContainerP, POINTER(c_char_p)], c_int),
+    "cocoon_container_network": ([ContainerP, POINTER(c_char_p), POINTER(c_char_p)], c_int),
     # exec
     "cocoon_exec_process_pid": ([ExecP, c_int_p], c_int),
     "cocoon_exec_process_wait": ([ExecP, c_int_p, c_int_p], c_int),

@@ -20,6 +20,7 @@ from .mounts import Layers, Mount, _apply_mounts, _apply_rootfs
 from .process import Process, UserSpec, _apply_process
 from .seccomp import Seccomp
 from .selinux import SELinux, _apply_selinux
+from .net import Bridge, NetworkInfo, _apply_network
 from .landlock import Landlock, LandlockStatus, _apply_landlock, _landlock_status
 from .stats import CgroupStats
 from .stdio import StdioSpec, _close_streams, _take_all
@@ -109,6 +110,10 @@ class Container:
             anything is created.
         memory_max, pids_max: shortcuts for the Cgroup fields of the same name.
 
+    The network (Network):
+        network: None (loopback only) or Bridge(name, subnet, address=None, mtu=None):
+            a veth pair on a bridge; Container.network tells the address it got.
+
     SELinux (SelinuxConfig):
         selinux: True or SELinux(...); Container.selinux_label tells the label it got
             (None when unlabelled, e.g. on a host without SELinux).
@@ -153,6 +158,7 @@ class Container:
         masked_paths: Optional[Sequence[StrPath]] = None,
         readonly_paths: Optional[Sequence[StrPath]] = None,
         init: bool = False,
+        network: Optional[Bridge] = None,
         landlock: Optional[Landlock] = None,
         **deprecated: Any,
     ) -> None:
@@ -174,6 +180,7 @@ class Container:
         self._rootfs = _compat.resolve_rootfs(rootfs, deprecated)
         self._builder = b = _Builder(argv)
         try:
+            _apply_network(b.h, network)
             self._configure(b.h, hostname=hostname, read_only_root=read_only_root, selinux=selinux,
                             id=id, namespaces=namespaces, uid_map=uid_map, gid_map=gid_map,
                             join=join, domainname=domainname, time_offsets_ns=time_offsets_ns,
@@ -400,6 +407,16 @@ class Container:
         """What the landlock= ruleset becomes on this kernel (the ABI used, the rules that
         lost rights), or None without one. Works before spawn() too."""
         return _landlock_status(self._builder.h)
+
+    @property
+    def network(self) -> Optional[NetworkInfo]:
+        """The container's bridge network (address with prefix, host veth), or None."""
+        a, h = ctypes.c_char_p(), ctypes.c_char_p()
+        rc = lib.cocoon_container_network(self._handle(), ctypes.byref(a), ctypes.byref(h))
+        if rc == ErrorCode.NOT_AVAILABLE:
+            return None
+        _check(rc)
+        return NetworkInfo((a.value or b"").decode(), (h.value or b"").decode())
 
     @property
     def selinux_label(self) -> Optional[str]:

@@ -12,7 +12,7 @@ from .constants import ErrorCode, Stage
 __all__ = [
     "CocoonError", "CocoonOSError", "InvalidArgument", "InvalidConfig", "AlreadyExited",
     "CgroupError", "CgroupOSError", "SELinuxError", "ImageFileError", "ImageFileOSError",
-    "TimeoutExpired", "CalledProcessError",
+    "TimeoutExpired", "CalledProcessError", "AddressInUse",
 ]
 
 _E = TypeVar("_E", ErrorCode, Stage)
@@ -84,6 +84,11 @@ class ImageFileOSError(ImageFileError, CocoonOSError):  # type: ignore[misc]  # 
     """COCOON_E_IMAGE_FILE with an OS error (errno is set): the file could not be read."""
 
 
+class AddressInUse(CocoonError):
+    """COCOON_E_ADDRESS_IN_USE: a static network address is leased by another live
+    container on the same bridge."""
+
+
 def _no_library_error(e: CocoonError, message: str) -> None:
     """The CocoonError fields of an error no library call reported (CocoonError.__init__
     is not called: its super() is the subprocess error's, which takes other arguments)."""
@@ -147,6 +152,7 @@ _OS_ERRORS = {ErrorCode.CGROUP: CgroupOSError, ErrorCode.IMAGE_FILE: ImageFileOS
 _ERRORS = {ErrorCode.INVALID_ARGUMENT: InvalidArgument, ErrorCode.INVALID_CONFIG: InvalidConfig,
            ErrorCode.ALREADY_EXITED: AlreadyExited, ErrorCode.CGROUP: CgroupError,
            ErrorCode.SELINUX: SELinuxError, ErrorCode.IMAGE_FILE: ImageFileError,
+           ErrorCode.ADDRESS_IN_USE: AddressInUse,
            ErrorCode.UNSUPPORTED: UnsupportedError}
 
 

@@ -146,6 +146,21 @@ pub struct RunArgs {
     /// a bare duration shifts both.
     #[arg(long, value_name = "[CLOCK=]DURATION", value_parser = parse::time_offset, help_heading = "Namespaces")]
     pub time_offset: Vec<(Option<&'static str>, std::time::Duration)>,
+    /// The container's network: none (loopback only, the default), bridge[=NAME] (a veth
+    /// pair on bridge NAME, default cocoon0, created if missing; eth0 gets an address of
+    /// --subnet and a default route via its first address) or ns:PATH (join a network
+    /// namespace).
+    #[arg(long, value_name = "none|bridge[=NAME]|ns:PATH", value_parser = parse::network, help_heading = "Network")]
+    pub network: Option<parse::NetworkFlag>,
+    /// The bridge's IPv4 subnet (default 10.88.0.0/16).
+    #[arg(long, value_name = "CIDR", value_parser = parse::subnet, help_heading = "Network")]
+    pub subnet: Option<cocoon::Ipv4Subnet>,
+    /// A static IPv4 address for eth0 (default: the first free one of the subnet).
+    #[arg(long, value_name = "ADDR", help_heading = "Network")]
+    pub ip: Option<std::net::Ipv4Addr>,
+    /// The MTU of the veth pair.
+    #[arg(long, value_name = "BYTES", help_heading = "Network")]
+    pub mtu: Option<u32>,
     /// Join an existing namespace instead of creating one: NS:PATH, NS one of net, ipc, uts.
     #[arg(long, value_name = "NS:PATH", value_parser = parse::join, help_heading = "Namespaces")]
     pub join: Vec<(cocoon::Namespaces, PathBuf)>,

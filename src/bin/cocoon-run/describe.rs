@@ -254,6 +254,14 @@ pub fn in_effect(c: &Container) -> Vec<String> {
     if let Some(p) = c.cgroup_path() {
         out.push(format!("cgroup {}", p.display()));
     }
+    match c.network() {
+        Some(n) => out.push(format!(
+            "network: {} {}/{} via {}, host end {} on bridge {}",
+            n.interface, n.address, n.prefix, n.gateway, n.host_interface, n.bridge
+        )),
+        None if c.namespaces().contains(cocoon::Namespaces::NET) => out.push("network: loopback only".into()),
+        None => {}
+    }
     out
 }
 

@@ -317,6 +317,45 @@ pub fn join(s: &str) -> R<(Namespaces, PathBuf)> {
     Ok((ns, path))
 }
 
+/// What `--network` asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NetworkFlag {
+    /// Loopback only.
+    None,
+    /// A veth pair on this bridge.
+    Bridge(String),
+    /// Join this network namespace.
+    Join(PathBuf),
+}
+
+/// The bridge `--network bridge` uses without a name.
+pub const DEFAULT_BRIDGE: &str = "cocoon0";
+/// The subnet `--network bridge` uses without `--subnet`.
+pub const DEFAULT_SUBNET: &str = "10.88.0.0/16";
+
+/// `--network none|bridge[=NAME]|ns:PATH`.
+pub fn network(s: &str) -> R<NetworkFlag> {
+    if s == "none" {
+        return Ok(NetworkFlag::None);
+    }
+    if s == "bridge" {
+        return Ok(NetworkFlag::Bridge(DEFAULT_BRIDGE.to_string()));
+    }
+    if let Some(name) = s.strip_prefix("bridge=") {
+        cocoon::net::validate_ifname("bridge name", name).map_err(|e| e.to_string())?;
+        return Ok(NetworkFlag::Bridge(name.to_string()));
+    }
+    if let Some(path) = s.strip_prefix("ns:") {
+        return join(&format!("net:{path}")).map(|(_, p)| NetworkFlag::Join(p));
+    }
+    Err(format!("{s:?} is not none, bridge, bridge=NAME or ns:PATH"))
+}
+
+/// `--subnet 10.88.0.0/16`.
+pub fn subnet(s: &str) -> R<cocoon::Ipv4Subnet> {
+    s.parse().map_err(|e: cocoon::Error| e.to_string())
+}
+
 /// `--uid-map INSIDE:OUTSIDE:COUNT` (one range; repeat the flag for more).
 pub fn id_range(s: &str) -> R<IdRange> {
     let v: Vec<&str> = s.split(':').collect();

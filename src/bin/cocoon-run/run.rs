@@ -40,8 +40,14 @@ pub fn flag_of(e: &Error) -> Option<&'static str> {
             "seccomp syscall" => "--seccomp-deny",
             "landlock path" | "landlock rule" | "landlock" => "--landlock-ro/--landlock-rw/--landlock-exec",
             "namespaces" => "--share",
+            "network" => "--network",
+            "bridge name" => "--network",
+            "subnet" | "gateway" => "--subnet",
+            "address" => "--ip",
+            "mtu" => "--mtu",
             _ => return None,
         },
+        Error::AddressInUse { .. } => "--ip",
         Error::Cgroup(CgroupError::Invalid { controller, setting, .. } | CgroupError::Unsupported { controller, setting, .. }) => {
             match (*controller, *setting) {
                 ("cpu", "shares/weight") => "--cpu-shares/--cpu-weight",

@@ -263,6 +263,7 @@ pub fn builder(a: &RunArgs, streams: &Streams) -> Result<ContainerBuilder, Failu
     for (n, path) in &a.join {
         b = b.join_namespace(*n, path.clone());
     }
+    b = network(a, b)?;
     if a.minimal {
         b = b.standard_mounts(false).mount(Mount::proc("/proc"));
     }
@@ -296,6 +297,37 @@ pub fn builder(a: &RunArgs, streams: &Streams) -> Result<ContainerBuilder, Failu
     }
     if let Some(l) = landlock(a) {
         b = b.landlock(l);
+    }
+    Ok(b)
+}
+
+/// `--network`, `--subnet`, `--ip`, `--mtu`.
+fn network(a: &RunArgs, mut b: ContainerBuilder) -> Result<ContainerBuilder, Failure> {
+    use crate::parse::{NetworkFlag, DEFAULT_SUBNET};
+    let bridge_only = [("--subnet", a.subnet.is_some()), ("--ip", a.ip.is_some()), ("--mtu", a.mtu.is_some())];
+    match &a.network {
+        Some(NetworkFlag::Bridge(name)) => {
+            let subnet = match a.subnet {
+                Some(s) => s,
+                None => DEFAULT_SUBNET.parse().map_err(|e: cocoon::Error| Failure::usage("--subnet", e.to_string()))?,
+            };
+            let mut net = cocoon::BridgeNetwork::new(name, subnet);
+            if let Some(ip) = a.ip {
+                net = net.address(ip);
+            }
+            if let Some(m) = a.mtu {
+                net = net.mtu(m);
+            }
+            b = b.network(cocoon::Network::Bridge(net));
+        }
+        other => {
+            if let Some((flag, _)) = bridge_only.iter().find(|(_, set)| *set) {
+                return Err(Failure::usage(flag, "needs --network bridge[=NAME]"));
+            }
+            if let Some(NetworkFlag::Join(path)) = other {
+                b = b.join_namespace(Namespaces::NET, path.clone());
+            }
+        }
     }
     Ok(b)
 }

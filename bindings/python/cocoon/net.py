@@ -1,0 +1,83 @@
+"""Container networking (Rust: `cocoon::net`, `ContainerBuilder::network`)."""
+
+from __future__ import annotations
+
+import ctypes
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from ._lib import lib
+from ._util import StrPath, _b
+from .errors import _check
+
+__all__ = ["Bridge", "NetworkInfo", "net_sweep_stale"]
+
+
+@dataclass(frozen=True)
+class Bridge:
+    """Bridge networking (`network=Bridge(...)`; the default, None, is loopback only).
+
+    A veth pair: the host end on the bridge `name` (created, up, with the gateway address
+    network+1, if missing; cocoon never deletes a bridge), the container end `eth0` with an
+    address of `subnet` ("10.88.0.0/16") and a default route via the gateway.
+
+    address: a static IPv4 address (default: the first free one of the subnet). Addresses
+        are leased across processes under $COCOON_NET_STATE_DIR (default /run/cocoon/net);
+        a static one leased by a live container raises AddressInUse at spawn.
+    mtu: the MTU of both ends (68..65535).
+    gateway: the bridge's address and the default route (default: network+1).
+    mac: the MAC address of eth0, "02:00:00:00:12:34" (unicast).
+    state_dir: where leases are kept (default $COCOON_NET_STATE_DIR or /run/cocoon/net).
+
+    Needs Namespace.NET (in the default namespaces). Bad values raise InvalidConfig when
+    the Container is built.
+    """
+
+    name: str
+    subnet: str
+    address: Optional[str] = None
+    mtu: Optional[int] = None
+    gateway: Optional[str] = None
+    mac: Optional[str] = None
+    state_dir: Optional[StrPath] = None
+
+
+@dataclass(frozen=True)
+class NetworkInfo:
+    """A running container's bridge network: its eth0 address ("10.88.0.2/16") and the
+    host end of its veth pair."""
+
+    address: str
+    host_interface: str
+
+
+def _apply_network(h: Any, network: Optional[Bridge]) -> None:
+    if network is None:
+        return
+    if not isinstance(network, Bridge):
+        raise TypeError(f"network= takes None or cocoon.Bridge(...), not {type(network).__name__}")
+    _check(lib.cocoon_builder_set_network_bridge(
+        h, network.name.encode(), network.subnet.encode(),
+        None if network.address is None else network.address.encode()))
+    if network.mtu is not None:
+        _check(lib.cocoon_builder_set_network_mtu(h, network.mtu))
+    if network.gateway is not None:
+        _check(lib.cocoon_builder_set_network_gateway(h, network.gateway.encode()))
+    if network.mac is not None:
+        try:
+            raw = bytes(int(x, 16) for x in network.mac.split(":"))
+        except ValueError:
+            raw = b""
+        if len(raw) != 6:
+            raise ValueError(f"mac={network.mac!r} is not six hex bytes like 02:00:00:00:12:34")
+        _check(lib.cocoon_builder_set_network_mac(h, raw))
+    if network.state_dir is not None:
+        _check(lib.cocoon_builder_set_network_state_dir(h, _b(network.state_dir)))
+
+
+def net_sweep_stale(state_dir: Optional[StrPath] = None) -> int:
+    """Removes the address leases whose containers are gone (and the host veths they name
+    in this thread's network namespace); returns how many leases went."""
+    n = ctypes.c_size_t()
+    _check(lib.cocoon_net_sweep_stale(None if state_dir is None else _b(state_dir), ctypes.byref(n)))
+    return n.value

@@ -1,0 +1,129 @@
+//! The container's network: loopback only (the default) or a veth pair on a bridge.
+//! A bridge setting is checked on its own when it is made (`COCOON_E_INVALID_CONFIG`,
+//! builder unchanged); that it needs `COCOON_NS_NET` is checked at validate/spawn.
+
+use std::ffi::{c_char, c_int};
+use std::net::Ipv4Addr;
+
+use super::{absolute, cocoon_builder, with_builder};
+use crate::ffi::{cstr_arg, utf8_arg, Fail};
+use crate::net::{BridgeNetwork, Ipv4Subnet, Network};
+
+/// Loopback only (the default): the container's network namespace has no other interface.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_builder_set_network_none(builder: *mut cocoon_builder) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe {
+        with_builder(builder, |b| {
+            b.set_network(Network::None);
+        })
+    }
+}
+
+/// Bridge networking: a veth pair whose host end is on the bridge `bridge` (created, up,
+/// with the gateway address `network + 1`, if missing; never deleted by cocoon) and whose
+/// container end is `eth0` with an address of `subnet` (`"10.88.0.0/16"`) and a default
+/// route via the gateway. `address` (NULL: allocated) is a static IPv4 address. Addresses
+/// are leased across processes under `$COCOON_NET_STATE_DIR` (default `/run/cocoon/net`);
+/// a static address leased by a live container fails the spawn with
+/// `COCOON_E_ADDRESS_IN_USE`, a failing network step with `COCOON_E_SETUP` at
+/// `COCOON_STAGE_NETWORK`. Needs `COCOON_NS_NET`.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_builder_set_network_bridge(
+    builder: *mut cocoon_builder,
+    bridge: *const c_char,
+    subnet: *const c_char,
+    address: *const c_char,
+) -> c_int {
+    // SAFETY: forwarded contract; the strings are NUL-terminated (address may be NULL).
+    unsafe {
+        with_builder(builder, |b| -> Result<(), Fail> {
+            let name = utf8_arg(cstr_arg(bridge, "bridge")?, "bridge")?;
+            let subnet: Ipv4Subnet = utf8_arg(cstr_arg(subnet, "subnet")?, "subnet")?.parse()?;
+            let mut net = BridgeNetwork::new(name, subnet);
+            if !address.is_null() {
+                let text = utf8_arg(cstr_arg(address, "address")?, "address")?;
+                let a: Ipv4Addr = text.parse().map_err(|_| {
+                    crate::Error::InvalidConfig { what: "address", reason: format!("{text:?} is not an IPv4 address") }
+                })?;
+                net = net.address(a);
+            }
+            net.validate()?;
+            b.set_network(Network::Bridge(net));
+            Ok(())
+        })
+    }
+}
+
+/// Applies `f` to a copy of the builder's bridge network (`what` names the setting in
+/// the error when there is none yet), checks the copy and stores it only if that succeeds.
+///
+/// # Safety
+/// As [`with_builder`].
+unsafe fn with_bridge(
+    b: *mut cocoon_builder,
+    what: &'static str,
+    f: impl FnOnce(BridgeNetwork) -> Result<BridgeNetwork, Fail>,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe {
+        with_builder(b, |b| -> Result<(), Fail> {
+            let Network::Bridge(net) = b.get_network() else {
+                return Err(crate::Error::InvalidConfig { what, reason: "set a bridge network first".into() }.into());
+            };
+            let net = f(net.clone())?;
+            net.validate()?;
+            b.set_network(Network::Bridge(net));
+            Ok(())
+        })
+    }
+}
+
+/// The MTU of both ends of the bridge network's veth pair (68..=65535). This and the
+/// other `cocoon_builder_set_network_*` settings need a bridge network set first
+/// (`COCOON_E_INVALID_CONFIG` otherwise; on any failure the builder is unchanged).
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_builder_set_network_mtu(builder: *mut cocoon_builder, mtu: u32) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { with_bridge(builder, "mtu", |n| Ok(n.mtu(mtu))) }
+}
+
+/// The gateway of the bridge network (the bridge's address and the container's default
+/// route; default: the subnet's first host address), an IPv4 address in the subnet.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_builder_set_network_gateway(builder: *mut cocoon_builder, gateway: *const c_char) -> c_int {
+    // SAFETY: forwarded contract; `gateway` is NUL-terminated.
+    unsafe {
+        with_bridge(builder, "gateway", |n| {
+            let text = utf8_arg(cstr_arg(gateway, "gateway")?, "gateway")?;
+            let a: Ipv4Addr = text.parse().map_err(|_| {
+                crate::Error::InvalidConfig { what: "gateway", reason: format!("{text:?} is not an IPv4 address") }
+            })?;
+            Ok(n.gateway(a))
+        })
+    }
+}
+
+/// The MAC address of the container's `eth0`: 6 bytes at `mac`, unicast.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_builder_set_network_mac(builder: *mut cocoon_builder, mac: *const u8) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe {
+        with_bridge(builder, "mac", |n| {
+            crate::ffi::nonnull(mac, "mac")?;
+            let mut m = [0u8; 6];
+            // SAFETY: non-NULL; the caller passes 6 readable bytes.
+            m.copy_from_slice(std::slice::from_raw_parts(mac, 6));
+            Ok(n.mac(m))
+        })
+    }
+}
+
+/// Where the bridge network's address leases are kept (an absolute directory; default
+/// `$COCOON_NET_STATE_DIR`, else `/run/cocoon/net`). Every process sharing a bridge must
+/// use the same one.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_builder_set_network_state_dir(builder: *mut cocoon_builder, dir: *const c_char) -> c_int {
+    // SAFETY: forwarded contract; `dir` is NUL-terminated.
+    unsafe { with_bridge(builder, "network state dir", |n| Ok(n.state_dir(absolute("network state dir", cstr_arg(dir, "dir")?)?))) }
+}

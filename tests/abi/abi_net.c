@@ -1,0 +1,117 @@
+/*
+ * abi_net.c -- bridge networking through the C ABI: setter errors without containers,
+ * and a real container on a bridge, spawned by a forked child in a network namespace of
+ * its own (so the machine's interfaces are never touched).
+ */
+#include "abi_common.h"
+
+#include <sched.h>
+
+void test_net_errors(void) {
+    cocoon_builder *b = NULL;
+    const char *addr = "x", *host = "x";
+    size_t n = 7;
+    EXPECT(cocoon_builder_new("/bin/true", &b), COCOON_OK);
+    EXPECT(cocoon_builder_set_network_bridge(NULL, "cbr0", "10.90.0.0/24", NULL), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_builder_set_network_bridge(b, NULL, "10.90.0.0/24", NULL), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_builder_set_network_bridge(b, "cbr0", "10.90.0.0", NULL), COCOON_E_INVALID_CONFIG);
+    EXPECT(cocoon_builder_set_network_bridge(b, "a-name-over-15-b", "10.90.0.0/24", NULL), COCOON_E_INVALID_CONFIG);
+    EXPECT(cocoon_builder_set_network_bridge(b, "cbr0", "10.90.0.0/24", "10.91.0.2"), COCOON_E_INVALID_CONFIG);
+    CHECK(strstr(cocoon_last_error_message(), "outside the subnet") != NULL);
+    EXPECT(cocoon_builder_set_network_bridge(b, "cbr0", "10.90.0.0/24", "not-an-ip"), COCOON_E_INVALID_CONFIG);
+    EXPECT(cocoon_builder_set_network_mtu(b, 1400), COCOON_E_INVALID_CONFIG); /* no bridge yet */
+    EXPECT(cocoon_builder_set_network_bridge(b, "cbr0", "10.90.0.0/24", NULL), COCOON_OK);
+    EXPECT(cocoon_builder_set_network_mtu(b, 20), COCOON_E_INVALID_CONFIG);
+    EXPECT(cocoon_builder_set_network_mtu(b, 1400), COCOON_OK);
+    {
+        const uint8_t mac[6] = {0x02, 0, 0, 0, 0xab, 0xcd}, bad_mac[6] = {0x01, 0, 0, 0, 0, 1};
+        EXPECT(cocoon_builder_set_network_gateway(b, "10.90.1.1"), COCOON_E_INVALID_CONFIG);
+        CHECK(strstr(cocoon_last_error_message(), "outside the subnet") != NULL);
+        EXPECT(cocoon_builder_set_network_gateway(b, "10.90.0.254"), COCOON_OK);
+        EXPECT(cocoon_builder_set_network_mac(b, bad_mac), COCOON_E_INVALID_CONFIG);
+        EXPECT(cocoon_builder_set_network_mac(b, NULL), COCOON_E_INVALID_ARGUMENT);
+        EXPECT(cocoon_builder_set_network_mac(b, mac), COCOON_OK);
+        EXPECT(cocoon_builder_set_network_state_dir(b, "relative/dir"), COCOON_E_INVALID_CONFIG);
+        EXPECT(cocoon_builder_set_network_state_dir(b, "/tmp/cocoon-abi-net-state"), COCOON_OK);
+    }
+    /* Bridge networking needs a new network namespace: refused before any clone. */
+    EXPECT(cocoon_builder_set_namespaces(b, COCOON_NS_DEFAULT & ~COCOON_NS_NET), COCOON_OK);
+    EXPECT(cocoon_builder_validate(b), COCOON_E_INVALID_CONFIG);
+    EXPECT(cocoon_builder_set_network_none(b), COCOON_OK);
+    EXPECT(cocoon_builder_validate(b), COCOON_OK);
+    EXPECT(cocoon_builder_set_network_none(NULL), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_container_network(NULL, &addr, &host), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_net_sweep_stale("/nonexistent-cocoon-net-state", &n), COCOON_OK);
+    CHECK(n == 0);
+    cocoon_builder_free(b);
+}
+
+/* The forked child's part: returns how many checks failed. */
+static int net_child(void) {
+    char dir[] = "/tmp/cocoon-abi-net-XXXXXX", out[512];
+    cocoon_builder *b = NULL;
+    cocoon_container *c = NULL;
+    const char *addr = NULL, *host = NULL;
+    const char *args[] = {"-c", "busybox ip -4 -o addr show eth0; busybox ip route; cat /sys/class/net/eth0/address"};
+    int code = -1, sig = 0;
+    size_t n = 9;
+    const uint8_t mac[6] = {0x02, 0, 0, 0, 0x12, 0x34};
+    if (unshare(CLONE_NEWNET) != 0 || mkdtemp(dir) == NULL) {
+        perror("unshare/mkdtemp");
+        return 1;
+    }
+    setenv("COCOON_NET_STATE_DIR", dir, 1);
+    EXPECT(cocoon_builder_new("/bin/sh", &b), COCOON_OK);
+    EXPECT(cocoon_builder_set_args(b, args, 2), COCOON_OK);
+    EXPECT(cocoon_builder_set_network_bridge(b, "cbr-abi", "10.92.0.0/24", "10.92.0.7"), COCOON_OK);
+    EXPECT(cocoon_builder_set_network_gateway(b, "10.92.0.254"), COCOON_OK);
+    EXPECT(cocoon_builder_set_network_mac(b, mac), COCOON_OK);
+    EXPECT(cocoon_builder_set_stdio(b, COCOON_STDOUT, COCOON_STDIO_PIPE, -1), COCOON_OK);
+    EXPECT(cocoon_container_spawn(b, &c), COCOON_OK);
+    if (c != NULL) {
+        int fd = -1;
+        cocoon_container *d = NULL;
+        EXPECT(cocoon_container_network(c, &addr, &host), COCOON_OK);
+        CHECK(addr != NULL && strcmp(addr, "10.92.0.7/24") == 0);
+        CHECK(host != NULL && strncmp(host, "coc", 3) == 0);
+        /* The same static address while this one lives: refused. */
+        EXPECT(cocoon_container_spawn(b, &d), COCOON_E_ADDRESS_IN_USE);
+        CHECK(d == NULL);
+        EXPECT(cocoon_container_take_stdio(c, COCOON_STDOUT, &fd), COCOON_OK);
+        read_all(fd, out, sizeof out);
+        EXPECT(cocoon_container_wait(c, &code, &sig), COCOON_OK);
+        CHECK(code == 0);
+        CHECK(strstr(out, "10.92.0.7/24") != NULL);
+        CHECK(strstr(out, "default via 10.92.0.254 dev eth0") != NULL);
+        CHECK(strstr(out, "02:00:00:00:12:34") != NULL);
+        EXPECT(cocoon_container_delete(c), COCOON_OK);
+    }
+    /* A container without a bridge network has none to report. */
+    EXPECT(cocoon_builder_set_network_none(b), COCOON_OK);
+    EXPECT(cocoon_container_spawn(b, &c), COCOON_OK);
+    if (c != NULL) {
+        EXPECT(cocoon_container_network(c, &addr, &host), COCOON_E_NOT_AVAILABLE);
+        EXPECT(cocoon_container_delete(c), COCOON_OK);
+    }
+    EXPECT(cocoon_net_sweep_stale(NULL, &n), COCOON_OK);
+    CHECK(n == 0);
+    cocoon_builder_free(b);
+    snprintf(out, sizeof out, "%s/cbr-abi/.lock", dir);
+    unlink(out);
+    snprintf(out, sizeof out, "%s/cbr-abi", dir);
+    CHECK(rmdir(out) == 0); /* no lease left */
+    rmdir(dir);
+    return failed;
+}
+
+void test_net_containers(void) {
+    int status = 0;
+    pid_t pid;
+    fflush(stdout);
+    fflush(stderr);
+    pid = fork();
+    if (pid == 0)
+        _exit(net_child() ? 1 : 0);
+    CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}

@@ -1,0 +1,66 @@
+//! cocoon-run: --network, --subnet, --ip, --mtu. Each test runs the tool from a thread
+//! that unshared a network namespace of its own (a child inherits the forking thread's
+//! namespaces), so the bridge and host veths live there, never on the machine.
+#![cfg(feature = "cli")]
+
+mod cli_support;
+
+use cli_support::{command, output, run, TempDir};
+
+fn in_test_netns<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            // SAFETY: unshare of the network namespace affects only this thread.
+            assert_eq!(unsafe { libc::unshare(libc::CLONE_NEWNET) }, 0, "unshare(CLONE_NEWNET)");
+            f()
+        })
+        .join()
+        .unwrap_or_else(|e| std::panic::resume_unwind(e))
+    })
+}
+
+#[test]
+fn bridge_with_a_static_address_and_verbose_report() {
+    let state = TempDir::new("cli-net");
+    in_test_netns(|| {
+        let mut c = command(None);
+        c.env("COCOON_NET_STATE_DIR", state.path()).args([
+            "--network", "bridge=cbr-cli", "--subnet", "10.96.0.0/24", "--ip", "10.96.0.9", "--mtu", "1400", "--verbose",
+            "--", "sh", "-c", "busybox ip -4 -o addr show eth0; busybox ip route; cat /sys/class/net/eth0/mtu",
+        ]);
+        let o = output(c);
+        assert_eq!(o.code, 0, "{o:?}");
+        assert!(o.stdout.contains("inet 10.96.0.9/24"), "{}", o.stdout);
+        assert!(o.stdout.contains("default via 10.96.0.1 dev eth0"), "{}", o.stdout);
+        assert!(o.stdout.ends_with("1400\n"), "{}", o.stdout);
+        assert!(o.stderr.contains("network: eth0 10.96.0.9/24 via 10.96.0.1, host end coc"), "{}", o.stderr);
+        // The lease went with the container; the bridge stays.
+        let left: Vec<_> = std::fs::read_dir(state.join("cbr-cli")).unwrap().flatten().map(|e| e.file_name()).collect();
+        assert_eq!(left, vec![std::ffi::OsString::from(".lock")]);
+    });
+}
+
+#[test]
+fn network_flags_refused_with_the_flag_named() {
+    let o = run(&["--ip", "10.0.0.2", "--", "true"]);
+    assert_eq!(o.code, 2, "{o:?}");
+    assert!(o.stderr.contains("--ip: needs --network bridge"), "{}", o.stderr);
+    let o = run(&["--network", "bridge=a-name-over-15-b", "--", "true"]);
+    assert_eq!(o.code, 2, "{o:?}");
+    assert!(o.stderr.contains("must be 1 to 15 bytes"), "{}", o.stderr);
+    let o = run(&["--network", "bridge", "--ip", "10.99.0.1", "--", "true"]);
+    assert_eq!(o.code, 2, "{o:?}");
+    assert!(o.stderr.contains("--ip") && o.stderr.contains("outside the subnet 10.88.0.0/16"), "{}", o.stderr);
+    let o = run(&["--network", "wifi", "--", "true"]);
+    assert_eq!(o.code, 2, "{o:?}");
+    let o = run(&["--network", "bridge", "--no-net", "--", "true"]);
+    assert_eq!(o.code, 2, "{o:?}");
+    assert!(o.stderr.contains("--network"), "{}", o.stderr);
+}
+
+#[test]
+fn network_none_is_loopback_only() {
+    let o = run(&["--network", "none", "--", "sh", "-c", "ls /sys/class/net"]);
+    assert_eq!(o.code, 0, "{o:?}");
+    assert_eq!(o.stdout, "lo\n");
+}
