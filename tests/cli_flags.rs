@@ -189,7 +189,9 @@ fn selinux_flags_on_a_host_without_selinux() {
 #[test]
 fn name_verbose_stats_and_dry_run() {
     let name = unique("named");
-    let o = run(&["--name", &name, "--verbose", "--stats", "--memory", "64M", "--pids", "64", "--", "sh", "-c", "cat /proc/self/cgroup"]);
+    // The program outlives the inspection --verbose makes of its /proc/<pid>/ns (a program
+    // that exits at once may be gone before, or halfway through, the reading).
+    let o = run(&["--name", &name, "--verbose", "--stats", "--memory", "64M", "--pids", "64", "--", "sh", "-c", "cat /proc/self/cgroup; sleep 0.3"]);
     assert_eq!(o.code, 0, "{o:?}");
     for want in [
         "own namespaces: mnt uts ipc pid net cgroup",

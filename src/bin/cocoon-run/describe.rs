@@ -236,16 +236,17 @@ pub fn in_effect(c: &Container) -> Vec<String> {
     let mut out = vec![format!("container {} (host pid {pid})", c.id())];
     let mut own = Vec::new();
     let mut shared = Vec::new();
+    let mut gone = false;
     for name in ["mnt", "uts", "ipc", "pid", "net", "user", "cgroup", "time"] {
-        let mine = std::fs::read_link(format!("/proc/self/ns/{name}"));
-        let theirs = std::fs::read_link(format!("/proc/{pid}/ns/{name}"));
-        match (mine, theirs) {
-            (Ok(m), Ok(t)) if m != t => own.push(name),
-            (Ok(_), Ok(_)) => shared.push(name),
-            _ => {}
+        let Ok(mine) = std::fs::read_link(format!("/proc/self/ns/{name}")) else { continue };
+        match std::fs::read_link(format!("/proc/{pid}/ns/{name}")) {
+            Ok(t) if t != mine => own.push(name),
+            Ok(_) => shared.push(name),
+            // Exited while we read: a partial list would misstate what it had.
+            Err(_) => gone = true,
         }
     }
-    if own.is_empty() && shared.is_empty() {
+    if gone || (own.is_empty() && shared.is_empty()) {
         out.push(format!("namespaces: {} (the program exited before they could be inspected)", ns_names(c.namespaces())));
     } else {
         let shared = if shared.is_empty() { "none".to_string() } else { shared.join(" ") };
