@@ -5,10 +5,17 @@
   peers.py report JSON MD SVG [--meta K=V]... [--note TEXT]...
                                      print the results table, write MD and SVG
   peers.py update-docs MD DOC SVG    put MD between the markers in DOC, chart named SVG
+  peers.py interleave JSON RUNS WARMUP NAME PREP CMD [NAME PREP CMD]...
+                                     time the commands round-robin (see cmd_interleave)
 """
 
 import html
 import json
+import os
+import random
+import shlex
+import subprocess
+import time
 import statistics
 import sys
 
@@ -89,8 +96,16 @@ def ratio_text(r):
     return "n/a" if r["ratio"] is None else f"{r['ratio']:.2f}×"
 
 
+def inter_text(r):
+    """The round-robin run's median and ratio ("—" for a tool it did not time)."""
+    i = r.get("inter")
+    if not i:
+        return "—", "—"
+    return fmt_ms(i["median"]), ratio_text(i)
+
+
 def text_table(rows):
-    head = ("tool", "median", "mean ± σ", "min", "ratio to floor")
+    head = ("tool", "median", "mean ± σ", "min", "ratio to floor", "round-robin median", "ratio")
     body = [
         (
             r["tool"],
@@ -98,6 +113,7 @@ def text_table(rows):
             f"{fmt_ms(r['mean'])} ± {fmt_ms(r['stddev'])}",
             fmt_ms(r["min"]),
             ratio_text(r),
+            *inter_text(r),
         )
         for r in rows
     ]
@@ -120,12 +136,21 @@ def markdown(rows, meta, notes, svg_name):
         "(`-N`, no shell), workload `/bin/true` from a busybox-static rootfs."
     )
     out.append("")
-    out.append("| tool | median | mean ± σ | min | ratio to floor (median) |")
-    out.append("| --- | ---: | ---: | ---: | ---: |")
+    out.append("| tool | median | mean ± σ | min | ratio to floor (median) | round-robin median | round-robin ratio |")
+    out.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in rows:
+        im, ir = inter_text(r)
         out.append(
             f"| {r['tool']} | {fmt_ms(r['median'])} | {fmt_ms(r['mean'])} ± {fmt_ms(r['stddev'])} "
-            f"| {fmt_ms(r['min'])} | {ratio_text(r)} |"
+            f"| {fmt_ms(r['min'])} | {ratio_text(r)} | {im} | {ir} |"
+        )
+    if any(r.get("inter") for r in rows):
+        out.append("")
+        out.append(
+            "Round-robin: the same commands timed again after the hyperfine run, one run of each "
+            "tool per round (in a new random order every round, the same number of runs), so every "
+            "tool meets the same moments of a VM whose speed drifts: its ratio is the one to read; "
+            "hyperfine's columns time one tool's runs after another's."
         )
     versions = [f"{k[len('version:'):]} {v}" for k, v in meta if k.startswith("version:")]
     if versions:
@@ -190,7 +215,7 @@ def cmd_report(argv):
     if len(argv) < 3:
         sys.exit("usage: peers.py report JSON MD SVG [--meta K=V]... [--note TEXT]...")
     json_path, md_path, svg_path = argv[:3]
-    meta, notes = [], []
+    meta, notes, inter = [], [], None
     rest = argv[3:]
     while rest:
         flag = rest.pop(0)
@@ -202,15 +227,60 @@ def cmd_report(argv):
             meta.append((k, v))
         elif flag == "--note":
             notes.append(value)
+        elif flag == "--interleaved":
+            inter = value
         else:
             sys.exit(f"peers.py: unknown option {flag}")
     rows = load_rows(json_path)
+    if inter:
+        by_tool = {r["tool"]: r for r in load_rows(inter)}
+        for r in rows:
+            r["inter"] = by_tool.get(r["tool"])
     print(text_table(rows))
     svg_name = svg_path.rsplit("/", 1)[-1]
     with open(md_path, "w", encoding="utf-8") as f:
         f.write(markdown(rows, meta, notes, svg_name))
     with open(svg_path, "w", encoding="utf-8") as f:
         f.write(svg(rows, meta))
+
+
+def cmd_interleave(argv):
+    """Times every command once per round, rounds in a row, in a new random order each
+    round (so no tool always follows the same one, e.g. runc's asynchronous namespace
+    cleanup), and writes hyperfine-shaped JSON. hyperfine times one tool's runs after another's, so
+    on a VM whose speed drifts by tens of percent within a minute its ratios carry the
+    drift; round-robin puts every tool into the same moments, so the ratio does not."""
+    if len(argv) < 6 or (len(argv) - 3) % 3:
+        sys.exit("usage: peers.py interleave JSON RUNS WARMUP NAME PREP CMD [NAME PREP CMD]...")
+    out, runs, warmup = argv[0], int(argv[1]), int(argv[2])
+    tools = [(argv[i], shlex.split(argv[i + 1]), argv[i + 2].split()) for i in range(3, len(argv), 3)]
+    times = {name: [] for name, _, _ in tools}
+    devnull = os.open(os.devnull, os.O_RDWR)
+    order = random.Random(0)  # fixed seed: a rerun times the same orders
+    for rnd in range(warmup + runs):
+        this_round = list(tools)
+        order.shuffle(this_round)
+        for name, prep, cmd in this_round:
+            subprocess.run(prep, stdin=devnull, stdout=devnull, stderr=devnull, check=False)
+            t = time.perf_counter()
+            pid = os.posix_spawnp(cmd[0], cmd, os.environ,
+                                  file_actions=[(os.POSIX_SPAWN_DUP2, devnull, 0),
+                                                (os.POSIX_SPAWN_DUP2, devnull, 1),
+                                                (os.POSIX_SPAWN_DUP2, devnull, 2)])
+            _, status = os.waitpid(pid, 0)
+            dt = time.perf_counter() - t
+            if status != 0:
+                sys.exit(f"peers.py: {name} failed ({status:#x}) in round {rnd}")
+            if rnd >= warmup:
+                times[name].append(dt)
+    results = []
+    for name, _, _ in tools:
+        ts = times[name]
+        results.append({"command": name, "times": ts, "mean": statistics.mean(ts),
+                        "stddev": statistics.stdev(ts) if len(ts) > 1 else 0.0,
+                        "median": statistics.median(ts), "min": min(ts), "max": max(ts)})
+    with open(out, "w", encoding="utf-8") as f:
+        json.dump({"results": results, "interleaved": True}, f)
 
 
 def cmd_update_docs(argv):
@@ -240,6 +310,8 @@ def main():
             sys.exit("usage: peers.py config ROOTFS ARG...")
         json.dump(oci_config(argv[0], argv[1:]), sys.stdout, indent=2)
         sys.stdout.write("\n")
+    elif cmd == "interleave":
+        cmd_interleave(argv)
     elif cmd == "report":
         cmd_report(argv)
     elif cmd == "update-docs":

@@ -268,6 +268,14 @@ start=$(date +%s)
 rc=0
 "${wrap[@]}" "${hf[@]}" || rc=$?
 say "hyperfine took $(($(date +%s) - start)) s"
+# The same commands round-robin (peers.py cmd_interleave): ratios free of the drift.
+if [ "$rc" -eq 0 ]; then
+	inter=()
+	for i in "${!names[@]}"; do inter+=("${names[$i]}" "${preps[$i]}" "${cmds[$i]}"); done
+	start=$(date +%s)
+	"${wrap[@]}" python3 "$here/peers.py" interleave "$out/interleaved.json" "$runs" "$warmup" "${inter[@]}" || rc=$?
+	say "round-robin run took $(($(date +%s) - start)) s"
+fi
 busy_after=$(cpu_busy)
 notes+=("Other load: all CPUs $busy_before% busy in the second before the timing, $busy_after% in the second after.")
 if [ "$busy_before" -gt 25 ] || [ "$busy_after" -gt 25 ]; then
@@ -310,7 +318,8 @@ meta=(
 note_args=()
 for n in "${notes[@]}"; do note_args+=(--note "$n"); done
 say ""
-python3 "$here/peers.py" report "$out/results.json" "$out/results.md" "$out/results.svg" "${meta[@]}" "${note_args[@]}"
+python3 "$here/peers.py" report "$out/results.json" "$out/results.md" "$out/results.svg" "${meta[@]}" "${note_args[@]}" \
+	--interleaved "$out/interleaved.json"
 for n in "${notes[@]}"; do say "note: $n"; done
 say ""
 say "wrote $out/results.md and $out/results.svg"
