@@ -38,8 +38,7 @@ Stage = enum.IntEnum("Stage", [
     ("NO_NEW_PRIVS", 23), ("CWD", 24), ("STDIO", 25), ("CLOSE_FDS", 26), ("SELINUX_LABEL", 27),
     ("SECCOMP", 28), ("EXEC", 29), ("INIT", 30), ("JOIN_NAMESPACES", 31), ("DUMPABLE", 32),
     ("DEVICE", 33), ("SESSION", 34), ("KEYRING_LABEL", 35),
-    ("CGROUP_NAMESPACE", 36), ("NETWORK", 37),
-    ("CGROUP_NAMESPACE", 36), ("LANDLOCK", 38),
+    ("CGROUP_NAMESPACE", 36), ("NETWORK", 37), ("LANDLOCK", 38),
 ], module=__name__)
 Stage.__doc__ = "COCOON_STAGE_*: the container setup step that failed."
 
