@@ -39,6 +39,7 @@ pub mod image_file;
 pub mod net;
 pub mod selinux;
 mod kernel_file;
+mod owner;
 mod sys;
 
 // The public paths of the description and the running container stay at the root.

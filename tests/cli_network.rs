@@ -5,19 +5,8 @@
 
 mod cli_support;
 
-use cli_support::{command, output, run, TempDir};
+use cli_support::{command, in_test_netns, output, run, TempDir};
 
-fn in_test_netns<T: Send>(f: impl FnOnce() -> T + Send) -> T {
-    std::thread::scope(|s| {
-        s.spawn(|| {
-            // SAFETY: unshare of the network namespace affects only this thread.
-            assert_eq!(unsafe { libc::unshare(libc::CLONE_NEWNET) }, 0, "unshare(CLONE_NEWNET)");
-            f()
-        })
-        .join()
-        .unwrap_or_else(|e| std::panic::resume_unwind(e))
-    })
-}
 
 #[test]
 fn bridge_with_a_static_address_and_verbose_report() {

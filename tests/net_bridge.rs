@@ -12,18 +12,6 @@ use cocoon::net::{sweep_stale, BridgeNetwork, Network};
 use cocoon::{ContainerBuilder, Error, Namespaces, Process, Stage};
 use common::*;
 
-/// Runs `f` on a thread in a new network namespace (gone when the thread ends).
-fn in_test_netns<T: Send>(f: impl FnOnce() -> T + Send) -> T {
-    std::thread::scope(|s| {
-        s.spawn(|| {
-            // SAFETY: unshare of the network namespace affects only this thread.
-            assert_eq!(unsafe { libc::unshare(libc::CLONE_NEWNET) }, 0, "unshare(CLONE_NEWNET)");
-            f()
-        })
-        .join()
-        .unwrap_or_else(|e| std::panic::resume_unwind(e))
-    })
-}
 
 /// The links of the calling thread's network namespace.
 fn links() -> Vec<String> {

@@ -129,7 +129,7 @@ fn remove_stale_veths(nl: &mut Rtnl, stale: &[Holder]) -> usize {
 /// before GO, in its new network namespace).
 pub(crate) fn attach(p: &NetPlan, pid: i32) -> Result<Attachment> {
     let cfg = &p.cfg;
-    let start = lease::process_start_time(pid)
+    let start = crate::owner::process_start_time(pid)
         .ok_or_else(|| setup_err(format!("/proc/{pid}/stat"), io::Error::from_raw_os_error(libc::ESRCH)))?;
     let host = host_veth_name();
     let netns = lease::own_netns();

@@ -18,6 +18,8 @@ use std::os::fd::AsRawFd;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
+use crate::owner::{process_start_time, random_u64};
+
 /// The default state directory of address leases.
 pub const DEFAULT_STATE_DIR: &str = "/run/cocoon/net";
 /// The environment variable that overrides [`DEFAULT_STATE_DIR`].
@@ -285,25 +287,6 @@ impl Drop for Lease {
     }
 }
 
-/// The start time of `pid` (clock ticks since boot, field 22 of `/proc/<pid>/stat`).
-pub(crate) fn process_start_time(pid: i32) -> Option<u64> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // comm (field 2) may hold spaces and ')': split after the last ')'.
-    let rest = &stat[stat.rfind(')')? + 1..];
-    rest.split_whitespace().nth(19)?.parse().ok()
-}
-
-fn random_u64() -> u64 {
-    let mut buf = [0u8; 8];
-    // SAFETY: getrandom writes at most buf.len() bytes into our buffer.
-    let n = unsafe { libc::getrandom(buf.as_mut_ptr().cast(), buf.len(), 0) };
-    if n == buf.len() as isize {
-        return u64::from_ne_bytes(buf);
-    }
-    // Only distinctness from other leases of the same address matters.
-    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
-    t ^ (u64::from(std::process::id()) << 32)
-}
 
 #[cfg(test)]
 mod tests {

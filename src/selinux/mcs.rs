@@ -40,6 +40,7 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use super::level::{Level, CATEGORY_COUNT};
+use crate::owner::{process_start_time, random_u64};
 use super::SelinuxError;
 
 /// The default state directory.
@@ -402,36 +403,6 @@ fn write_state(dir: &Path, path: &Path, kind: Kind, holders: &[Holder]) -> io::R
         let _ = fs::remove_file(&tmp);
     }
     res
-}
-
-/// The start time of `pid` (clock ticks since boot, field 22 of `/proc/<pid>/stat`).
-fn process_start_time(pid: i32) -> Option<u64> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // comm (field 2) may hold spaces and ')': split after the last ')'.
-    let rest = &stat[stat.rfind(')')? + 1..];
-    rest.split_whitespace().nth(19)?.parse().ok()
-}
-
-fn random_u64() -> u64 {
-    let mut buf = [0u8; 8];
-    // SAFETY: getrandom writes at most buf.len() bytes into our buffer.
-    let n = unsafe { libc::getrandom(buf.as_mut_ptr().cast(), buf.len(), 0) };
-    if n == buf.len() as isize {
-        return u64::from_ne_bytes(buf);
-    }
-    // Fallback (getrandom unavailable): mix time, pid and a counter. Only uniqueness of
-    // the eventual pick matters, and the scan guarantees that.
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static CTR: AtomicU64 = AtomicU64::new(0);
-    let t = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0);
-    let mut x = t ^ (u64::from(std::process::id()) << 32) ^ CTR.fetch_add(0x9e37_79b9_7f4a_7c15, Ordering::Relaxed);
-    x ^= x >> 33;
-    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    x ^= x >> 33;
-    x
 }
 
 /// A held MCS level. Dropping it releases the level (errors ignored); call

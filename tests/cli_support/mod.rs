@@ -2,6 +2,11 @@
 //! as root, on the real kernel, and look at what the container sees from inside.
 #![allow(dead_code)]
 
+#[path = "../common/netns.rs"]
+mod netns;
+#[allow(unused_imports)] // only the network tests use it
+pub use netns::in_test_netns;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -5,6 +5,10 @@
 //! alone: the leak checks compare exact before/after snapshots.
 #![allow(dead_code)]
 
+mod netns;
+#[allow(unused_imports)] // only the network tests use it
+pub use netns::in_test_netns;
+
 use std::collections::BTreeMap;
 use std::ffi::CString;
 use std::io::Read;
