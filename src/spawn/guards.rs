@@ -5,7 +5,7 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use libc::c_int;
 
 use crate::cgroup::ContainerCgroup;
-use crate::container::Proc;
+use super::proc::Proc;
 use crate::sys;
 
 use super::MonitorStack;
@@ -24,7 +24,7 @@ impl MonitorGuard {
 
     pub(super) fn wait(&mut self) -> Option<()> {
         let (_, fd, stack) = self.0.take()?;
-        crate::container::reap_pidfd(&fd);
+        super::proc::reap_pidfd(&fd);
         drop(stack);
         Some(())
     }
@@ -34,7 +34,7 @@ impl Drop for MonitorGuard {
     fn drop(&mut self) {
         if let Some((_, fd, stack)) = self.0.take() {
             let _ = sys::pidfd_send_signal(fd.as_raw_fd(), libc::SIGKILL);
-            crate::container::reap_pidfd(&fd);
+            super::proc::reap_pidfd(&fd);
             drop(stack);
         }
     }

@@ -11,6 +11,7 @@ pub mod container;
 mod exec;
 mod guards;
 mod monitor_stack;
+mod proc;
 pub(crate) mod proto;
 pub mod run;
 mod stdio;
@@ -24,7 +25,8 @@ use libc::c_int;
 
 use crate::cgroup::{CgroupConfig, CgroupDriver, ContainerCgroup};
 use crate::child::ChildCtx;
-use crate::container::{Container, Proc};
+use crate::container::Container;
+use proc::Proc;
 use crate::child::monitor::{self, MonitorCtx, Program};
 use crate::error::{Error, Result, Stage};
 use crate::helper::Invocation;
