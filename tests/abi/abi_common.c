@@ -104,3 +104,12 @@ int run_capture(cocoon_builder *b, char *buf, size_t cap) {
 
 /* The new settings in real containers. This host has no SELinux: labelled containers
  * run unlabelled, `require` refuses to start, relabelling system directories is refused. */
+
+/* A builder of `/bin/sh -c script`. */
+cocoon_builder *sh_builder(const char *script) {
+    cocoon_builder *b = NULL;
+    const char *args[] = {"-c", script};
+    EXPECT(cocoon_builder_new("/bin/sh", &b), COCOON_OK);
+    EXPECT(cocoon_builder_set_args(b, args, 2), COCOON_OK);
+    return b;
+}

@@ -33,6 +33,8 @@ int poll_in(int fd, int timeout_ms);
 void read_all(int fd, char *buf, size_t cap);
 /* Whether SELinux is enabled for this process, as cocoon defines it. */
 int selinux_on(void);
+/* A builder of `/bin/sh -c script` (freed by the caller). */
+cocoon_builder *sh_builder(const char *script);
 /* Reads a small file into buf (NUL-terminated); -1 if it cannot be read. */
 int read_file(const char *path, char *buf, size_t cap);
 /* Builds, runs and waits for a container, capturing its stdout into buf. */

@@ -6,14 +6,6 @@
  */
 #include "abi_common.h"
 
-static cocoon_builder *sh_builder(const char *script) {
-    cocoon_builder *b = NULL;
-    const char *args[] = {"-c", script};
-    EXPECT(cocoon_builder_new("/bin/sh", &b), COCOON_OK);
-    EXPECT(cocoon_builder_set_args(b, args, 2), COCOON_OK);
-    return b;
-}
-
 /* The kernel's Landlock ABI as cocoon asks it (valgrind does not know the syscall: 0). */
 static long kernel_abi(void) {
     long r = syscall(SYS_landlock_create_ruleset, NULL, 0, 1);

@@ -13,14 +13,6 @@ static double now_s(void) {
     return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static cocoon_builder *sh_builder(const char *script) {
-    cocoon_builder *b = NULL;
-    const char *args[] = {"-c", script};
-    EXPECT(cocoon_builder_new("/bin/sh", &b), COCOON_OK);
-    EXPECT(cocoon_builder_set_args(b, args, 2), COCOON_OK);
-    return b;
-}
-
 /* Runs `b` once with `timeout_ms`; returns the output handle (NULL on failure). */
 static cocoon_output *run(cocoon_builder *b, const void *in, size_t len, int64_t timeout_ms) {
     cocoon_output *o = NULL;
