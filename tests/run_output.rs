@@ -152,10 +152,11 @@ fn every_way_a_run_ends_is_told_apart() {
     let out = ContainerBuilder::new(sh("sleep 30")).run(&RunOptions::new().timeout(Duration::from_millis(300))).unwrap();
     assert_eq!(out.ended_by, EndedBy::Timeout);
 
-    // The memory limit: tail keeps 64 MiB without a newline under a 32 MiB limit, and makes
-    // itself the OOM killer's first choice.
+    // The memory limit: tail keeps 64 MiB without a newline under a 32 MiB limit. The
+    // subshell offers its whole pipeline to the OOM killer first (oom_score_adj 1000): if
+    // tail exits slowly the kernel kills again, and must not take the reporting shell.
     let id = unique("oom");
-    let out = ContainerBuilder::new(sh("head -c 64m /dev/zero | (echo 1000 > /proc/self/oom_score_adj && exec tail)"))
+    let out = ContainerBuilder::new(sh("(echo 1000 >/proc/self/oom_score_adj && head -c 64m /dev/zero | tail)"))
         .id(&id)
         .cgroup(CgroupConfig::new().memory_max(Bytes::mib(32)))
         .output()

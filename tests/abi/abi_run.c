@@ -185,7 +185,7 @@ static void test_run_output(void) {
     cocoon_builder_free(b);
 
     /* The memory limit. */
-    b = sh_builder("head -c 64m /dev/zero | (echo 1000 > /proc/self/oom_score_adj && exec tail)");
+    b = sh_builder("(echo 1000 >/proc/self/oom_score_adj && head -c 64m /dev/zero | tail)");
     EXPECT(cocoon_builder_set_memory_max(b, 32 << 20), COCOON_OK);
     o = run(b, NULL, 0, 60000);
     if (o != NULL) {

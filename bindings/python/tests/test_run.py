@@ -110,7 +110,7 @@ def test_run_tells_every_way_a_program_ends():
     with pytest.raises(cocoon.TimeoutExpired) as e:
         cocoon.run(["sleep", "30"], timeout=0.3)
     assert e.value.result.ended_by == cocoon.EndedBy.TIMEOUT
-    r = cocoon.run(["sh", "-c", "head -c 64m /dev/zero | (echo 1000 > /proc/self/oom_score_adj && exec tail)"],
+    r = cocoon.run(["sh", "-c", "(echo 1000 >/proc/self/oom_score_adj && head -c 64m /dev/zero | tail)"],
                    memory_max=32 << 20, timeout=60)
     assert r.oom_killed and r.ended_by == cocoon.EndedBy.OOM_KILL, r
     r = cocoon.run(["sh", "-c", "for i in 1 2 3 4 5 6 7 8; do sleep 1 & done 2>/dev/null; wait"],
@@ -129,7 +129,7 @@ def test_check_raises_called_process_error_with_status_and_output():
     assert err.status == cocoon.ExitStatus(4, 0) and err.ended_by == cocoon.EndedBy.EXITED
     # A program whose child the OOM killer took, even if it exits 0, fails the check.
     with pytest.raises(cocoon.CalledProcessError) as e:
-        cocoon.run(["sh", "-c", "head -c 64m /dev/zero | (echo 1000 > /proc/self/oom_score_adj && exec tail); true"],
+        cocoon.run(["sh", "-c", "(echo 1000 >/proc/self/oom_score_adj && head -c 64m /dev/zero | tail); true"],
                    memory_max=32 << 20, check=True)
     assert e.value.returncode == 0 and e.value.ended_by == cocoon.EndedBy.OOM_KILL
     assert "oom kill" in str(e.value)
