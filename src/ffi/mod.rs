@@ -88,6 +88,17 @@ pub const COCOON_E_ADDRESS_IN_USE: c_int = -11;
 /// its ABI with `COCOON_LANDLOCK_REQUIRED`). Nothing was created; the message names the
 /// rule and the ABI.
 pub const COCOON_E_UNSUPPORTED: c_int = -12;
+/// An image blob's sha256 is not the digest that names it (corrupt or tampered).
+pub const COCOON_E_IMAGE_DIGEST: c_int = -13;
+/// A layer entry is refused: it would land outside its layer (absolute path, `..`, a
+/// symlinked parent escaping, a hardlink to outside), is a device node the importer may
+/// not create, or carries an overlayfs xattr. Nothing was left in the store.
+pub const COCOON_E_IMAGE_UNSAFE: c_int = -14;
+/// An image, archive or document is malformed, truncated, unsupported or over its size
+/// limit.
+pub const COCOON_E_IMAGE_FORMAT: c_int = -15;
+/// No image of that name or digest in the store (or no manifest for this platform).
+pub const COCOON_E_IMAGE_NOT_FOUND: c_int = -16;
 
 // ---------------------------------------------------------------------------------------
 // Setup stages (`cocoon_last_error_stage()`), the numbers of `cocoon::Stage`.
@@ -209,6 +220,15 @@ impl From<Error> for Fail {
             Error::ImageFile { .. } => COCOON_E_IMAGE_FILE,
             Error::AddressInUse { .. } => COCOON_E_ADDRESS_IN_USE,
             Error::Unsupported { .. } => COCOON_E_UNSUPPORTED,
+            Error::Image(ie) => match ie {
+                crate::image::ImageError::DigestMismatch { .. } => COCOON_E_IMAGE_DIGEST,
+                crate::image::ImageError::UnsafeEntry { .. } | crate::image::ImageError::DeviceNotPermitted { .. } => {
+                    COCOON_E_IMAGE_UNSAFE
+                }
+                crate::image::ImageError::NotFound(_) => COCOON_E_IMAGE_NOT_FOUND,
+                crate::image::ImageError::Io { .. } => COCOON_E_OS,
+                _ => COCOON_E_IMAGE_FORMAT,
+            },
         };
         Fail {
             code,
@@ -358,6 +378,10 @@ pub extern "C" fn cocoon_strerror(code: c_int) -> *const c_char {
         COCOON_E_IMAGE_FILE => c"a file of the image is not a regular file, too large or unreadable",
         COCOON_E_ADDRESS_IN_USE => c"the network address is in use by another live container",
         COCOON_E_UNSUPPORTED => c"the running kernel lacks a required feature",
+        COCOON_E_IMAGE_DIGEST => c"image digest mismatch",
+        COCOON_E_IMAGE_UNSAFE => c"unsafe image layer entry",
+        COCOON_E_IMAGE_FORMAT => c"malformed or oversized image",
+        COCOON_E_IMAGE_NOT_FOUND => c"image not found",
         _ => c"unknown error code",
     };
     s.as_ptr()
