@@ -21,12 +21,14 @@ pub(crate) fn cstr(b: &[u8]) -> io::Result<CString> {
 
 /// Opens `path` below `root` (as if `root` were `/`), retrying a concurrent-rename EAGAIN.
 pub(crate) fn open_in_root(root: BorrowedFd<'_>, path: &CStr, flags: libc::c_int) -> io::Result<OwnedFd> {
+    // openat2 refuses flags O_PATH ignores (EINVAL).
+    let flags = if flags & libc::O_PATH != 0 { flags } else { flags | libc::O_NOCTTY };
     let mut tries = 0;
     loop {
         match crate::sys::openat2(
             root.as_raw_fd(),
             path.as_ptr(),
-            flags | libc::O_CLOEXEC | libc::O_NOCTTY,
+            flags | libc::O_CLOEXEC,
             0,
             libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_MAGICLINKS,
         ) {

@@ -138,7 +138,7 @@ fn blob_name(d: &Digest) -> String {
 }
 
 fn desc_digest(d: &Descriptor) -> Result<Digest, ImageError> {
-    Digest::parse(&d.digest().to_string())
+    Digest::parse(d.digest().as_ref())
 }
 
 fn is_index(mt: &MediaType) -> bool {

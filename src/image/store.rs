@@ -221,7 +221,7 @@ impl ImageStore {
         let md = Digest::parse(digest)?;
         let m = ImageManifest::from_reader(&self.get_blob(&md, MAX_MANIFEST)?[..])
             .map_err(|e| ImageError::malformed("stored manifest", e.to_string()))?;
-        let cd = Digest::parse(&m.config().digest().to_string())?;
+        let cd = Digest::parse(m.config().digest().as_ref())?;
         let c = ImageConfiguration::from_reader(&self.get_blob(&cd, MAX_CONFIG)?[..])
             .map_err(|e| ImageError::malformed("stored config", e.to_string()))?;
         Ok((m, c, cd))
@@ -286,7 +286,7 @@ impl ImageStore {
                 blobs.insert(md.hex().to_string());
                 blobs.insert(cd.hex().to_string());
                 for l in m.layers() {
-                    if let Ok(ld) = Digest::parse(&l.digest().to_string()) {
+                    if let Ok(ld) = Digest::parse(l.digest().as_ref()) {
                         layers.insert(ld.hex().to_string());
                     }
                 }
@@ -317,7 +317,7 @@ impl ImageStore {
         let (m, _, _) = self.manifest(&digest)?;
         let mut lower = Vec::new();
         for l in m.layers().iter().rev() {
-            let d = Digest::parse(&l.digest().to_string())?;
+            let d = Digest::parse(l.digest().as_ref())?;
             let dir = self.layer_dir(&d);
             if !dir.is_dir() {
                 return Err(ImageError::NotFound(format!("layer {d} of {reference}")));

@@ -65,7 +65,9 @@ pub(crate) fn walk<R: Read>(
 ) -> Result<(), ImageError> {
     let mut ar = tar::Archive::new(r);
     let entries = ar.entries().map_err(|e| ImageError::malformed(what, e.to_string()))?.raw(true);
-    let (mut long_name, mut long_link, mut pax): (Option<Vec<u8>>, Option<Vec<u8>>, Option<Vec<u8>>) = (None, None, None);
+    let mut long_name: Option<Vec<u8>> = None;
+    let mut long_link: Option<Vec<u8>> = None;
+    let mut pax: Option<Vec<u8>> = None;
     let mut count = 0u64;
     for entry in entries {
         let mut entry = entry.map_err(|e| ImageError::malformed(what, format!("tar header: {e}")))?;
