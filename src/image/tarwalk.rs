@@ -63,14 +63,24 @@ pub(crate) fn walk<R: Read>(
     max_entries: u64,
     mut f: impl FnMut(&Meta, &mut dyn Read) -> Result<(), ImageError>,
 ) -> Result<(), ImageError> {
-    let mut ar = tar::Archive::new(r);
+    // Some writers (umoci 0.4) end the stream right after the last entry's data, without
+    // its padding and the two zero blocks: an EOF there, once that entry was read whole,
+    // ends the archive (the digests still cover every byte).
+    let eof = std::rc::Rc::new(std::cell::Cell::new(false));
+    let mut ar = tar::Archive::new(EofTracked { inner: r, eof: eof.clone() });
     let entries = ar.entries().map_err(|e| ImageError::malformed(what, e.to_string()))?.raw(true);
     let mut long_name: Option<Vec<u8>> = None;
     let mut long_link: Option<Vec<u8>> = None;
     let mut pax: Option<Vec<u8>> = None;
     let mut count = 0u64;
+    let mut complete = true;
     for entry in entries {
-        let mut entry = entry.map_err(|e| ImageError::malformed(what, format!("tar header: {e}")))?;
+        let mut entry = match entry {
+            Ok(e) => e,
+            Err(_) if complete && eof.get() => break,
+            Err(e) => return Err(ImageError::malformed(what, format!("tar header: {e}"))),
+        };
+        complete = false;
         let h = entry.header().clone();
         let size = h.entry_size().map_err(|e| ImageError::malformed(what, format!("tar size: {e}")))?;
         match h.entry_type() {
@@ -125,8 +135,25 @@ pub(crate) fn walk<R: Read>(
             return Err(ImageError::TooLarge { what: "entry path".into(), limit: MAX_PATH as u64 });
         }
         f(&m, &mut entry)?;
+        // Regular data was read to its end by `f` (or refused); other kinds carry none.
+        complete = true;
     }
     Ok(())
+}
+
+struct EofTracked<R> {
+    inner: R,
+    eof: std::rc::Rc<std::cell::Cell<bool>>,
+}
+
+impl<R: Read> Read for EofTracked<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n == 0 && !buf.is_empty() {
+            self.eof.set(true);
+        }
+        Ok(n)
+    }
 }
 
 fn apply_pax(m: &mut Meta, data: &[u8]) -> Result<(), ImageError> {
