@@ -94,6 +94,21 @@
 // rule and the ABI.
 #define COCOON_E_UNSUPPORTED -12
 
+// An image blob's sha256 is not the digest that names it (corrupt or tampered).
+#define COCOON_E_IMAGE_DIGEST -13
+
+// A layer entry is refused: it would land outside its layer (absolute path, `..`, a
+// symlinked parent escaping, a hardlink to outside), is a device node the importer may
+// not create, or carries an overlayfs xattr. Nothing was left in the store.
+#define COCOON_E_IMAGE_UNSAFE -14
+
+// An image, archive or document is malformed, truncated, unsupported or over its size
+// limit.
+#define COCOON_E_IMAGE_FORMAT -15
+
+// No image of that name or digest in the store (or no manifest for this platform).
+#define COCOON_E_IMAGE_NOT_FOUND -16
+
 // No stage: the last error was not a setup failure.
 #define COCOON_STAGE_NONE 0
 
@@ -468,6 +483,22 @@
 // `cocoon_output_ended_by`: the cgroup's pids limit refused a fork at least once.
 #define COCOON_ENDED_PIDS_LIMIT 4
 
+// Told by the contents: a directory is an OCI layout, a tar file an oci- or docker-archive.
+#define COCOON_IMAGE_FORMAT_AUTO 0
+
+// An OCI image layout directory.
+#define COCOON_IMAGE_FORMAT_OCI_LAYOUT 1
+
+// An OCI layout in a tar file (`podman save --format oci-archive`).
+#define COCOON_IMAGE_FORMAT_OCI_ARCHIVE 2
+
+// A docker-archive tar file (`podman save --format docker-archive`).
+#define COCOON_IMAGE_FORMAT_DOCKER_ARCHIVE 3
+
+// Refuse device nodes in layers (`COCOON_E_IMAGE_UNSAFE`) even when the caller could
+// create them. Without `CAP_MKNOD` they are always refused.
+#define COCOON_IMAGE_IMPORT_NO_DEVICES (1 << 0)
+
 // Everything about a container before it runs. Opaque; create with `cocoon_builder_new`,
 // free with `cocoon_builder_free`. Spawning does not consume it: one builder can spawn
 // many containers. Not thread-safe: do not use one builder from two threads at once.
@@ -483,6 +514,14 @@ typedef struct cocoon_container cocoon_container;
 // `cocoon_container_exec` or `cocoon_container_exec_process`, freed (killed and reaped if still running) by
 // `cocoon_exec_process_free`. It may outlive its container handle.
 typedef struct cocoon_exec_process cocoon_exec_process;
+
+// A snapshot of a store's names (`cocoon_image_store_list`); release with
+// `cocoon_image_list_free`.
+typedef struct cocoon_image_list cocoon_image_list;
+
+// An open image store. Create with `cocoon_image_store_open`, release with
+// `cocoon_image_store_free`. Several processes may use one store directory at once.
+typedef struct cocoon_image_store cocoon_image_store;
 
 // The result of `cocoon_builder_run_output`. Opaque; freed by `cocoon_output_free`.
 typedef struct cocoon_output cocoon_output;
@@ -578,7 +617,8 @@ const char *cocoon_version(void);
 // "selinux" (SELinux is enabled for this process: selinuxfs is mounted read-write and a
 // policy is loaded, so labelled containers really get their labels), "overlay" (overlayfs is
 // known to the kernel), "userns" (user namespaces can be created), "timens" (time
-// namespaces exist).
+// namespaces exist), "image" (the library was built with image support: the
+// `cocoon_image_*` functions and `cocoon_builder_set_image`).
 int cocoon_has_feature(const char *name);
 
 // Creates a builder that runs `program` (an absolute path inside the container, or a name
@@ -1500,6 +1540,72 @@ int cocoon_output_stderr(const cocoon_output *output,
 
 // Frees a result of `cocoon_builder_run_output`. NULL is a no-op.
 void cocoon_output_free(cocoon_output *output);
+
+// Opens the image store at `dir` (NULL: /var/lib/cocoon/images), creating it if needed;
+// removes what interrupted imports left. On success `*out` receives the handle.
+int cocoon_image_store_open(const char *dir,
+                            cocoon_image_store **out);
+
+// Releases a store handle (NULL: no-op). Containers spawned from it keep working.
+void cocoon_image_store_free(cocoon_image_store *store);
+
+// Imports the image at `path` (an OCI layout directory, an oci-archive or a
+// docker-archive; `format` a `COCOON_IMAGE_FORMAT_*`) into the store, checking every
+// blob's sha256 and unpacking each new layer once. `name` (NULL: the names the archive
+// records) is the `name:tag` it gets; `flags` are `COCOON_IMAGE_IMPORT_*`. Digest
+// mismatches fail with `COCOON_E_IMAGE_DIGEST`, hostile layers with
+// `COCOON_E_IMAGE_UNSAFE`, malformed or oversized ones with `COCOON_E_IMAGE_FORMAT`;
+// nothing of a failed import stays in the store.
+int cocoon_image_import(cocoon_image_store *store,
+                        const char *path,
+                        int format,
+                        const char *name,
+                        uint32_t flags);
+
+// Lists the store's names: `*out` receives a snapshot to read with
+// `cocoon_image_list_len` / `_name` / `_digest` / `_image_id`.
+int cocoon_image_store_list(const cocoon_image_store *store,
+                            cocoon_image_list **out);
+
+// The number of names in `list` (0 for NULL).
+size_t cocoon_image_list_len(const cocoon_image_list *list);
+
+// The `i`-th name (`name:tag`), borrowed until `cocoon_image_list_free`; NULL if out of
+// range.
+const char *cocoon_image_list_name(const cocoon_image_list *list,
+                                   size_t i);
+
+// The manifest digest (`sha256:...`) of the `i`-th name, borrowed as `_name`.
+const char *cocoon_image_list_digest(const cocoon_image_list *list,
+                                     size_t i);
+
+// The config digest (the image id) of the `i`-th name, borrowed as `_name`.
+const char *cocoon_image_list_image_id(const cocoon_image_list *list,
+                                       size_t i);
+
+// Releases a list (NULL: no-op).
+void cocoon_image_list_free(cocoon_image_list *list);
+
+// Removes the name `reference` (a digest: every name of that image). Layers stay until
+// `cocoon_image_store_gc`. `COCOON_E_IMAGE_NOT_FOUND` if there is no such image.
+int cocoon_image_remove(cocoon_image_store *store,
+                        const char *reference);
+
+// Removes the layers and blobs no name and no live container uses, and writable layers
+// whose process is gone. `*removed` (may be NULL) receives how many layers went.
+int cocoon_image_store_gc(cocoon_image_store *store,
+                          size_t *removed);
+
+// Runs the container from the image `reference` of `store`: its layers become the root
+// (shared read-only, with a fresh writable layer per container in the store, removed
+// with the container unless `keep_upper` is non-zero), and its config the defaults of
+// the process — Entrypoint + Cmd when the builder's program is "" (a program given
+// replaces both), Env under the variables already set, WorkingDir over cwd "/", User over
+// uid 0. Setters called afterwards override the image's values.
+int cocoon_builder_set_image(cocoon_builder *builder,
+                             const cocoon_image_store *store,
+                             const char *reference,
+                             int keep_upper);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -29,6 +29,8 @@ pub mod exec_process;
 pub mod process;
 pub mod sweep;
 pub mod run;
+#[cfg(feature = "image")]
+pub mod image;
 // Not exported: the argument helpers every file above uses.
 mod args;
 pub(crate) use args::*;
@@ -435,7 +437,8 @@ pub extern "C" fn cocoon_version() -> *const c_char {
 /// "selinux" (SELinux is enabled for this process: selinuxfs is mounted read-write and a
 /// policy is loaded, so labelled containers really get their labels), "overlay" (overlayfs is
 /// known to the kernel), "userns" (user namespaces can be created), "timens" (time
-/// namespaces exist).
+/// namespaces exist), "image" (the library was built with image support: the
+/// `cocoon_image_*` functions and `cocoon_builder_set_image`).
 #[no_mangle]
 pub unsafe extern "C" fn cocoon_has_feature(name: *const c_char) -> c_int {
     guard_value(COCOON_E_INVALID_ARGUMENT, || {
@@ -470,6 +473,7 @@ fn has_feature(name: &[u8]) -> bool {
                     .unwrap_or(true)
         }
         b"timens" => std::path::Path::new("/proc/self/ns/time").exists(),
+        b"image" => cfg!(feature = "image"),
         _ => false,
     }
 }

@@ -1,0 +1,258 @@
+//! Images: the store handle, import, list, remove, garbage collection, and the builder
+//! setter that runs a container from an image. Present when the library is built with
+//! the cargo feature `image` (the default; `cocoon_has_feature("image")`).
+
+use std::ffi::{c_char, c_int, CString, OsStr};
+use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
+
+use super::builder::{builder_mut, cocoon_builder};
+use super::{cstr_arg, guard, guard_value, nonnull, put, Fail};
+use crate::image::{ArchiveFormat, ImageError, ImageStore, ImportOptions};
+
+impl From<ImageError> for Fail {
+    fn from(e: ImageError) -> Fail {
+        Fail::from(crate::Error::from(e))
+    }
+}
+
+/// An open image store. Create with `cocoon_image_store_open`, release with
+/// `cocoon_image_store_free`. Several processes may use one store directory at once.
+pub struct cocoon_image_store {
+    inner: ImageStore,
+}
+
+/// A snapshot of a store's names (`cocoon_image_store_list`); release with
+/// `cocoon_image_list_free`.
+pub struct cocoon_image_list {
+    /// (name, manifest digest, config digest), one per name.
+    items: Vec<(CString, CString, CString)>,
+}
+
+// Image formats (`cocoon_image_import`).
+
+/// Told by the contents: a directory is an OCI layout, a tar file an oci- or docker-archive.
+pub const COCOON_IMAGE_FORMAT_AUTO: c_int = 0;
+/// An OCI image layout directory.
+pub const COCOON_IMAGE_FORMAT_OCI_LAYOUT: c_int = 1;
+/// An OCI layout in a tar file (`podman save --format oci-archive`).
+pub const COCOON_IMAGE_FORMAT_OCI_ARCHIVE: c_int = 2;
+/// A docker-archive tar file (`podman save --format docker-archive`).
+pub const COCOON_IMAGE_FORMAT_DOCKER_ARCHIVE: c_int = 3;
+
+// Import flags (`cocoon_image_import`).
+
+/// Refuse device nodes in layers (`COCOON_E_IMAGE_UNSAFE`) even when the caller could
+/// create them. Without `CAP_MKNOD` they are always refused.
+pub const COCOON_IMAGE_IMPORT_NO_DEVICES: u32 = 1 << 0;
+
+/// Opens the image store at `dir` (NULL: /var/lib/cocoon/images), creating it if needed;
+/// removes what interrupted imports left. On success `*out` receives the handle.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_image_store_open(dir: *const c_char, out: *mut *mut cocoon_image_store) -> c_int {
+    guard(|| {
+        nonnull(out, "out")?;
+        let dir = if dir.is_null() {
+            PathBuf::from(crate::image::DEFAULT_STORE)
+        } else {
+            // SAFETY: non-NULL, NUL-terminated per the contract.
+            PathBuf::from(OsStr::from_bytes(unsafe { cstr_arg(dir, "dir") }?))
+        };
+        let s = Box::new(cocoon_image_store { inner: ImageStore::open(dir)? });
+        // SAFETY: `out` is non-NULL and writable per the contract.
+        unsafe { put(out, Box::into_raw(s)) };
+        Ok(())
+    })
+}
+
+/// Releases a store handle (NULL: no-op). Containers spawned from it keep working.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_image_store_free(store: *mut cocoon_image_store) {
+    if !store.is_null() {
+        // SAFETY: a handle from cocoon_image_store_open, released once.
+        drop(unsafe { Box::from_raw(store) });
+    }
+}
+
+/// # Safety
+/// `s` is NULL or a live store handle.
+unsafe fn store_ref<'a>(s: *const cocoon_image_store) -> Result<&'a ImageStore, Fail> {
+    // SAFETY: per the caller's contract.
+    unsafe { s.as_ref() }.map(|s| &s.inner).ok_or_else(|| Fail::null("store"))
+}
+
+/// # Safety
+/// `p` is NULL or NUL-terminated.
+unsafe fn text<'a>(p: *const c_char, what: &str) -> Result<&'a str, Fail> {
+    // SAFETY: forwarded contract.
+    let b = unsafe { cstr_arg(p, what) }?;
+    std::str::from_utf8(b).map_err(|_| Fail::arg(format!("{what} is not UTF-8")))
+}
+
+/// Imports the image at `path` (an OCI layout directory, an oci-archive or a
+/// docker-archive; `format` a `COCOON_IMAGE_FORMAT_*`) into the store, checking every
+/// blob's sha256 and unpacking each new layer once. `name` (NULL: the names the archive
+/// records) is the `name:tag` it gets; `flags` are `COCOON_IMAGE_IMPORT_*`. Digest
+/// mismatches fail with `COCOON_E_IMAGE_DIGEST`, hostile layers with
+/// `COCOON_E_IMAGE_UNSAFE`, malformed or oversized ones with `COCOON_E_IMAGE_FORMAT`;
+/// nothing of a failed import stays in the store.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_image_import(
+    store: *mut cocoon_image_store,
+    path: *const c_char,
+    format: c_int,
+    name: *const c_char,
+    flags: u32,
+) -> c_int {
+    guard(|| {
+        // SAFETY: forwarded contract.
+        let s = unsafe { store_ref(store) }?;
+        // SAFETY: forwarded contract.
+        let path = PathBuf::from(OsStr::from_bytes(unsafe { cstr_arg(path, "path") }?));
+        let format = match format {
+            COCOON_IMAGE_FORMAT_AUTO => None,
+            COCOON_IMAGE_FORMAT_OCI_LAYOUT => Some(ArchiveFormat::OciLayout),
+            COCOON_IMAGE_FORMAT_OCI_ARCHIVE => Some(ArchiveFormat::OciArchive),
+            COCOON_IMAGE_FORMAT_DOCKER_ARCHIVE => Some(ArchiveFormat::DockerArchive),
+            f => return Err(Fail::arg(format!("unknown image format {f}"))),
+        };
+        if flags & !COCOON_IMAGE_IMPORT_NO_DEVICES != 0 {
+            return Err(Fail::arg(format!("unknown import flags {flags:#x}")));
+        }
+        let mut opts = ImportOptions::new();
+        if !name.is_null() {
+            // SAFETY: non-NULL, NUL-terminated per the contract.
+            opts = opts.name(unsafe { text(name, "name") }?);
+        }
+        if flags & COCOON_IMAGE_IMPORT_NO_DEVICES != 0 {
+            opts = opts.device_nodes(false);
+        }
+        s.import(&path, format, &opts)?;
+        Ok(())
+    })
+}
+
+/// Lists the store's names: `*out` receives a snapshot to read with
+/// `cocoon_image_list_len` / `_name` / `_digest` / `_image_id`.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_image_store_list(store: *const cocoon_image_store, out: *mut *mut cocoon_image_list) -> c_int {
+    guard(|| {
+        // SAFETY: forwarded contract.
+        let s = unsafe { store_ref(store) }?;
+        nonnull(out, "out")?;
+        let mut items = Vec::new();
+        let c = |s: &str| CString::new(s).map_err(|_| Fail::arg("NUL in a stored name"));
+        for info in s.list()? {
+            for n in &info.names {
+                items.push((c(n)?, c(&info.manifest_digest)?, c(&info.config_digest)?));
+            }
+        }
+        // SAFETY: `out` is non-NULL and writable per the contract.
+        unsafe { put(out, Box::into_raw(Box::new(cocoon_image_list { items }))) };
+        Ok(())
+    })
+}
+
+/// The number of names in `list` (0 for NULL).
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_image_list_len(list: *const cocoon_image_list) -> usize {
+    // SAFETY: NULL or a live list per the contract.
+    unsafe { list.as_ref() }.map_or(0, |l| l.items.len())
+}
+
+fn item(list: *const cocoon_image_list, i: usize, pick: fn(&(CString, CString, CString)) -> &CString) -> *const c_char {
+    guard_value(std::ptr::null(), || {
+        // SAFETY: NULL or a live list per the contract.
+        let l = unsafe { list.as_ref() }.ok_or_else(|| Fail::null("list"))?;
+        let it = l.items.get(i).ok_or_else(|| Fail::arg(format!("index {i} is out of range")))?;
+        Ok(pick(it).as_ptr())
+    })
+}
+
+/// The `i`-th name (`name:tag`), borrowed until `cocoon_image_list_free`; NULL if out of
+/// range.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_image_list_name(list: *const cocoon_image_list, i: usize) -> *const c_char {
+    item(list, i, |t| &t.0)
+}
+
+/// The manifest digest (`sha256:...`) of the `i`-th name, borrowed as `_name`.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_image_list_digest(list: *const cocoon_image_list, i: usize) -> *const c_char {
+    item(list, i, |t| &t.1)
+}
+
+/// The config digest (the image id) of the `i`-th name, borrowed as `_name`.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_image_list_image_id(list: *const cocoon_image_list, i: usize) -> *const c_char {
+    item(list, i, |t| &t.2)
+}
+
+/// Releases a list (NULL: no-op).
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_image_list_free(list: *mut cocoon_image_list) {
+    if !list.is_null() {
+        // SAFETY: a list from cocoon_image_store_list, released once.
+        drop(unsafe { Box::from_raw(list) });
+    }
+}
+
+/// Removes the name `reference` (a digest: every name of that image). Layers stay until
+/// `cocoon_image_store_gc`. `COCOON_E_IMAGE_NOT_FOUND` if there is no such image.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_image_remove(store: *mut cocoon_image_store, reference: *const c_char) -> c_int {
+    guard(|| {
+        // SAFETY: forwarded contract.
+        let s = unsafe { store_ref(store) }?;
+        // SAFETY: forwarded contract.
+        s.remove(unsafe { text(reference, "reference") }?)?;
+        Ok(())
+    })
+}
+
+/// Removes the layers and blobs no name and no live container uses, and writable layers
+/// whose process is gone. `*removed` (may be NULL) receives how many layers went.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_image_store_gc(store: *mut cocoon_image_store, removed: *mut usize) -> c_int {
+    guard(|| {
+        // SAFETY: forwarded contract.
+        let s = unsafe { store_ref(store) }?;
+        let r = s.gc()?;
+        if !removed.is_null() {
+            // SAFETY: checked non-NULL.
+            unsafe { put(removed, r.layers) };
+        }
+        Ok(())
+    })
+}
+
+/// Runs the container from the image `reference` of `store`: its layers become the root
+/// (shared read-only, with a fresh writable layer per container in the store, removed
+/// with the container unless `keep_upper` is non-zero), and its config the defaults of
+/// the process — Entrypoint + Cmd when the builder's program is "" (a program given
+/// replaces both), Env under the variables already set, WorkingDir over cwd "/", User over
+/// uid 0. Setters called afterwards override the image's values.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_builder_set_image(
+    builder: *mut cocoon_builder,
+    store: *const cocoon_image_store,
+    reference: *const c_char,
+    keep_upper: c_int,
+) -> c_int {
+    guard(|| {
+        // SAFETY: forwarded contract.
+        let b = unsafe { builder_mut(builder) }?;
+        // SAFETY: forwarded contract.
+        let s = unsafe { store_ref(store) }?;
+        // SAFETY: forwarded contract.
+        let r = unsafe { text(reference, "reference") }?;
+        b.inner.set_image(s, r)?;
+        if keep_upper != 0 {
+            if let crate::rootfs::Rootfs::Image(img) = &b.inner.rootfs {
+                let kept = img.clone().keep_upper(true);
+                b.inner.set_rootfs(crate::rootfs::Rootfs::Image(kept));
+            }
+        }
+        Ok(())
+    })
+}
