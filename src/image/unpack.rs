@@ -64,8 +64,8 @@ fn lossy(b: &[u8]) -> String {
 /// Splits an entry path into clean components: `.` and empty ones dropped, absolute
 /// paths and `..` refused — except `/` itself, the layer's root (umoci writes it).
 pub(crate) fn components<'p>(path: &'p [u8], what: &str) -> Result<Vec<&'p [u8]>, ImageError> {
-    let root_itself = path.iter().all(|b| matches!(b, b'/' | b'.'));
-    if path.first() == Some(&b'/') && !(root_itself && !path.windows(2).any(|w| w == b"..")) {
+    let root_itself = path.iter().all(|b| matches!(b, b'/' | b'.')) && !path.windows(2).any(|w| w == b"..");
+    if path.first() == Some(&b'/') && !root_itself {
         return Err(ImageError::unsafe_entry(lossy(path), format!("{what} is an absolute path")));
     }
     let mut out = Vec::new();
