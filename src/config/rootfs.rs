@@ -50,6 +50,7 @@ pub struct ImageRootfs {
 impl ImageRootfs {
     /// An image's layers (top-most first) in the store at `store`; `image` is its
     /// manifest digest.
+    #[cfg_attr(not(feature = "image"), allow(dead_code))]
     pub(crate) fn new(store: PathBuf, lower: Vec<PathBuf>, image: String) -> ImageRootfs {
         ImageRootfs { store, lower, image, keep_upper: false }
     }

@@ -79,10 +79,12 @@ impl ImageError {
         ImageError::Io { op, path: path.into(), source }
     }
 
+    #[cfg_attr(not(feature = "image"), allow(dead_code))]
     pub(crate) fn malformed(what: impl Into<String>, reason: impl Into<String>) -> ImageError {
         ImageError::Malformed { what: what.into(), reason: reason.into() }
     }
 
+    #[cfg_attr(not(feature = "image"), allow(dead_code))]
     pub(crate) fn unsafe_entry(path: impl Into<String>, reason: impl Into<String>) -> ImageError {
         ImageError::UnsafeEntry { path: path.into(), reason: reason.into() }
     }
