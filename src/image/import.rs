@@ -110,7 +110,6 @@ impl ImportOptions {
 struct Parsed {
     names: Vec<String>,
     config: Vec<u8>,
-    config_digest: Digest,
     /// (blob name in the source, its digest if the source names one).
     layers: Vec<(String, Option<Digest>)>,
 }
@@ -178,7 +177,7 @@ fn parse_oci(src: &Source, opts: &ImportOptions) -> Result<Parsed, ImageError> {
             .iter()
             .map(|l| desc_digest(l).map(|d| (blob_name(&d), Some(d))))
             .collect::<Result<_, _>>()?;
-        return Ok(Parsed { names, config, config_digest: cd, layers });
+        return Ok(Parsed { names, config, layers });
     }
     Err(ImageError::malformed("index", "no manifest"))
 }
@@ -204,10 +203,10 @@ fn parse_docker(src: &Source) -> Result<Parsed, ImageError> {
     };
     let cname = str_of("Config").ok_or_else(|| ImageError::malformed("manifest.json", "no Config"))?;
     let named = digest_in_name(&cname);
-    let (config, cd) = read_verified("config", src.open(&cname)?, MAX_CONFIG, named.as_ref())?;
+    let (config, _) = read_verified("config", src.open(&cname)?, MAX_CONFIG, named.as_ref())?;
     // Layer digests: the config's diff_ids check them (uncompressed), below.
     let layers = list_of("Layers").into_iter().map(|l| (l.clone(), digest_in_name(&l).filter(|_| l.starts_with("blobs/")))).collect();
-    Ok(Parsed { names: list_of("RepoTags"), config, config_digest: cd, layers })
+    Ok(Parsed { names: list_of("RepoTags"), config, layers })
 }
 
 /// Reads, checks and unpacks one layer blob into the store (unless it is there).
@@ -341,35 +340,46 @@ impl ImageStore {
             } else {
                 import_layer(self, &src, &what, blob, bd.as_ref(), diff, opts)?
             };
-            descs.push(descriptor(MediaType::ImageLayer, diff, size)?);
+            descs.push(descriptor_of(MediaType::ImageLayer, diff, size)?);
         }
-        let cd = self.put_blob(&parsed.config)?;
-        debug_assert_eq!(cd, parsed.config_digest);
-        let manifest = ImageManifestBuilder::default()
-            .schema_version(2u32)
-            .media_type(MediaType::ImageManifest)
-            .config(descriptor(MediaType::ImageConfig, &cd, parsed.config.len() as u64)?)
-            .layers(descs)
-            .build()
-            .map_err(json_err("manifest"))?;
+        let names: Vec<String> = match &opts.name {
+            Some(n) => vec![n.clone()],
+            None => parsed.names.clone(),
+        };
+        self.store_config_bytes(&parsed.config, descs, &names)
+    }
+
+    /// Stores an image: its config (as JSON), a manifest of `layers`, and `names` for it.
+    pub(crate) fn store_image(&self, config: &serde_json::Value, layers: Vec<Descriptor>, names: &[String]) -> Result<ImageInfo, ImageError> {
+        let bytes = serde_json::to_vec(config).map_err(|e| ImageError::malformed("config", e.to_string()))?;
+        self.store_config_bytes(&bytes, layers, names)
+    }
+
+    fn store_config_bytes(&self, config: &[u8], layers: Vec<Descriptor>, names: &[String]) -> Result<ImageInfo, ImageError> {
+        let cd = self.put_blob(config)?;
+        let diff_ids = layers.iter().map(|l| l.digest().to_string()).collect();
+        let manifest = manifest_of(&cd, config.len() as u64, layers)?;
         let mbytes = manifest.to_string().map_err(json_err("manifest"))?;
         let md = self.put_blob(mbytes.as_bytes())?;
-        let names: Vec<String> = match &opts.name {
-            Some(n) => vec![normalize_name(n)],
-            None => parsed.names.iter().map(|n| normalize_name(n)).collect(),
-        };
+        let names: Vec<String> = names.iter().map(|n| normalize_name(n)).collect();
         self.update_refs(|refs| {
             for n in &names {
                 refs.insert(n.clone(), md.to_string());
             }
         })?;
-        Ok(ImageInfo {
-            names,
-            manifest_digest: md.to_string(),
-            config_digest: cd.to_string(),
-            layers: diff_ids.iter().map(|d| d.to_string()).collect(),
-        })
+        Ok(ImageInfo { names, manifest_digest: md.to_string(), config_digest: cd.to_string(), layers: diff_ids })
     }
+}
+
+/// The stored form of a manifest: the config and the uncompressed layers.
+pub(crate) fn manifest_of(config: &Digest, size: u64, layers: Vec<Descriptor>) -> Result<ImageManifest, ImageError> {
+    ImageManifestBuilder::default()
+        .schema_version(2u32)
+        .media_type(MediaType::ImageManifest)
+        .config(descriptor_of(MediaType::ImageConfig, config, size)?)
+        .layers(layers)
+        .build()
+        .map_err(json_err("manifest"))
 }
 
 fn normalize_name(n: &str) -> String {
@@ -380,7 +390,7 @@ fn normalize_name(n: &str) -> String {
     }
 }
 
-fn descriptor(mt: MediaType, d: &Digest, size: u64) -> Result<Descriptor, ImageError> {
+pub(crate) fn descriptor_of(mt: MediaType, d: &Digest, size: u64) -> Result<Descriptor, ImageError> {
     let digest: oci_spec::image::Digest = d.to_string().parse().map_err(json_err("digest"))?;
     DescriptorBuilder::default().media_type(mt).digest(digest).size(size).build().map_err(json_err("descriptor"))
 }

@@ -24,11 +24,15 @@ pub use error::ImageError;
 pub(crate) use writable::WritableLayer;
 
 #[cfg(feature = "image")]
+mod commit;
+#[cfg(feature = "image")]
 mod defaults;
 #[cfg(feature = "image")]
 mod digest;
 #[cfg(feature = "image")]
 mod import;
+#[cfg(feature = "image")]
+mod layer_tar;
 #[cfg(feature = "image")]
 mod source;
 #[cfg(feature = "image")]
@@ -40,6 +44,8 @@ mod tarwalk;
 #[cfg(feature = "image")]
 mod unpack;
 
+#[cfg(feature = "image")]
+pub use commit::{CommitOptions, ExportFormat};
 #[cfg(feature = "image")]
 pub use defaults::ImageDefaults;
 #[cfg(feature = "image")]
