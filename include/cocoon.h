@@ -499,6 +499,12 @@
 // create them. Without `CAP_MKNOD` they are always refused.
 #define COCOON_IMAGE_IMPORT_NO_DEVICES (1 << 0)
 
+// An OCI image layout directory.
+#define COCOON_IMAGE_EXPORT_OCI_LAYOUT 1
+
+// An OCI layout in one tar file (what `podman load -i` reads).
+#define COCOON_IMAGE_EXPORT_OCI_ARCHIVE 2
+
 // Everything about a container before it runs. Opaque; create with `cocoon_builder_new`,
 // free with `cocoon_builder_free`. Spawning does not consume it: one builder can spawn
 // many containers. Not thread-safe: do not use one builder from two threads at once.
@@ -1606,6 +1612,27 @@ int cocoon_builder_set_image(cocoon_builder *builder,
                              const cocoon_image_store *store,
                              const char *reference,
                              int keep_upper);
+
+// Commits the changes of `container` (run from an image of `store` with
+// `cocoon_builder_set_image`, ended but not yet deleted) as a new image `name`: the
+// image it ran from plus one layer of its writable layer (deletions as whiteouts).
+// `cmd` (`ncmd` strings; NULL/0: the parent's Cmd) and `env` (`nenv` "KEY=VALUE"
+// strings set over the parent's Env) change the new image's config.
+int cocoon_image_commit(cocoon_image_store *store,
+                        const cocoon_container *container,
+                        const char *name,
+                        const char *const *cmd,
+                        size_t ncmd,
+                        const char *const *env,
+                        size_t nenv);
+
+// Exports the image `reference` to `dest` (must not exist) as `format`
+// (`COCOON_IMAGE_EXPORT_*`). Each layer's tar is written afresh from the store, so the
+// exported image has its own digests; `podman load -i` and `skopeo copy` read it.
+int cocoon_image_export(cocoon_image_store *store,
+                        const char *reference,
+                        const char *dest,
+                        int format);
 
 #ifdef __cplusplus
 }  // extern "C"

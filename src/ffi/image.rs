@@ -8,7 +8,9 @@ use std::path::PathBuf;
 
 use super::builder::{builder_mut, cocoon_builder};
 use super::{cstr_arg, guard, guard_value, nonnull, put, Fail};
-use crate::image::{ArchiveFormat, ImageError, ImageStore, ImportOptions};
+use super::container::cocoon_container;
+use super::str_array_arg;
+use crate::image::{ArchiveFormat, CommitOptions, ExportFormat, ImageError, ImageStore, ImportOptions};
 
 impl From<ImageError> for Fail {
     fn from(e: ImageError) -> Fail {
@@ -253,6 +255,84 @@ pub unsafe extern "C" fn cocoon_builder_set_image(
                 b.inner.set_rootfs(crate::rootfs::Rootfs::Image(kept));
             }
         }
+        Ok(())
+    })
+}
+
+// Export formats (`cocoon_image_export`).
+
+/// An OCI image layout directory.
+pub const COCOON_IMAGE_EXPORT_OCI_LAYOUT: c_int = 1;
+/// An OCI layout in one tar file (what `podman load -i` reads).
+pub const COCOON_IMAGE_EXPORT_OCI_ARCHIVE: c_int = 2;
+
+/// Commits the changes of `container` (run from an image of `store` with
+/// `cocoon_builder_set_image`, ended but not yet deleted) as a new image `name`: the
+/// image it ran from plus one layer of its writable layer (deletions as whiteouts).
+/// `cmd` (`ncmd` strings; NULL/0: the parent's Cmd) and `env` (`nenv` "KEY=VALUE"
+/// strings set over the parent's Env) change the new image's config.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_image_commit(
+    store: *mut cocoon_image_store,
+    container: *const cocoon_container,
+    name: *const c_char,
+    cmd: *const *const c_char,
+    ncmd: usize,
+    env: *const *const c_char,
+    nenv: usize,
+) -> c_int {
+    guard(|| {
+        // SAFETY: forwarded contract.
+        let s = unsafe { store_ref(store) }?;
+        // SAFETY: NULL or a live container per the contract.
+        let c = unsafe { container.as_ref() }.ok_or_else(|| Fail::null("container"))?;
+        // SAFETY: forwarded contract.
+        let name = unsafe { text(name, "name") }?;
+        let utf8 = |v: Vec<&[u8]>, what: &str| -> Result<Vec<String>, Fail> {
+            v.into_iter()
+                .map(|b| std::str::from_utf8(b).map(str::to_string).map_err(|_| Fail::arg(format!("{what} is not UTF-8"))))
+                .collect()
+        };
+        // SAFETY: forwarded contract.
+        let cmd = utf8(unsafe { str_array_arg(cmd, ncmd, "cmd") }?, "cmd")?;
+        // SAFETY: forwarded contract.
+        let env = utf8(unsafe { str_array_arg(env, nenv, "env") }?, "env")?;
+        let mut opts = CommitOptions::new();
+        if !cmd.is_empty() {
+            opts = opts.cmd(cmd);
+        }
+        for kv in &env {
+            let (k, v) = kv.split_once('=').ok_or_else(|| Fail::arg(format!("env entry {kv:?} has no '='")))?;
+            opts = opts.env(k, v);
+        }
+        s.commit_container(&c.inner, name, &opts)?;
+        Ok(())
+    })
+}
+
+/// Exports the image `reference` to `dest` (must not exist) as `format`
+/// (`COCOON_IMAGE_EXPORT_*`). Each layer's tar is written afresh from the store, so the
+/// exported image has its own digests; `podman load -i` and `skopeo copy` read it.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_image_export(
+    store: *mut cocoon_image_store,
+    reference: *const c_char,
+    dest: *const c_char,
+    format: c_int,
+) -> c_int {
+    guard(|| {
+        // SAFETY: forwarded contract.
+        let s = unsafe { store_ref(store) }?;
+        // SAFETY: forwarded contract.
+        let r = unsafe { text(reference, "reference") }?;
+        // SAFETY: forwarded contract.
+        let dest = PathBuf::from(OsStr::from_bytes(unsafe { cstr_arg(dest, "dest") }?));
+        let format = match format {
+            COCOON_IMAGE_EXPORT_OCI_LAYOUT => ExportFormat::OciLayout,
+            COCOON_IMAGE_EXPORT_OCI_ARCHIVE => ExportFormat::OciArchive,
+            f => return Err(Fail::arg(format!("unknown export format {f}"))),
+        };
+        s.export(r, &dest, format)?;
         Ok(())
     })
 }

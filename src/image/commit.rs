@@ -113,6 +113,19 @@ impl ImageStore {
         self.store_image(&config, layers, &[name.to_string()])
     }
 
+    /// Commits the changes of `container` (run from an image of this store, ended or not
+    /// yet deleted; its files should not be changing) on top of the image it was run
+    /// from, as the image `name`.
+    pub fn commit_container(&self, container: &crate::Container, name: &str, opts: &CommitOptions) -> Result<ImageInfo, ImageError> {
+        let dir = container
+            .writable_layer()
+            .ok_or_else(|| ImageError::NotFound("a writable layer: the container was not run from an image".into()))?;
+        let parent = super::writable::read_owner(dir)
+            .1
+            .ok_or_else(|| ImageError::malformed("writable layer", "its owner record names no image"))?;
+        self.commit(dir, &parent, name, opts)
+    }
+
     /// Unpacks the tar file `tar` (diff_id `diff`) into the store as a layer, unless there.
     fn place_layer_from(&self, tar: &Path, diff: &Digest, size: u64) -> Result<(), ImageError> {
         let dst = self.layer_dir(diff);
