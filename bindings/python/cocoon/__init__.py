@@ -51,7 +51,7 @@ from .run import CompletedProcess, run
 from .seccomp import Seccomp
 from .selinux import SELinux
 from .landlock import Landlock, LandlockStatus
-from .image import Image, ImageFormat, ImageInfo, ImageStore
+from .image import ExportFormat, Image, ImageFormat, ImageInfo, ImageStore
 from .stats import CgroupStats, CpuStats, IoStats, MemoryStats, PidsStats
 from .stdio import DEVNULL, INHERIT, PIPE, StdioSpec
 from .system import has_feature, sweep_stale, version
@@ -63,7 +63,7 @@ __all__ = [
     "Process", "User", "Capabilities", "Seccomp", "Cgroup", "IoLimit", "DeviceRule", "SELinux",
     "Landlock", "LandlockStatus", "Bridge", "NetworkInfo", "Bind", "Tmpfs", "Proc", "Layers", "INHERIT", "DEVNULL", "PIPE",
     # images
-    "ImageStore", "Image", "ImageInfo", "ImageFormat",
+    "ImageStore", "Image", "ImageInfo", "ImageFormat", "ExportFormat",
     # constants
     "ErrorCode", "Stage", "Namespace", "MountFlag", "Relabel", "Rlimit", "RLIM_INFINITY", "IoRate",
     "DeviceKind", "DeviceAccess", "DEVICE_ANY", "LandlockAccess",

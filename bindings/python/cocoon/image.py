@@ -13,14 +13,14 @@ import ctypes
 import enum
 import weakref
 from dataclasses import dataclass
-from typing import Any, List, Optional
+from typing import Any, List, Mapping, Optional, Sequence
 
 from . import _lib
 from ._lib import lib
-from ._util import StrPath, _b
+from ._util import StrPath, _b, _strv
 from .errors import _check
 
-__all__ = ["ImageStore", "Image", "ImageInfo", "ImageFormat"]
+__all__ = ["ImageStore", "Image", "ImageInfo", "ImageFormat", "ExportFormat"]
 
 
 class ImageFormat(enum.IntEnum):
@@ -29,6 +29,12 @@ class ImageFormat(enum.IntEnum):
     OCI_LAYOUT = 1
     OCI_ARCHIVE = 2
     DOCKER_ARCHIVE = 3
+
+
+class ExportFormat(enum.IntEnum):
+    """COCOON_IMAGE_EXPORT_*: what export writes."""
+    OCI_LAYOUT = 1
+    OCI_ARCHIVE = 2
 
 
 IMPORT_NO_DEVICES = 1
@@ -93,6 +99,20 @@ class ImageStore:
     def remove(self, reference: str) -> None:
         """Removes a name (a digest: all names of that image); layers go at gc()."""
         _check(lib.cocoon_image_remove(self._handle(), reference.encode()))
+
+    def commit(self, container: Any, name: str, cmd: Optional[Sequence[str]] = None,
+               env: Optional[Mapping[str, str]] = None) -> None:
+        """Commits the changes of `container` (run with image= from this store, ended but
+        not yet closed) as the new image `name`: the image it ran from plus one layer.
+        cmd= and env= change the new image's Cmd and Env."""
+        c_arr, c_n = _strv(list(cmd or []))
+        e_arr, e_n = _strv([f"{k}={v}" for k, v in (env or {}).items()])
+        _check(lib.cocoon_image_commit(self._handle(), container._handle(), name.encode(), c_arr, c_n, e_arr, e_n))
+
+    def export(self, reference: str, dest: StrPath, format: ExportFormat = ExportFormat.OCI_ARCHIVE) -> None:
+        """Writes the image to `dest` (must not exist): an oci-archive (`podman load -i`
+        reads it) or an OCI layout directory."""
+        _check(lib.cocoon_image_export(self._handle(), reference.encode(), _b(dest), int(format)))
 
     def gc(self) -> int:
         """Removes what no name and no live container uses; returns how many layers went."""

@@ -20,6 +20,7 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="unpacking layers and 
 def busybox_tree(root):
     for d in ("bin", "etc", "work", "tmp"):
         os.makedirs(os.path.join(root, d), exist_ok=True)
+    os.chmod(os.path.join(root, "tmp"), 0o1777)
     shutil.copy("/usr/bin/busybox", os.path.join(root, "bin/busybox"))
     for a in ("sh", "id", "pwd", "cat", "echo"):
         os.symlink("busybox", os.path.join(root, "bin", a))
@@ -157,3 +158,25 @@ def test_hostile_and_tampered_images_raise_typed_errors(tmp_path):
         assert os.listdir(tmp_path / "store" / "layers") == []
         assert os.listdir(tmp_path / "store" / "tmp") == []
     assert os.listdir(outside) == []
+
+
+def test_commit_and_export(tmp_path):
+    layout = umoci_layout(tmp_path)
+    with cocoon.ImageStore(tmp_path / "store") as store:
+        store.import_image(layout, name="base:1")
+        with cocoon.Container(["/bin/sh", "-c", "echo py-change > /tmp/f"], image=cocoon.Image(store, "base:1"),
+                              user=(1234, 1234)) as c:
+            assert c.wait().code == 0
+            store.commit(c, "changed:1", cmd=["/bin/sh", "-c", "cat /tmp/f; echo $BAR"], env={"BAR": "py"})
+        r = cocoon.run([], image=cocoon.Image(store, "changed:1"), capture_output=True)
+        assert r.stdout == b"py-change\npy\n", r.stderr
+        dest = tmp_path / "out.tar"
+        store.export("changed:1", dest)
+        with pytest.raises(cocoon.CocoonOSError):
+            store.export("changed:1", dest)
+        store.export("changed:1", tmp_path / "out-layout", cocoon.ExportFormat.OCI_LAYOUT)
+        assert (tmp_path / "out-layout" / "index.json").exists()
+        with cocoon.ImageStore(tmp_path / "store2") as other:
+            other.import_image(dest, name="again:1")
+            r = cocoon.run([], image=cocoon.Image(other, "again:1"), capture_output=True)
+            assert r.stdout == b"py-change\npy\n", r.stderr
