@@ -112,3 +112,26 @@ fn device_nodes_need_permission_and_overlay_xattrs_are_refused() {
     let e = import_hostile(tar, ImportOptions::new(), outside.path());
     assert_unsafe(&e, "overlay xattr");
 }
+
+#[test]
+fn commit_never_follows_the_containers_symlinks() {
+    let _g = lock();
+    let work = TempDir::new("commit-links");
+    let outside = TempDir::new("outside");
+    std::fs::write(outside.join("secret"), "host secret").unwrap();
+    oci_layout(&work.join("layout"), &[Layer::plain(RawTar::default().file("base", b"b").finish())], serde_json::json!({}));
+    let store = ImageStore::open(work.join("store")).unwrap();
+    store.import(work.join("layout"), None, &ImportOptions::new().name("base")).unwrap();
+    // What a hostile container could leave in its upper directory.
+    let upper = work.join("upper");
+    std::fs::create_dir_all(&upper).unwrap();
+    std::os::unix::fs::symlink(outside.join("secret"), upper.join("leak")).unwrap();
+    std::os::unix::fs::symlink(outside.path(), upper.join("dir")).unwrap();
+    // Named like a writable layer's own `upper`: still just a symlink in the upper dir.
+    std::os::unix::fs::symlink(outside.path(), upper.join("upper")).unwrap();
+    let info = store.commit(&upper, "base", "evil", &cocoon::image::CommitOptions::new()).unwrap();
+    let layer = store.path().join("layers").join(&info.layers[1][7..]);
+    assert_eq!(std::fs::read_link(layer.join("leak")).unwrap(), outside.join("secret"));
+    assert!(std::fs::symlink_metadata(layer.join("dir")).unwrap().file_type().is_symlink());
+    assert_eq!(tree(&layer), vec!["dir".to_string(), "leak".to_string(), "upper".to_string()], "nothing copied from behind the links");
+}

@@ -35,16 +35,32 @@ fn podman_archives_and_skopeo_layout_run_with_the_image_config() {
     podman_save(&p, &name, "oci-archive", &oci);
     let layout = work.join("layout");
     skopeo_copy(&format!("oci-archive:{}", oci.display()), &format!("oci:{}:v1", layout.display()));
+    // skopeo recompressing the layer with zstd.
+    let zlayout = work.join("zlayout");
+    let out = std::process::Command::new("skopeo")
+        .args(["copy", "--quiet", "--dest-compress", "--dest-compress-format", "zstd"])
+        .arg(format!("oci-archive:{}", oci.display()))
+        .arg(format!("oci:{}:z", zlayout.display()))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "skopeo zstd: {}", String::from_utf8_lossy(&out.stderr));
 
     let store = ImageStore::open(work.join("store")).unwrap();
     let d = store.import(&docker, None, &ImportOptions::new().name("dock:1")).unwrap();
     let o = store.import(&oci, Some(ArchiveFormat::OciArchive), &ImportOptions::new().name("oci:1")).unwrap();
     let l = store.import(&layout, None, &ImportOptions::new().name("layout:1")).unwrap();
+    let z = store.import(&zlayout, None, &ImportOptions::new().name("zstd:1")).unwrap();
+    let blob_is_zstd = std::fs::read_dir(zlayout.join("blobs/sha256"))
+        .unwrap()
+        .flatten()
+        .any(|e| std::fs::read(e.path()).unwrap().starts_with(&[0x28, 0xb5, 0x2f, 0xfd]));
+    assert!(blob_is_zstd, "skopeo wrote a zstd layer");
+    assert_eq!(z.layers, l.layers, "zstd or not, the same layer");
     // Same layer content: one diff_id, one directory, shared by all three.
     assert_eq!(d.layers, o.layers);
     assert_eq!(o.layers, l.layers);
     assert_eq!(std::fs::read_dir(store.path().join("layers")).unwrap().count(), 1);
-    for r in ["dock:1", "oci:1", "layout:1"] {
+    for r in ["dock:1", "oci:1", "layout:1", "zstd:1"] {
         check_defaults(&store, r);
     }
     // The archive's own name, when none is given (podman records it).
@@ -60,7 +76,7 @@ fn podman_archives_and_skopeo_layout_run_with_the_image_config() {
     b.process_mut().set_env("FOO", "mine").set_cwd("/tmp").set_user(cocoon::User::Name("alice".into()));
     assert_eq!(run_ok(b), "mine\n/tmp\n1234\n");
     let list = store.list().unwrap();
-    assert_eq!(list.iter().map(|i| i.names.len()).sum::<usize>(), 4);
+    assert_eq!(list.iter().map(|i| i.names.len()).sum::<usize>(), 5);
 }
 
 #[test]
@@ -92,4 +108,32 @@ fn containers_share_layers_and_their_writable_layers_go_with_them() {
     assert!(!w1.exists());
     c2.delete().unwrap();
     assert_eq!(std::fs::read_dir(store.path().join("containers")).unwrap().count(), 0);
+}
+
+#[test]
+fn failed_spawns_and_removed_images_leave_no_writable_layer() {
+    let _g = lock();
+    let work = TempDir::new("img-fail");
+    let root = work.join("tree");
+    busybox_tree(&root);
+    let base = work.join("base.tar");
+    tar_dir(&root, &base);
+    oci_layout(&work.join("layout"), &[Layer::plain(std::fs::read(&base).unwrap())], serde_json::json!({}));
+    let store = ImageStore::open(work.join("store")).unwrap();
+    store.import(work.join("layout"), None, &ImportOptions::new().name("f")).unwrap();
+    let b = ContainerBuilder::new(piped(Process::new("/no/such/program"))).image(&store, "f").unwrap();
+    let e = b.spawn().expect_err("exec must fail");
+    assert_eq!(e.stage(), Some(cocoon::Stage::Exec), "{e}");
+    assert_eq!(std::fs::read_dir(store.path().join("containers")).unwrap().count(), 0);
+    // Planned, then the image and its layers went: the spawn fails cleanly.
+    let b = ContainerBuilder::new(piped(Process::new("/bin/true"))).image(&store, "f").unwrap();
+    store.remove("f").unwrap();
+    assert_eq!(store.gc().unwrap().layers, 1);
+    let e = b.spawn().expect_err("the layers are gone");
+    assert!(matches!(e, cocoon::Error::InvalidConfig { .. } | cocoon::Error::Setup { .. }), "{e:?}");
+    assert_eq!(std::fs::read_dir(store.path().join("containers")).unwrap().count(), 0);
+    // An image without a program and no Cmd.
+    store.import(work.join("layout"), None, &ImportOptions::new().name("f")).unwrap();
+    let e = ContainerBuilder::new(Process::new("")).image(&store, "f").expect_err("nothing to run");
+    assert!(matches!(e, cocoon::Error::InvalidConfig { .. }), "{e:?}");
 }

@@ -97,7 +97,10 @@ impl ImageStore {
     /// Commits the writable layer at `writable` (a [`crate::Container::writable_layer`]
     /// directory, or its `upper`) on top of the image `parent` as the image `name`.
     pub fn commit(&self, writable: &Path, parent: &str, name: &str, opts: &CommitOptions) -> Result<ImageInfo, ImageError> {
-        let upper = if writable.join("upper").is_dir() { writable.join("upper") } else { writable.to_path_buf() };
+        // Not following a symlink: a container may have made `upper` in its own upper dir.
+        let own_upper = std::fs::symlink_metadata(writable.join("upper")).is_ok_and(|m| m.is_dir())
+            && std::fs::symlink_metadata(writable.join("owner")).is_ok_and(|m| m.is_file());
+        let upper = if own_upper { writable.join("upper") } else { writable.to_path_buf() };
         let _lock = self.lock(false)?;
         let pd = self.resolve(parent)?;
         let (m, _, cd) = self.manifest(&pd)?;
