@@ -499,6 +499,16 @@
 // create them. Without `CAP_MKNOD` they are always refused.
 #define COCOON_IMAGE_IMPORT_NO_DEVICES (1 << 0)
 
+// Keep each container's writable layer after the container is gone (the caller removes
+// it; garbage collection never does).
+#define COCOON_IMAGE_KEEP_UPPER (1 << 0)
+
+// Keep the builder's user even if it is uid 0 (the image's User is not applied).
+#define COCOON_IMAGE_KEEP_USER (1 << 1)
+
+// Keep the builder's working directory even if it is "/" (WorkingDir is not applied).
+#define COCOON_IMAGE_KEEP_CWD (1 << 2)
+
 // An OCI image layout directory.
 #define COCOON_IMAGE_EXPORT_OCI_LAYOUT 1
 
@@ -1604,14 +1614,15 @@ int cocoon_image_store_gc(cocoon_image_store *store,
 
 // Runs the container from the image `reference` of `store`: its layers become the root
 // (shared read-only, with a fresh writable layer per container in the store, removed
-// with the container unless `keep_upper` is non-zero), and its config the defaults of
+// with the container unless `COCOON_IMAGE_KEEP_UPPER`), and its config the defaults of
 // the process — Entrypoint + Cmd when the builder's program is "" (a program given
-// replaces both), Env under the variables already set, WorkingDir over cwd "/", User over
-// uid 0. Setters called afterwards override the image's values.
+// replaces both), Env under the variables already set, WorkingDir over cwd "/" (unless
+// `COCOON_IMAGE_KEEP_CWD`), User over uid 0 (unless `COCOON_IMAGE_KEEP_USER`). Setters
+// called afterwards override the image's values. `flags` are `COCOON_IMAGE_KEEP_*`.
 int cocoon_builder_set_image(cocoon_builder *builder,
                              const cocoon_image_store *store,
                              const char *reference,
-                             int keep_upper);
+                             uint32_t flags);
 
 // Commits the changes of `container` (run from an image of `store` with
 // `cocoon_builder_set_image`, ended but not yet deleted) as a new image `name`: the

@@ -228,18 +228,29 @@ pub unsafe extern "C" fn cocoon_image_store_gc(store: *mut cocoon_image_store, r
     })
 }
 
+// Flags of `cocoon_builder_set_image`.
+
+/// Keep each container's writable layer after the container is gone (the caller removes
+/// it; garbage collection never does).
+pub const COCOON_IMAGE_KEEP_UPPER: u32 = 1 << 0;
+/// Keep the builder's user even if it is uid 0 (the image's User is not applied).
+pub const COCOON_IMAGE_KEEP_USER: u32 = 1 << 1;
+/// Keep the builder's working directory even if it is "/" (WorkingDir is not applied).
+pub const COCOON_IMAGE_KEEP_CWD: u32 = 1 << 2;
+
 /// Runs the container from the image `reference` of `store`: its layers become the root
 /// (shared read-only, with a fresh writable layer per container in the store, removed
-/// with the container unless `keep_upper` is non-zero), and its config the defaults of
+/// with the container unless `COCOON_IMAGE_KEEP_UPPER`), and its config the defaults of
 /// the process — Entrypoint + Cmd when the builder's program is "" (a program given
-/// replaces both), Env under the variables already set, WorkingDir over cwd "/", User over
-/// uid 0. Setters called afterwards override the image's values.
+/// replaces both), Env under the variables already set, WorkingDir over cwd "/" (unless
+/// `COCOON_IMAGE_KEEP_CWD`), User over uid 0 (unless `COCOON_IMAGE_KEEP_USER`). Setters
+/// called afterwards override the image's values. `flags` are `COCOON_IMAGE_KEEP_*`.
 #[no_mangle]
 pub unsafe extern "C" fn cocoon_builder_set_image(
     builder: *mut cocoon_builder,
     store: *const cocoon_image_store,
     reference: *const c_char,
-    keep_upper: c_int,
+    flags: u32,
 ) -> c_int {
     guard(|| {
         // SAFETY: forwarded contract.
@@ -248,8 +259,20 @@ pub unsafe extern "C" fn cocoon_builder_set_image(
         let s = unsafe { store_ref(store) }?;
         // SAFETY: forwarded contract.
         let r = unsafe { text(reference, "reference") }?;
+        let known = COCOON_IMAGE_KEEP_UPPER | COCOON_IMAGE_KEEP_USER | COCOON_IMAGE_KEEP_CWD;
+        if flags & !known != 0 {
+            return Err(Fail::arg(format!("unknown image flags {flags:#x}")));
+        }
+        let user = b.inner.get_process().user.clone();
+        let cwd = b.inner.get_process().cwd.clone();
         b.inner.set_image(s, r)?;
-        if keep_upper != 0 {
+        if flags & COCOON_IMAGE_KEEP_USER != 0 {
+            b.inner.process_mut().set_user(user);
+        }
+        if flags & COCOON_IMAGE_KEEP_CWD != 0 {
+            b.inner.process_mut().set_cwd(cwd);
+        }
+        if flags & COCOON_IMAGE_KEEP_UPPER != 0 {
             if let crate::rootfs::Rootfs::Image(img) = &b.inner.rootfs {
                 let kept = img.clone().keep_upper(true);
                 b.inner.set_rootfs(crate::rootfs::Rootfs::Image(kept));

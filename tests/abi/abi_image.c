@@ -66,6 +66,7 @@ void test_image_errors(void) {
     EXPECT(cocoon_builder_set_image(b, NULL, "x", 0), COCOON_E_INVALID_ARGUMENT);
     EXPECT(cocoon_builder_set_image(b, s, NULL, 0), COCOON_E_INVALID_ARGUMENT);
     EXPECT(cocoon_builder_set_image(b, s, "no-such-image", 0), COCOON_E_IMAGE_NOT_FOUND);
+    EXPECT(cocoon_builder_set_image(b, s, "no-such-image", 1u << 9), COCOON_E_INVALID_ARGUMENT);
     cocoon_builder_free(b);
     cocoon_image_store_free(s);
     cocoon_image_store_free(NULL);
@@ -103,6 +104,12 @@ void test_image_containers(void) {
     EXPECT(cocoon_builder_set_image(b, s, "c-image:1", 0), COCOON_OK);
     CHECK(run_capture(b, out, sizeof out) == 0);
     CHECK(strcmp(out, "from-c\n/etc\n") == 0);
+    cocoon_builder_free(b);
+    /* KEEP_CWD: the builder's "/" stays. */
+    b = sh_builder("pwd");
+    EXPECT(cocoon_builder_set_image(b, s, "c-image:1", COCOON_IMAGE_KEEP_CWD | COCOON_IMAGE_KEEP_USER), COCOON_OK);
+    CHECK(run_capture(b, out, sizeof out) == 0);
+    CHECK(strcmp(out, "/\n") == 0);
     cocoon_builder_free(b);
     /* Nothing left of the container's writable layer. */
     snprintf(cmd, sizeof cmd, "test -z \"$(ls -A '%s/containers')\"", store_dir);

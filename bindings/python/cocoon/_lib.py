@@ -245,7 +245,7 @@ _SIGNATURES = {
     "cocoon_image_list_free": ([ImageListP], None),
     "cocoon_image_remove": ([ImageStoreP, c_char_p], c_int),
     "cocoon_image_store_gc": ([ImageStoreP, POINTER(c_size_t)], c_int),
-    "cocoon_builder_set_image": ([BuilderP, ImageStoreP, c_char_p, c_int], c_int),
+    "cocoon_builder_set_image": ([BuilderP, ImageStoreP, c_char_p, c_uint32], c_int),
     "cocoon_image_commit": ([ImageStoreP, ContainerP, c_char_p, c_char_pp, c_size_t, c_char_pp, c_size_t], c_int),
     "cocoon_image_export": ([ImageStoreP, c_char_p, c_char_p, c_int], c_int),
     # waits with a time limit, the pidfd, one-shot runs

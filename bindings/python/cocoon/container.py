@@ -242,8 +242,9 @@ class Container:
         for ns, path in (join or {}).items():
             _check(lib.cocoon_builder_join_namespace(h, int(ns), _b(path)))
         _apply_process(h, self._process)
-        # After the process: the image's config fills only what it left at its defaults.
-        _apply_image(h, self._image)
+        # After the process: the image's config fills only what it left unset.
+        _apply_image(h, self._image, keep_user=self._process.user is not None,
+                     keep_cwd=self._process.cwd is not None)
         _apply_selinux(h, selinux)
         _apply_cgroup(h, self._cgroup)
 

@@ -38,6 +38,7 @@ class ExportFormat(enum.IntEnum):
 
 
 IMPORT_NO_DEVICES = 1
+KEEP_UPPER, KEEP_USER, KEEP_CWD = 1, 2, 4
 
 
 @dataclass(frozen=True)
@@ -126,17 +127,18 @@ class Image:
     """Container(image=Image(store, "name:tag")): the image's layers as the root (a fresh
     writable layer per container, removed with it unless keep_upper) and its config as the
     defaults: Entrypoint + Cmd when argv is [] (an argv given replaces both), Env under
-    env=, WorkingDir unless cwd= is given, User unless user= is given."""
+    env=, WorkingDir unless cwd= is given, User unless user= is given (user=(0, 0) runs
+    as root even if the image names another user)."""
 
     store: ImageStore
     reference: str
     keep_upper: bool = False
 
 
-def _apply_image(h: Any, image: Optional[Image]) -> None:
+def _apply_image(h: Any, image: Optional[Image], keep_user: bool = False, keep_cwd: bool = False) -> None:
     if image is None:
         return
     if not isinstance(image, Image):
         raise TypeError(f"image= takes None or cocoon.Image(store, reference), not {type(image).__name__}")
-    _check(lib.cocoon_builder_set_image(h, image.store._handle(), image.reference.encode(),
-                                        int(bool(image.keep_upper))))
+    flags = (KEEP_UPPER if image.keep_upper else 0) | (KEEP_USER if keep_user else 0) | (KEEP_CWD if keep_cwd else 0)
+    _check(lib.cocoon_builder_set_image(h, image.store._handle(), image.reference.encode(), flags))

@@ -20,7 +20,6 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="unpacking layers and 
 def busybox_tree(root):
     for d in ("bin", "etc", "work", "tmp"):
         os.makedirs(os.path.join(root, d), exist_ok=True)
-    os.chmod(os.path.join(root, "tmp"), 0o1777)
     shutil.copy("/usr/bin/busybox", os.path.join(root, "bin/busybox"))
     for a in ("sh", "id", "pwd", "cat", "echo"):
         os.symlink("busybox", os.path.join(root, "bin", a))
@@ -164,8 +163,9 @@ def test_commit_and_export(tmp_path):
     layout = umoci_layout(tmp_path)
     with cocoon.ImageStore(tmp_path / "store") as store:
         store.import_image(layout, name="base:1")
-        with cocoon.Container(["/bin/sh", "-c", "echo py-change > /tmp/f"], image=cocoon.Image(store, "base:1"),
-                              user=(1234, 1234)) as c:
+        with cocoon.Container(["/bin/sh", "-c", "echo py-change > /tmp/f; id -u"], image=cocoon.Image(store, "base:1"),
+                              user=(0, 0), stdout=cocoon.PIPE) as c:
+            assert c.stdout.read() == b"0\n"  # an explicit root wins over the image's User
             assert c.wait().code == 0
             store.commit(c, "changed:1", cmd=["/bin/sh", "-c", "cat /tmp/f; echo $BAR"], env={"BAR": "py"})
         r = cocoon.run([], image=cocoon.Image(store, "changed:1"), capture_output=True)
