@@ -103,3 +103,54 @@ fn hardlinks_within_a_layer_and_layers_shared_between_images() {
     assert_eq!(tree(&store.path().join("layers")), Vec::<String>::new());
     assert_eq!(tree(&store.path().join("blobs/sha256")), Vec::<String>::new());
 }
+
+#[test]
+fn the_platform_is_chosen_from_the_index_and_metadata_is_kept() {
+    let _g = lock();
+    let work = TempDir::new("img-platform");
+    let amd = work.join("amd");
+    let arm = work.join("arm");
+    let meta = RawTar::default()
+        .dir("d")
+        .file_mode("d/which", b"amd64\n", 0o640, 4321, 8765)
+        .pax(&[("SCHILY.xattr.user.note", b"kept"), ("SCHILY.xattr.security.selinux", b"ignored")])
+        .file("d/xattr", b"x")
+        .finish();
+    oci_layout(&amd, &[Layer::plain(meta)], serde_json::json!({}));
+    oci_layout(&arm, &[Layer::plain(RawTar::default().file("d/which", b"arm64\n").finish())], serde_json::json!({}));
+    // One layout, an index of both (arm64 listed first).
+    for e in std::fs::read_dir(arm.join("blobs/sha256")).unwrap().flatten() {
+        std::fs::copy(e.path(), amd.join("blobs/sha256").join(e.file_name())).unwrap();
+    }
+    let idx = |p: &std::path::Path| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(p.join("index.json")).unwrap()).unwrap()
+    };
+    let mut arm_desc = idx(&arm)["manifests"][0].clone();
+    arm_desc["platform"] = serde_json::json!({"architecture": "arm64", "os": "linux"});
+    let amd_desc = idx(&amd)["manifests"][0].clone();
+    let index = serde_json::json!({"schemaVersion": 2, "manifests": [arm_desc, amd_desc]});
+    std::fs::write(amd.join("index.json"), index.to_string()).unwrap();
+
+    let store = ImageStore::open(work.join("store")).unwrap();
+    let host = store.import(&amd, None, &ImportOptions::new().name("multi:host")).unwrap();
+    let other = store.import(&amd, None, &ImportOptions::new().name("multi:arm").platform("linux", "arm64")).unwrap();
+    assert_ne!(host.layers, other.layers);
+    let e = store.import(&amd, None, &ImportOptions::new().platform("linux", "s390x")).unwrap_err();
+    assert!(matches!(e, cocoon::image::ImageError::NotFound(_)), "{e:?}");
+    let layer = store.path().join("layers").join(&host.layers[0][7..]);
+    assert_eq!(std::fs::read_to_string(layer.join("d/which")).unwrap(), "amd64\n");
+    use std::os::unix::fs::MetadataExt;
+    let md = std::fs::metadata(layer.join("d/which")).unwrap();
+    assert_eq!((md.uid(), md.gid(), md.mode() & 0o7777, md.mtime()), (4321, 8765, 0o640, 1_700_000_000));
+    // Directory mtimes are set after their children.
+    assert_eq!(std::fs::metadata(layer.join("d")).unwrap().mtime(), 1_700_000_000);
+    let xattr = |name: &std::ffi::CStr| -> Option<Vec<u8>> {
+        let p = std::ffi::CString::new(layer.join("d/xattr").into_os_string().into_encoded_bytes()).unwrap();
+        let mut buf = [0u8; 64];
+        // SAFETY: NUL-terminated strings and a buffer of buf.len() bytes.
+        let n = unsafe { libc::lgetxattr(p.as_ptr(), name.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+        (n >= 0).then(|| buf[..n as usize].to_vec())
+    };
+    assert_eq!(xattr(c"user.note").as_deref(), Some(&b"kept"[..]));
+    assert_eq!(xattr(c"security.selinux"), None, "labels from the image are not applied");
+}
