@@ -157,6 +157,8 @@ impl ImageStore {
         if std::fs::symlink_metadata(dest).is_ok() {
             return Err(ImageError::io("export", dest, std::io::Error::from_raw_os_error(libc::EEXIST)));
         }
+        // Shared: no collection removes a layer while it is written out.
+        let _lock = self.lock(false)?;
         let md = self.resolve(reference)?;
         let (m, _, cd) = self.manifest(&md)?;
         let staging = match format {
