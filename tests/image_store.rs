@@ -113,3 +113,41 @@ fn leftovers_of_killed_importers_and_callers_are_removed() {
     assert_eq!(store.gc().unwrap().containers, 1);
     assert_eq!(tree(&store.path().join("containers")), Vec::<String>::new());
 }
+
+#[test]
+fn an_import_killed_midway_leaves_no_half_layer() {
+    let _g = lock();
+    let work = TempDir::new("img-killed");
+    // One big layer (64 MiB of poorly compressible data), so the import takes a while.
+    let data: Vec<u8> = (0..(64u32 << 20)).map(|x| (x.wrapping_mul(2654435761) >> 11) as u8).collect();
+    let layout = work.join("layout");
+    oci_layout(&layout, &[Layer::gzip(RawTar::default().file("big", &data).finish())], serde_json::json!({}));
+    let store_dir = work.join("store");
+    ImageStore::open(&store_dir).unwrap();
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "import_child", "--include-ignored", "--quiet"])
+        .env("COCOON_IMPORT_ARCHIVE", &layout)
+        .env("COCOON_IMPORT_STORE", &store_dir)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill it once its temp layer exists (or once it is done, if it was faster).
+    loop {
+        let busy = std::fs::read_dir(store_dir.join("tmp")).unwrap().count() > 0;
+        if busy || child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    // Whatever is in layers/ is whole.
+    for e in std::fs::read_dir(store_dir.join("layers")).unwrap().flatten() {
+        assert_eq!(std::fs::metadata(e.path().join("big")).unwrap().len(), data.len() as u64, "a whole layer");
+    }
+    // The next open removes the dead importer's temp dir; the import then completes.
+    let store = ImageStore::open(&store_dir).unwrap();
+    assert_eq!(tree(&store_dir.join("tmp")), Vec::<String>::new());
+    store.import(&layout, None, &ImportOptions::new().name("big")).unwrap();
+    assert_eq!(std::fs::read_dir(store_dir.join("layers")).unwrap().count(), 1);
+}
