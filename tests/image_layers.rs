@@ -154,3 +154,43 @@ fn the_platform_is_chosen_from_the_index_and_metadata_is_kept() {
     assert_eq!(xattr(c"user.note").as_deref(), Some(&b"kept"[..]));
     assert_eq!(xattr(c"security.selinux"), None, "labels from the image are not applied");
 }
+
+#[test]
+fn user_names_come_from_the_merged_etc() {
+    let _g = lock();
+    let work = TempDir::new("img-users");
+    let root = work.join("tree");
+    busybox_tree(&root);
+    let base = work.join("base.tar");
+    tar_dir(&root, &base);
+    let base = std::fs::read(&base).unwrap();
+    // The upper layer replaces /etc (opaque) by one without a passwd.
+    let opaque = RawTar::default().dir("etc").file("etc/.wh..wh..opq", b"").file("etc/hostname", b"x\n").finish();
+    // Another image whose upper layer deletes /etc altogether.
+    let deleted = RawTar::default().file(".wh.etc", b"").finish();
+    oci_layout(&work.join("l1"), &[Layer::plain(base.clone()), Layer::plain(opaque)], serde_json::json!({}));
+    oci_layout(&work.join("l2"), &[Layer::plain(base), Layer::plain(deleted)], serde_json::json!({}));
+    let store = ImageStore::open(work.join("store")).unwrap();
+    store.import(work.join("l1"), None, &ImportOptions::new().name("opaque")).unwrap();
+    store.import(work.join("l2"), None, &ImportOptions::new().name("deleted")).unwrap();
+    let id = |image: &str, user: &str| {
+        let mut b = ContainerBuilder::new(Process::new("/bin/sh").args(["-c", "id -u"]).stdout(Stdio::Piped))
+            .image(&store, image)
+            .unwrap();
+        b.process_mut().set_user(cocoon::User::Name(user.into()));
+        b.spawn().map(|mut c| collect(&mut c).stdout)
+    };
+    // alice is only in the lower layer's /etc, which the upper one hides: as the container
+    // sees it (no /etc/passwd), there is no alice.
+    for image in ["opaque", "deleted"] {
+        let e = id(image, "alice").expect_err("alice is hidden");
+        assert!(matches!(e, cocoon::Error::InvalidConfig { .. }), "{image}: {e:?}");
+    }
+    // Numeric users still run; the container indeed has no /etc/passwd.
+    let out = run_ok(
+        ContainerBuilder::new(Process::new("/bin/sh").args(["-c", "test -e /etc/passwd || echo none"]).stdout(Stdio::Piped))
+            .image(&store, "opaque")
+            .unwrap(),
+    );
+    assert_eq!(out, "none\n");
+}
