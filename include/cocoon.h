@@ -1624,6 +1624,12 @@ int cocoon_builder_set_image(cocoon_builder *builder,
                              const char *reference,
                              uint32_t flags);
 
+// The writable layer's directory of a container run from an image (its `upper` holds
+// every change the container made), borrowed for the life of the handle; NULL for other
+// containers. It is removed with the container unless `COCOON_IMAGE_KEEP_UPPER`; then the
+// caller removes it.
+const char *cocoon_container_writable_layer(const cocoon_container *container);
+
 // Commits the changes of `container` (run from an image of `store` with
 // `cocoon_builder_set_image`, ended but not yet deleted) as a new image `name`: the
 // image it ran from plus one layer of its writable layer (deletions as whiteouts).

@@ -282,6 +282,19 @@ pub unsafe extern "C" fn cocoon_builder_set_image(
     })
 }
 
+/// The writable layer's directory of a container run from an image (its `upper` holds
+/// every change the container made), borrowed for the life of the handle; NULL for other
+/// containers. It is removed with the container unless `COCOON_IMAGE_KEEP_UPPER`; then the
+/// caller removes it.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_container_writable_layer(container: *const cocoon_container) -> *const c_char {
+    guard_value(std::ptr::null(), || {
+        // SAFETY: NULL or a live container per the contract.
+        let c = unsafe { container.as_ref() }.ok_or_else(|| Fail::null("container"))?;
+        Ok(c.writable.as_ref().map_or(std::ptr::null(), |w| w.as_ptr()))
+    })
+}
+
 // Export formats (`cocoon_image_export`).
 
 /// An OCI image layout directory.

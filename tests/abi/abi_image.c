@@ -127,6 +127,15 @@ void test_image_containers(void) {
         EXPECT(cocoon_container_spawn(b, &c), COCOON_OK);
         EXPECT(cocoon_container_wait(c, &code, &sig), COCOON_OK);
         CHECK(code == 0);
+        CHECK(cocoon_container_writable_layer(NULL) == NULL);
+        CHECK(cocoon_last_error_code() == COCOON_E_INVALID_ARGUMENT);
+        {
+            const char *w = cocoon_container_writable_layer(c);
+            char f[700];
+            CHECK(w != NULL && strncmp(w, store_dir, strlen(store_dir)) == 0);
+            snprintf(f, sizeof f, "%s/upper/etc/c-file", w ? w : "");
+            CHECK(read_file(f, out, sizeof out) == 0 && strcmp(out, "c-change") == 0);
+        }
         EXPECT(cocoon_image_commit(NULL, c, "c-new:1", NULL, 0, NULL, 0), COCOON_E_INVALID_ARGUMENT);
         EXPECT(cocoon_image_commit(s, NULL, "c-new:1", NULL, 0, NULL, 0), COCOON_E_INVALID_ARGUMENT);
         EXPECT(cocoon_image_commit(s, c, NULL, NULL, 0, NULL, 0), COCOON_E_INVALID_ARGUMENT);

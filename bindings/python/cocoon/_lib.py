@@ -248,6 +248,7 @@ _SIGNATURES = {
     "cocoon_builder_set_image": ([BuilderP, ImageStoreP, c_char_p, c_uint32], c_int),
     "cocoon_image_commit": ([ImageStoreP, ContainerP, c_char_p, c_char_pp, c_size_t, c_char_pp, c_size_t], c_int),
     "cocoon_image_export": ([ImageStoreP, c_char_p, c_char_p, c_int], c_int),
+    "cocoon_container_writable_layer": ([ContainerP], c_char_p),
     # waits with a time limit, the pidfd, one-shot runs
     "cocoon_container_wait_timeout": ([ContainerP, c_int64, c_int_p, c_int_p, c_int_p], c_int),
     "cocoon_exec_process_wait_timeout": ([ExecP, c_int64, c_int_p, c_int_p, c_int_p], c_int),

@@ -425,6 +425,12 @@ class Container:
         return _landlock_status(self._builder.h)
 
     @property
+    def writable_layer(self) -> Optional[bytes]:
+        """For a container run with image=: its writable layer's directory (`upper` holds
+        every change), removed with the container unless Image(keep_upper=True)."""
+        return lib.cocoon_container_writable_layer(self._handle())
+
+    @property
     def network(self) -> Optional[NetworkInfo]:
         """The container's bridge network (address with prefix, host veth), or None."""
         a, h = ctypes.c_char_p(), ctypes.c_char_p()

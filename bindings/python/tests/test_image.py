@@ -166,8 +166,14 @@ def test_commit_and_export(tmp_path):
         with cocoon.Container(["/bin/sh", "-c", "echo py-change > /tmp/f; id -u"], image=cocoon.Image(store, "base:1"),
                               user=(0, 0), stdout=cocoon.PIPE) as c:
             assert c.stdout.read() == b"0\n"  # an explicit root wins over the image's User
+            upper = os.path.join(c.writable_layer, b"upper")
+            with open(os.path.join(upper, b"tmp", b"f"), "rb") as f:
+                assert f.read() == b"py-change\n"
             assert c.wait().code == 0
             store.commit(c, "changed:1", cmd=["/bin/sh", "-c", "cat /tmp/f; echo $BAR"], env={"BAR": "py"})
+        assert not os.path.exists(upper), "removed with the container"
+        with cocoon.Container(["/bin/true"]) as plain:
+            assert plain.writable_layer is None
         r = cocoon.run([], image=cocoon.Image(store, "changed:1"), capture_output=True)
         assert r.stdout == b"py-change\npy\n", r.stderr
         dest = tmp_path / "out.tar"
