@@ -110,6 +110,11 @@ fn leftovers_of_killed_importers_and_callers_are_removed() {
     std::fs::write(store.path().join("containers/c.1/owner"), "live 999999999 1\nsha256:00\n").unwrap();
     let store = ImageStore::open(store.path()).unwrap();
     assert_eq!(tree(&store.path().join("tmp")), Vec::<String>::new());
+    // Host users cannot reach the layers' setuid binaries or the containers' files.
+    use std::os::unix::fs::PermissionsExt;
+    for d in ["", "layers", "containers", "tmp", "blobs"] {
+        assert_eq!(std::fs::metadata(store.path().join(d)).unwrap().permissions().mode() & 0o777, 0o700, "{d}");
+    }
     assert_eq!(store.gc().unwrap().containers, 1);
     assert_eq!(tree(&store.path().join("containers")), Vec::<String>::new());
 }

@@ -53,20 +53,18 @@ fn io<'a>(op: &'static str, p: &'a Path) -> impl FnOnce(std::io::Error) -> Image
 }
 
 impl ImageStore {
-    /// Opens (creating it if needed) the store at `dir`, and removes what interrupted
-    /// imports left in its `tmp/` (those whose process is gone).
+    /// Opens (creating it if needed, mode 0700) the store at `dir`, and removes what
+    /// interrupted imports left in its `tmp/` (those whose process is gone).
     pub fn open(dir: impl Into<PathBuf>) -> Result<ImageStore, ImageError> {
         let root = dir.into();
+        // 0700: layers hold the images' setuid binaries and the containers' files; host
+        // users must not reach them through the store (an existing directory is kept as is).
+        use std::os::unix::fs::DirBuilderExt;
+        let mut mk = std::fs::DirBuilder::new();
+        mk.mode(0o700).recursive(true);
         for sub in ["", "blobs", "blobs/sha256", "layers", "tmp", CONTAINERS_DIR] {
             let p = root.join(sub);
-            match std::fs::create_dir(&p) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-                Err(e) if sub.is_empty() && e.kind() == std::io::ErrorKind::NotFound => {
-                    std::fs::create_dir_all(&p).map_err(io("create store", &p))?;
-                }
-                Err(e) => return Err(ImageError::io("create store", &p, e)),
-            }
+            mk.create(&p).map_err(io("create store", &p))?;
         }
         let store = ImageStore { root };
         store.clean_tmp()?;
