@@ -4,7 +4,7 @@
  *
  * Conventions
  *  - Handles are opaque: cocoon_builder, cocoon_container, cocoon_exec_process (and
- *    cocoon_process, cocoon_output). Each
+ *    cocoon_process, cocoon_output, cocoon_image_store, cocoon_image_list). Each
  *    creating call has exactly one releasing call; releasing NULL is a no-op.
  *    cocoon_container_spawn does not consume the builder.
  *  - Every fallible call returns int: COCOON_OK (0) or a negative COCOON_E_* code. Codes
