@@ -4,7 +4,7 @@
  *
  * Conventions
  *  - Handles are opaque: cocoon_builder, cocoon_container, cocoon_exec_process (and
- *    cocoon_process, cocoon_output). Each
+ *    cocoon_process, cocoon_output, cocoon_image_store, cocoon_image_list). Each
  *    creating call has exactly one releasing call; releasing NULL is a no-op.
  *    cocoon_container_spawn does not consume the builder.
  *  - Every fallible call returns int: COCOON_OK (0) or a negative COCOON_E_* code. Codes
@@ -93,6 +93,21 @@
 // its ABI with `COCOON_LANDLOCK_REQUIRED`). Nothing was created; the message names the
 // rule and the ABI.
 #define COCOON_E_UNSUPPORTED -12
+
+// An image blob's sha256 is not the digest that names it (corrupt or tampered).
+#define COCOON_E_IMAGE_DIGEST -13
+
+// A layer entry is refused: it would land outside its layer (absolute path, `..`, a
+// symlinked parent escaping, a hardlink to outside), is a device node the importer may
+// not create, or carries an overlayfs xattr. Nothing was left in the store.
+#define COCOON_E_IMAGE_UNSAFE -14
+
+// An image, archive or document is malformed, truncated, unsupported or over its size
+// limit.
+#define COCOON_E_IMAGE_FORMAT -15
+
+// No image of that name or digest in the store (or no manifest for this platform).
+#define COCOON_E_IMAGE_NOT_FOUND -16
 
 // No stage: the last error was not a setup failure.
 #define COCOON_STAGE_NONE 0
@@ -468,6 +483,38 @@
 // `cocoon_output_ended_by`: the cgroup's pids limit refused a fork at least once.
 #define COCOON_ENDED_PIDS_LIMIT 4
 
+// Told by the contents: a directory is an OCI layout, a tar file an oci- or docker-archive.
+#define COCOON_IMAGE_FORMAT_AUTO 0
+
+// An OCI image layout directory.
+#define COCOON_IMAGE_FORMAT_OCI_LAYOUT 1
+
+// An OCI layout in a tar file (`podman save --format oci-archive`).
+#define COCOON_IMAGE_FORMAT_OCI_ARCHIVE 2
+
+// A docker-archive tar file (`podman save --format docker-archive`).
+#define COCOON_IMAGE_FORMAT_DOCKER_ARCHIVE 3
+
+// Refuse device nodes in layers (`COCOON_E_IMAGE_UNSAFE`) even when the caller could
+// create them. Without `CAP_MKNOD` they are always refused.
+#define COCOON_IMAGE_IMPORT_NO_DEVICES (1 << 0)
+
+// Keep each container's writable layer after the container is gone (the caller removes
+// it; garbage collection never does).
+#define COCOON_IMAGE_KEEP_UPPER (1 << 0)
+
+// Keep the builder's user even if it is uid 0 (the image's User is not applied).
+#define COCOON_IMAGE_KEEP_USER (1 << 1)
+
+// Keep the builder's working directory even if it is "/" (WorkingDir is not applied).
+#define COCOON_IMAGE_KEEP_CWD (1 << 2)
+
+// An OCI image layout directory.
+#define COCOON_IMAGE_EXPORT_OCI_LAYOUT 1
+
+// An OCI layout in one tar file (what `podman load -i` reads).
+#define COCOON_IMAGE_EXPORT_OCI_ARCHIVE 2
+
 // Everything about a container before it runs. Opaque; create with `cocoon_builder_new`,
 // free with `cocoon_builder_free`. Spawning does not consume it: one builder can spawn
 // many containers. Not thread-safe: do not use one builder from two threads at once.
@@ -483,6 +530,14 @@ typedef struct cocoon_container cocoon_container;
 // `cocoon_container_exec` or `cocoon_container_exec_process`, freed (killed and reaped if still running) by
 // `cocoon_exec_process_free`. It may outlive its container handle.
 typedef struct cocoon_exec_process cocoon_exec_process;
+
+// A snapshot of a store's names (`cocoon_image_store_list`); release with
+// `cocoon_image_list_free`.
+typedef struct cocoon_image_list cocoon_image_list;
+
+// An open image store. Create with `cocoon_image_store_open`, release with
+// `cocoon_image_store_free`. Several processes may use one store directory at once.
+typedef struct cocoon_image_store cocoon_image_store;
 
 // The result of `cocoon_builder_run_output`. Opaque; freed by `cocoon_output_free`.
 typedef struct cocoon_output cocoon_output;
@@ -578,7 +633,8 @@ const char *cocoon_version(void);
 // "selinux" (SELinux is enabled for this process: selinuxfs is mounted read-write and a
 // policy is loaded, so labelled containers really get their labels), "overlay" (overlayfs is
 // known to the kernel), "userns" (user namespaces can be created), "timens" (time
-// namespaces exist).
+// namespaces exist), "image" (the library was built with image support: the
+// `cocoon_image_*` functions and `cocoon_builder_set_image`).
 int cocoon_has_feature(const char *name);
 
 // Creates a builder that runs `program` (an absolute path inside the container, or a name
@@ -1500,6 +1556,100 @@ int cocoon_output_stderr(const cocoon_output *output,
 
 // Frees a result of `cocoon_builder_run_output`. NULL is a no-op.
 void cocoon_output_free(cocoon_output *output);
+
+// Opens the image store at `dir` (NULL: /var/lib/cocoon/images), creating it if needed;
+// removes what interrupted imports left. On success `*out` receives the handle.
+int cocoon_image_store_open(const char *dir,
+                            cocoon_image_store **out);
+
+// Releases a store handle (NULL: no-op). Containers spawned from it keep working.
+void cocoon_image_store_free(cocoon_image_store *store);
+
+// Imports the image at `path` (an OCI layout directory, an oci-archive or a
+// docker-archive; `format` a `COCOON_IMAGE_FORMAT_*`) into the store, checking every
+// blob's sha256 and unpacking each new layer once. `name` (NULL: the names the archive
+// records) is the `name:tag` it gets; `flags` are `COCOON_IMAGE_IMPORT_*`. Digest
+// mismatches fail with `COCOON_E_IMAGE_DIGEST`, hostile layers with
+// `COCOON_E_IMAGE_UNSAFE`, malformed or oversized ones with `COCOON_E_IMAGE_FORMAT`;
+// nothing of a failed import stays in the store.
+int cocoon_image_import(cocoon_image_store *store,
+                        const char *path,
+                        int format,
+                        const char *name,
+                        uint32_t flags);
+
+// Lists the store's names: `*out` receives a snapshot to read with
+// `cocoon_image_list_len` / `_name` / `_digest` / `_image_id`.
+int cocoon_image_store_list(const cocoon_image_store *store,
+                            cocoon_image_list **out);
+
+// The number of names in `list` (0 for NULL).
+size_t cocoon_image_list_len(const cocoon_image_list *list);
+
+// The `i`-th name (`name:tag`), borrowed until `cocoon_image_list_free`; NULL if out of
+// range.
+const char *cocoon_image_list_name(const cocoon_image_list *list,
+                                   size_t i);
+
+// The manifest digest (`sha256:...`) of the `i`-th name, borrowed as `_name`.
+const char *cocoon_image_list_digest(const cocoon_image_list *list,
+                                     size_t i);
+
+// The config digest (the image id) of the `i`-th name, borrowed as `_name`.
+const char *cocoon_image_list_image_id(const cocoon_image_list *list,
+                                       size_t i);
+
+// Releases a list (NULL: no-op).
+void cocoon_image_list_free(cocoon_image_list *list);
+
+// Removes the name `reference` (a digest: every name of that image). Layers stay until
+// `cocoon_image_store_gc`. `COCOON_E_IMAGE_NOT_FOUND` if there is no such image.
+int cocoon_image_remove(cocoon_image_store *store,
+                        const char *reference);
+
+// Removes the layers and blobs no name and no live container uses, and writable layers
+// whose process is gone. `*removed` (may be NULL) receives how many layers went.
+int cocoon_image_store_gc(cocoon_image_store *store,
+                          size_t *removed);
+
+// Runs the container from the image `reference` of `store`: its layers become the root
+// (shared read-only, with a fresh writable layer per container in the store, removed
+// with the container unless `COCOON_IMAGE_KEEP_UPPER`), and its config the defaults of
+// the process — Entrypoint + Cmd when the builder's program is "" (a program given
+// replaces both), Env under the variables already set, WorkingDir over cwd "/" (unless
+// `COCOON_IMAGE_KEEP_CWD`), User over uid 0 (unless `COCOON_IMAGE_KEEP_USER`). Setters
+// called afterwards override the image's values. `flags` are `COCOON_IMAGE_KEEP_*`.
+int cocoon_builder_set_image(cocoon_builder *builder,
+                             const cocoon_image_store *store,
+                             const char *reference,
+                             uint32_t flags);
+
+// The writable layer's directory of a container run from an image (its `upper` holds
+// every change the container made), borrowed for the life of the handle; NULL for other
+// containers. It is removed with the container unless `COCOON_IMAGE_KEEP_UPPER`; then the
+// caller removes it.
+const char *cocoon_container_writable_layer(const cocoon_container *container);
+
+// Commits the changes of `container` (run from an image of `store` with
+// `cocoon_builder_set_image`, ended but not yet deleted) as a new image `name`: the
+// image it ran from plus one layer of its writable layer (deletions as whiteouts).
+// `cmd` (`ncmd` strings; NULL/0: the parent's Cmd) and `env` (`nenv` "KEY=VALUE"
+// strings set over the parent's Env) change the new image's config.
+int cocoon_image_commit(cocoon_image_store *store,
+                        const cocoon_container *container,
+                        const char *name,
+                        const char *const *cmd,
+                        size_t ncmd,
+                        const char *const *env,
+                        size_t nenv);
+
+// Exports the image `reference` to `dest` (must not exist) as `format`
+// (`COCOON_IMAGE_EXPORT_*`). Each layer's tar is written afresh from the store, so the
+// exported image has its own digests; `podman load -i` and `skopeo copy` read it.
+int cocoon_image_export(cocoon_image_store *store,
+                        const char *reference,
+                        const char *dest,
+                        int format);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -67,6 +67,11 @@ pub enum Error {
         problem: crate::image_file::ImageFileProblem,
     },
 
+    /// An image could not be imported, found or unpacked (a digest mismatch, a hostile
+    /// or malformed archive, a missing reference): see [`crate::image::ImageError`].
+    #[error(transparent)]
+    Image(#[from] crate::image::ImageError),
+
     /// A static address is leased by another live container on the same bridge.
     #[error("address {address} on bridge {bridge} is in use by another live container")]
     AddressInUse {
@@ -115,6 +120,7 @@ impl Error {
             Error::Cgroup(e) => e.raw_os_error(),
             Error::Selinux(e) => e.raw_os_error(),
             Error::ImageFile { problem, .. } => problem.raw_os_error(),
+            Error::Image(e) => e.raw_os_error(),
             _ => None,
         }
     }

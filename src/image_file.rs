@@ -105,7 +105,7 @@ fn read_in_root(root: &Path, rel: &str) -> Result<Found> {
             libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_MAGICLINKS,
         ) {
             Ok(fd) => break fd,
-            Err(libc::ENOENT | libc::ENOTDIR) => return Ok(Found::Absent),
+            Err(libc::ENOENT | libc::ENOTDIR) => return hidden_below(dir.as_fd(), rel).map_err(io_fail),
             Err(libc::EAGAIN) if tries < 8 => tries += 1,
             Err(e) => return Err(io_fail(io::Error::from_raw_os_error(e))),
         }
@@ -140,6 +140,43 @@ fn read_in_root(root: &Path, rel: &str) -> Result<Found> {
     Ok(Found::Contents(buf))
 }
 
+/// For a file absent from one overlay layer: whether the layer hides it in the layers
+/// below — an ancestor directory that is a whiteout (a 0:0 character device) or opaque
+/// (`trusted.overlay.opaque=y`) in this layer.
+fn hidden_below(dir: BorrowedFd<'_>, rel: &str) -> io::Result<Found> {
+    let parts: Vec<&str> = rel.split('/').filter(|c| !c.is_empty()).collect();
+    for i in 1..parts.len() {
+        let prefix = CString::new(parts[..i].join("/")).map_err(io::Error::other)?;
+        let fd = match crate::sys::openat2(
+            dir.as_raw_fd(),
+            prefix.as_ptr(),
+            libc::O_PATH | libc::O_CLOEXEC,
+            0,
+            libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_MAGICLINKS,
+        ) {
+            // SAFETY: just opened, owned here.
+            Ok(fd) => unsafe { OwnedFd::from_raw_fd(fd) },
+            Err(_) => return Ok(Found::Absent),
+        };
+        let st = fstat(fd.as_fd())?;
+        match st.st_mode & libc::S_IFMT {
+            libc::S_IFCHR if st.st_rdev == 0 => return Ok(Found::Whiteout),
+            libc::S_IFDIR => {
+                let mut v = [0u8; 4];
+                // getxattr through the fd's /proc link: the very directory, no lookup.
+                let via = CString::new(format!("/proc/self/fd/{}", fd.as_raw_fd())).map_err(io::Error::other)?;
+                // SAFETY: NUL-terminated strings and a buffer of v.len() bytes.
+                let n = unsafe { libc::getxattr(via.as_ptr(), c"trusted.overlay.opaque".as_ptr(), v.as_mut_ptr().cast(), v.len()) };
+                if n == 1 && v[0] == b'y' {
+                    return Ok(Found::Whiteout);
+                }
+            }
+            _ => return Ok(Found::Absent),
+        }
+    }
+    Ok(Found::Absent)
+}
+
 fn check_regular(st: &libc::stat) -> std::result::Result<(), ImageFileProblem> {
     if st.st_mode & libc::S_IFMT != libc::S_IFREG {
         return Err(ImageFileProblem::NotRegular(kind_name(st.st_mode)));
@@ -151,7 +188,8 @@ fn check_regular(st: &libc::stat) -> std::result::Result<(), ImageFileProblem> {
 }
 
 /// Reads `rel` from the first of `roots` (overlay layers, topmost first) that has it:
-/// `Ok(None)` when no layer has it or the topmost that does holds a whiteout. A layer
+/// `Ok(None)` when no layer has it, or the topmost that does holds a whiteout, or a
+/// layer above it hides it (a whiteout or opaque directory among its parents). A layer
 /// whose file is unusable is an error, not skipped.
 pub(crate) fn read_first_in_roots(roots: &[&Path], rel: &str) -> Result<Option<Vec<u8>>> {
     for r in roots {

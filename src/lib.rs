@@ -35,6 +35,7 @@ pub mod cgroup;
 pub mod error;
 pub mod ffi;
 mod helper;
+pub mod image;
 pub mod image_file;
 pub mod net;
 pub mod selinux;

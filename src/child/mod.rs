@@ -88,6 +88,9 @@ pub(crate) struct ChildCtx<'a> {
     pub handshake: bool,
     /// The exec helper (sealed memfd) the child executes instead of the program.
     pub helper: &'a crate::helper::Invocation<'a>,
+    /// The root mount of this spawn, when it differs from the plan's (an image's overlay
+    /// with this container's own writable layer).
+    pub root: Option<&'a crate::plan::Source>,
 }
 
 /// Reports `f` to the parent and exits with 127.

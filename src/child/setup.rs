@@ -89,7 +89,7 @@ fn setup_container(plan: &Plan, ctx: &ChildCtx<'_>) -> Step {
     // The new root, stacked on top of the old "/" in this private namespace: absolute
     // paths still resolve on the old root (host bind sources), while every target is
     // resolved below `root` with RESOLVE_IN_ROOT.
-    let root = make_source(&plan.root, ctx, Stage::Rootfs, 0)?;
+    let root = make_source(ctx.root.unwrap_or(&plan.root), ctx, Stage::Rootfs, 0)?;
     sys::mount_setattr(root, false, plan.root_attrs).at(Stage::Rootfs, 0)?;
     sys::move_mount_to_path(root, c"/".as_ptr()).at(Stage::Rootfs, 0)?;
     for (i, op) in plan.ops.iter().enumerate() {

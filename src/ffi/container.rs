@@ -26,6 +26,8 @@ pub struct cocoon_container {
     selinux_label: Option<CString>,
     /// `address/prefix` and the host veth of a bridge network.
     network: Option<(CString, CString)>,
+    /// The writable layer's directory of a container run from an image.
+    pub(super) writable: Option<CString>,
 }
 
 /// # Safety
@@ -132,7 +134,8 @@ pub unsafe extern "C" fn cocoon_container_spawn(builder: *const cocoon_builder, 
         let network = inner.network().and_then(|n| {
             Some((CString::new(format!("{}/{}", n.address, n.prefix)).ok()?, CString::new(n.host_interface.as_str()).ok()?))
         });
-        let h = Box::into_raw(Box::new(cocoon_container { inner, id, cgroup_path, selinux_label, network }));
+        let writable = inner.writable_layer().and_then(|p| CString::new(p.as_os_str().as_bytes()).ok());
+        let h = Box::into_raw(Box::new(cocoon_container { inner, id, cgroup_path, selinux_label, network, writable }));
         // SAFETY: `out` is non-NULL and writable per the contract.
         unsafe { put(out, h) };
         Ok(())

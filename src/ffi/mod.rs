@@ -29,6 +29,8 @@ pub mod exec_process;
 pub mod process;
 pub mod sweep;
 pub mod run;
+#[cfg(feature = "image")]
+pub mod image;
 // Not exported: the argument helpers every file above uses.
 mod args;
 pub(crate) use args::*;
@@ -88,6 +90,17 @@ pub const COCOON_E_ADDRESS_IN_USE: c_int = -11;
 /// its ABI with `COCOON_LANDLOCK_REQUIRED`). Nothing was created; the message names the
 /// rule and the ABI.
 pub const COCOON_E_UNSUPPORTED: c_int = -12;
+/// An image blob's sha256 is not the digest that names it (corrupt or tampered).
+pub const COCOON_E_IMAGE_DIGEST: c_int = -13;
+/// A layer entry is refused: it would land outside its layer (absolute path, `..`, a
+/// symlinked parent escaping, a hardlink to outside), is a device node the importer may
+/// not create, or carries an overlayfs xattr. Nothing was left in the store.
+pub const COCOON_E_IMAGE_UNSAFE: c_int = -14;
+/// An image, archive or document is malformed, truncated, unsupported or over its size
+/// limit.
+pub const COCOON_E_IMAGE_FORMAT: c_int = -15;
+/// No image of that name or digest in the store (or no manifest for this platform).
+pub const COCOON_E_IMAGE_NOT_FOUND: c_int = -16;
 
 // ---------------------------------------------------------------------------------------
 // Setup stages (`cocoon_last_error_stage()`), the numbers of `cocoon::Stage`.
@@ -209,6 +222,15 @@ impl From<Error> for Fail {
             Error::ImageFile { .. } => COCOON_E_IMAGE_FILE,
             Error::AddressInUse { .. } => COCOON_E_ADDRESS_IN_USE,
             Error::Unsupported { .. } => COCOON_E_UNSUPPORTED,
+            Error::Image(ie) => match ie {
+                crate::image::ImageError::DigestMismatch { .. } => COCOON_E_IMAGE_DIGEST,
+                crate::image::ImageError::UnsafeEntry { .. } | crate::image::ImageError::DeviceNotPermitted { .. } => {
+                    COCOON_E_IMAGE_UNSAFE
+                }
+                crate::image::ImageError::NotFound(_) => COCOON_E_IMAGE_NOT_FOUND,
+                crate::image::ImageError::Io { .. } => COCOON_E_OS,
+                _ => COCOON_E_IMAGE_FORMAT,
+            },
         };
         Fail {
             code,
@@ -358,6 +380,10 @@ pub extern "C" fn cocoon_strerror(code: c_int) -> *const c_char {
         COCOON_E_IMAGE_FILE => c"a file of the image is not a regular file, too large or unreadable",
         COCOON_E_ADDRESS_IN_USE => c"the network address is in use by another live container",
         COCOON_E_UNSUPPORTED => c"the running kernel lacks a required feature",
+        COCOON_E_IMAGE_DIGEST => c"image digest mismatch",
+        COCOON_E_IMAGE_UNSAFE => c"unsafe image layer entry",
+        COCOON_E_IMAGE_FORMAT => c"malformed or oversized image",
+        COCOON_E_IMAGE_NOT_FOUND => c"image not found",
         _ => c"unknown error code",
     };
     s.as_ptr()
@@ -411,7 +437,8 @@ pub extern "C" fn cocoon_version() -> *const c_char {
 /// "selinux" (SELinux is enabled for this process: selinuxfs is mounted read-write and a
 /// policy is loaded, so labelled containers really get their labels), "overlay" (overlayfs is
 /// known to the kernel), "userns" (user namespaces can be created), "timens" (time
-/// namespaces exist).
+/// namespaces exist), "image" (the library was built with image support: the
+/// `cocoon_image_*` functions and `cocoon_builder_set_image`).
 #[no_mangle]
 pub unsafe extern "C" fn cocoon_has_feature(name: *const c_char) -> c_int {
     guard_value(COCOON_E_INVALID_ARGUMENT, || {
@@ -446,6 +473,7 @@ fn has_feature(name: &[u8]) -> bool {
                     .unwrap_or(true)
         }
         b"timens" => std::path::Path::new("/proc/self/ns/time").exists(),
+        b"image" => cfg!(feature = "image"),
         _ => false,
     }
 }

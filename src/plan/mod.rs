@@ -82,6 +82,9 @@ pub struct Plan {
     pub(crate) hostname: Option<CString>,
     pub(crate) domainname: Option<CString>,
     pub(crate) root: Source,
+    /// For [`Rootfs::Image`]: the image whose fresh writable layer each spawn makes, and
+    /// puts into `root`'s `upperdir`/`workdir` ([`Plan::root_for`]).
+    pub(crate) image_root: Option<crate::rootfs::ImageRootfs>,
     /// `MOUNT_ATTR_*` set on the root mount before anything is built on it.
     pub(crate) root_attrs: u64,
     pub(crate) root_display: String,
@@ -128,42 +131,25 @@ impl Plan {
                 )
             }
             Rootfs::Layers { lower, upper, work } => {
-                for l in lower {
-                    check_dir("rootfs lower layer", l)?;
-                }
+                let source = overlay_source(lower, upper, work, host)?;
                 check_dir("rootfs upper layer", upper)?;
                 check_dir("rootfs work directory", work)?;
-                let mut options = Vec::new();
-                if host.kernel_at_least(6, 8) {
-                    // One `lowerdir+` per layer: no escaping of ':' needed.
-                    for l in lower {
-                        options.push((c"lowerdir+".into(), Some(cstring("rootfs lower layer", l.as_os_str().as_bytes())?)));
-                    }
-                } else {
-                    let mut joined = Vec::new();
-                    for (i, l) in lower.iter().enumerate() {
-                        let b = l.as_os_str().as_bytes();
-                        if b.iter().any(|c| matches!(c, b':' | b',' | b'\\')) {
-                            return Err(Error::invalid(
-                                "rootfs lower layer",
-                                format!("{} contains ':', ',' or '\\', which overlayfs before Linux 6.8 cannot take", l.display()),
-                            ));
-                        }
-                        if i > 0 {
-                            joined.push(b':');
-                        }
-                        joined.extend_from_slice(b);
-                    }
-                    options.push((c"lowerdir".into(), Some(cstring("rootfs lower layer", &joined)?)));
-                }
-                options.push((c"upperdir".into(), Some(cstring("rootfs upper layer", upper.as_os_str().as_bytes())?)));
-                options.push((c"workdir".into(), Some(cstring("rootfs work directory", work.as_os_str().as_bytes())?)));
                 let mut dirs: Vec<&Path> = vec![upper.as_path()];
                 dirs.extend(lower.iter().map(|p| p.as_path()));
                 (
-                    Source::Fs { fstype: c"overlay", options, labeled: true },
+                    source,
                     format!("overlay of {} layers", lower.len()),
                     NameRoot::Dirs(dirs),
+                )
+            }
+            Rootfs::Image(img) => {
+                // The writable layer is made per spawn; these placeholders are replaced
+                // (`Plan::root_for`). The image's own files name its users.
+                let ph = Path::new("/");
+                (
+                    overlay_source(&img.lower, ph, ph, host)?,
+                    format!("image {} ({} layers)", img.image, img.lower.len()),
+                    NameRoot::Dirs(img.lower.iter().map(|p| p.as_path()).collect()),
                 )
             }
         };
@@ -203,6 +189,10 @@ impl Plan {
             hostname: b.hostname.as_deref().map(|h| cstring("hostname", h.as_bytes())).transpose()?,
             domainname: b.domainname.as_deref().map(|h| cstring("domainname", h.as_bytes())).transpose()?,
             root,
+            image_root: match &b.rootfs {
+                Rootfs::Image(img) => Some(img.clone()),
+                _ => None,
+            },
             // nodev on every root (sandbox tmpfs, overlay, directory): a device node made or
             // found in it is unusable. The /dev binds are mounts of their own.
             root_attrs: MOUNT_ATTR_NODEV,
@@ -286,6 +276,57 @@ impl Plan {
             _ => describe_process(&self.process, stage, index),
         }
     }
+}
+
+impl Plan {
+    /// The root overlay with a container's own writable layer `upper`/`work` (for
+    /// [`Rootfs::Image`], whose plan holds placeholders there).
+    pub(crate) fn root_for(&self, upper: &Path, work: &Path) -> Result<Source> {
+        let mut root = self.root.clone();
+        if let Source::Fs { options, .. } = &mut root {
+            for (k, v) in options.iter_mut() {
+                if k.as_bytes() == b"upperdir" {
+                    *v = Some(cstring("rootfs upper layer", upper.as_os_str().as_bytes())?);
+                } else if k.as_bytes() == b"workdir" {
+                    *v = Some(cstring("rootfs work directory", work.as_os_str().as_bytes())?);
+                }
+            }
+        }
+        Ok(root)
+    }
+}
+
+/// The overlayfs mount of `lower` (top-most first) under `upper`, with `work`.
+fn overlay_source(lower: &[PathBuf], upper: &Path, work: &Path, host: &HostFacts<'_>) -> Result<Source> {
+    for l in lower {
+        check_dir("rootfs lower layer", l)?;
+    }
+    let mut options = Vec::new();
+    if host.kernel_at_least(6, 8) {
+        // One `lowerdir+` per layer: no escaping of ':' needed.
+        for l in lower {
+            options.push((c"lowerdir+".into(), Some(cstring("rootfs lower layer", l.as_os_str().as_bytes())?)));
+        }
+    } else {
+        let mut joined = Vec::new();
+        for (i, l) in lower.iter().enumerate() {
+            let b = l.as_os_str().as_bytes();
+            if b.iter().any(|c| matches!(c, b':' | b',' | b'\\')) {
+                return Err(Error::invalid(
+                    "rootfs lower layer",
+                    format!("{} contains ':', ',' or '\\', which overlayfs before Linux 6.8 cannot take", l.display()),
+                ));
+            }
+            if i > 0 {
+                joined.push(b':');
+            }
+            joined.extend_from_slice(b);
+        }
+        options.push((c"lowerdir".into(), Some(cstring("rootfs lower layer", &joined)?)));
+    }
+    options.push((c"upperdir".into(), Some(cstring("rootfs upper layer", upper.as_os_str().as_bytes())?)));
+    options.push((c"workdir".into(), Some(cstring("rootfs work directory", work.as_os_str().as_bytes())?)));
+    Ok(Source::Fs { fstype: c"overlay", options, labeled: true })
 }
 
 fn check_dir(what: &'static str, p: &Path) -> Result<()> {

@@ -58,7 +58,7 @@ impl InRootPath {
 }
 
 /// Where a mount comes from.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) enum Source {
     /// A copy of a host path's mount tree (`open_tree(OPEN_TREE_CLONE)`).
     Bind {

@@ -32,6 +32,8 @@ pub struct Container {
     detached: bool,
     net: Option<crate::net::Attachment>,
     landlock: Option<std::sync::Arc<crate::plan::Ruleset>>,
+    /// An image's writable layer: removed after the processes are gone (teardown).
+    writable: Option<crate::image::WritableLayer>,
 }
 
 impl Container {
@@ -55,7 +57,21 @@ impl Container {
             detached: false,
             net,
             landlock: plan.landlock.clone(),
+            writable: None,
         }
+    }
+
+    pub(crate) fn with_writable(mut self, w: Option<crate::image::WritableLayer>) -> Container {
+        self.writable = w;
+        self
+    }
+
+    /// For a container run from an image ([`crate::rootfs::Rootfs::Image`]): its writable
+    /// layer's directory, whose `upper` holds every change the container made (overlayfs
+    /// form: whiteouts, opaque directories). It is removed with the container unless the
+    /// image rootfs was made with [`crate::rootfs::ImageRootfs::keep_upper`].
+    pub fn writable_layer(&self) -> Option<&std::path::Path> {
+        self.writable.as_ref().map(|w| w.dir())
     }
 
     /// The container's id (names its cgroup).
@@ -274,6 +290,9 @@ impl Container {
         if let Some(n) = self.net.take() {
             n.leave();
         }
+        if let Some(w) = self.writable.take() {
+            w.leave(self.main.pid());
+        }
         self.main.detach()
     }
 
@@ -296,10 +315,14 @@ impl Container {
         self.main.kill_and_reap();
         // destroy() kills whatever is left in the cgroup (e.g. daemons of a container
         // without a PID namespace), then removes it.
-        if let Some(cg) = self.cgroup.take() {
-            cg.destroy()?;
-        }
-        Ok(())
+        let destroyed = match self.cgroup.take() {
+            Some(cg) => cg.destroy(),
+            None => Ok(()),
+        };
+        // The overlay lived only in the container's mount namespace, gone with its
+        // processes: the writable layer can go (or stays, if kept).
+        drop(self.writable.take());
+        Ok(destroyed?)
     }
 }
 

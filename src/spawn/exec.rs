@@ -44,6 +44,7 @@ pub(crate) fn exec(c: &Container, process: &Process) -> Result<ExecProcess> {
         // The exec path has its own handshake (pid report, then GO).
         handshake: false,
         helper: &helper,
+        root: None,
     };
     let describe = |s: Stage, i: u32| match s {
         Stage::JoinNamespaces | Stage::Dumpable => format!("container {}", c.id()),

@@ -209,6 +209,13 @@ fn spawn_with(plan: &Plan, driver: Option<(&CgroupConfig, &dyn CgroupDriver)>) -
     if let Some(n) = &plan.net {
         crate::net::precheck(n)?;
     }
+    // An image's fresh writable layer (removed again if the spawn fails) and the root
+    // overlay that uses it.
+    let writable = match &plan.image_root {
+        Some(img) => Some(crate::image::WritableLayer::create(&img.store, &id, &img.image, img.keep_upper)?),
+        None => None,
+    };
+    let own_root = writable.as_ref().map(|w| plan.root_for(&w.upper(), &w.work())).transpose()?;
     let mut cgroup = CgroupGuard(driver.map(|(cfg, d)| d.create(cfg, &id)).transpose()?);
     let mut stdio = StdioFds::new(&plan.process.stdio)?;
     let (psock, csock) = socketpair()?;
@@ -249,6 +256,7 @@ fn spawn_with(plan: &Plan, driver: Option<(&CgroupConfig, &dyn CgroupDriver)>) -
         join_fds: &join_raw,
         handshake,
         helper: &helper,
+        root: own_root.as_ref(),
     };
     let describe = |s: Stage, i: u32| plan.describe(s, i);
     let started = start(
@@ -293,7 +301,7 @@ fn spawn_with(plan: &Plan, driver: Option<(&CgroupConfig, &dyn CgroupDriver)>) -
         // The level stays held while the container lives, even if this process dies.
         let _ = r.set_owner_pid(pid);
     }
-    Ok(Container::new(id, main, plan, cgroup.take(), selinux, stdio.parent, net))
+    Ok(Container::new(id, main, plan, cgroup.take(), selinux, stdio.parent, net).with_writable(writable))
 }
 
 /// The parent's part between the child's READY and GO: time offsets, id maps, cgroup

@@ -55,5 +55,7 @@ void test_net_errors(void);
 void test_net_containers(void);
 void test_landlock_errors(void);
 void test_landlock_containers(void);
+void test_image_errors(void);
+void test_image_containers(void);
 
 #endif

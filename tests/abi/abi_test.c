@@ -339,6 +339,7 @@ int main(int argc, char **argv) {
     test_run_errors();
     test_net_errors();
     test_landlock_errors();
+    test_image_errors();
     if (containers) {
         if (geteuid() != 0) {
             fprintf(stderr, "abi_test: container checks need root (use --no-containers)\n");
@@ -351,6 +352,7 @@ int main(int argc, char **argv) {
             test_run_containers();
             test_net_containers();
             test_landlock_containers();
+            test_image_containers();
         }
     }
     printf("abi_test: %d checks passed, %d failed\n", passed, failed);

@@ -26,7 +26,7 @@ communicate(), TimeoutExpired, CalledProcessError; `await container.wait_async()
 asyncio (see docs/FROM_SUBPROCESS.md).
 
 Modules: constants (the header's numbers), errors, system (version, has_feature,
-sweep_stale), stdio, process, seccomp, mounts, cgroup, stats, selinux, landlock, container, run
+sweep_stale), stdio, process, seccomp, mounts, cgroup, stats, selinux, landlock, image, container, run
 (run, CompletedProcess), aio (asyncio).
 """
 
@@ -42,6 +42,7 @@ from .constants import (DEVICE_ANY, RLIM_INFINITY, DeviceAccess, DeviceKind, End
 from .container import Container, ExecProcess, ExitStatus
 from .errors import (AddressInUse, AlreadyExited, CalledProcessError, CgroupError, CgroupOSError, CocoonError,
                      CocoonOSError, ImageFileError, ImageFileOSError, InvalidArgument, InvalidConfig,
+                     ImageDigestError, ImageError, ImageFormatError, ImageNotFound, ImageUnsafeError,
                      SELinuxError, TimeoutExpired, UnsupportedError)
 from .mounts import Bind, Layers, Proc, Tmpfs
 from .net import Bridge, NetworkInfo, net_sweep_stale
@@ -50,6 +51,7 @@ from .run import CompletedProcess, run
 from .seccomp import Seccomp
 from .selinux import SELinux
 from .landlock import Landlock, LandlockStatus
+from .image import ExportFormat, Image, ImageFormat, ImageInfo, ImageStore
 from .stats import CgroupStats, CpuStats, IoStats, MemoryStats, PidsStats
 from .stdio import DEVNULL, INHERIT, PIPE, StdioSpec
 from .system import has_feature, sweep_stale, version
@@ -60,6 +62,8 @@ __all__ = [
     # configuration
     "Process", "User", "Capabilities", "Seccomp", "Cgroup", "IoLimit", "DeviceRule", "SELinux",
     "Landlock", "LandlockStatus", "Bridge", "NetworkInfo", "Bind", "Tmpfs", "Proc", "Layers", "INHERIT", "DEVNULL", "PIPE",
+    # images
+    "ImageStore", "Image", "ImageInfo", "ImageFormat", "ExportFormat",
     # constants
     "ErrorCode", "Stage", "Namespace", "MountFlag", "Relabel", "Rlimit", "RLIM_INFINITY", "IoRate",
     "DeviceKind", "DeviceAccess", "DEVICE_ANY", "LandlockAccess",
@@ -69,6 +73,7 @@ __all__ = [
     "CocoonError", "CocoonOSError", "InvalidArgument", "InvalidConfig", "AlreadyExited",
     "CgroupError", "CgroupOSError", "SELinuxError", "ImageFileError", "ImageFileOSError",
     "TimeoutExpired", "CalledProcessError", "AddressInUse", "UnsupportedError",
+    "ImageError", "ImageDigestError", "ImageUnsafeError", "ImageFormatError", "ImageNotFound",
     # the library and the host
     "version", "has_feature", "sweep_stale", "net_sweep_stale",
 ]

@@ -30,6 +30,14 @@ class _Output(ctypes.Structure):
     """Opaque cocoon_output."""
 
 
+class _ImageStore(ctypes.Structure):
+    """Opaque cocoon_image_store."""
+
+
+class _ImageList(ctypes.Structure):
+    """Opaque cocoon_image_list."""
+
+
 class Stats(ctypes.Structure):
     """struct cocoon_stats (set `size` to ctypes.sizeof(Stats) before the call)."""
     _fields_ = [
@@ -56,12 +64,16 @@ if TYPE_CHECKING:  # the handle pointer types, as type checkers can name them
     ExecP = ctypes._Pointer[_Exec]
     ProcessP = ctypes._Pointer[_Process]
     OutputP = ctypes._Pointer[_Output]
+    ImageStoreP = ctypes._Pointer[_ImageStore]
+    ImageListP = ctypes._Pointer[_ImageList]
 else:
     BuilderP = POINTER(_Builder)
     ContainerP = POINTER(_Container)
     ExecP = POINTER(_Exec)
     ProcessP = POINTER(_Process)
     OutputP = POINTER(_Output)
+    ImageStoreP = POINTER(_ImageStore)
+    ImageListP = POINTER(_ImageList)
 c_char_pp = POINTER(c_char_p)
 c_int_p = POINTER(c_int)
 
@@ -221,6 +233,22 @@ _SIGNATURES = {
     "cocoon_process_new": ([c_char_p, POINTER(ProcessP)], c_int),
     "cocoon_process_free": ([ProcessP], None),
     "cocoon_process_validate": ([ProcessP], c_int),
+    # images
+    "cocoon_image_store_open": ([c_char_p, POINTER(ImageStoreP)], c_int),
+    "cocoon_image_store_free": ([ImageStoreP], None),
+    "cocoon_image_import": ([ImageStoreP, c_char_p, c_int, c_char_p, c_uint32], c_int),
+    "cocoon_image_store_list": ([ImageStoreP, POINTER(ImageListP)], c_int),
+    "cocoon_image_list_len": ([ImageListP], c_size_t),
+    "cocoon_image_list_name": ([ImageListP, c_size_t], c_char_p),
+    "cocoon_image_list_digest": ([ImageListP, c_size_t], c_char_p),
+    "cocoon_image_list_image_id": ([ImageListP, c_size_t], c_char_p),
+    "cocoon_image_list_free": ([ImageListP], None),
+    "cocoon_image_remove": ([ImageStoreP, c_char_p], c_int),
+    "cocoon_image_store_gc": ([ImageStoreP, POINTER(c_size_t)], c_int),
+    "cocoon_builder_set_image": ([BuilderP, ImageStoreP, c_char_p, c_uint32], c_int),
+    "cocoon_image_commit": ([ImageStoreP, ContainerP, c_char_p, c_char_pp, c_size_t, c_char_pp, c_size_t], c_int),
+    "cocoon_image_export": ([ImageStoreP, c_char_p, c_char_p, c_int], c_int),
+    "cocoon_container_writable_layer": ([ContainerP], c_char_p),
     # waits with a time limit, the pidfd, one-shot runs
     "cocoon_container_wait_timeout": ([ContainerP, c_int64, c_int_p, c_int_p, c_int_p], c_int),
     "cocoon_exec_process_wait_timeout": ([ExecP, c_int64, c_int_p, c_int_p, c_int_p], c_int),

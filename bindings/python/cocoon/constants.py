@@ -27,6 +27,10 @@ class ErrorCode(enum.IntEnum):
     IMAGE_FILE = -10
     ADDRESS_IN_USE = -11
     UNSUPPORTED = -12
+    IMAGE_DIGEST = -13
+    IMAGE_UNSAFE = -14
+    IMAGE_FORMAT = -15
+    IMAGE_NOT_FOUND = -16
 
 
 Stage = enum.IntEnum("Stage", [

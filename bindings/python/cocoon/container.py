@@ -22,6 +22,7 @@ from .seccomp import Seccomp
 from .selinux import SELinux, _apply_selinux
 from .net import Bridge, NetworkInfo, _apply_network
 from .landlock import Landlock, LandlockStatus, _apply_landlock, _landlock_status
+from .image import Image, _apply_image
 from .stats import CgroupStats
 from .stdio import StdioSpec, _close_streams, _take_all
 from . import aio as _aio
@@ -55,8 +56,9 @@ class _Builder:
         _check(lib.cocoon_builder_new(_b(argv[0]), ctypes.byref(h)))
         self.h = h
         self._fin = weakref.finalize(self, lib.cocoon_builder_free, h)
-        arr, n = _strv(list(argv[1:]))
-        _check(lib.cocoon_builder_set_args(h, arr, n))
+        if len(argv) > 1:  # a new builder has none ("" for an image's Cmd takes none)
+            arr, n = _strv(list(argv[1:]))
+            _check(lib.cocoon_builder_set_args(h, arr, n))
 
     def close(self) -> None:
         self._fin()
@@ -121,6 +123,8 @@ class Container:
     Landlock (Landlock):
         landlock: Landlock(read=[...], read_write=[...], execute=[...], connect_ports=[...],
             required=False); Container.landlock_status() tells what it became here.
+        image: Image(store, "name:tag"): run from an image of an ImageStore (its layers
+            as the root, its config as the defaults; argv [] runs its Entrypoint + Cmd).
 
     The flat keywords of cocoon 0.1 (cgroup_parent, cpu_quota, ..., umask, groups,
     default_seccomp, layers, ...) still work for this release and emit a
@@ -160,6 +164,7 @@ class Container:
         init: bool = False,
         network: Optional[Bridge] = None,
         landlock: Optional[Landlock] = None,
+        image: Optional[Image] = None,
         **deprecated: Any,
     ) -> None:
         self._lock = threading.Lock()
@@ -178,8 +183,16 @@ class Container:
         self._cgroup = _compat.resolve_cgroup(cgroup, dict(memory_max=memory_max, pids_max=pids_max),
                                               deprecated)
         self._rootfs = _compat.resolve_rootfs(rootfs, deprecated)
-        self._builder = b = _Builder(argv)
+        if image is not None and self._rootfs is not None:
+            raise ValueError("give rootfs= or image=, not both")
+        self._image = image
+        # [] with an image: its Entrypoint + Cmd (the C program "").
+        self._builder = b = _Builder(argv if argv or image is None else [""])
         try:
+            if not argv:
+                # The program from the image's Entrypoint + Cmd before any process setter
+                # (they check the process, which needs a program).
+                _apply_image(b.h, image)
             _apply_network(b.h, network)
             self._configure(b.h, hostname=hostname, read_only_root=read_only_root, selinux=selinux,
                             id=id, namespaces=namespaces, uid_map=uid_map, gid_map=gid_map,
@@ -229,6 +242,9 @@ class Container:
         for ns, path in (join or {}).items():
             _check(lib.cocoon_builder_join_namespace(h, int(ns), _b(path)))
         _apply_process(h, self._process)
+        # After the process: the image's config fills only what it left unset.
+        _apply_image(h, self._image, keep_user=self._process.user is not None,
+                     keep_cwd=self._process.cwd is not None)
         _apply_selinux(h, selinux)
         _apply_cgroup(h, self._cgroup)
 
@@ -407,6 +423,12 @@ class Container:
         """What the landlock= ruleset becomes on this kernel (the ABI used, the rules that
         lost rights), or None without one. Works before spawn() too."""
         return _landlock_status(self._builder.h)
+
+    @property
+    def writable_layer(self) -> Optional[bytes]:
+        """For a container run with image=: its writable layer's directory (`upper` holds
+        every change), removed with the container unless Image(keep_upper=True)."""
+        return lib.cocoon_container_writable_layer(self._handle())
 
     @property
     def network(self) -> Optional[NetworkInfo]:

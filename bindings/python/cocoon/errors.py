@@ -148,12 +148,35 @@ class UnsupportedError(CocoonError):
     requires (a Landlock right above its ABI with required=True); nothing was created."""
 
 
+class ImageError(CocoonError):
+    """An image could not be imported, found or unpacked (the base of the next four)."""
+
+
+class ImageDigestError(ImageError):
+    """COCOON_E_IMAGE_DIGEST: a blob's sha256 is not the digest that names it."""
+
+
+class ImageUnsafeError(ImageError):
+    """COCOON_E_IMAGE_UNSAFE: a layer entry would land outside its layer, or is a device
+    node the importer may not create, or forges overlayfs state."""
+
+
+class ImageFormatError(ImageError):
+    """COCOON_E_IMAGE_FORMAT: malformed, truncated, unsupported or oversized."""
+
+
+class ImageNotFound(ImageError, LookupError):
+    """COCOON_E_IMAGE_NOT_FOUND: no image of that name or digest in the store."""
+
+
 _OS_ERRORS = {ErrorCode.CGROUP: CgroupOSError, ErrorCode.IMAGE_FILE: ImageFileOSError}
 _ERRORS = {ErrorCode.INVALID_ARGUMENT: InvalidArgument, ErrorCode.INVALID_CONFIG: InvalidConfig,
            ErrorCode.ALREADY_EXITED: AlreadyExited, ErrorCode.CGROUP: CgroupError,
            ErrorCode.SELINUX: SELinuxError, ErrorCode.IMAGE_FILE: ImageFileError,
            ErrorCode.ADDRESS_IN_USE: AddressInUse,
-           ErrorCode.UNSUPPORTED: UnsupportedError}
+           ErrorCode.UNSUPPORTED: UnsupportedError, ErrorCode.IMAGE_DIGEST: ImageDigestError,
+           ErrorCode.IMAGE_UNSAFE: ImageUnsafeError, ErrorCode.IMAGE_FORMAT: ImageFormatError,
+           ErrorCode.IMAGE_NOT_FOUND: ImageNotFound}
 
 
 def _raise() -> NoReturn:

@@ -61,6 +61,67 @@ pub enum Cmd {
     },
     /// Print the man page (roff; `cocoon-run man | man -l -`).
     Man,
+    /// Manage the image store: import, ls, rm, gc.
+    #[command(subcommand)]
+    Image(ImageCmd),
+}
+
+/// `cocoon-run image ...`.
+#[derive(Debug, Subcommand)]
+pub enum ImageCmd {
+    /// Import an OCI layout directory, an oci-archive or a docker-archive (as `podman save`
+    /// and `skopeo copy` write them); prints the names it got.
+    Import(ImageImportArgs),
+    /// List the store's images: NAME, manifest DIGEST, IMAGE ID.
+    Ls(ImageStoreArg),
+    /// Remove an image name (a digest: all its names); its layers go at `image gc`.
+    Rm(ImageRmArgs),
+    /// Remove the layers and blobs no image or live container uses.
+    Gc(ImageStoreArg),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ImageStoreArg {
+    /// The image store directory.
+    #[arg(long, value_name = "DIR", default_value = cocoon::image::DEFAULT_STORE)]
+    pub image_store: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ImageFormatArg {
+    /// An OCI image layout directory.
+    OciLayout,
+    /// An OCI layout in a tar file.
+    OciArchive,
+    /// A docker-archive tar file.
+    DockerArchive,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ImageImportArgs {
+    #[command(flatten)]
+    pub store: ImageStoreArg,
+    /// The name (NAME:TAG) it gets (default: the names the archive records).
+    #[arg(long, value_name = "NAME[:TAG]")]
+    pub name: Option<String>,
+    /// What PATH is (default: told by its contents).
+    #[arg(long, value_enum)]
+    pub format: Option<ImageFormatArg>,
+    /// Refuse device nodes in layers, even as root.
+    #[arg(long)]
+    pub no_devices: bool,
+    /// The layout directory or archive file.
+    #[arg(value_name = "PATH")]
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ImageRmArgs {
+    #[command(flatten)]
+    pub store: ImageStoreArg,
+    /// NAME[:TAG] or a digest.
+    #[arg(value_name = "REF")]
+    pub reference: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -81,6 +142,14 @@ pub struct RunArgs {
     /// read-only in a tmpfs root).
     #[arg(long, value_name = "DIR", value_parser = parse::dir, help_heading = "Root filesystem")]
     pub rootfs: Option<PathBuf>,
+    /// Root from an image of the image store (see `cocoon-run image import`): its layers,
+    /// a fresh writable layer removed afterwards, and its config as defaults (Entrypoint +
+    /// Cmd when no PROGRAM is given, Env under -e, WorkingDir unless --workdir, User unless --user).
+    #[arg(long, value_name = "REF", conflicts_with_all = ["rootfs", "layers"], help_heading = "Root filesystem")]
+    pub image: Option<String>,
+    /// The image store of --image.
+    #[arg(long, value_name = "DIR", default_value = cocoon::image::DEFAULT_STORE, help_heading = "Root filesystem")]
+    pub image_store: PathBuf,
     /// Root from image layers, top-most first, joined by ':' (overlayfs; needs --upper and --work).
     #[arg(long, value_name = "L1:L2", requires_all = ["upper", "work"], conflicts_with = "rootfs", help_heading = "Root filesystem")]
     pub layers: Option<String>,
@@ -332,8 +401,8 @@ pub struct RunArgs {
     #[arg(long, short = 'd')]
     pub detach: bool,
 
-    /// The program and its arguments.
-    #[arg(value_name = "PROGRAM", required = true, trailing_var_arg = true)]
+    /// The program and its arguments (optional with --image: the image's Entrypoint + Cmd).
+    #[arg(value_name = "PROGRAM", required_unless_present = "image", trailing_var_arg = true)]
     pub command: Vec<OsString>,
 }
 

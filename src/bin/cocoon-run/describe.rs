@@ -127,6 +127,11 @@ pub fn plan(a: &RunArgs) -> Vec<String> {
     let cmd: Vec<String> = a.command.iter().map(|s| s.to_string_lossy().into_owned()).collect();
     out.push(format!("program: {}", cmd.join(" ")));
     let root = match (&a.rootfs, &a.layers) {
+        _ if a.image.is_some() => format!(
+            "image {} of {} (its layers, a fresh writable layer removed afterwards)",
+            a.image.as_deref().unwrap_or_default(),
+            a.image_store.display()
+        ),
         (Some(d), _) => format!("directory {}", d.display()),
         (None, Some(l)) => format!(
             "overlay: {} read-only layers, writable {}",

@@ -5,13 +5,14 @@
 //! Files: `args.rs` (the command line), `parse.rs` (flag values), `settings.rs` (flags →
 //! `ContainerBuilder`), `run.rs` (foreground run, --dry-run, errors and exit status),
 //! `describe.rs` (--verbose and --dry-run text), `detached.rs` (--detach and its keeper),
-//! `control.rs` (exec, kill, stop, rm, ps, logs), `state.rs` (the registry of detached
+//! `control.rs` (exec, kill, stop, rm, ps, logs), `image.rs` (`image import|ls|rm|gc`), `state.rs` (the registry of detached
 //! containers), `syscalls.rs` (syscall names for --seccomp-deny).
 
 mod args;
 mod control;
 mod describe;
 mod detached;
+mod image;
 mod parse;
 mod run;
 mod settings;
@@ -87,6 +88,7 @@ fn main() -> ExitCode {
             clap_complete::generate(*shell, &mut Cli::command(), "cocoon-run", &mut out);
             Ok(0)
         }
+        Some(Cmd::Image(c)) => image::run(c),
         Some(Cmd::Man) => clap_mangen::Man::new(Cli::command())
             .render(&mut out)
             .map(|()| 0)

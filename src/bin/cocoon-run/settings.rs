@@ -179,10 +179,21 @@ pub enum Streams {
 /// The program's process as the flags describe it (also the base of `exec`: the same
 /// capabilities, limits, seccomp and environment).
 pub fn process(a: &RunArgs, command: &[std::ffi::OsString], streams: &Streams) -> Result<Process, Failure> {
-    let (program, args) = command.split_first().ok_or_else(|| Failure::usage("PROGRAM", "no program given"))?;
+    // With --image and no program: "", the image's Entrypoint + Cmd.
+    let empty = std::ffi::OsString::new();
+    let (program, args) = match command.split_first() {
+        Some((p, rest)) => (p, rest),
+        None if a.image.is_some() => (&empty, &[][..]),
+        None => return Err(Failure::usage("PROGRAM", "no program given")),
+    };
+    let mut env = environment(a);
+    if a.image.is_some() && !a.env.iter().any(|(k, _)| k == "PATH") {
+        // The image's PATH, not the host default.
+        env.retain(|(k, _)| k != "PATH");
+    }
     let mut p = Process::new(program)
         .args(args)
-        .envs(environment(a))
+        .envs(env)
         .user(user(a.user.as_ref(), &a.group_add)?)
         .capabilities(Capabilities::uniform(capabilities(a)))
         .no_new_privs(a.no_new_privs);
@@ -222,11 +233,16 @@ pub fn builder(a: &RunArgs, streams: &Streams) -> Result<ContainerBuilder, Failu
     if let Some(id) = &a.name {
         b = b.id(id);
     }
-    b = b.rootfs(match (&a.rootfs, &a.layers) {
+    if let Some(reference) = &a.image {
+        let store = cocoon::image::ImageStore::open(&a.image_store).map_err(|e| Failure::Cocoon(e.to_string()))?;
+        b = b.image(&store, reference).map_err(|e| Failure::Cocoon(e.to_string()))?;
+    } else {
+        b = b.rootfs(match (&a.rootfs, &a.layers) {
         (Some(dir), _) => Rootfs::directory(dir),
         (None, Some(l)) => Rootfs::layers(l.split(':'), a.upper.clone().unwrap_or_default(), a.work.clone().unwrap_or_default()),
         (None, None) => Rootfs::HostSandbox,
-    });
+        });
+    }
     let uts_joined = a.join.iter().any(|(n, _)| *n == Namespaces::UTS);
     match &a.hostname {
         Some(h) => b = b.hostname(h),

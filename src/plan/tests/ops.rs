@@ -255,6 +255,28 @@ fn overlay_layers_by_kernel_version() {
 }
 
 #[test]
+fn image_root_gets_each_containers_writable_layer() {
+    let d = TempDir::new("image-root");
+    let (l1, l2) = (d.mkdir("l1"), d.mkdir("l2"));
+    let img = crate::rootfs::ImageRootfs::new(d.path().to_path_buf(), vec![l1, l2], "sha256:abc".into());
+    let b = ContainerBuilder::new(sh()).rootfs(Rootfs::Image(img)).standard_mounts(false);
+    let p = plan(&b, &root_host());
+    let line = |r: &str| r.replace(&d.path().display().to_string(), "$D").lines().find(|l| l.starts_with("root ")).unwrap_or_default().to_string();
+    // The plan holds placeholders; each spawn puts its own upper and work in.
+    assert_eq!(line(&render(&p)), "root overlay lowerdir+=$D/l1,lowerdir+=$D/l2,upperdir=/,workdir=/ labeled [nodev] read-only=no");
+    let own = p.root_for(&d.path().join("c/upper"), &d.path().join("c/work")).unwrap();
+    let Source::Fs { options, .. } = &own else { panic!("an overlay root") };
+    let opts: Vec<String> = options
+        .iter()
+        .map(|(k, v)| format!("{}={}", k.to_string_lossy(), v.as_ref().map(|v| v.to_string_lossy().into_owned()).unwrap_or_default()))
+        .collect();
+    let dp = d.path().display().to_string();
+    assert_eq!(opts.last().cloned(), Some(format!("workdir={dp}/c/work")));
+    assert_eq!(opts[opts.len() - 2], format!("upperdir={dp}/c/upper"));
+    assert_eq!(p.image_root.as_ref().map(|i| i.image.as_str()), Some("sha256:abc"));
+}
+
+#[test]
 fn process_environment_path_cwd_and_limits() {
     let p = Process::new("tool")
         .env("PATH", "/opt/bin::/usr/bin")
