@@ -52,7 +52,7 @@ fn host_sigchld_handler_and_waitpid_loop_never_reap_containers() {
         }
     });
     let plan = ContainerBuilder::new(Process::new("/bin/true")).prepare().unwrap();
-    let exec_plan = ContainerBuilder::new(Process::new("/bin/sleep").args(["5"])).prepare().unwrap();
+    let exec_plan = ContainerBuilder::new(Process::new("/bin/sleep").args(["3600"])).prepare().unwrap();
     let mut failures = Vec::new();
     for i in 0..300 {
         match plan.spawn().and_then(|mut c| c.wait()) {
@@ -60,7 +60,8 @@ fn host_sigchld_handler_and_waitpid_loop_never_reap_containers() {
             other => failures.push(format!("spawn {i}: {other:?}")),
         }
     }
-    // Processes exec'd into a container are our children too.
+    // Processes exec'd into a container are our children too. The container outlives the
+    // loop however slow the machine is (a loaded CI host took > 5 s for 100 execs); drop kills it.
     let c = exec_plan.spawn().unwrap();
     for i in 0..100 {
         match c.exec(&Process::new("/bin/true")).and_then(|mut p| p.wait()) {
