@@ -7,7 +7,7 @@ use std::net::Ipv4Addr;
 
 use super::{absolute, cocoon_builder, with_builder};
 use crate::ffi::{cstr_arg, utf8_arg, Fail};
-use crate::net::{BridgeNetwork, Ipv4Subnet, Network};
+use crate::net::{BridgeNetwork, Ipv4Subnet, Network, PublishedPort};
 
 /// Loopback only (the default): the container's network namespace has no other interface.
 #[no_mangle]
@@ -126,4 +126,30 @@ pub unsafe extern "C" fn cocoon_builder_set_network_mac(builder: *mut cocoon_bui
 pub unsafe extern "C" fn cocoon_builder_set_network_state_dir(builder: *mut cocoon_builder, dir: *const c_char) -> c_int {
     // SAFETY: forwarded contract; `dir` is NUL-terminated.
     unsafe { with_bridge(builder, "network state dir", |n| Ok(n.state_dir(absolute("network state dir", cstr_arg(dir, "dir")?)?))) }
+}
+
+/// Masquerade (`nat` non-zero) for the bridge network's traffic leaving its subnet, in
+/// cocoon's own nftables table `ip cocoon` of the host's network namespace; turns on
+/// `net.ipv4.ip_forward` there. The rules go with the container.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_builder_set_network_nat(builder: *mut cocoon_builder, nat: c_int) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { with_bridge(builder, "nat", |n| Ok(n.nat(nat != 0))) }
+}
+
+/// Publishes a host port of the bridge network: `spec` is `"HOST:CONTAINER"`,
+/// `"HOST:CONTAINER/udp"` or `"ADDR:HOST:CONTAINER/tcp"` (ports 1..=65535; default tcp;
+/// ADDR an IPv4 address of the host, not a loopback one: `COCOON_E_UNSUPPORTED`).
+/// Connections to the host port (from other hosts and from the host itself) are
+/// forwarded to the container's address (DNAT in the table `ip cocoon`). A port another
+/// live container publishes fails the spawn with `COCOON_E_PORT_IN_USE`.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_builder_add_published_port(builder: *mut cocoon_builder, spec: *const c_char) -> c_int {
+    // SAFETY: forwarded contract; `spec` is NUL-terminated.
+    unsafe {
+        with_bridge(builder, "publish", |n| {
+            let p: PublishedPort = utf8_arg(cstr_arg(spec, "spec")?, "spec")?.parse()?;
+            Ok(n.publish(p))
+        })
+    }
 }
