@@ -109,6 +109,10 @@
 // No image of that name or digest in the store (or no manifest for this platform).
 #define COCOON_E_IMAGE_NOT_FOUND -16
 
+// A published host port (same protocol and port, and the same host address or either
+// on all of them) is forwarded to another live container. Nothing was created.
+#define COCOON_E_PORT_IN_USE -17
+
 // No stage: the last error was not a setup failure.
 #define COCOON_STAGE_NONE 0
 
@@ -1156,6 +1160,21 @@ int cocoon_builder_set_network_mac(cocoon_builder *builder,
 // use the same one.
 int cocoon_builder_set_network_state_dir(cocoon_builder *builder,
                                          const char *dir);
+
+// Masquerade (`nat` non-zero) for the bridge network's traffic leaving its subnet, in
+// cocoon's own nftables table `ip cocoon` of the host's network namespace; turns on
+// `net.ipv4.ip_forward` there. The rules go with the container.
+int cocoon_builder_set_network_nat(cocoon_builder *builder,
+                                   int nat);
+
+// Publishes a host port of the bridge network: `spec` is `"HOST:CONTAINER"`,
+// `"HOST:CONTAINER/udp"` or `"ADDR:HOST:CONTAINER/tcp"` (ports 1..=65535; default tcp;
+// ADDR an IPv4 address of the host, not a loopback one: `COCOON_E_UNSUPPORTED`).
+// Connections to the host port (from other hosts and from the host itself) are
+// forwarded to the container's address (DNAT in the table `ip cocoon`). A port another
+// live container publishes fails the spawn with `COCOON_E_PORT_IN_USE`.
+int cocoon_builder_add_published_port(cocoon_builder *builder,
+                                      const char *spec);
 
 // Allows `rights` (`COCOON_LANDLOCK_FS_*`, `COCOON_LANDLOCK_READ`, ...) beneath `path`,
 // an absolute path inside the container (a file: only the file rights apply). Bits no

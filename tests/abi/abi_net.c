@@ -5,7 +5,10 @@
  */
 #include "abi_common.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sched.h>
+#include <sys/socket.h>
 
 void test_net_errors(void) {
     cocoon_builder *b = NULL;
@@ -20,6 +23,8 @@ void test_net_errors(void) {
     CHECK(strstr(cocoon_last_error_message(), "outside the subnet") != NULL);
     EXPECT(cocoon_builder_set_network_bridge(b, "cbr0", "10.90.0.0/24", "not-an-ip"), COCOON_E_INVALID_CONFIG);
     EXPECT(cocoon_builder_set_network_mtu(b, 1400), COCOON_E_INVALID_CONFIG); /* no bridge yet */
+    EXPECT(cocoon_builder_set_network_nat(b, 1), COCOON_E_INVALID_CONFIG);
+    EXPECT(cocoon_builder_add_published_port(b, "8080:80"), COCOON_E_INVALID_CONFIG);
     EXPECT(cocoon_builder_set_network_bridge(b, "cbr0", "10.90.0.0/24", NULL), COCOON_OK);
     EXPECT(cocoon_builder_set_network_mtu(b, 20), COCOON_E_INVALID_CONFIG);
     EXPECT(cocoon_builder_set_network_mtu(b, 1400), COCOON_OK);
@@ -33,6 +38,18 @@ void test_net_errors(void) {
         EXPECT(cocoon_builder_set_network_mac(b, mac), COCOON_OK);
         EXPECT(cocoon_builder_set_network_state_dir(b, "relative/dir"), COCOON_E_INVALID_CONFIG);
         EXPECT(cocoon_builder_set_network_state_dir(b, "/tmp/cocoon-abi-net-state"), COCOON_OK);
+        EXPECT(cocoon_builder_set_network_nat(NULL, 1), COCOON_E_INVALID_ARGUMENT);
+        EXPECT(cocoon_builder_set_network_nat(b, 1), COCOON_OK);
+        EXPECT(cocoon_builder_add_published_port(b, NULL), COCOON_E_INVALID_ARGUMENT);
+        EXPECT(cocoon_builder_add_published_port(b, "0:80"), COCOON_E_INVALID_CONFIG);
+        EXPECT(cocoon_builder_add_published_port(b, "65536:80"), COCOON_E_INVALID_CONFIG);
+        CHECK(strstr(cocoon_last_error_message(), "over 65535") != NULL);
+        EXPECT(cocoon_builder_add_published_port(b, "80:80/sctp"), COCOON_E_INVALID_CONFIG);
+        EXPECT(cocoon_builder_add_published_port(b, "127.0.0.1:80:80"), COCOON_E_UNSUPPORTED);
+        EXPECT(cocoon_builder_add_published_port(b, "8080:80"), COCOON_OK);
+        EXPECT(cocoon_builder_add_published_port(b, "8080:81"), COCOON_E_INVALID_CONFIG); /* same host port twice */
+        EXPECT(cocoon_builder_add_published_port(b, "8080:80/udp"), COCOON_OK);
+        CHECK(strcmp(cocoon_strerror(COCOON_E_PORT_IN_USE), "unknown error code") != 0);
     }
     /* Bridge networking needs a new network namespace: refused before any clone. */
     EXPECT(cocoon_builder_set_namespaces(b, COCOON_NS_DEFAULT & ~COCOON_NS_NET), COCOON_OK);
@@ -44,6 +61,77 @@ void test_net_errors(void) {
     EXPECT(cocoon_net_sweep_stale("/nonexistent-cocoon-net-state", &n), COCOON_OK);
     CHECK(n == 0);
     cocoon_builder_free(b);
+}
+
+/* How many rules cocoon has in the table ip cocoon (`nft` only observes). */
+static int nft_rules(void) {
+    char line[512];
+    int n = 0;
+    FILE *f = popen("nft list table ip cocoon 2>/dev/null", "r");
+    if (f == NULL)
+        return -1;
+    while (fgets(line, sizeof line, f) != NULL)
+        if (strstr(line, "comment \"cocoon ") != NULL)
+            n++;
+    pclose(f);
+    return n;
+}
+
+/* Connects to addr:port (retrying while the container's listener comes up) and reads. */
+static int tcp_get(const char *addr, int port, char *out, size_t cap) {
+    struct sockaddr_in sa;
+    int i;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)port);
+    inet_pton(AF_INET, addr, &sa.sin_addr);
+    for (i = 0; i < 50; i++) {
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0) {
+            read_all(fd, out, cap);
+            return 0;
+        }
+        if (fd >= 0)
+            close(fd);
+        usleep(100000);
+    }
+    return -1;
+}
+
+/* A published port, reached from the host side through its gateway address. */
+static void net_nat_child(void) {
+    cocoon_builder *b = NULL, *b2 = NULL;
+    cocoon_container *c = NULL, *d = NULL;
+    const char *args[] = {"-c", "echo pong-nat | busybox nc -l -p 80"};
+    const char *args2[] = {"-c", "true"};
+    char out[256] = "";
+    int code = -1, sig = 0;
+    EXPECT(cocoon_builder_new("/bin/sh", &b), COCOON_OK);
+    EXPECT(cocoon_builder_set_args(b, args, 2), COCOON_OK);
+    EXPECT(cocoon_builder_set_network_bridge(b, "cbr-abinat", "10.93.0.0/24", NULL), COCOON_OK);
+    EXPECT(cocoon_builder_set_network_nat(b, 1), COCOON_OK);
+    EXPECT(cocoon_builder_add_published_port(b, "8080:80"), COCOON_OK);
+    EXPECT(cocoon_container_spawn(b, &c), COCOON_OK);
+    CHECK(nft_rules() == 3); /* masquerade, DNAT in prerouting and output */
+    /* Another container publishing the same host port: refused, nothing made. */
+    EXPECT(cocoon_builder_new("/bin/sh", &b2), COCOON_OK);
+    EXPECT(cocoon_builder_set_args(b2, args2, 2), COCOON_OK);
+    EXPECT(cocoon_builder_set_network_bridge(b2, "cbr-abinat", "10.93.0.0/24", NULL), COCOON_OK);
+    EXPECT(cocoon_builder_add_published_port(b2, "8080:8080"), COCOON_OK);
+    EXPECT(cocoon_container_spawn(b2, &d), COCOON_E_PORT_IN_USE);
+    CHECK(d == NULL);
+    CHECK(strstr(cocoon_last_error_message(), "8080/tcp") != NULL);
+    CHECK(nft_rules() == 3);
+    if (c != NULL) {
+        CHECK(tcp_get("10.93.0.1", 8080, out, sizeof out) == 0);
+        CHECK(strstr(out, "pong-nat") != NULL);
+        EXPECT(cocoon_container_wait(c, &code, &sig), COCOON_OK);
+        CHECK(code == 0);
+        EXPECT(cocoon_container_delete(c), COCOON_OK);
+    }
+    CHECK(nft_rules() == 0);
+    cocoon_builder_free(b);
+    cocoon_builder_free(b2);
 }
 
 /* The forked child's part: returns how many checks failed. */
@@ -93,9 +181,16 @@ static int net_child(void) {
         EXPECT(cocoon_container_network(c, &addr, &host), COCOON_E_NOT_AVAILABLE);
         EXPECT(cocoon_container_delete(c), COCOON_OK);
     }
+    net_nat_child();
     EXPECT(cocoon_net_sweep_stale(NULL, &n), COCOON_OK);
     CHECK(n == 0);
     cocoon_builder_free(b);
+    snprintf(out, sizeof out, "%s/.ports.lock", dir);
+    unlink(out);
+    snprintf(out, sizeof out, "%s/cbr-abinat/.lock", dir);
+    unlink(out);
+    snprintf(out, sizeof out, "%s/cbr-abinat", dir);
+    CHECK(rmdir(out) == 0);
     snprintf(out, sizeof out, "%s/cbr-abi/.lock", dir);
     unlink(out);
     snprintf(out, sizeof out, "%s/cbr-abi", dir);

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ctypes
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 from ._lib import lib
 from ._util import StrPath, _b
@@ -28,6 +28,11 @@ class Bridge:
     gateway: the bridge's address and the default route (default: network+1).
     mac: the MAC address of eth0, "02:00:00:00:12:34" (unicast).
     state_dir: where leases are kept (default $COCOON_NET_STATE_DIR or /run/cocoon/net).
+    nat: masquerade the container's traffic leaving the subnet (rules in cocoon's own
+        nftables table "ip cocoon"; turns on net.ipv4.ip_forward in the host namespace).
+    ports: published host ports, "HOST:CONTAINER", "HOST:CONTAINER/udp" or
+        "ADDR:HOST:CONTAINER/tcp" (DNAT to the container; not on loopback addresses). A
+        port another live container publishes raises PortInUse at spawn.
 
     Needs Namespace.NET (in the default namespaces). Bad values raise InvalidConfig when
     the Container is built.
@@ -40,6 +45,8 @@ class Bridge:
     gateway: Optional[str] = None
     mac: Optional[str] = None
     state_dir: Optional[StrPath] = None
+    nat: bool = False
+    ports: Sequence[str] = ()
 
 
 @dataclass(frozen=True)
@@ -73,6 +80,12 @@ def _apply_network(h: Any, network: Optional[Bridge]) -> None:
         _check(lib.cocoon_builder_set_network_mac(h, raw))
     if network.state_dir is not None:
         _check(lib.cocoon_builder_set_network_state_dir(h, _b(network.state_dir)))
+    if network.nat:
+        _check(lib.cocoon_builder_set_network_nat(h, 1))
+    if isinstance(network.ports, str):
+        raise TypeError("ports= takes a list of mappings like [\"8080:80\"], not one string")
+    for p in network.ports:
+        _check(lib.cocoon_builder_add_published_port(h, p.encode()))
 
 
 def net_sweep_stale(state_dir: Optional[StrPath] = None) -> int:

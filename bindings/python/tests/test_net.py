@@ -92,3 +92,58 @@ def test_bad_network_values_are_invalid_config():
                          namespaces=cocoon.Namespace.DEFAULT & ~cocoon.Namespace.NET)
     with pytest.raises(cocoon.InvalidConfig):
         c.spawn()
+
+
+def _nft_rules():
+    """cocoon's rules in the calling thread's namespace (`nft` only observes)."""
+    import subprocess
+    out = subprocess.run(["nft", "list", "table", "ip", "cocoon"], capture_output=True, text=True).stdout
+    return [line.strip() for line in out.splitlines() if 'comment "cocoon ' in line]
+
+
+def test_published_port_nat_and_port_in_use():
+    import socket
+    import time
+    state = tempfile.mkdtemp(prefix="cocoon-py-nat-")
+
+    def get(addr, port):
+        # The listener in the container may not be up yet: retry.
+        for _ in range(50):
+            try:
+                with socket.create_connection((addr, port), timeout=3) as s:
+                    return s.makefile().read()
+            except OSError:
+                time.sleep(0.1)
+        raise AssertionError(f"{addr}:{port} never answered")
+
+    def body():
+        net = cocoon.Bridge(name="cbr-pynat", subnet="10.97.0.0/24", state_dir=state, nat=True,
+                            ports=["8080:80", "5353:53/udp"])
+        c = cocoon.Container(["/bin/sh", "-c", "echo pong-py | busybox nc -l -p 80"], network=net)
+        with c.spawn():
+            rules = _nft_rules()
+            # masquerade, and DNAT in prerouting and output for each port
+            assert len(rules) == 5, rules
+            other = cocoon.Bridge(name="cbr-pynat", subnet="10.97.0.0/24", state_dir=state, ports=["8080:9090"])
+            with pytest.raises(cocoon.PortInUse) as e:
+                cocoon.Container(["/bin/true"], network=other).spawn()
+            assert e.value.code == cocoon.ErrorCode.PORT_IN_USE
+            assert "8080/tcp" in str(e.value)
+            # Reached from the host side through the bridge's (local) address.
+            assert get("10.97.0.1", 8080).strip() == "pong-py"
+            assert c.wait().success
+        assert _nft_rules() == []
+        assert [f for f in os.listdir(os.path.join(state, "cbr-pynat")) if f != ".lock"] == []
+
+    in_netns(body)
+
+
+def test_bad_published_ports_are_typed_errors():
+    for ports in [["0:80"], ["65536:80"], ["80:80/sctp"], ["80"], ["80:80", "80:81"]]:
+        with pytest.raises(cocoon.InvalidConfig):
+            cocoon.Container(["/bin/true"], network=cocoon.Bridge(name="cbr-py", subnet="10.93.0.0/24", ports=ports))
+    with pytest.raises(cocoon.UnsupportedError):
+        cocoon.Container(["/bin/true"],
+                         network=cocoon.Bridge(name="cbr-py", subnet="10.93.0.0/24", ports=["127.0.0.1:80:80"]))
+    with pytest.raises(TypeError):
+        cocoon.Container(["/bin/true"], network=cocoon.Bridge(name="cbr-py", subnet="10.93.0.0/24", ports="80:80"))

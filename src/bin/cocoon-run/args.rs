@@ -230,6 +230,14 @@ pub struct RunArgs {
     /// The MTU of the veth pair.
     #[arg(long, value_name = "BYTES", help_heading = "Network")]
     pub mtu: Option<u32>,
+    /// Masquerade the container's traffic leaving the subnet (nftables table ip cocoon;
+    /// turns on net.ipv4.ip_forward).
+    #[arg(long, help_heading = "Network")]
+    pub nat: bool,
+    /// Forward a host port to the container: HOST:CONTAINER[/udp] or
+    /// ADDR:HOST:CONTAINER[/tcp|/udp] (repeatable; not on loopback addresses).
+    #[arg(long, short = 'p', value_name = "[ADDR:]HOST:CONTAINER[/PROTO]", value_parser = parse::publish, help_heading = "Network")]
+    pub publish: Vec<cocoon::PublishedPort>,
     /// Join an existing namespace instead of creating one: NS:PATH, NS one of net, ipc, uts.
     #[arg(long, value_name = "NS:PATH", value_parser = parse::join, help_heading = "Namespaces")]
     pub join: Vec<(cocoon::Namespaces, PathBuf)>,

@@ -261,10 +261,19 @@ pub fn in_effect(c: &Container) -> Vec<String> {
         out.push(format!("cgroup {}", p.display()));
     }
     match c.network() {
-        Some(n) => out.push(format!(
-            "network: {} {}/{} via {}, host end {} on bridge {}",
-            n.interface, n.address, n.prefix, n.gateway, n.host_interface, n.bridge
-        )),
+        Some(n) => {
+            out.push(format!(
+                "network: {} {}/{} via {}, host end {} on bridge {}",
+                n.interface, n.address, n.prefix, n.gateway, n.host_interface, n.bridge
+            ));
+            if n.masquerade {
+                out.push(format!("nat: masquerade {} leaving the subnet (nftables table ip {})", n.address, cocoon::net::NAT_TABLE));
+            }
+            for p in &n.published {
+                let on = p.host_address().map_or_else(|| "*".to_string(), |a| a.to_string());
+                out.push(format!("publish: {on}:{}/{} -> {}:{}", p.host_port(), p.protocol(), n.address, p.container_port()));
+            }
+        }
         None if c.namespaces().contains(cocoon::Namespaces::NET) => out.push("network: loopback only".into()),
         None => {}
     }

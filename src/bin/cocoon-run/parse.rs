@@ -356,6 +356,11 @@ pub fn subnet(s: &str) -> R<cocoon::Ipv4Subnet> {
     s.parse().map_err(|e: cocoon::Error| e.to_string())
 }
 
+/// `--publish [ADDR:]HOST:CONTAINER[/PROTO]`.
+pub fn publish(s: &str) -> R<cocoon::PublishedPort> {
+    s.parse().map_err(|e: cocoon::Error| e.to_string())
+}
+
 /// `--uid-map INSIDE:OUTSIDE:COUNT` (one range; repeat the flag for more).
 pub fn id_range(s: &str) -> R<IdRange> {
     let v: Vec<&str> = s.split(':').collect();

@@ -45,9 +45,11 @@ pub fn flag_of(e: &Error) -> Option<&'static str> {
             "subnet" | "gateway" => "--subnet",
             "address" => "--ip",
             "mtu" => "--mtu",
+            "publish" => "--publish",
             _ => return None,
         },
         Error::AddressInUse { .. } => "--ip",
+        Error::PortInUse { .. } => "--publish",
         Error::Cgroup(CgroupError::Invalid { controller, setting, .. } | CgroupError::Unsupported { controller, setting, .. }) => {
             match (*controller, *setting) {
                 ("cpu", "shares/weight") => "--cpu-shares/--cpu-weight",
@@ -79,6 +81,7 @@ pub fn flag_of(e: &Error) -> Option<&'static str> {
         ) => "--selinux-type/--selinux-level/--selinux-user/--selinux-role",
         Error::Selinux(SelinuxError::NotEnabled) => "--selinux-require",
         Error::Unsupported { what: "landlock", .. } => "--landlock-required",
+        Error::Unsupported { what: "publish", .. } => "--publish",
         _ => return None,
     })
 }

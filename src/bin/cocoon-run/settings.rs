@@ -317,10 +317,16 @@ pub fn builder(a: &RunArgs, streams: &Streams) -> Result<ContainerBuilder, Failu
     Ok(b)
 }
 
-/// `--network`, `--subnet`, `--ip`, `--mtu`.
+/// `--network`, `--subnet`, `--ip`, `--mtu`, `--nat`, `--publish`.
 fn network(a: &RunArgs, mut b: ContainerBuilder) -> Result<ContainerBuilder, Failure> {
     use crate::parse::{NetworkFlag, DEFAULT_SUBNET};
-    let bridge_only = [("--subnet", a.subnet.is_some()), ("--ip", a.ip.is_some()), ("--mtu", a.mtu.is_some())];
+    let bridge_only = [
+        ("--subnet", a.subnet.is_some()),
+        ("--ip", a.ip.is_some()),
+        ("--mtu", a.mtu.is_some()),
+        ("--nat", a.nat),
+        ("--publish", !a.publish.is_empty()),
+    ];
     match &a.network {
         Some(NetworkFlag::Bridge(name)) => {
             let subnet = match a.subnet {
@@ -333,6 +339,10 @@ fn network(a: &RunArgs, mut b: ContainerBuilder) -> Result<ContainerBuilder, Fai
             }
             if let Some(m) = a.mtu {
                 net = net.mtu(m);
+            }
+            net = net.nat(a.nat);
+            for p in &a.publish {
+                net = net.publish(*p);
             }
             b = b.network(cocoon::Network::Bridge(net));
         }
