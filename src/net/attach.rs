@@ -49,6 +49,8 @@ pub struct NetworkInfo {
     pub masquerade: bool,
     /// The host ports forwarded to it.
     pub published: Vec<PublishedPort>,
+    /// Its firewall.
+    pub firewall: super::Firewall,
 }
 
 /// What [`attach`] made; dropping it removes the host veth (and so the pair) and the lease.
@@ -176,6 +178,7 @@ pub(crate) fn attach(p: &NetPlan, pid: i32) -> Result<Attachment> {
         gateway: gw,
         masquerade: cfg.nat,
         published: cfg.ports.clone(),
+        firewall: cfg.firewall.clone(),
     };
     // From here on dropping `att` undoes everything (a missing veth is fine).
     let mut att = Attachment { info, lease, nat: None, netns, kept: false };
@@ -195,6 +198,7 @@ pub(crate) fn attach(p: &NetPlan, pid: i32) -> Result<Attachment> {
     inner.set_up(idx).map_err(|e| setup_err(what("bring the container interface up"), e))?;
     inner.add_address(idx, addr, cfg.subnet.prefix(), cfg.subnet.broadcast()).map_err(|e| setup_err(what("add address"), e))?;
     inner.add_default_route(idx, gw).map_err(|e| setup_err(what(&format!("add default route via {gw}")), e))?;
+    super::firewall::install(ns.as_fd(), &cfg.firewall).map_err(|e| setup_err(what("install the firewall (table inet cocoon in the container)"), e))?;
     if cfg.nat || !cfg.ports.is_empty() {
         let spec = NatSpec { masquerade: cfg.nat, subnet: cfg.subnet, addr, ports: &cfg.ports };
         att.nat = Some(nat::install(&p.state, Owner { veth: host, pid, start }, &spec)?);

@@ -5,9 +5,11 @@
 //! veth pair, address and route (and undoes them); `lease.rs` is the cross-process
 //! address allocator; `netlink.rs` the synchronous rtnetlink socket they use;
 //! `port.rs` the published-port type, `nat.rs` the NAT rules made for a container and
-//! `nft.rs` the nftables messages they are made of.
+//! `firewall.rs` the container's own filter rules (inside its namespace) and `nft.rs`
+//! the nftables messages they are all made of.
 
 mod attach;
+mod firewall;
 pub(crate) mod lease;
 mod nat;
 mod netlink;
@@ -24,6 +26,7 @@ use crate::error::{Error, Result};
 pub(crate) use attach::{attach, precheck, sweep_once, Attachment, NetPlan};
 pub use attach::{sweep_stale, NetworkInfo};
 pub use lease::{DEFAULT_STATE_DIR, STATE_DIR_ENV};
+pub use firewall::{Action, Direction, Firewall, FirewallMatch, FIREWALL_TABLE};
 pub use nat::NAT_TABLE;
 pub use port::{Protocol, PublishedPort};
 
@@ -143,6 +146,7 @@ pub struct BridgeNetwork {
     pub(crate) state_dir: Option<PathBuf>,
     pub(crate) nat: bool,
     pub(crate) ports: Vec<PublishedPort>,
+    pub(crate) firewall: Firewall,
 }
 
 impl BridgeNetwork {
@@ -159,6 +163,7 @@ impl BridgeNetwork {
             state_dir: None,
             nat: false,
             ports: Vec::new(),
+            firewall: Firewall::new(),
         }
     }
 
@@ -178,6 +183,19 @@ impl BridgeNetwork {
     pub fn publish(mut self, port: PublishedPort) -> Self {
         self.ports.push(port);
         self
+    }
+
+    /// The container's firewall: nftables rules (table `inet cocoon`) made inside its
+    /// network namespace before the program starts, out of reach of a program without
+    /// CAP_NET_ADMIN (root inside included, with the default capabilities).
+    pub fn firewall(mut self, fw: Firewall) -> Self {
+        self.firewall = fw;
+        self
+    }
+
+    /// The firewall.
+    pub fn get_firewall(&self) -> &Firewall {
+        &self.firewall
     }
 
     /// Whether masquerade is on.
@@ -269,6 +287,7 @@ impl BridgeNetwork {
                 return Err(Error::invalid("mac", format!("{} is not a unicast address", fmt_mac(&mac))));
             }
         }
+        self.firewall.validate()?;
         for (i, p) in self.ports.iter().enumerate() {
             p.validate()?;
             if let Some(q) = self.ports[..i].iter().find(|q| q.overlaps(p)) {

@@ -18,6 +18,28 @@ use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteMessage, Ro
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
 
+/// Runs `make` (which opens a socket) on a short-lived thread inside the network
+/// namespace `ns`; the socket it returns stays bound to that namespace.
+pub(crate) fn in_netns<T: Send>(ns: BorrowedFd<'_>, make: fn() -> io::Result<T>) -> io::Result<T> {
+    let raw = ns.as_raw_fd();
+    std::thread::scope(|s| {
+        // Builder::spawn_scoped, not scope.spawn: a thread that cannot be made (EAGAIN
+        // at the thread limit) is an error, not a panic.
+        std::thread::Builder::new()
+            .name("cocoon-netns".into())
+            .spawn_scoped(s, move || {
+                // SAFETY: setns on a valid namespace fd; it changes only this thread's
+                // network namespace, and this thread ends right after making the socket.
+                if unsafe { libc::setns(raw, libc::CLONE_NEWNET) } != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                make()
+            })?
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("netlink thread panicked")))
+    })
+}
+
 /// One rtnetlink socket; requests are numbered and each waits for its acknowledgement.
 pub(crate) struct Rtnl {
     sock: Socket,
@@ -50,23 +72,7 @@ impl Rtnl {
     /// A socket in the network namespace `ns` (an open `/proc/<pid>/ns/net`), created by
     /// a thread that enters it and exits right after.
     pub(crate) fn in_netns(ns: BorrowedFd<'_>) -> io::Result<Rtnl> {
-        let raw = ns.as_raw_fd();
-        std::thread::scope(|s| {
-            // Builder::spawn_scoped, not scope.spawn: a thread that cannot be made (EAGAIN
-            // at the thread limit) is an error, not a panic.
-            std::thread::Builder::new()
-                .name("cocoon-netns".into())
-                .spawn_scoped(s, move || {
-                    // SAFETY: setns on a valid namespace fd; it changes only this thread's
-                    // network namespace, and this thread ends right after making the socket.
-                    if unsafe { libc::setns(raw, libc::CLONE_NEWNET) } != 0 {
-                        return Err(io::Error::last_os_error());
-                    }
-                    Rtnl::new()
-                })?
-                .join()
-                .unwrap_or_else(|_| Err(io::Error::other("netlink thread panicked")))
-        })
+        in_netns(ns, Rtnl::new)
     }
 
     /// Sends `msg` with `flags` and waits for its acknowledgement; with `reply`, returns

@@ -125,6 +125,12 @@ impl Nft {
         Ok(Nft { sock, seq: 0, buf: vec![0; 64 * 1024] })
     }
 
+    /// A socket in the network namespace `ns` (an open `/proc/<pid>/ns/net`), made by a
+    /// short-lived thread that enters it (see [`super::netlink::Rtnl::in_netns`]).
+    pub(crate) fn in_netns(ns: std::os::fd::BorrowedFd<'_>) -> io::Result<Nft> {
+        super::netlink::in_netns(ns, Nft::new)
+    }
+
     fn next_seq(&mut self) -> u32 {
         self.seq = self.seq.wrapping_add(1);
         self.seq
@@ -354,6 +360,43 @@ pub(crate) fn dnat(addr: Ipv4Addr, port: u16) -> Vec<ListAttribute<ExpressionAtt
             ],
         ),
     ]
+}
+
+/// `meta <key>` equal to `value` (`meta nfproto ipv4`, `meta oif 1`).
+pub(crate) fn meta_eq(key: MetaKey, value: Vec<u8>) -> Vec<ListAttribute<ExpressionAttribute>> {
+    vec![Expressions::Meta(vec![Meta::Key(key), Meta::DestinationRegister(Register::Reg1)]).into(), cmp(Operator::Equal, value)]
+}
+
+/// `ct state established,related`.
+pub(crate) fn ct_established() -> Vec<ListAttribute<ExpressionAttribute>> {
+    const NFTA_CT_DREG: u16 = 1;
+    const NFTA_CT_KEY: u16 = 2;
+    const NFT_CT_STATE: u32 = 0;
+    // NF_CT_STATE_BIT(IP_CT_ESTABLISHED) | NF_CT_STATE_BIT(IP_CT_RELATED), host order.
+    let bits: u32 = (1 << 1) | (1 << 2);
+    vec![
+        other("ct", vec![(NFTA_CT_DREG, Register::Reg1.into()), (NFTA_CT_KEY, NFT_CT_STATE)]),
+        Expressions::Bitwise(vec![
+            Bitwise::SourceRegister(Register::Reg1),
+            Bitwise::DestinationRegister(Register::Reg1),
+            Bitwise::Length(4),
+            Bitwise::Mask(DataAttribute::Value(bits.to_ne_bytes().to_vec())),
+            Bitwise::Xor(DataAttribute::Value(vec![0; 4])),
+        ])
+        .into(),
+        cmp(Operator::NotEqual, vec![0; 4]),
+    ]
+}
+
+/// The verdict `accept` or `drop`.
+pub(crate) fn verdict(accept: bool) -> ListAttribute<ExpressionAttribute> {
+    // NF_ACCEPT = 1, NF_DROP = 0 (the crate names only the jump verdicts).
+    let code = netlink_packet_netfilter::nftables::Verdict::Other(u32::from(accept));
+    Expressions::Immediate(vec![
+        Immediate::DestinationRegister(Register::Verdict),
+        Immediate::Data(DataAttribute::Verdict(vec![netlink_packet_netfilter::nftables::VerdictAttribute::Code(code)])),
+    ])
+    .into()
 }
 
 /// `masquerade`.
