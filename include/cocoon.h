@@ -386,6 +386,18 @@
 // the container's file label at its own MCS level).
 #define COCOON_RELABEL_PRIVATE 1
 
+// Firewall direction: packets leaving the container.
+#define COCOON_FW_EGRESS 0
+
+// Firewall direction: packets coming into the container.
+#define COCOON_FW_INGRESS 1
+
+// Firewall action: let the packets through.
+#define COCOON_FW_ACCEPT 0
+
+// Firewall action: drop the packets silently.
+#define COCOON_FW_DROP 1
+
 // Execute a file (ABI 1).
 #define COCOON_LANDLOCK_FS_EXECUTE (1 << 0)
 
@@ -1175,6 +1187,26 @@ int cocoon_builder_set_network_nat(cocoon_builder *builder,
 // live container publishes fails the spawn with `COCOON_E_PORT_IN_USE`.
 int cocoon_builder_add_published_port(cocoon_builder *builder,
                                       const char *spec);
+
+// What the bridge network's firewall does with packets of `direction`
+// (`COCOON_FW_EGRESS`, `COCOON_FW_INGRESS`) that no rule matches: `action`
+// (`COCOON_FW_ACCEPT`, the default, or `COCOON_FW_DROP`). The firewall is an nftables
+// table `inet cocoon` made inside the container's network namespace before the program
+// starts; loopback and packets of accepted connections always pass; without
+// CAP_NET_ADMIN (not in the default capabilities) the program cannot change it.
+int cocoon_builder_set_network_firewall_default(cocoon_builder *builder,
+                                                int direction,
+                                                int action);
+
+// Appends a firewall rule (checked in the order added; the first match decides):
+// `action` (`COCOON_FW_ACCEPT`/`COCOON_FW_DROP`) for packets matching `spec`,
+// `"[out:|in:]MATCH"` (out, egress, by default) where MATCH is `ADDR[/PREFIX]`,
+// `ADDR[/PREFIX]:PORT[/tcp|/udp]`, `*:PORT[/PROTO]` or `tcp`/`udp` (egress matches the
+// destination, ingress the source address; the port is the destination port). A MATCH
+// of `*` alone sets the direction's default instead.
+int cocoon_builder_add_firewall_rule(cocoon_builder *builder,
+                                     int action,
+                                     const char *spec);
 
 // Allows `rights` (`COCOON_LANDLOCK_FS_*`, `COCOON_LANDLOCK_READ`, ...) beneath `path`,
 // an absolute path inside the container (a file: only the file rights apply). Bits no

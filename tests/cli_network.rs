@@ -95,3 +95,34 @@ fn bad_publish_flags_are_refused_with_the_flag_named() {
     assert_ne!(o.code, 0, "{o:?}");
     assert!(o.stderr.contains("--publish") && o.stderr.contains("loopback"), "{}", o.stderr);
 }
+
+#[test]
+fn firewall_flags_filter_and_show_in_verbose() {
+    let state = TempDir::new("cli-fw");
+    in_test_netns(|| {
+        let mut c = command(None);
+        c.env("COCOON_NET_STATE_DIR", state.path()).args([
+            "--network", "bridge=cbr-clifw", "--subnet", "10.99.0.0/24", "--deny", "out:*", "--allow", "out:10.99.0.1",
+            "--verbose", "--", "sh", "-c",
+            "busybox ping -c1 -W2 10.99.0.1 >/dev/null && echo gw-ok; busybox ping -c1 -W1 10.99.0.77 >/dev/null || echo other-blocked",
+        ]);
+        let o = output(c);
+        assert_eq!(o.code, 0, "{o:?}");
+        assert_eq!(o.stdout, "gw-ok\nother-blocked\n");
+        assert!(o.stderr.contains("firewall: egress default deny, ingress default allow"), "{}", o.stderr);
+        assert!(o.stderr.contains("firewall: allow out 10.99.0.1/32"), "{}", o.stderr);
+        let mut c = command(None);
+        c.env("COCOON_NET_STATE_DIR", state.path()).args([
+            "--network", "bridge=cbr-clifw", "--subnet", "10.99.0.0/24", "--deny", "10.99.0.1", "--", "sh", "-c",
+            "busybox ping -c1 -W2 10.99.0.1 >/dev/null && echo gw-ok || echo gw-blocked",
+        ]);
+        let o = output(c);
+        assert_eq!(o.stdout, "gw-blocked\n", "{o:?}");
+    });
+    let o = run(&["--allow", "10.0.0.1", "--", "true"]);
+    assert_eq!(o.code, 2, "{o:?}");
+    assert!(o.stderr.contains("--allow: needs --network bridge"), "{}", o.stderr);
+    let o = run(&["--network", "bridge", "--deny", "10.0.0.0/33", "--", "true"]);
+    assert_eq!(o.code, 2, "{o:?}");
+    assert!(o.stderr.contains("--deny") && o.stderr.contains("prefix"), "{}", o.stderr);
+}

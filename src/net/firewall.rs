@@ -234,7 +234,7 @@ impl Firewall {
     }
 
     /// Whether nothing is filtered (no table is made).
-    pub(crate) fn is_open(&self) -> bool {
+    pub fn is_open(&self) -> bool {
         self.rules.is_empty() && self.egress_default == Action::Accept && self.ingress_default == Action::Accept
     }
 

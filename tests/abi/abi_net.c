@@ -50,6 +50,15 @@ void test_net_errors(void) {
         EXPECT(cocoon_builder_add_published_port(b, "8080:81"), COCOON_E_INVALID_CONFIG); /* same host port twice */
         EXPECT(cocoon_builder_add_published_port(b, "8080:80/udp"), COCOON_OK);
         CHECK(strcmp(cocoon_strerror(COCOON_E_PORT_IN_USE), "unknown error code") != 0);
+        EXPECT(cocoon_builder_set_network_firewall_default(NULL, COCOON_FW_EGRESS, COCOON_FW_DROP), COCOON_E_INVALID_ARGUMENT);
+        EXPECT(cocoon_builder_set_network_firewall_default(b, 7, COCOON_FW_DROP), COCOON_E_INVALID_ARGUMENT);
+        EXPECT(cocoon_builder_set_network_firewall_default(b, COCOON_FW_INGRESS, 7), COCOON_E_INVALID_ARGUMENT);
+        EXPECT(cocoon_builder_set_network_firewall_default(b, COCOON_FW_INGRESS, COCOON_FW_DROP), COCOON_OK);
+        EXPECT(cocoon_builder_add_firewall_rule(b, COCOON_FW_ACCEPT, NULL), COCOON_E_INVALID_ARGUMENT);
+        EXPECT(cocoon_builder_add_firewall_rule(b, 9, "in:*:80"), COCOON_E_INVALID_ARGUMENT);
+        EXPECT(cocoon_builder_add_firewall_rule(b, COCOON_FW_ACCEPT, "in:10.0.0.0/33"), COCOON_E_INVALID_CONFIG);
+        EXPECT(cocoon_builder_add_firewall_rule(b, COCOON_FW_ACCEPT, "out:10.0.0.1:70000"), COCOON_E_INVALID_CONFIG);
+        EXPECT(cocoon_builder_add_firewall_rule(b, COCOON_FW_ACCEPT, "in:*:80/tcp"), COCOON_OK);
     }
     /* Bridge networking needs a new network namespace: refused before any clone. */
     EXPECT(cocoon_builder_set_namespaces(b, COCOON_NS_DEFAULT & ~COCOON_NS_NET), COCOON_OK);
@@ -134,6 +143,41 @@ static void net_nat_child(void) {
     cocoon_builder_free(b2);
 }
 
+/* Firewall rules inside the container: allowed and denied (the control), and root inside
+ * cannot flush them. */
+static void net_firewall_child(void) {
+    cocoon_builder *b = NULL;
+    const char *args[] = {"-c", "busybox ping -c1 -W2 10.94.0.1 >/dev/null && echo gw-ok || echo gw-blocked; "
+                                "nft flush ruleset 2>/dev/null && echo flushed || echo flush-refused"};
+    char out[256] = "";
+    int code = -1, sig = 0, fd = -1;
+    cocoon_container *c = NULL;
+    int round;
+    EXPECT(cocoon_builder_new("/bin/sh", &b), COCOON_OK);
+    EXPECT(cocoon_builder_set_args(b, args, 2), COCOON_OK);
+    EXPECT(cocoon_builder_set_stdio(b, COCOON_STDOUT, COCOON_STDIO_PIPE, -1), COCOON_OK);
+    for (round = 0; round < 2; round++) {
+        EXPECT(cocoon_builder_set_network_bridge(b, "cbr-abifw", "10.94.0.0/24", NULL), COCOON_OK);
+        if (round == 0) { /* deny all egress but the gateway */
+            EXPECT(cocoon_builder_add_firewall_rule(b, COCOON_FW_DROP, "out:*"), COCOON_OK);
+            EXPECT(cocoon_builder_add_firewall_rule(b, COCOON_FW_ACCEPT, "out:10.94.0.1"), COCOON_OK);
+        } else { /* deny the gateway only */
+            EXPECT(cocoon_builder_add_firewall_rule(b, COCOON_FW_DROP, "out:10.94.0.1/32"), COCOON_OK);
+        }
+        c = NULL;
+        EXPECT(cocoon_container_spawn(b, &c), COCOON_OK);
+        if (c == NULL)
+            continue;
+        EXPECT(cocoon_container_take_stdio(c, COCOON_STDOUT, &fd), COCOON_OK);
+        read_all(fd, out, sizeof out);
+        EXPECT(cocoon_container_wait(c, &code, &sig), COCOON_OK);
+        CHECK(code == 0);
+        CHECK(strcmp(out, round == 0 ? "gw-ok\nflush-refused\n" : "gw-blocked\nflush-refused\n") == 0);
+        EXPECT(cocoon_container_delete(c), COCOON_OK);
+    }
+    cocoon_builder_free(b);
+}
+
 /* The forked child's part: returns how many checks failed. */
 static int net_child(void) {
     char dir[] = "/tmp/cocoon-abi-net-XXXXXX", out[512];
@@ -182,6 +226,7 @@ static int net_child(void) {
         EXPECT(cocoon_container_delete(c), COCOON_OK);
     }
     net_nat_child();
+    net_firewall_child();
     EXPECT(cocoon_net_sweep_stale(NULL, &n), COCOON_OK);
     CHECK(n == 0);
     cocoon_builder_free(b);
@@ -190,6 +235,10 @@ static int net_child(void) {
     snprintf(out, sizeof out, "%s/cbr-abinat/.lock", dir);
     unlink(out);
     snprintf(out, sizeof out, "%s/cbr-abinat", dir);
+    CHECK(rmdir(out) == 0);
+    snprintf(out, sizeof out, "%s/cbr-abifw/.lock", dir);
+    unlink(out);
+    snprintf(out, sizeof out, "%s/cbr-abifw", dir);
     CHECK(rmdir(out) == 0);
     snprintf(out, sizeof out, "%s/cbr-abi/.lock", dir);
     unlink(out);

@@ -33,6 +33,13 @@ class Bridge:
     ports: published host ports, "HOST:CONTAINER", "HOST:CONTAINER/udp" or
         "ADDR:HOST:CONTAINER/tcp" (DNAT to the container; not on loopback addresses). A
         port another live container publishes raises PortInUse at spawn.
+    allow, deny: firewall rules made inside the container's network namespace before the
+        program starts (an nftables table "inet cocoon" that root inside cannot change
+        without CAP_NET_ADMIN): "[out:|in:]MATCH", MATCH one of "ADDR[/PREFIX]",
+        "ADDR[/PREFIX]:PORT[/tcp|udp]", "*:PORT[/PROTO]", "tcp", "udp" (out, egress, by
+        default). The deny rules are checked first, then the allow rules, in order.
+    egress_default, ingress_default: "accept" (the default) or "drop" for packets no rule
+        matches. Loopback and packets of accepted connections always pass.
 
     Needs Namespace.NET (in the default namespaces). Bad values raise InvalidConfig when
     the Container is built.
@@ -47,6 +54,10 @@ class Bridge:
     state_dir: Optional[StrPath] = None
     nat: bool = False
     ports: Sequence[str] = ()
+    allow: Sequence[str] = ()
+    deny: Sequence[str] = ()
+    egress_default: str = "accept"
+    ingress_default: str = "accept"
 
 
 @dataclass(frozen=True)
@@ -86,6 +97,17 @@ def _apply_network(h: Any, network: Optional[Bridge]) -> None:
         raise TypeError("ports= takes a list of mappings like [\"8080:80\"], not one string")
     for p in network.ports:
         _check(lib.cocoon_builder_add_published_port(h, p.encode()))
+    actions = {"accept": 0, "drop": 1}
+    for direction, default in ((0, network.egress_default), (1, network.ingress_default)):
+        if default not in actions:
+            raise ValueError(f"firewall default {default!r} is neither 'accept' nor 'drop'")
+        if default != "accept":
+            _check(lib.cocoon_builder_set_network_firewall_default(h, direction, actions[default]))
+    for action, rules in ((1, network.deny), (0, network.allow)):
+        if isinstance(rules, str):
+            raise TypeError("allow=/deny= take a list of rules like [\"out:10.0.0.1:443\"], not one string")
+        for r in rules:
+            _check(lib.cocoon_builder_add_firewall_rule(h, action, r.encode()))
 
 
 def net_sweep_stale(state_dir: Optional[StrPath] = None) -> int:

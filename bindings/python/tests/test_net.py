@@ -147,3 +147,33 @@ def test_bad_published_ports_are_typed_errors():
                          network=cocoon.Bridge(name="cbr-py", subnet="10.93.0.0/24", ports=["127.0.0.1:80:80"]))
     with pytest.raises(TypeError):
         cocoon.Container(["/bin/true"], network=cocoon.Bridge(name="cbr-py", subnet="10.93.0.0/24", ports="80:80"))
+
+
+def test_firewall_allows_denies_and_cannot_be_flushed_inside():
+    state = tempfile.mkdtemp(prefix="cocoon-py-fw-")
+    script = ("busybox ping -c1 -W2 10.98.0.1 >/dev/null && echo gw-ok || echo gw-blocked; "
+              "nft flush ruleset 2>/dev/null && echo flushed || echo flush-refused; "
+              "busybox ping -c1 -W2 10.98.0.1 >/dev/null && echo gw-ok || echo gw-blocked")
+
+    def body():
+        base = dict(name="cbr-pyfw", subnet="10.98.0.0/24", state_dir=state)
+        for net, want in [(cocoon.Bridge(**base, egress_default="drop", allow=["out:10.98.0.1"]), "gw-ok"),
+                          (cocoon.Bridge(**base, deny=["out:10.98.0.1/32"]), "gw-blocked")]:
+            c = cocoon.Container(["/bin/sh", "-c", script], network=net, stdout=cocoon.PIPE)
+            with c.spawn():
+                out = c.stdout.read().decode()
+                assert c.wait().success
+            assert out == f"{want}\nflush-refused\n{want}\n", out
+
+    in_netns(body)
+
+
+def test_bad_firewall_rules_are_typed_errors():
+    base = dict(name="cbr-py", subnet="10.93.0.0/24")
+    for kw in [dict(allow=["10.0.0.0/33"]), dict(deny=["in:*:0"]), dict(allow=["10.0.0.1:80/icmp"])]:
+        with pytest.raises(cocoon.InvalidConfig):
+            cocoon.Container(["/bin/true"], network=cocoon.Bridge(**base, **kw))
+    with pytest.raises(ValueError):
+        cocoon.Container(["/bin/true"], network=cocoon.Bridge(**base, egress_default="reject"))
+    with pytest.raises(TypeError):
+        cocoon.Container(["/bin/true"], network=cocoon.Bridge(**base, allow="10.0.0.1"))

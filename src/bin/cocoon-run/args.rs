@@ -238,6 +238,15 @@ pub struct RunArgs {
     /// ADDR:HOST:CONTAINER[/tcp|/udp] (repeatable; not on loopback addresses).
     #[arg(long, short = 'p', value_name = "[ADDR:]HOST:CONTAINER[/PROTO]", value_parser = parse::publish, help_heading = "Network")]
     pub publish: Vec<cocoon::PublishedPort>,
+    /// Firewall rule accepting [out:|in:]MATCH, MATCH one of ADDR[/PREFIX],
+    /// ADDR[/PREFIX]:PORT[/tcp|udp], *:PORT[/PROTO], tcp, udp (out by default; repeatable;
+    /// made inside the container's namespace; `--deny out:*` makes dropping the default;
+    /// the --deny rules are checked first, then the --allow rules, each in order).
+    #[arg(long, value_name = "[out:|in:]MATCH", help_heading = "Network")]
+    pub allow: Vec<String>,
+    /// Firewall rule dropping [out:|in:]MATCH (see --allow); `*` alone sets the default.
+    #[arg(long, value_name = "[out:|in:]MATCH", help_heading = "Network")]
+    pub deny: Vec<String>,
     /// Join an existing namespace instead of creating one: NS:PATH, NS one of net, ipc, uts.
     #[arg(long, value_name = "NS:PATH", value_parser = parse::join, help_heading = "Namespaces")]
     pub join: Vec<(cocoon::Namespaces, PathBuf)>,

@@ -269,6 +269,9 @@ pub fn in_effect(c: &Container) -> Vec<String> {
             if n.masquerade {
                 out.push(format!("nat: masquerade {} leaving the subnet (nftables table ip {})", n.address, cocoon::net::NAT_TABLE));
             }
+            if !n.firewall.is_open() {
+                out.extend(n.firewall.describe());
+            }
             for p in &n.published {
                 let on = p.host_address().map_or_else(|| "*".to_string(), |a| a.to_string());
                 out.push(format!("publish: {on}:{}/{} -> {}:{}", p.host_port(), p.protocol(), n.address, p.container_port()));

@@ -326,6 +326,8 @@ fn network(a: &RunArgs, mut b: ContainerBuilder) -> Result<ContainerBuilder, Fai
         ("--mtu", a.mtu.is_some()),
         ("--nat", a.nat),
         ("--publish", !a.publish.is_empty()),
+        ("--allow", !a.allow.is_empty()),
+        ("--deny", !a.deny.is_empty()),
     ];
     match &a.network {
         Some(NetworkFlag::Bridge(name)) => {
@@ -344,6 +346,7 @@ fn network(a: &RunArgs, mut b: ContainerBuilder) -> Result<ContainerBuilder, Fai
             for p in &a.publish {
                 net = net.publish(*p);
             }
+            net = net.firewall(firewall(a)?);
             b = b.network(cocoon::Network::Bridge(net));
         }
         other => {
@@ -356,6 +359,17 @@ fn network(a: &RunArgs, mut b: ContainerBuilder) -> Result<ContainerBuilder, Fai
         }
     }
     Ok(b)
+}
+
+/// The firewall of `--deny` then `--allow` (each in the order given; `*` sets a default).
+fn firewall(a: &RunArgs) -> Result<cocoon::net::Firewall, Failure> {
+    use cocoon::net::Action;
+    let mut fw = cocoon::net::Firewall::new();
+    let rules = a.deny.iter().map(|s| (Action::Drop, s, "--deny")).chain(a.allow.iter().map(|s| (Action::Accept, s, "--allow")));
+    for (action, spec, flag) in rules {
+        fw = fw.add_spec(action, spec).map_err(|e| Failure::usage(flag, e.to_string()))?;
+    }
+    Ok(fw)
 }
 
 /// The Landlock ruleset the --landlock-* flags ask for, if any.

@@ -7,7 +7,7 @@ use std::net::Ipv4Addr;
 
 use super::{absolute, cocoon_builder, with_builder};
 use crate::ffi::{cstr_arg, utf8_arg, Fail};
-use crate::net::{BridgeNetwork, Ipv4Subnet, Network, PublishedPort};
+use crate::net::{Action, BridgeNetwork, Ipv4Subnet, Network, PublishedPort};
 
 /// Loopback only (the default): the container's network namespace has no other interface.
 #[no_mangle]
@@ -153,3 +153,67 @@ pub unsafe extern "C" fn cocoon_builder_add_published_port(builder: *mut cocoon_
         })
     }
 }
+
+/// Firewall direction: packets leaving the container.
+pub const COCOON_FW_EGRESS: c_int = 0;
+/// Firewall direction: packets coming into the container.
+pub const COCOON_FW_INGRESS: c_int = 1;
+/// Firewall action: let the packets through.
+pub const COCOON_FW_ACCEPT: c_int = 0;
+/// Firewall action: drop the packets silently.
+pub const COCOON_FW_DROP: c_int = 1;
+
+fn fw_action(a: c_int) -> Result<Action, Fail> {
+    match a {
+        COCOON_FW_ACCEPT => Ok(Action::Accept),
+        COCOON_FW_DROP => Ok(Action::Drop),
+        _ => Err(Fail::arg(format!("action {a} is neither COCOON_FW_ACCEPT nor COCOON_FW_DROP"))),
+    }
+}
+
+/// What the bridge network's firewall does with packets of `direction`
+/// (`COCOON_FW_EGRESS`, `COCOON_FW_INGRESS`) that no rule matches: `action`
+/// (`COCOON_FW_ACCEPT`, the default, or `COCOON_FW_DROP`). The firewall is an nftables
+/// table `inet cocoon` made inside the container's network namespace before the program
+/// starts; loopback and packets of accepted connections always pass; without
+/// CAP_NET_ADMIN (not in the default capabilities) the program cannot change it.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_builder_set_network_firewall_default(
+    builder: *mut cocoon_builder,
+    direction: c_int,
+    action: c_int,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe {
+        with_bridge(builder, "firewall", |n| {
+            let a = fw_action(action)?;
+            let fw = n.get_firewall().clone();
+            let fw = match direction {
+                COCOON_FW_EGRESS => fw.egress_default(a),
+                COCOON_FW_INGRESS => fw.ingress_default(a),
+                _ => return Err(Fail::arg(format!("direction {direction} is neither COCOON_FW_EGRESS nor COCOON_FW_INGRESS"))),
+            };
+            Ok(n.firewall(fw))
+        })
+    }
+}
+
+/// Appends a firewall rule (checked in the order added; the first match decides):
+/// `action` (`COCOON_FW_ACCEPT`/`COCOON_FW_DROP`) for packets matching `spec`,
+/// `"[out:|in:]MATCH"` (out, egress, by default) where MATCH is `ADDR[/PREFIX]`,
+/// `ADDR[/PREFIX]:PORT[/tcp|/udp]`, `*:PORT[/PROTO]` or `tcp`/`udp` (egress matches the
+/// destination, ingress the source address; the port is the destination port). A MATCH
+/// of `*` alone sets the direction's default instead.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_builder_add_firewall_rule(builder: *mut cocoon_builder, action: c_int, spec: *const c_char) -> c_int {
+    // SAFETY: forwarded contract; `spec` is NUL-terminated.
+    unsafe {
+        with_bridge(builder, "firewall", |n| {
+            let a = fw_action(action)?;
+            let text = utf8_arg(cstr_arg(spec, "spec")?, "spec")?;
+            let fw = n.get_firewall().clone().add_spec(a, text)?;
+            Ok(n.firewall(fw))
+        })
+    }
+}
+
