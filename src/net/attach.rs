@@ -51,6 +51,10 @@ pub struct NetworkInfo {
     pub published: Vec<PublishedPort>,
     /// Its firewall.
     pub firewall: super::Firewall,
+    /// The limit of what it sends.
+    pub egress_limit: Option<super::RateLimit>,
+    /// The limit of what it receives.
+    pub ingress_limit: Option<super::RateLimit>,
 }
 
 /// What [`attach`] made; dropping it removes the host veth (and so the pair) and the lease.
@@ -179,6 +183,8 @@ pub(crate) fn attach(p: &NetPlan, pid: i32) -> Result<Attachment> {
         masquerade: cfg.nat,
         published: cfg.ports.clone(),
         firewall: cfg.firewall.clone(),
+        egress_limit: cfg.egress,
+        ingress_limit: cfg.ingress,
     };
     // From here on dropping `att` undoes everything (a missing veth is fine).
     let mut att = Attachment { info, lease, nat: None, netns, kept: false };
@@ -198,6 +204,17 @@ pub(crate) fn attach(p: &NetPlan, pid: i32) -> Result<Attachment> {
     inner.set_up(idx).map_err(|e| setup_err(what("bring the container interface up"), e))?;
     inner.add_address(idx, addr, cfg.subnet.prefix(), cfg.subnet.broadcast()).map_err(|e| setup_err(what("add address"), e))?;
     inner.add_default_route(idx, gw).map_err(|e| setup_err(what(&format!("add default route via {gw}")), e))?;
+    if let Some(l) = cfg.egress {
+        inner.add_root_tbf(idx, l.tbf_options()).map_err(|e| setup_err(what(&format!("limit egress to {l} (tbf on eth0)")), e))?;
+    }
+    if let Some(l) = cfg.ingress {
+        let hidx = nl
+            .link_index(&host)
+            .and_then(|i| i.ok_or_else(|| io::Error::from_raw_os_error(libc::ENODEV)))
+            .and_then(|i| nl.add_root_tbf(i, l.tbf_options()))
+            .map_err(|e| setup_err(what(&format!("limit ingress to {l} (tbf on {host})")), e));
+        hidx?;
+    }
     super::firewall::install(ns.as_fd(), &cfg.firewall).map_err(|e| setup_err(what("install the firewall (table inet cocoon in the container)"), e))?;
     if cfg.nat || !cfg.ports.is_empty() {
         let spec = NatSpec { masquerade: cfg.nat, subnet: cfg.subnet, addr, ports: &cfg.ports };

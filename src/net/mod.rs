@@ -9,6 +9,7 @@
 //! the nftables messages they are all made of.
 
 mod attach;
+mod bandwidth;
 mod firewall;
 pub(crate) mod lease;
 mod nat;
@@ -26,6 +27,7 @@ use crate::error::{Error, Result};
 pub(crate) use attach::{attach, precheck, sweep_once, Attachment, NetPlan};
 pub use attach::{sweep_stale, NetworkInfo};
 pub use lease::{DEFAULT_STATE_DIR, STATE_DIR_ENV};
+pub use bandwidth::{Rate, RateLimit, MIN_BURST};
 pub use firewall::{Action, Direction, Firewall, FirewallMatch, FIREWALL_TABLE};
 pub use nat::NAT_TABLE;
 pub use port::{Protocol, PublishedPort};
@@ -147,6 +149,8 @@ pub struct BridgeNetwork {
     pub(crate) nat: bool,
     pub(crate) ports: Vec<PublishedPort>,
     pub(crate) firewall: Firewall,
+    pub(crate) egress: Option<RateLimit>,
+    pub(crate) ingress: Option<RateLimit>,
 }
 
 impl BridgeNetwork {
@@ -164,6 +168,8 @@ impl BridgeNetwork {
             nat: false,
             ports: Vec::new(),
             firewall: Firewall::new(),
+            egress: None,
+            ingress: None,
         }
     }
 
@@ -191,6 +197,25 @@ impl BridgeNetwork {
     pub fn firewall(mut self, fw: Firewall) -> Self {
         self.firewall = fw;
         self
+    }
+
+    /// Limits the container's egress (what it sends): a tbf qdisc on its `eth0`, made
+    /// inside its namespace before the program starts.
+    pub fn egress_limit(mut self, l: RateLimit) -> Self {
+        self.egress = Some(l);
+        self
+    }
+
+    /// Limits the container's ingress (what it receives): a tbf qdisc on the host end of
+    /// its veth pair.
+    pub fn ingress_limit(mut self, l: RateLimit) -> Self {
+        self.ingress = Some(l);
+        self
+    }
+
+    /// The egress and ingress limits.
+    pub fn limits(&self) -> (Option<RateLimit>, Option<RateLimit>) {
+        (self.egress, self.ingress)
     }
 
     /// The firewall.
@@ -288,6 +313,12 @@ impl BridgeNetwork {
             }
         }
         self.firewall.validate()?;
+        if let Some(l) = self.egress {
+            l.validate("egress rate")?;
+        }
+        if let Some(l) = self.ingress {
+            l.validate("ingress rate")?;
+        }
         for (i, p) in self.ports.iter().enumerate() {
             p.validate()?;
             if let Some(q) = self.ports[..i].iter().find(|q| q.overlaps(p)) {

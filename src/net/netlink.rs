@@ -198,6 +198,21 @@ impl Rtnl {
         self.request(RouteNetlinkMessage::NewAddress(m), NLM_F_CREATE | NLM_F_EXCL).map(drop)
     }
 
+    /// Makes a tbf qdisc (handle `c0c0:`) the root qdisc of the link `index`, with the
+    /// tbf options `opts` (kind, bytes).
+    pub(crate) fn add_root_tbf(&mut self, index: u32, opts: Vec<(u16, Vec<u8>)>) -> io::Result<()> {
+        use netlink_packet_route::tc::{TcAttribute, TcHandle, TcMessage, TcOption};
+        let mut m = TcMessage::default();
+        m.header.family = AddressFamily::Unspec;
+        m.header.index = i32::try_from(index).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+        m.header.handle = TcHandle { major: 0xc0c0, minor: 0 };
+        m.header.parent = TcHandle::ROOT;
+        m.attributes.push(TcAttribute::Kind("tbf".to_string()));
+        let opts = opts.into_iter().map(|(k, v)| TcOption::Other(netlink_packet_core::DefaultNla::new(k, v))).collect();
+        m.attributes.push(TcAttribute::Options(opts));
+        self.request(RouteNetlinkMessage::NewQueueDiscipline(m), NLM_F_CREATE | NLM_F_EXCL).map(drop)
+    }
+
     /// Adds the default route via `gateway` out of the link `index`.
     pub(crate) fn add_default_route(&mut self, index: u32, gateway: Ipv4Addr) -> io::Result<()> {
         let mut m = RouteMessage::default();
