@@ -386,10 +386,10 @@
 // the container's file label at its own MCS level).
 #define COCOON_RELABEL_PRIVATE 1
 
-// Firewall direction: packets leaving the container.
+// Direction (of a firewall default or a rate limit): packets leaving the container.
 #define COCOON_FW_EGRESS 0
 
-// Firewall direction: packets coming into the container.
+// Direction (of a firewall default or a rate limit): packets coming into the container.
 #define COCOON_FW_INGRESS 1
 
 // Firewall action: let the packets through.
@@ -1207,6 +1207,17 @@ int cocoon_builder_set_network_firewall_default(cocoon_builder *builder,
 int cocoon_builder_add_firewall_rule(cocoon_builder *builder,
                                      int action,
                                      const char *spec);
+
+// Limits the bridge network's traffic in `direction` (`COCOON_FW_EGRESS`: what the
+// container sends, shaped on its `eth0` inside its namespace; `COCOON_FW_INGRESS`: what
+// it receives, shaped on the host end of its veth) to `rate` (`"10mbit"`, `"1M"`,
+// `"500kbps"`: tc units; 0 is `COCOON_E_INVALID_CONFIG`) with a burst of `burst` bytes
+// (0: the default, 20 ms at the rate and at least 64 KiB; otherwise at least 2048). A tc
+// `tbf` qdisc made through netlink before the program starts.
+int cocoon_builder_set_network_rate(cocoon_builder *builder,
+                                    int direction,
+                                    const char *rate,
+                                    uint32_t burst);
 
 // Allows `rights` (`COCOON_LANDLOCK_FS_*`, `COCOON_LANDLOCK_READ`, ...) beneath `path`,
 // an absolute path inside the container (a file: only the file rights apply). Bits no

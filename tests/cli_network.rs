@@ -126,3 +126,28 @@ fn firewall_flags_filter_and_show_in_verbose() {
     assert_eq!(o.code, 2, "{o:?}");
     assert!(o.stderr.contains("--deny") && o.stderr.contains("prefix"), "{}", o.stderr);
 }
+
+#[test]
+fn rate_flags_make_qdiscs_and_show_in_verbose() {
+    let state = TempDir::new("cli-rate");
+    in_test_netns(|| {
+        let mut c = command(None);
+        c.env("COCOON_NET_STATE_DIR", state.path()).args([
+            "--network", "bridge=cbr-clirate", "--subnet", "10.100.0.0/24", "--egress-rate", "5mbit",
+            "--ingress-rate", "20mbit,65536", "--verbose", "--", "sh", "-c", "tc qdisc show dev eth0",
+        ]);
+        let o = output(c);
+        assert_eq!(o.code, 0, "{o:?}");
+        assert!(o.stdout.contains("tbf c0c0: root") && o.stdout.contains("rate 5Mbit"), "{}", o.stdout);
+        assert!(o.stderr.contains("egress limit: 5mbit burst 65536 bytes (tbf on eth0)"), "{}", o.stderr);
+        assert!(o.stderr.contains("ingress limit: 20mbit burst 65536 bytes (tbf on coc"), "{}", o.stderr);
+    });
+    for bad in ["0", "10parsecs", "1M,10", "1M,x"] {
+        let o = run(&["--network", "bridge", "--egress-rate", bad, "--", "true"]);
+        assert_eq!(o.code, 2, "{bad}: {o:?}");
+        assert!(o.stderr.contains("--egress-rate"), "{bad}: {}", o.stderr);
+    }
+    let o = run(&["--ingress-rate", "1M", "--", "true"]);
+    assert_eq!(o.code, 2, "{o:?}");
+    assert!(o.stderr.contains("--ingress-rate: needs --network bridge"), "{}", o.stderr);
+}

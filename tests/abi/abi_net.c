@@ -59,6 +59,14 @@ void test_net_errors(void) {
         EXPECT(cocoon_builder_add_firewall_rule(b, COCOON_FW_ACCEPT, "in:10.0.0.0/33"), COCOON_E_INVALID_CONFIG);
         EXPECT(cocoon_builder_add_firewall_rule(b, COCOON_FW_ACCEPT, "out:10.0.0.1:70000"), COCOON_E_INVALID_CONFIG);
         EXPECT(cocoon_builder_add_firewall_rule(b, COCOON_FW_ACCEPT, "in:*:80/tcp"), COCOON_OK);
+        EXPECT(cocoon_builder_set_network_rate(NULL, COCOON_FW_EGRESS, "10mbit", 0), COCOON_E_INVALID_ARGUMENT);
+        EXPECT(cocoon_builder_set_network_rate(b, COCOON_FW_EGRESS, NULL, 0), COCOON_E_INVALID_ARGUMENT);
+        EXPECT(cocoon_builder_set_network_rate(b, 5, "10mbit", 0), COCOON_E_INVALID_ARGUMENT);
+        EXPECT(cocoon_builder_set_network_rate(b, COCOON_FW_EGRESS, "0", 0), COCOON_E_INVALID_CONFIG);
+        EXPECT(cocoon_builder_set_network_rate(b, COCOON_FW_EGRESS, "10parsecs", 0), COCOON_E_INVALID_CONFIG);
+        EXPECT(cocoon_builder_set_network_rate(b, COCOON_FW_INGRESS, "10mbit", 100), COCOON_E_INVALID_CONFIG);
+        EXPECT(cocoon_builder_set_network_rate(b, COCOON_FW_EGRESS, "10mbit", 0), COCOON_OK);
+        EXPECT(cocoon_builder_set_network_rate(b, COCOON_FW_INGRESS, "1M", 65536), COCOON_OK);
     }
     /* Bridge networking needs a new network namespace: refused before any clone. */
     EXPECT(cocoon_builder_set_namespaces(b, COCOON_NS_DEFAULT & ~COCOON_NS_NET), COCOON_OK);
@@ -178,6 +186,41 @@ static void net_firewall_child(void) {
     cocoon_builder_free(b);
 }
 
+/* Rate limits: the tbf qdiscs are made (tc only observes) and gone with the container. */
+static void net_rate_child(void) {
+    cocoon_builder *b = NULL;
+    cocoon_container *c = NULL;
+    const char *args[] = {"-c", "tc qdisc show dev eth0"};
+    const char *host = NULL, *addr = NULL;
+    char out[512] = "", cmd[128], line[256];
+    int code = -1, sig = 0, fd = -1, found = 0;
+    FILE *f;
+    EXPECT(cocoon_builder_new("/bin/sh", &b), COCOON_OK);
+    EXPECT(cocoon_builder_set_args(b, args, 2), COCOON_OK);
+    EXPECT(cocoon_builder_set_stdio(b, COCOON_STDOUT, COCOON_STDIO_PIPE, -1), COCOON_OK);
+    EXPECT(cocoon_builder_set_network_bridge(b, "cbr-abirate", "10.95.0.0/24", NULL), COCOON_OK);
+    EXPECT(cocoon_builder_set_network_rate(b, COCOON_FW_EGRESS, "5mbit", 0), COCOON_OK);
+    EXPECT(cocoon_builder_set_network_rate(b, COCOON_FW_INGRESS, "20mbit", 0), COCOON_OK);
+    EXPECT(cocoon_container_spawn(b, &c), COCOON_OK);
+    if (c != NULL) {
+        EXPECT(cocoon_container_network(c, &addr, &host), COCOON_OK);
+        snprintf(cmd, sizeof cmd, "tc qdisc show dev %s", host);
+        f = popen(cmd, "r");
+        while (f != NULL && fgets(line, sizeof line, f) != NULL)
+            found |= strstr(line, "tbf c0c0: root") != NULL && strstr(line, "rate 20Mbit") != NULL;
+        if (f != NULL)
+            pclose(f);
+        CHECK(found);
+        EXPECT(cocoon_container_take_stdio(c, COCOON_STDOUT, &fd), COCOON_OK);
+        read_all(fd, out, sizeof out);
+        EXPECT(cocoon_container_wait(c, &code, &sig), COCOON_OK);
+        CHECK(code == 0);
+        CHECK(strstr(out, "tbf c0c0: root") != NULL && strstr(out, "rate 5Mbit") != NULL);
+        EXPECT(cocoon_container_delete(c), COCOON_OK);
+    }
+    cocoon_builder_free(b);
+}
+
 /* The forked child's part: returns how many checks failed. */
 static int net_child(void) {
     char dir[] = "/tmp/cocoon-abi-net-XXXXXX", out[512];
@@ -227,6 +270,7 @@ static int net_child(void) {
     }
     net_nat_child();
     net_firewall_child();
+    net_rate_child();
     EXPECT(cocoon_net_sweep_stale(NULL, &n), COCOON_OK);
     CHECK(n == 0);
     cocoon_builder_free(b);
@@ -235,6 +279,10 @@ static int net_child(void) {
     snprintf(out, sizeof out, "%s/cbr-abinat/.lock", dir);
     unlink(out);
     snprintf(out, sizeof out, "%s/cbr-abinat", dir);
+    CHECK(rmdir(out) == 0);
+    snprintf(out, sizeof out, "%s/cbr-abirate/.lock", dir);
+    unlink(out);
+    snprintf(out, sizeof out, "%s/cbr-abirate", dir);
     CHECK(rmdir(out) == 0);
     snprintf(out, sizeof out, "%s/cbr-abifw/.lock", dir);
     unlink(out);

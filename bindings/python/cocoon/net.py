@@ -40,6 +40,10 @@ class Bridge:
         default). The deny rules are checked first, then the allow rules, in order.
     egress_default, ingress_default: "accept" (the default) or "drop" for packets no rule
         matches. Loopback and packets of accepted connections always pass.
+    egress_rate, ingress_rate: bandwidth limits of what the container sends / receives,
+        tc rates like "10mbit", "1M", "500kbps" (a tbf qdisc on its eth0 / on the host
+        end of its veth); egress_burst, ingress_burst: the bucket in bytes (default 20 ms
+        at the rate, at least 64 KiB; at least 2048). A rate of 0 raises InvalidConfig.
 
     Needs Namespace.NET (in the default namespaces). Bad values raise InvalidConfig when
     the Container is built.
@@ -58,6 +62,10 @@ class Bridge:
     deny: Sequence[str] = ()
     egress_default: str = "accept"
     ingress_default: str = "accept"
+    egress_rate: Optional[str] = None
+    ingress_rate: Optional[str] = None
+    egress_burst: int = 0
+    ingress_burst: int = 0
 
 
 @dataclass(frozen=True)
@@ -108,6 +116,12 @@ def _apply_network(h: Any, network: Optional[Bridge]) -> None:
             raise TypeError("allow=/deny= take a list of rules like [\"out:10.0.0.1:443\"], not one string")
         for r in rules:
             _check(lib.cocoon_builder_add_firewall_rule(h, action, r.encode()))
+    for direction, rate, burst in ((0, network.egress_rate, network.egress_burst),
+                                   (1, network.ingress_rate, network.ingress_burst)):
+        if rate is not None:
+            if not 0 <= burst <= 0xFFFFFFFF:
+                raise ValueError(f"burst {burst} is outside 0..4294967295")
+            _check(lib.cocoon_builder_set_network_rate(h, direction, str(rate).encode(), burst))
 
 
 def net_sweep_stale(state_dir: Optional[StrPath] = None) -> int:

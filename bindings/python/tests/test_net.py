@@ -177,3 +177,28 @@ def test_bad_firewall_rules_are_typed_errors():
         cocoon.Container(["/bin/true"], network=cocoon.Bridge(**base, egress_default="reject"))
     with pytest.raises(TypeError):
         cocoon.Container(["/bin/true"], network=cocoon.Bridge(**base, allow="10.0.0.1"))
+
+
+def test_rate_limits_make_tbf_qdiscs_and_bad_rates_are_typed():
+    import subprocess
+    state = tempfile.mkdtemp(prefix="cocoon-py-rate-")
+
+    def body():
+        net = cocoon.Bridge(name="cbr-pyrate", subnet="10.99.0.0/24", state_dir=state,
+                            egress_rate="5mbit", ingress_rate="20mbit", ingress_burst=65536)
+        c = cocoon.Container(["/bin/sh", "-c", "tc qdisc show dev eth0; cat >/dev/null"], network=net,
+                             stdout=cocoon.PIPE, stdin=cocoon.PIPE)
+        with c.spawn():
+            line = c.stdout.readline().decode()
+            assert "tbf c0c0: root" in line and "rate 5Mbit" in line, line
+            host = subprocess.run(["tc", "qdisc", "show", "dev", c.network.host_interface],
+                                  capture_output=True, text=True).stdout
+            assert "tbf c0c0: root" in host and "rate 20Mbit" in host and "burst 64Kb" in host, host
+            c.stdin.close()
+            assert c.wait().success
+
+    in_netns(body)
+    base = dict(name="cbr-py", subnet="10.93.0.0/24")
+    for kw in [dict(egress_rate="0"), dict(ingress_rate="10parsecs"), dict(egress_rate="1M", egress_burst=10)]:
+        with pytest.raises(cocoon.InvalidConfig):
+            cocoon.Container(["/bin/true"], network=cocoon.Bridge(**base, **kw))

@@ -247,6 +247,13 @@ pub struct RunArgs {
     /// Firewall rule dropping [out:|in:]MATCH (see --allow); `*` alone sets the default.
     #[arg(long, value_name = "[out:|in:]MATCH", help_heading = "Network")]
     pub deny: Vec<String>,
+    /// Limit what the container sends: RATE[,BURST] (tc units: 10mbit, 1M, 500kbps;
+    /// BURST in bytes).
+    #[arg(long, value_name = "RATE[,BURST]", value_parser = parse::rate_limit, help_heading = "Network")]
+    pub egress_rate: Option<cocoon::net::RateLimit>,
+    /// Limit what the container receives: RATE[,BURST] (see --egress-rate).
+    #[arg(long, value_name = "RATE[,BURST]", value_parser = parse::rate_limit, help_heading = "Network")]
+    pub ingress_rate: Option<cocoon::net::RateLimit>,
     /// Join an existing namespace instead of creating one: NS:PATH, NS one of net, ipc, uts.
     #[arg(long, value_name = "NS:PATH", value_parser = parse::join, help_heading = "Namespaces")]
     pub join: Vec<(cocoon::Namespaces, PathBuf)>,

@@ -272,6 +272,12 @@ pub fn in_effect(c: &Container) -> Vec<String> {
             if !n.firewall.is_open() {
                 out.extend(n.firewall.describe());
             }
+            if let Some(l) = n.egress_limit {
+                out.push(format!("egress limit: {l} (tbf on {})", n.interface));
+            }
+            if let Some(l) = n.ingress_limit {
+                out.push(format!("ingress limit: {l} (tbf on {})", n.host_interface));
+            }
             for p in &n.published {
                 let on = p.host_address().map_or_else(|| "*".to_string(), |a| a.to_string());
                 out.push(format!("publish: {on}:{}/{} -> {}:{}", p.host_port(), p.protocol(), n.address, p.container_port()));

@@ -328,6 +328,8 @@ fn network(a: &RunArgs, mut b: ContainerBuilder) -> Result<ContainerBuilder, Fai
         ("--publish", !a.publish.is_empty()),
         ("--allow", !a.allow.is_empty()),
         ("--deny", !a.deny.is_empty()),
+        ("--egress-rate", a.egress_rate.is_some()),
+        ("--ingress-rate", a.ingress_rate.is_some()),
     ];
     match &a.network {
         Some(NetworkFlag::Bridge(name)) => {
@@ -347,6 +349,12 @@ fn network(a: &RunArgs, mut b: ContainerBuilder) -> Result<ContainerBuilder, Fai
                 net = net.publish(*p);
             }
             net = net.firewall(firewall(a)?);
+            if let Some(l) = a.egress_rate {
+                net = net.egress_limit(l);
+            }
+            if let Some(l) = a.ingress_rate {
+                net = net.ingress_limit(l);
+            }
             b = b.network(cocoon::Network::Bridge(net));
         }
         other => {

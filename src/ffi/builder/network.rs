@@ -154,9 +154,9 @@ pub unsafe extern "C" fn cocoon_builder_add_published_port(builder: *mut cocoon_
     }
 }
 
-/// Firewall direction: packets leaving the container.
+/// Direction (of a firewall default or a rate limit): packets leaving the container.
 pub const COCOON_FW_EGRESS: c_int = 0;
-/// Firewall direction: packets coming into the container.
+/// Direction (of a firewall default or a rate limit): packets coming into the container.
 pub const COCOON_FW_INGRESS: c_int = 1;
 /// Firewall action: let the packets through.
 pub const COCOON_FW_ACCEPT: c_int = 0;
@@ -217,3 +217,33 @@ pub unsafe extern "C" fn cocoon_builder_add_firewall_rule(builder: *mut cocoon_b
     }
 }
 
+
+/// Limits the bridge network's traffic in `direction` (`COCOON_FW_EGRESS`: what the
+/// container sends, shaped on its `eth0` inside its namespace; `COCOON_FW_INGRESS`: what
+/// it receives, shaped on the host end of its veth) to `rate` (`"10mbit"`, `"1M"`,
+/// `"500kbps"`: tc units; 0 is `COCOON_E_INVALID_CONFIG`) with a burst of `burst` bytes
+/// (0: the default, 20 ms at the rate and at least 64 KiB; otherwise at least 2048). A tc
+/// `tbf` qdisc made through netlink before the program starts.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_builder_set_network_rate(
+    builder: *mut cocoon_builder,
+    direction: c_int,
+    rate: *const c_char,
+    burst: u32,
+) -> c_int {
+    // SAFETY: forwarded contract; `rate` is NUL-terminated.
+    unsafe {
+        with_bridge(builder, "rate", |n| {
+            let r: crate::net::Rate = utf8_arg(cstr_arg(rate, "rate")?, "rate")?.parse()?;
+            let mut l = crate::net::RateLimit::new(r);
+            if burst != 0 {
+                l = l.burst(burst);
+            }
+            match direction {
+                COCOON_FW_EGRESS => Ok(n.egress_limit(l)),
+                COCOON_FW_INGRESS => Ok(n.ingress_limit(l)),
+                _ => Err(Fail::arg(format!("direction {direction} is neither COCOON_FW_EGRESS nor COCOON_FW_INGRESS"))),
+            }
+        })
+    }
+}
