@@ -126,7 +126,8 @@ def _apply_network(h: Any, network: Optional[Bridge]) -> None:
 
 def net_sweep_stale(state_dir: Optional[StrPath] = None) -> int:
     """Removes the address leases whose containers are gone (and the host veths they name
-    in this thread's network namespace); returns how many leases went."""
+    in this thread's network namespace, and the NAT rules of gone containers in its
+    nftables table "ip cocoon"); returns how many leases went."""
     n = ctypes.c_size_t()
     _check(lib.cocoon_net_sweep_stale(None if state_dir is None else _b(state_dir), ctypes.byref(n)))
     return n.value

@@ -4,6 +4,7 @@ machine's interfaces are never touched."""
 
 import ctypes
 import os
+import shutil
 import tempfile
 import threading
 
@@ -70,7 +71,10 @@ def test_bridge_address_route_and_lease_cleanup():
         finally:
             del os.environ["COCOON_NET_STATE_DIR"]
 
-    in_netns(body)
+    try:
+        in_netns(body)
+    finally:
+        shutil.rmtree(state, ignore_errors=True)
 
 
 def test_bad_network_values_are_invalid_config():
@@ -135,7 +139,10 @@ def test_published_port_nat_and_port_in_use():
         assert _nft_rules() == []
         assert [f for f in os.listdir(os.path.join(state, "cbr-pynat")) if f != ".lock"] == []
 
-    in_netns(body)
+    try:
+        in_netns(body)
+    finally:
+        shutil.rmtree(state, ignore_errors=True)
 
 
 def test_bad_published_ports_are_typed_errors():
@@ -165,7 +172,10 @@ def test_firewall_allows_denies_and_cannot_be_flushed_inside():
                 assert c.wait().success
             assert out == f"{want}\nflush-refused\n{want}\n", out
 
-    in_netns(body)
+    try:
+        in_netns(body)
+    finally:
+        shutil.rmtree(state, ignore_errors=True)
 
 
 def test_bad_firewall_rules_are_typed_errors():
@@ -197,7 +207,10 @@ def test_rate_limits_make_tbf_qdiscs_and_bad_rates_are_typed():
             c.stdin.close()
             assert c.wait().success
 
-    in_netns(body)
+    try:
+        in_netns(body)
+    finally:
+        shutil.rmtree(state, ignore_errors=True)
     base = dict(name="cbr-py", subnet="10.93.0.0/24")
     for kw in [dict(egress_rate="0"), dict(ingress_rate="10parsecs"), dict(egress_rate="1M", egress_burst=10)]:
         with pytest.raises(cocoon.InvalidConfig):
