@@ -10,6 +10,7 @@ pkgs=(
   iproute2 util-linux procps  # network/namespace checks in tests
   valgrind binutils  # C ABI tests under valgrind, nm/readelf for the symbol checks
   python3 python3-venv  # Python bindings tests
+  nftables  # NAT tests: `nft list table ip cocoon` observes the rules cocoon makes through netlink (the library never runs nft)
   podman skopeo umoci runc tar  # image tests: producers (podman save, skopeo copy, umoci) and the control (podman --runtime runc run)
 )
 missing=()

@@ -109,6 +109,10 @@
 // No image of that name or digest in the store (or no manifest for this platform).
 #define COCOON_E_IMAGE_NOT_FOUND -16
 
+// A published host port (same protocol and port, and the same host address or either
+// on all of them) is forwarded to another live container. Nothing was created.
+#define COCOON_E_PORT_IN_USE -17
+
 // No stage: the last error was not a setup failure.
 #define COCOON_STAGE_NONE 0
 
@@ -381,6 +385,18 @@
 // `cocoon_builder_add_bind_relabel`: relabel the source for this container only (`Z`:
 // the container's file label at its own MCS level).
 #define COCOON_RELABEL_PRIVATE 1
+
+// Direction (of a firewall default or a rate limit): packets leaving the container.
+#define COCOON_FW_EGRESS 0
+
+// Direction (of a firewall default or a rate limit): packets coming into the container.
+#define COCOON_FW_INGRESS 1
+
+// Firewall action: let the packets through.
+#define COCOON_FW_ACCEPT 0
+
+// Firewall action: drop the packets silently.
+#define COCOON_FW_DROP 1
 
 // Execute a file (ABI 1).
 #define COCOON_LANDLOCK_FS_EXECUTE (1 << 0)
@@ -1157,6 +1173,52 @@ int cocoon_builder_set_network_mac(cocoon_builder *builder,
 int cocoon_builder_set_network_state_dir(cocoon_builder *builder,
                                          const char *dir);
 
+// Masquerade (`nat` non-zero) for the bridge network's traffic leaving its subnet, in
+// cocoon's own nftables table `ip cocoon` of the host's network namespace; turns on
+// `net.ipv4.ip_forward` there. The rules go with the container.
+int cocoon_builder_set_network_nat(cocoon_builder *builder,
+                                   int nat);
+
+// Publishes a host port of the bridge network: `spec` is `"HOST:CONTAINER"`,
+// `"HOST:CONTAINER/udp"` or `"ADDR:HOST:CONTAINER/tcp"` (ports 1..=65535; default tcp;
+// ADDR an IPv4 address of the host, not a loopback one: `COCOON_E_UNSUPPORTED`).
+// Connections to the host port (from other hosts and from the host itself) are
+// forwarded to the container's address (DNAT in the table `ip cocoon`). A port another
+// live container publishes fails the spawn with `COCOON_E_PORT_IN_USE`.
+int cocoon_builder_add_published_port(cocoon_builder *builder,
+                                      const char *spec);
+
+// What the bridge network's firewall does with packets of `direction`
+// (`COCOON_FW_EGRESS`, `COCOON_FW_INGRESS`) that no rule matches: `action`
+// (`COCOON_FW_ACCEPT`, the default, or `COCOON_FW_DROP`). The firewall is an nftables
+// table `inet cocoon` made inside the container's network namespace before the program
+// starts; loopback and packets of accepted connections always pass; without
+// CAP_NET_ADMIN (not in the default capabilities) the program cannot change it.
+int cocoon_builder_set_network_firewall_default(cocoon_builder *builder,
+                                                int direction,
+                                                int action);
+
+// Appends a firewall rule (checked in the order added; the first match decides):
+// `action` (`COCOON_FW_ACCEPT`/`COCOON_FW_DROP`) for packets matching `spec`,
+// `"[out:|in:]MATCH"` (out, egress, by default) where MATCH is `ADDR[/PREFIX]`,
+// `ADDR[/PREFIX]:PORT[/tcp|/udp]`, `*:PORT[/PROTO]` or `tcp`/`udp` (egress matches the
+// destination, ingress the source address; the port is the destination port). A MATCH
+// of `*` alone sets the direction's default instead.
+int cocoon_builder_add_firewall_rule(cocoon_builder *builder,
+                                     int action,
+                                     const char *spec);
+
+// Limits the bridge network's traffic in `direction` (`COCOON_FW_EGRESS`: what the
+// container sends, shaped on its `eth0` inside its namespace; `COCOON_FW_INGRESS`: what
+// it receives, shaped on the host end of its veth) to `rate` (`"10mbit"`, `"1M"`,
+// `"500kbps"`: tc units; 0 is `COCOON_E_INVALID_CONFIG`) with a burst of `burst` bytes
+// (0: the default, 20 ms at the rate and at least 64 KiB; otherwise at least 2048). A tc
+// `tbf` qdisc made through netlink before the program starts.
+int cocoon_builder_set_network_rate(cocoon_builder *builder,
+                                    int direction,
+                                    const char *rate,
+                                    uint32_t burst);
+
 // Allows `rights` (`COCOON_LANDLOCK_FS_*`, `COCOON_LANDLOCK_READ`, ...) beneath `path`,
 // an absolute path inside the container (a file: only the file rights apply). Bits no
 // ABI known to this library has are kept and treated as a future ABI's. With any
@@ -1480,8 +1542,9 @@ int cocoon_sweep_stale(const char *parent,
                        size_t *removed);
 
 // Removes the address leases (under `state_dir`, NULL: `$COCOON_NET_STATE_DIR` or
-// `/run/cocoon/net`) whose containers are gone, and the host veths they name in the
-// calling thread's network namespace. `*removed` (may be NULL) receives how many leases
+// `/run/cocoon/net`) whose containers are gone, the host veths they name in the
+// calling thread's network namespace, and the rules of gone containers in its nftables
+// table `ip cocoon` (NAT, published ports). `*removed` (may be NULL) receives how many leases
 // went. An allocation on a bridge reclaims the stale leases it meets in the same way.
 int cocoon_net_sweep_stale(const char *state_dir,
                            size_t *removed);

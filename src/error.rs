@@ -81,6 +81,16 @@ pub enum Error {
         address: std::net::Ipv4Addr,
     },
 
+    /// A host port is published by another live container (same protocol and port, and
+    /// the same host address or either on all of them).
+    #[error("host port {port}/{protocol} is published by another live container")]
+    PortInUse {
+        /// TCP or UDP.
+        protocol: crate::net::Protocol,
+        /// The host port.
+        port: u16,
+    },
+
     /// The running kernel lacks a feature the configuration requires (e.g. a Landlock
     /// right above its ABI in [`crate::landlock::LandlockMode::Required`]); nothing was
     /// created.

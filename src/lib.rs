@@ -66,7 +66,7 @@ pub use image_file::ImageFileProblem;
 pub use mount::Mount;
 #[doc(no_inline)]
 pub use namespace::{Namespaces, TimeOffsets};
-pub use net::{BridgeNetwork, Ipv4Subnet, Network, NetworkInfo};
+pub use net::{BridgeNetwork, Ipv4Subnet, Network, NetworkInfo, PublishedPort};
 pub use plan::Plan;
 #[doc(no_inline)]
 pub use process::{Process, Rlimit, Stdio, User};

@@ -101,6 +101,9 @@ pub const COCOON_E_IMAGE_UNSAFE: c_int = -14;
 pub const COCOON_E_IMAGE_FORMAT: c_int = -15;
 /// No image of that name or digest in the store (or no manifest for this platform).
 pub const COCOON_E_IMAGE_NOT_FOUND: c_int = -16;
+/// A published host port (same protocol and port, and the same host address or either
+/// on all of them) is forwarded to another live container. Nothing was created.
+pub const COCOON_E_PORT_IN_USE: c_int = -17;
 
 // ---------------------------------------------------------------------------------------
 // Setup stages (`cocoon_last_error_stage()`), the numbers of `cocoon::Stage`.
@@ -221,6 +224,7 @@ impl From<Error> for Fail {
             Error::AlreadyExited => COCOON_E_ALREADY_EXITED,
             Error::ImageFile { .. } => COCOON_E_IMAGE_FILE,
             Error::AddressInUse { .. } => COCOON_E_ADDRESS_IN_USE,
+            Error::PortInUse { .. } => COCOON_E_PORT_IN_USE,
             Error::Unsupported { .. } => COCOON_E_UNSUPPORTED,
             Error::Image(ie) => match ie {
                 crate::image::ImageError::DigestMismatch { .. } => COCOON_E_IMAGE_DIGEST,
@@ -384,6 +388,7 @@ pub extern "C" fn cocoon_strerror(code: c_int) -> *const c_char {
         COCOON_E_IMAGE_UNSAFE => c"unsafe image layer entry",
         COCOON_E_IMAGE_FORMAT => c"malformed or oversized image",
         COCOON_E_IMAGE_NOT_FOUND => c"image not found",
+        COCOON_E_PORT_IN_USE => c"the host port is published by another live container",
         _ => c"unknown error code",
     };
     s.as_ptr()
@@ -541,7 +546,8 @@ mod tests {
     fn every_code_has_a_string() {
         for c in [COCOON_OK, COCOON_E_INVALID_ARGUMENT, COCOON_E_INVALID_CONFIG, COCOON_E_SETUP, COCOON_E_OS,
                   COCOON_E_CGROUP, COCOON_E_SELINUX, COCOON_E_ALREADY_EXITED, COCOON_E_PANIC, COCOON_E_NOT_AVAILABLE,
-                  COCOON_E_IMAGE_FILE, COCOON_E_ADDRESS_IN_USE] {
+                  COCOON_E_IMAGE_FILE, COCOON_E_ADDRESS_IN_USE, COCOON_E_UNSUPPORTED, COCOON_E_IMAGE_DIGEST,
+                  COCOON_E_IMAGE_UNSAFE, COCOON_E_IMAGE_FORMAT, COCOON_E_IMAGE_NOT_FOUND, COCOON_E_PORT_IN_USE] {
             // SAFETY: static strings.
             let s = unsafe { CStr::from_ptr(cocoon_strerror(c)) }.to_str().unwrap();
             assert_ne!(s, "unknown error code", "{c}");

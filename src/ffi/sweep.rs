@@ -32,8 +32,9 @@ pub unsafe extern "C" fn cocoon_sweep_stale(parent: *const c_char, removed: *mut
 }
 
 /// Removes the address leases (under `state_dir`, NULL: `$COCOON_NET_STATE_DIR` or
-/// `/run/cocoon/net`) whose containers are gone, and the host veths they name in the
-/// calling thread's network namespace. `*removed` (may be NULL) receives how many leases
+/// `/run/cocoon/net`) whose containers are gone, the host veths they name in the
+/// calling thread's network namespace, and the rules of gone containers in its nftables
+/// table `ip cocoon` (NAT, published ports). `*removed` (may be NULL) receives how many leases
 /// went. An allocation on a bridge reclaims the stale leases it meets in the same way.
 #[no_mangle]
 pub unsafe extern "C" fn cocoon_net_sweep_stale(state_dir: *const c_char, removed: *mut usize) -> c_int {

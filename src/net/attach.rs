@@ -11,8 +11,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use super::lease::{self, Holder, Lease, LeaseError};
+use super::nat::{self, Installed, NatSpec, Owner};
 use super::netlink::{Rtnl, VethSpec};
-use super::{BridgeNetwork, CONTAINER_IFNAME, HOST_VETH_PREFIX, MAX_IFNAME_LEN};
+use super::{BridgeNetwork, PublishedPort, CONTAINER_IFNAME, HOST_VETH_PREFIX, MAX_IFNAME_LEN};
 use crate::error::{Error, Result, Stage};
 
 /// The planned network of a container (from a validated [`BridgeNetwork`]).
@@ -44,6 +45,16 @@ pub struct NetworkInfo {
     pub prefix: u8,
     /// The default route's gateway.
     pub gateway: Ipv4Addr,
+    /// Whether its traffic leaving the subnet is masqueraded.
+    pub masquerade: bool,
+    /// The host ports forwarded to it.
+    pub published: Vec<PublishedPort>,
+    /// Its firewall.
+    pub firewall: super::Firewall,
+    /// The limit of what it sends.
+    pub egress_limit: Option<super::RateLimit>,
+    /// The limit of what it receives.
+    pub ingress_limit: Option<super::RateLimit>,
 }
 
 /// What [`attach`] made; dropping it removes the host veth (and so the pair) and the lease.
@@ -51,17 +62,23 @@ pub struct NetworkInfo {
 pub(crate) struct Attachment {
     pub(crate) info: NetworkInfo,
     lease: Lease,
+    /// Its NAT rules (deleted through the socket they were made with, which talks to
+    /// the host's namespace from any thread).
+    nat: Option<Installed>,
     /// The network namespace (inode) the host end was made in.
     netns: u64,
     kept: bool,
 }
 
 impl Attachment {
-    /// Keeps veth and lease (a detached container): the lease is the container's, and
-    /// the next allocation or [`sweep_stale`] reclaims it once the container is gone.
+    /// Keeps veth, lease and NAT rules (a detached container): they are the container's,
+    /// and the next allocation or [`sweep_stale`] reclaims them once it is gone.
     pub(crate) fn leave(mut self) {
         self.kept = true;
         self.lease.keep();
+        if let Some(n) = self.nat.as_mut() {
+            n.keep();
+        }
     }
 }
 
@@ -72,6 +89,10 @@ impl Attachment {
     /// against ≈ 25 µs for a pair whose namespace is alive).
     pub(crate) fn release_exited(mut self) {
         self.kept = true;
+        // The rules are in the host's namespace, which stays: they go now.
+        if let Some(n) = self.nat.as_mut() {
+            let _ = n.remove();
+        }
         let _ = self.lease.release();
     }
 }
@@ -86,6 +107,9 @@ impl Drop for Attachment {
                     let _ = nl.delete_link(&self.info.host_interface);
                 }
             }
+            if let Some(n) = self.nat.as_mut() {
+                let _ = n.remove();
+            }
             let _ = self.lease.release();
         }
     }
@@ -95,13 +119,14 @@ fn setup_err(detail: String, source: io::Error) -> Error {
     Error::Setup { stage: Stage::Network, detail, source }
 }
 
-/// Before the clone: a static address already leased by a live container is refused.
+/// Before the clone: a static address already leased by a live container, or a host
+/// port another live container publishes, is refused.
 pub(crate) fn precheck(p: &NetPlan) -> Result<()> {
     match p.cfg.address {
         Some(a) if lease::held_by_live(&p.state, &p.cfg.bridge, a) => {
             Err(Error::AddressInUse { bridge: p.cfg.bridge.clone(), address: a })
         }
-        _ => Ok(()),
+        _ => nat::precheck(&p.cfg.ports),
     }
 }
 
@@ -155,9 +180,14 @@ pub(crate) fn attach(p: &NetPlan, pid: i32) -> Result<Attachment> {
         address: addr,
         prefix: cfg.subnet.prefix(),
         gateway: gw,
+        masquerade: cfg.nat,
+        published: cfg.ports.clone(),
+        firewall: cfg.firewall.clone(),
+        egress_limit: cfg.egress,
+        ingress_limit: cfg.ingress,
     };
     // From here on dropping `att` undoes everything (a missing veth is fine).
-    let att = Attachment { info, lease, netns, kept: false };
+    let mut att = Attachment { info, lease, nat: None, netns, kept: false };
     let what = |step: &str| format!("{step}: {host} / {CONTAINER_IFNAME} {addr}/{} on bridge {}", cfg.subnet.prefix(), cfg.bridge);
     let mut nl = Rtnl::new().map_err(|e| setup_err(what("netlink socket"), e))?;
     remove_stale_veths(&mut nl, &stale);
@@ -174,6 +204,22 @@ pub(crate) fn attach(p: &NetPlan, pid: i32) -> Result<Attachment> {
     inner.set_up(idx).map_err(|e| setup_err(what("bring the container interface up"), e))?;
     inner.add_address(idx, addr, cfg.subnet.prefix(), cfg.subnet.broadcast()).map_err(|e| setup_err(what("add address"), e))?;
     inner.add_default_route(idx, gw).map_err(|e| setup_err(what(&format!("add default route via {gw}")), e))?;
+    if let Some(l) = cfg.egress {
+        inner.add_root_tbf(idx, l.tbf_options()).map_err(|e| setup_err(what(&format!("limit egress to {l} (tbf on eth0)")), e))?;
+    }
+    if let Some(l) = cfg.ingress {
+        let hidx = nl
+            .link_index(&host)
+            .and_then(|i| i.ok_or_else(|| io::Error::from_raw_os_error(libc::ENODEV)))
+            .and_then(|i| nl.add_root_tbf(i, l.tbf_options()))
+            .map_err(|e| setup_err(what(&format!("limit ingress to {l} (tbf on {host})")), e));
+        hidx?;
+    }
+    super::firewall::install(ns.as_fd(), &cfg.firewall).map_err(|e| setup_err(what("install the firewall (table inet cocoon in the container)"), e))?;
+    if cfg.nat || !cfg.ports.is_empty() {
+        let spec = NatSpec { masquerade: cfg.nat, subnet: cfg.subnet, addr, ports: &cfg.ports };
+        att.nat = Some(nat::install(&p.state, Owner { veth: host, pid, start }, &spec)?);
+    }
     Ok(att)
 }
 
@@ -207,10 +253,12 @@ pub(crate) fn sweep_once(p: &NetPlan) {
 
 /// Removes what killed processes left: every lease under the state directory
 /// (`$COCOON_NET_STATE_DIR` or [`super::DEFAULT_STATE_DIR`], or `state_dir`) whose
-/// container is gone, and the host veths those leases name in the calling thread's
-/// network namespace. Returns how many leases were removed.
+/// container is gone, the host veths those leases name in the calling thread's
+/// network namespace, and the rules of gone containers in its nftables table
+/// [`super::NAT_TABLE`]. Returns how many leases were removed.
 pub fn sweep_stale(state_dir: Option<&Path>) -> Result<usize> {
     let dir = lease::state_dir(state_dir);
+    nat::sweep(&dir);
     let stale = lease::sweep(&dir).map_err(|e| Error::os("sweep address leases", dir.display().to_string(), e))?;
     if !stale.is_empty() {
         if let Ok(mut nl) = Rtnl::new() {

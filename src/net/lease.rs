@@ -239,6 +239,10 @@ pub(crate) fn sweep(state: &Path) -> io::Result<Vec<Holder>> {
     };
     for b in bridges.flatten() {
         let Some(name) = b.file_name().to_str().map(str::to_string) else { continue };
+        // Dot-names are not bridges (the published ports' lock).
+        if name.starts_with('.') {
+            continue;
+        }
         let Ok(locked) = lock_dir(state, &name) else { continue };
         for f in fs::read_dir(&locked.dir)?.flatten() {
             if f.file_name().to_str().is_some_and(|n| n.parse::<Ipv4Addr>().is_ok()) {

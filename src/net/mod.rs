@@ -3,11 +3,19 @@
 //!
 //! This file holds the description and its checks; `attach.rs` creates a container's
 //! veth pair, address and route (and undoes them); `lease.rs` is the cross-process
-//! address allocator; `netlink.rs` the synchronous rtnetlink socket they use.
+//! address allocator; `netlink.rs` the synchronous rtnetlink socket they use;
+//! `port.rs` the published-port type, `nat.rs` the NAT rules made for a container and
+//! `firewall.rs` the container's own filter rules (inside its namespace) and `nft.rs`
+//! the nftables messages they are all made of.
 
 mod attach;
+mod bandwidth;
+mod firewall;
 pub(crate) mod lease;
+mod nat;
 mod netlink;
+mod nft;
+mod port;
 
 use std::fmt;
 use std::net::Ipv4Addr;
@@ -19,6 +27,10 @@ use crate::error::{Error, Result};
 pub(crate) use attach::{attach, precheck, sweep_once, Attachment, NetPlan};
 pub use attach::{sweep_stale, NetworkInfo};
 pub use lease::{DEFAULT_STATE_DIR, STATE_DIR_ENV};
+pub use bandwidth::{Rate, RateLimit, MIN_BURST};
+pub use firewall::{Action, Direction, Firewall, FirewallMatch, FIREWALL_TABLE};
+pub use nat::NAT_TABLE;
+pub use port::{Protocol, PublishedPort};
 
 /// The longest interface name the kernel takes (`IFNAMSIZ` − 1).
 pub const MAX_IFNAME_LEN: usize = 15;
@@ -134,13 +146,91 @@ pub struct BridgeNetwork {
     pub(crate) mtu: Option<u32>,
     pub(crate) mac: Option<[u8; 6]>,
     pub(crate) state_dir: Option<PathBuf>,
+    pub(crate) nat: bool,
+    pub(crate) ports: Vec<PublishedPort>,
+    pub(crate) firewall: Firewall,
+    pub(crate) egress: Option<RateLimit>,
+    pub(crate) ingress: Option<RateLimit>,
 }
 
 impl BridgeNetwork {
     /// The bridge `bridge` (created, with the gateway address, if missing; cocoon never
     /// deletes a bridge) and its subnet; the address is allocated from the subnet.
     pub fn new(bridge: impl Into<String>, subnet: Ipv4Subnet) -> BridgeNetwork {
-        BridgeNetwork { bridge: bridge.into(), subnet, gateway: None, address: None, mtu: None, mac: None, state_dir: None }
+        BridgeNetwork {
+            bridge: bridge.into(),
+            subnet,
+            gateway: None,
+            address: None,
+            mtu: None,
+            mac: None,
+            state_dir: None,
+            nat: false,
+            ports: Vec::new(),
+            firewall: Firewall::new(),
+            egress: None,
+            ingress: None,
+        }
+    }
+
+    /// Masquerade (source NAT to the host's outgoing address) for the container's
+    /// traffic leaving the bridge's subnet, so it reaches networks beyond the host.
+    /// Turns on `net.ipv4.ip_forward` in the host's network namespace. Rules go in
+    /// cocoon's own nftables table [`NAT_TABLE`] and are deleted with the container.
+    pub fn nat(mut self, on: bool) -> Self {
+        self.nat = on;
+        self
+    }
+
+    /// Forwards a host port to the container (DNAT in [`NAT_TABLE`], from other hosts
+    /// and from the host itself, not from its loopback addresses). Turns on
+    /// `net.ipv4.ip_forward`. A port another live container publishes fails the spawn
+    /// with [`Error::PortInUse`].
+    pub fn publish(mut self, port: PublishedPort) -> Self {
+        self.ports.push(port);
+        self
+    }
+
+    /// The container's firewall: nftables rules (table `inet cocoon`) made inside its
+    /// network namespace before the program starts, out of reach of a program without
+    /// CAP_NET_ADMIN (root inside included, with the default capabilities).
+    pub fn firewall(mut self, fw: Firewall) -> Self {
+        self.firewall = fw;
+        self
+    }
+
+    /// Limits the container's egress (what it sends): a tbf qdisc on its `eth0`, made
+    /// inside its namespace before the program starts.
+    pub fn egress_limit(mut self, l: RateLimit) -> Self {
+        self.egress = Some(l);
+        self
+    }
+
+    /// Limits the container's ingress (what it receives): a tbf qdisc on the host end of
+    /// its veth pair.
+    pub fn ingress_limit(mut self, l: RateLimit) -> Self {
+        self.ingress = Some(l);
+        self
+    }
+
+    /// The egress and ingress limits.
+    pub fn limits(&self) -> (Option<RateLimit>, Option<RateLimit>) {
+        (self.egress, self.ingress)
+    }
+
+    /// The firewall.
+    pub fn get_firewall(&self) -> &Firewall {
+        &self.firewall
+    }
+
+    /// Whether masquerade is on.
+    pub fn nat_enabled(&self) -> bool {
+        self.nat
+    }
+
+    /// The published ports.
+    pub fn published_ports(&self) -> &[PublishedPort] {
+        &self.ports
     }
 
     /// The gateway (the bridge's address, the container's default route). Default:
@@ -220,6 +310,19 @@ impl BridgeNetwork {
         if let Some(mac) = self.mac {
             if mac[0] & 1 != 0 || mac == [0; 6] {
                 return Err(Error::invalid("mac", format!("{} is not a unicast address", fmt_mac(&mac))));
+            }
+        }
+        self.firewall.validate()?;
+        if let Some(l) = self.egress {
+            l.validate("egress rate")?;
+        }
+        if let Some(l) = self.ingress {
+            l.validate("ingress rate")?;
+        }
+        for (i, p) in self.ports.iter().enumerate() {
+            p.validate()?;
+            if let Some(q) = self.ports[..i].iter().find(|q| q.overlaps(p)) {
+                return Err(Error::invalid("publish", format!("{p} and {q} publish the same host port")));
             }
         }
         Ok(())

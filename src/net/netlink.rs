@@ -18,6 +18,28 @@ use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteMessage, Ro
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
 
+/// Runs `make` (which opens a socket) on a short-lived thread inside the network
+/// namespace `ns`; the socket it returns stays bound to that namespace.
+pub(crate) fn in_netns<T: Send>(ns: BorrowedFd<'_>, make: fn() -> io::Result<T>) -> io::Result<T> {
+    let raw = ns.as_raw_fd();
+    std::thread::scope(|s| {
+        // Builder::spawn_scoped, not scope.spawn: a thread that cannot be made (EAGAIN
+        // at the thread limit) is an error, not a panic.
+        std::thread::Builder::new()
+            .name("cocoon-netns".into())
+            .spawn_scoped(s, move || {
+                // SAFETY: setns on a valid namespace fd; it changes only this thread's
+                // network namespace, and this thread ends right after making the socket.
+                if unsafe { libc::setns(raw, libc::CLONE_NEWNET) } != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                make()
+            })?
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("netlink thread panicked")))
+    })
+}
+
 /// One rtnetlink socket; requests are numbered and each waits for its acknowledgement.
 pub(crate) struct Rtnl {
     sock: Socket,
@@ -50,23 +72,7 @@ impl Rtnl {
     /// A socket in the network namespace `ns` (an open `/proc/<pid>/ns/net`), created by
     /// a thread that enters it and exits right after.
     pub(crate) fn in_netns(ns: BorrowedFd<'_>) -> io::Result<Rtnl> {
-        let raw = ns.as_raw_fd();
-        std::thread::scope(|s| {
-            // Builder::spawn_scoped, not scope.spawn: a thread that cannot be made (EAGAIN
-            // at the thread limit) is an error, not a panic.
-            std::thread::Builder::new()
-                .name("cocoon-netns".into())
-                .spawn_scoped(s, move || {
-                    // SAFETY: setns on a valid namespace fd; it changes only this thread's
-                    // network namespace, and this thread ends right after making the socket.
-                    if unsafe { libc::setns(raw, libc::CLONE_NEWNET) } != 0 {
-                        return Err(io::Error::last_os_error());
-                    }
-                    Rtnl::new()
-                })?
-                .join()
-                .unwrap_or_else(|_| Err(io::Error::other("netlink thread panicked")))
-        })
+        in_netns(ns, Rtnl::new)
     }
 
     /// Sends `msg` with `flags` and waits for its acknowledgement; with `reply`, returns
@@ -190,6 +196,21 @@ impl Rtnl {
         m.attributes.push(AddressAttribute::Address(IpAddr::V4(addr)));
         m.attributes.push(AddressAttribute::Broadcast(broadcast));
         self.request(RouteNetlinkMessage::NewAddress(m), NLM_F_CREATE | NLM_F_EXCL).map(drop)
+    }
+
+    /// Makes a tbf qdisc (handle `c0c0:`) the root qdisc of the link `index`, with the
+    /// tbf options `opts` (kind, bytes).
+    pub(crate) fn add_root_tbf(&mut self, index: u32, opts: Vec<(u16, Vec<u8>)>) -> io::Result<()> {
+        use netlink_packet_route::tc::{TcAttribute, TcHandle, TcMessage, TcOption};
+        let mut m = TcMessage::default();
+        m.header.family = AddressFamily::Unspec;
+        m.header.index = i32::try_from(index).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+        m.header.handle = TcHandle { major: 0xc0c0, minor: 0 };
+        m.header.parent = TcHandle::ROOT;
+        m.attributes.push(TcAttribute::Kind("tbf".to_string()));
+        let opts = opts.into_iter().map(|(k, v)| TcOption::Other(netlink_packet_core::DefaultNla::new(k, v))).collect();
+        m.attributes.push(TcAttribute::Options(opts));
+        self.request(RouteNetlinkMessage::NewQueueDiscipline(m), NLM_F_CREATE | NLM_F_EXCL).map(drop)
     }
 
     /// Adds the default route via `gateway` out of the link `index`.

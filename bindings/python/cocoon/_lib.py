@@ -109,6 +109,11 @@ _SIGNATURES = {
     "cocoon_builder_set_network_gateway": ([BuilderP, c_char_p], c_int),
     "cocoon_builder_set_network_mac": ([BuilderP, c_char_p], c_int),
     "cocoon_builder_set_network_state_dir": ([BuilderP, c_char_p], c_int),
+    "cocoon_builder_set_network_nat": ([BuilderP, c_int], c_int),
+    "cocoon_builder_add_published_port": ([BuilderP, c_char_p], c_int),
+    "cocoon_builder_set_network_firewall_default": ([BuilderP, c_int, c_int], c_int),
+    "cocoon_builder_add_firewall_rule": ([BuilderP, c_int, c_char_p], c_int),
+    "cocoon_builder_set_network_rate": ([BuilderP, c_int, c_char_p, c_uint32], c_int),
     # builder
     "cocoon_builder_new": ([c_char_p, POINTER(BuilderP)], c_int),
     "cocoon_builder_free": ([BuilderP], None),

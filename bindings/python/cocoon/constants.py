@@ -31,6 +31,7 @@ class ErrorCode(enum.IntEnum):
     IMAGE_UNSAFE = -14
     IMAGE_FORMAT = -15
     IMAGE_NOT_FOUND = -16
+    PORT_IN_USE = -17
 
 
 Stage = enum.IntEnum("Stage", [

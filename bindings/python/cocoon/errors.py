@@ -12,7 +12,7 @@ from .constants import ErrorCode, Stage
 __all__ = [
     "CocoonError", "CocoonOSError", "InvalidArgument", "InvalidConfig", "AlreadyExited",
     "CgroupError", "CgroupOSError", "SELinuxError", "ImageFileError", "ImageFileOSError",
-    "TimeoutExpired", "CalledProcessError", "AddressInUse",
+    "TimeoutExpired", "CalledProcessError", "AddressInUse", "PortInUse",
 ]
 
 _E = TypeVar("_E", ErrorCode, Stage)
@@ -87,6 +87,11 @@ class ImageFileOSError(ImageFileError, CocoonOSError):  # type: ignore[misc]  # 
 class AddressInUse(CocoonError):
     """COCOON_E_ADDRESS_IN_USE: a static network address is leased by another live
     container on the same bridge."""
+
+
+class PortInUse(CocoonError):
+    """COCOON_E_PORT_IN_USE: a published host port (same protocol and port) is forwarded
+    to another live container."""
 
 
 def _no_library_error(e: CocoonError, message: str) -> None:
@@ -173,7 +178,7 @@ _OS_ERRORS = {ErrorCode.CGROUP: CgroupOSError, ErrorCode.IMAGE_FILE: ImageFileOS
 _ERRORS = {ErrorCode.INVALID_ARGUMENT: InvalidArgument, ErrorCode.INVALID_CONFIG: InvalidConfig,
            ErrorCode.ALREADY_EXITED: AlreadyExited, ErrorCode.CGROUP: CgroupError,
            ErrorCode.SELINUX: SELinuxError, ErrorCode.IMAGE_FILE: ImageFileError,
-           ErrorCode.ADDRESS_IN_USE: AddressInUse,
+           ErrorCode.ADDRESS_IN_USE: AddressInUse, ErrorCode.PORT_IN_USE: PortInUse,
            ErrorCode.UNSUPPORTED: UnsupportedError, ErrorCode.IMAGE_DIGEST: ImageDigestError,
            ErrorCode.IMAGE_UNSAFE: ImageUnsafeError, ErrorCode.IMAGE_FORMAT: ImageFormatError,
            ErrorCode.IMAGE_NOT_FOUND: ImageNotFound}

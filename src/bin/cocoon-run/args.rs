@@ -230,6 +230,30 @@ pub struct RunArgs {
     /// The MTU of the veth pair.
     #[arg(long, value_name = "BYTES", help_heading = "Network")]
     pub mtu: Option<u32>,
+    /// Masquerade the container's traffic leaving the subnet (nftables table ip cocoon;
+    /// turns on net.ipv4.ip_forward).
+    #[arg(long, help_heading = "Network")]
+    pub nat: bool,
+    /// Forward a host port to the container: HOST:CONTAINER[/udp] or
+    /// ADDR:HOST:CONTAINER[/tcp|/udp] (repeatable; not on loopback addresses).
+    #[arg(long, short = 'p', value_name = "[ADDR:]HOST:CONTAINER[/PROTO]", value_parser = parse::publish, help_heading = "Network")]
+    pub publish: Vec<cocoon::PublishedPort>,
+    /// Firewall rule accepting [out:|in:]MATCH, MATCH one of ADDR[/PREFIX],
+    /// ADDR[/PREFIX]:PORT[/tcp|udp], *:PORT[/PROTO], tcp, udp (out by default; repeatable;
+    /// made inside the container's namespace; `--deny out:*` makes dropping the default;
+    /// the --deny rules are checked first, then the --allow rules, each in order).
+    #[arg(long, value_name = "[out:|in:]MATCH", help_heading = "Network")]
+    pub allow: Vec<String>,
+    /// Firewall rule dropping [out:|in:]MATCH (see --allow); `*` alone sets the default.
+    #[arg(long, value_name = "[out:|in:]MATCH", help_heading = "Network")]
+    pub deny: Vec<String>,
+    /// Limit what the container sends: RATE[,BURST] (tc units: 10mbit, 1M, 500kbps;
+    /// BURST in bytes).
+    #[arg(long, value_name = "RATE[,BURST]", value_parser = parse::rate_limit, help_heading = "Network")]
+    pub egress_rate: Option<cocoon::net::RateLimit>,
+    /// Limit what the container receives: RATE[,BURST] (see --egress-rate).
+    #[arg(long, value_name = "RATE[,BURST]", value_parser = parse::rate_limit, help_heading = "Network")]
+    pub ingress_rate: Option<cocoon::net::RateLimit>,
     /// Join an existing namespace instead of creating one: NS:PATH, NS one of net, ipc, uts.
     #[arg(long, value_name = "NS:PATH", value_parser = parse::join, help_heading = "Namespaces")]
     pub join: Vec<(cocoon::Namespaces, PathBuf)>,

@@ -261,10 +261,28 @@ pub fn in_effect(c: &Container) -> Vec<String> {
         out.push(format!("cgroup {}", p.display()));
     }
     match c.network() {
-        Some(n) => out.push(format!(
-            "network: {} {}/{} via {}, host end {} on bridge {}",
-            n.interface, n.address, n.prefix, n.gateway, n.host_interface, n.bridge
-        )),
+        Some(n) => {
+            out.push(format!(
+                "network: {} {}/{} via {}, host end {} on bridge {}",
+                n.interface, n.address, n.prefix, n.gateway, n.host_interface, n.bridge
+            ));
+            if n.masquerade {
+                out.push(format!("nat: masquerade {} leaving the subnet (nftables table ip {})", n.address, cocoon::net::NAT_TABLE));
+            }
+            if !n.firewall.is_open() {
+                out.extend(n.firewall.describe());
+            }
+            if let Some(l) = n.egress_limit {
+                out.push(format!("egress limit: {l} (tbf on {})", n.interface));
+            }
+            if let Some(l) = n.ingress_limit {
+                out.push(format!("ingress limit: {l} (tbf on {})", n.host_interface));
+            }
+            for p in &n.published {
+                let on = p.host_address().map_or_else(|| "*".to_string(), |a| a.to_string());
+                out.push(format!("publish: {on}:{}/{} -> {}:{}", p.host_port(), p.protocol(), n.address, p.container_port()));
+            }
+        }
         None if c.namespaces().contains(cocoon::Namespaces::NET) => out.push("network: loopback only".into()),
         None => {}
     }

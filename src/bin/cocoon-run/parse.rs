@@ -356,6 +356,25 @@ pub fn subnet(s: &str) -> R<cocoon::Ipv4Subnet> {
     s.parse().map_err(|e: cocoon::Error| e.to_string())
 }
 
+/// `--egress-rate`/`--ingress-rate RATE[,BURST]`.
+pub fn rate_limit(s: &str) -> R<cocoon::net::RateLimit> {
+    let (rate, burst) = match s.split_once(',') {
+        Some((r, b)) => (r, Some(b.parse::<u32>().map_err(|_| format!("burst {b:?} is not a number of bytes"))?)),
+        None => (s, None),
+    };
+    let mut l = cocoon::net::RateLimit::new(rate.parse().map_err(|e: cocoon::Error| e.to_string())?);
+    if let Some(b) = burst {
+        l = l.burst(b);
+    }
+    l.validate("rate").map_err(|e| e.to_string())?;
+    Ok(l)
+}
+
+/// `--publish [ADDR:]HOST:CONTAINER[/PROTO]`.
+pub fn publish(s: &str) -> R<cocoon::PublishedPort> {
+    s.parse().map_err(|e: cocoon::Error| e.to_string())
+}
+
 /// `--uid-map INSIDE:OUTSIDE:COUNT` (one range; repeat the flag for more).
 pub fn id_range(s: &str) -> R<IdRange> {
     let v: Vec<&str> = s.split(':').collect();

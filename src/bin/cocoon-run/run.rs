@@ -45,9 +45,14 @@ pub fn flag_of(e: &Error) -> Option<&'static str> {
             "subnet" | "gateway" => "--subnet",
             "address" => "--ip",
             "mtu" => "--mtu",
+            "publish" => "--publish",
+            "egress rate" => "--egress-rate",
+            "ingress rate" => "--ingress-rate",
+            "firewall" => "--allow/--deny",
             _ => return None,
         },
         Error::AddressInUse { .. } => "--ip",
+        Error::PortInUse { .. } => "--publish",
         Error::Cgroup(CgroupError::Invalid { controller, setting, .. } | CgroupError::Unsupported { controller, setting, .. }) => {
             match (*controller, *setting) {
                 ("cpu", "shares/weight") => "--cpu-shares/--cpu-weight",
@@ -79,6 +84,7 @@ pub fn flag_of(e: &Error) -> Option<&'static str> {
         ) => "--selinux-type/--selinux-level/--selinux-user/--selinux-role",
         Error::Selinux(SelinuxError::NotEnabled) => "--selinux-require",
         Error::Unsupported { what: "landlock", .. } => "--landlock-required",
+        Error::Unsupported { what: "publish", .. } => "--publish",
         _ => return None,
     })
 }

@@ -317,10 +317,20 @@ pub fn builder(a: &RunArgs, streams: &Streams) -> Result<ContainerBuilder, Failu
     Ok(b)
 }
 
-/// `--network`, `--subnet`, `--ip`, `--mtu`.
+/// `--network`, `--subnet`, `--ip`, `--mtu`, `--nat`, `--publish`.
 fn network(a: &RunArgs, mut b: ContainerBuilder) -> Result<ContainerBuilder, Failure> {
     use crate::parse::{NetworkFlag, DEFAULT_SUBNET};
-    let bridge_only = [("--subnet", a.subnet.is_some()), ("--ip", a.ip.is_some()), ("--mtu", a.mtu.is_some())];
+    let bridge_only = [
+        ("--subnet", a.subnet.is_some()),
+        ("--ip", a.ip.is_some()),
+        ("--mtu", a.mtu.is_some()),
+        ("--nat", a.nat),
+        ("--publish", !a.publish.is_empty()),
+        ("--allow", !a.allow.is_empty()),
+        ("--deny", !a.deny.is_empty()),
+        ("--egress-rate", a.egress_rate.is_some()),
+        ("--ingress-rate", a.ingress_rate.is_some()),
+    ];
     match &a.network {
         Some(NetworkFlag::Bridge(name)) => {
             let subnet = match a.subnet {
@@ -334,6 +344,17 @@ fn network(a: &RunArgs, mut b: ContainerBuilder) -> Result<ContainerBuilder, Fai
             if let Some(m) = a.mtu {
                 net = net.mtu(m);
             }
+            net = net.nat(a.nat);
+            for p in &a.publish {
+                net = net.publish(*p);
+            }
+            net = net.firewall(firewall(a)?);
+            if let Some(l) = a.egress_rate {
+                net = net.egress_limit(l);
+            }
+            if let Some(l) = a.ingress_rate {
+                net = net.ingress_limit(l);
+            }
             b = b.network(cocoon::Network::Bridge(net));
         }
         other => {
@@ -346,6 +367,17 @@ fn network(a: &RunArgs, mut b: ContainerBuilder) -> Result<ContainerBuilder, Fai
         }
     }
     Ok(b)
+}
+
+/// The firewall of `--deny` then `--allow` (each in the order given; `*` sets a default).
+fn firewall(a: &RunArgs) -> Result<cocoon::net::Firewall, Failure> {
+    use cocoon::net::Action;
+    let mut fw = cocoon::net::Firewall::new();
+    let rules = a.deny.iter().map(|s| (Action::Drop, s, "--deny")).chain(a.allow.iter().map(|s| (Action::Accept, s, "--allow")));
+    for (action, spec, flag) in rules {
+        fw = fw.add_spec(action, spec).map_err(|e| Failure::usage(flag, e.to_string()))?;
+    }
+    Ok(fw)
 }
 
 /// The Landlock ruleset the --landlock-* flags ask for, if any.

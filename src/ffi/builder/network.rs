@@ -7,7 +7,7 @@ use std::net::Ipv4Addr;
 
 use super::{absolute, cocoon_builder, with_builder};
 use crate::ffi::{cstr_arg, utf8_arg, Fail};
-use crate::net::{BridgeNetwork, Ipv4Subnet, Network};
+use crate::net::{Action, BridgeNetwork, Ipv4Subnet, Network, PublishedPort};
 
 /// Loopback only (the default): the container's network namespace has no other interface.
 #[no_mangle]
@@ -126,4 +126,124 @@ pub unsafe extern "C" fn cocoon_builder_set_network_mac(builder: *mut cocoon_bui
 pub unsafe extern "C" fn cocoon_builder_set_network_state_dir(builder: *mut cocoon_builder, dir: *const c_char) -> c_int {
     // SAFETY: forwarded contract; `dir` is NUL-terminated.
     unsafe { with_bridge(builder, "network state dir", |n| Ok(n.state_dir(absolute("network state dir", cstr_arg(dir, "dir")?)?))) }
+}
+
+/// Masquerade (`nat` non-zero) for the bridge network's traffic leaving its subnet, in
+/// cocoon's own nftables table `ip cocoon` of the host's network namespace; turns on
+/// `net.ipv4.ip_forward` there. The rules go with the container.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_builder_set_network_nat(builder: *mut cocoon_builder, nat: c_int) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { with_bridge(builder, "nat", |n| Ok(n.nat(nat != 0))) }
+}
+
+/// Publishes a host port of the bridge network: `spec` is `"HOST:CONTAINER"`,
+/// `"HOST:CONTAINER/udp"` or `"ADDR:HOST:CONTAINER/tcp"` (ports 1..=65535; default tcp;
+/// ADDR an IPv4 address of the host, not a loopback one: `COCOON_E_UNSUPPORTED`).
+/// Connections to the host port (from other hosts and from the host itself) are
+/// forwarded to the container's address (DNAT in the table `ip cocoon`). A port another
+/// live container publishes fails the spawn with `COCOON_E_PORT_IN_USE`.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_builder_add_published_port(builder: *mut cocoon_builder, spec: *const c_char) -> c_int {
+    // SAFETY: forwarded contract; `spec` is NUL-terminated.
+    unsafe {
+        with_bridge(builder, "publish", |n| {
+            let p: PublishedPort = utf8_arg(cstr_arg(spec, "spec")?, "spec")?.parse()?;
+            Ok(n.publish(p))
+        })
+    }
+}
+
+/// Direction (of a firewall default or a rate limit): packets leaving the container.
+pub const COCOON_FW_EGRESS: c_int = 0;
+/// Direction (of a firewall default or a rate limit): packets coming into the container.
+pub const COCOON_FW_INGRESS: c_int = 1;
+/// Firewall action: let the packets through.
+pub const COCOON_FW_ACCEPT: c_int = 0;
+/// Firewall action: drop the packets silently.
+pub const COCOON_FW_DROP: c_int = 1;
+
+fn fw_action(a: c_int) -> Result<Action, Fail> {
+    match a {
+        COCOON_FW_ACCEPT => Ok(Action::Accept),
+        COCOON_FW_DROP => Ok(Action::Drop),
+        _ => Err(Fail::arg(format!("action {a} is neither COCOON_FW_ACCEPT nor COCOON_FW_DROP"))),
+    }
+}
+
+/// What the bridge network's firewall does with packets of `direction`
+/// (`COCOON_FW_EGRESS`, `COCOON_FW_INGRESS`) that no rule matches: `action`
+/// (`COCOON_FW_ACCEPT`, the default, or `COCOON_FW_DROP`). The firewall is an nftables
+/// table `inet cocoon` made inside the container's network namespace before the program
+/// starts; loopback and packets of accepted connections always pass; without
+/// CAP_NET_ADMIN (not in the default capabilities) the program cannot change it.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_builder_set_network_firewall_default(
+    builder: *mut cocoon_builder,
+    direction: c_int,
+    action: c_int,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe {
+        with_bridge(builder, "firewall", |n| {
+            let a = fw_action(action)?;
+            let fw = n.get_firewall().clone();
+            let fw = match direction {
+                COCOON_FW_EGRESS => fw.egress_default(a),
+                COCOON_FW_INGRESS => fw.ingress_default(a),
+                _ => return Err(Fail::arg(format!("direction {direction} is neither COCOON_FW_EGRESS nor COCOON_FW_INGRESS"))),
+            };
+            Ok(n.firewall(fw))
+        })
+    }
+}
+
+/// Appends a firewall rule (checked in the order added; the first match decides):
+/// `action` (`COCOON_FW_ACCEPT`/`COCOON_FW_DROP`) for packets matching `spec`,
+/// `"[out:|in:]MATCH"` (out, egress, by default) where MATCH is `ADDR[/PREFIX]`,
+/// `ADDR[/PREFIX]:PORT[/tcp|/udp]`, `*:PORT[/PROTO]` or `tcp`/`udp` (egress matches the
+/// destination, ingress the source address; the port is the destination port). A MATCH
+/// of `*` alone sets the direction's default instead.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_builder_add_firewall_rule(builder: *mut cocoon_builder, action: c_int, spec: *const c_char) -> c_int {
+    // SAFETY: forwarded contract; `spec` is NUL-terminated.
+    unsafe {
+        with_bridge(builder, "firewall", |n| {
+            let a = fw_action(action)?;
+            let text = utf8_arg(cstr_arg(spec, "spec")?, "spec")?;
+            let fw = n.get_firewall().clone().add_spec(a, text)?;
+            Ok(n.firewall(fw))
+        })
+    }
+}
+
+
+/// Limits the bridge network's traffic in `direction` (`COCOON_FW_EGRESS`: what the
+/// container sends, shaped on its `eth0` inside its namespace; `COCOON_FW_INGRESS`: what
+/// it receives, shaped on the host end of its veth) to `rate` (`"10mbit"`, `"1M"`,
+/// `"500kbps"`: tc units; 0 is `COCOON_E_INVALID_CONFIG`) with a burst of `burst` bytes
+/// (0: the default, 20 ms at the rate and at least 64 KiB; otherwise at least 2048). A tc
+/// `tbf` qdisc made through netlink before the program starts.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_builder_set_network_rate(
+    builder: *mut cocoon_builder,
+    direction: c_int,
+    rate: *const c_char,
+    burst: u32,
+) -> c_int {
+    // SAFETY: forwarded contract; `rate` is NUL-terminated.
+    unsafe {
+        with_bridge(builder, "rate", |n| {
+            let r: crate::net::Rate = utf8_arg(cstr_arg(rate, "rate")?, "rate")?.parse()?;
+            let mut l = crate::net::RateLimit::new(r);
+            if burst != 0 {
+                l = l.burst(burst);
+            }
+            match direction {
+                COCOON_FW_EGRESS => Ok(n.egress_limit(l)),
+                COCOON_FW_INGRESS => Ok(n.ingress_limit(l)),
+                _ => Err(Fail::arg(format!("direction {direction} is neither COCOON_FW_EGRESS nor COCOON_FW_INGRESS"))),
+            }
+        })
+    }
 }
