@@ -11,6 +11,7 @@ pkgs=(
   valgrind binutils  # C ABI tests under valgrind, nm/readelf for the symbol checks
   python3 python3-venv  # Python bindings tests
   podman skopeo umoci runc tar  # image tests: producers (podman save, skopeo copy, umoci) and the control (podman --runtime runc run)
+  dpkg-dev lintian man-db  # tests/packaging: dpkg-shlibdeps/dpkg-architecture build the .debs, lintian checks them (tools only, nothing links them), man -w finds the packaged man page
 )
 missing=()
 for p in "${pkgs[@]}"; do
