@@ -50,7 +50,10 @@ release_build() { cargo build -j2 --release --all-features --lib --bin cocoon-ru
 
 crate() {
     local list
-    cargo publish --dry-run --allow-dirty 2>&1 | tail -n 25 || return 1
+    # The tarball is built alone with the default (lean) features: no warning allowed there.
+    RUSTFLAGS="-D warnings" cargo publish --dry-run --allow-dirty > "$out/publish.log" 2>&1 ||
+        { cat "$out/publish.log"; fail "cargo publish --dry-run"; return 1; }
+    tail -n 4 "$out/publish.log"
     list=$(cargo package --list --allow-dirty) || return 1
     echo "$list" > "$out/crate-files.txt"
     echo "crate: $(wc -l <<<"$list") files"
@@ -61,7 +64,8 @@ crate() {
     ! grep -E '^(tests|benches|bindings|docs|examples|packaging|\.ci)/' <<<"$list" ||
         fail "the crate holds tests, benches, bindings, docs or examples" || return 1
     local c
-    c=$(ls "$CARGO_TARGET_DIR"/package/cocoon-*.crate | head -n1)
+    c=$(find "$CARGO_TARGET_DIR/package" -name 'cocoon-*.crate' | head -n1)
+    [ -n "$c" ] || fail "no .crate under $CARGO_TARGET_DIR/package" || return 1
     echo "crate tarball: $c, $(size "$c") bytes"
     echo "crate $(size "$c")" >> "$out/sizes.txt"
     [ "$(size "$c")" -lt 1500000 ] || fail "the crate is over 1.5 MB"
