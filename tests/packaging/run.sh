@@ -193,7 +193,8 @@ wheel() {
     tag="manylinux_2_${need#GLIBC_2.}_x86_64"
     [[ $(basename "$w") == cocoon-0.1.0-py3-none-$tag.whl ]] || fail "wheel tag: want py3-none-$tag" || return 1
     python3 -m zipfile -l "$w" | grep -q 'cocoon/libcocoon.so.0 ' || fail "no library in the wheel" || return 1
-    # auditwheel reads the library's needs the same way pip's users rely on.
+    # auditwheel (PyPI, MIT; a test tool in a venv of its own) reads what the library needs
+    # and names the tag it allows.
     [ -x "$tools/bin/auditwheel" ] || { python3 -m venv "$tools" && "$tools/bin/pip" install -q --disable-pip-version-check auditwheel; } || return 1
     "$tools/bin/auditwheel" show "$w" | tee "$out/auditwheel.txt" || return 1
     tr -s ' \n' ' ' < "$out/auditwheel.txt" | grep -q "consistent with the following platform tag: \"$tag\"" ||
