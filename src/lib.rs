@@ -24,6 +24,8 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 #![deny(clippy::missing_safety_doc)]
 #![cfg(target_os = "linux")]
+// docs.rs (Cargo.toml, [package.metadata.docs.rs]) marks each item with the feature it needs.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 // The three phases (docs/ARCHITECTURE.md): describe, plan, spawn (parent) + child.
 mod config;

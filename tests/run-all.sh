@@ -38,8 +38,8 @@ suite "lints (clippy, rustdoc) with warnings as errors" \
 # drift apart), then the Rust examples.
 readme_command() {
   local cmd out
-  cmd=$(grep -m1 '^\.ci/deps\.sh && cargo run --release --bin cocoon-run -- ' README.md) || {
-    echo "README.md has no '.ci/deps.sh && cargo run --release --bin cocoon-run -- ...' line"
+  cmd=$(grep -m1 '^\.ci/deps\.sh && cargo run --release --features cli --bin cocoon-run -- ' README.md) || {
+    echo "README.md has no '.ci/deps.sh && cargo run --release --features cli --bin cocoon-run -- ...' line"
     return 1
   }
   echo "+ $cmd"
@@ -53,11 +53,11 @@ readme_command() {
 suite "the README's first command (cocoon-run), as written" readme_command
 rust_examples() {
   local out
-  out=$(cargo run -q --example run -- sh -c 'echo "inside: $(hostname) pid $$"; touch /ro 2>/dev/null || echo "root is read-only"; exit 3' 2>&1)
+  out=$(cargo run -q --all-features --example run -- sh -c 'echo "inside: $(hostname) pid $$"; touch /ro 2>/dev/null || echo "root is read-only"; exit 3' 2>&1)
   [ $? -eq 3 ] || { echo "$out"; echo "expected exit status 3"; return 1; }
   echo "$out"
   echo "$out" | grep -q "inside: example pid 1" && echo "$out" | grep -q "root is read-only" || return 1
-  out=$(cargo run -q --example exec_into) || return 1
+  out=$(cargo run -q --all-features --example exec_into) || return 1
   echo "$out"
   echo "$out" | grep -qE "inside: +hostname=execbox pid=[0-9]+ uptime=[0-9]"
 }
@@ -66,6 +66,9 @@ if [ -x tests/abi/run-all.sh ]; then
   suite "C ABI and Python bindings" tests/abi/run-all.sh
 fi
 suite "qemu VM (cgroup v2, SELinux enforcing)" tests/vm/run-tests.sh
+# Release artefacts (crate, C install, Debian packages, wheel) from the release build the
+# README's command made.
+suite "packaging (crate, C install, Debian packages + clean-root install, wheel)" tests/packaging/run.sh
 
 # Nothing may be left behind on the host by any suite: no cgroup, mount, network
 # namespace or link of ours.

@@ -127,8 +127,8 @@ add floor true "$out/floor $rootfs /bin/true"
 cocoon_run=${COCOON_RUN:-${CARGO_TARGET_DIR:-$repo/target}/release/cocoon-run}
 shown=${cocoon_run#"$repo/"}
 if [ -z "${COCOON_RUN:-}" ] && [ "$build" -eq 1 ] && [ -f "$repo/src/bin/cocoon-run/main.rs" ]; then
-	say "  cocoon-run: building it (cargo build --release -j1 --bin cocoon-run)"
-	(cd "$repo" && CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$repo/target} cargo build --release -j1 --bin cocoon-run) ||
+	say "  cocoon-run: building it (cargo build --release -j1 --features cli --bin cocoon-run)"
+	(cd "$repo" && CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$repo/target} cargo build --release -j1 --features cli --bin cocoon-run) ||
 		say "  cocoon-run: build failed"
 fi
 if ! [ -x "$cocoon_run" ]; then
@@ -142,7 +142,7 @@ elif probe cocoon-run "$cocoon_run" --rootfs "$rootfs" --read-only -- /bin/sh -c
 	# work behind the CLI's clap parser (its start-up is the difference).
 	minimal=${CARGO_TARGET_DIR:-$repo/target}/release/examples/minimal
 	if [ "$build" -eq 1 ] && [ -f "$repo/examples/minimal.rs" ]; then
-		(cd "$repo" && CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$repo/target} cargo build --release -j1 --example minimal) ||
+		(cd "$repo" && CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$repo/target} cargo build --release -j1 --features cli --example minimal) ||
 			say "  minimal: build failed"
 	fi
 	if [ -x "$minimal" ] && probe cocoon-minimal "$minimal" "$rootfs" /bin/sh -c "$probe_script"; then

@@ -4,9 +4,16 @@
 builds a local directory in place, so the repository root is found relative to this file.
 Environment: CARGO (the cargo binary), CARGO_TARGET_DIR (honoured, as cargo does),
 COCOON_BUILD_PROFILE (release, the default, or debug: the test suite reuses its debug build).
+
+`pip wheel ./bindings/python` gives a wheel that needs no Rust where it is installed: the
+release library inside is stripped (objcopy --strip-unneeded), and the wheel is tagged
+py3-none-manylinux_2_N_x86_64 with N the newest GLIBC_2.N symbol version the library
+needs (read from its dynamic symbols with objdump), so pip only installs it where the
+C library is new enough. tests/packaging/run.sh checks the tag with auditwheel.
 """
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -14,6 +21,11 @@ from pathlib import Path
 from setuptools import setup
 from setuptools.command.build_py import build_py
 from setuptools.dist import Distribution
+
+try:  # setuptools >= 70.1 has its own; older ones use the wheel package's
+    from setuptools.command.bdist_wheel import bdist_wheel
+except ImportError:  # pragma: no cover
+    from wheel.bdist_wheel import bdist_wheel
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -33,7 +45,8 @@ def build_library() -> Path:
     cargo = os.environ.get("CARGO") or shutil.which("cargo")
     if not cargo:
         raise SystemExit("cocoon: cargo not found: install Rust (https://rustup.rs) to build libcocoon")
-    cmd = [cargo, "build", "--lib", "--manifest-path", str(manifest)]
+    # Every feature: the C ABI the bindings call holds them all (images included).
+    cmd = [cargo, "build", "--lib", "--all-features", "--manifest-path", str(manifest)]
     if profile == "release":
         cmd.append("--release")
     print("cocoon: " + " ".join(cmd), flush=True)
@@ -47,6 +60,29 @@ def build_library() -> Path:
     return so
 
 
+def strip(path: Path) -> None:
+    """Drops the debug info and local symbols of a release library (38 MB -> a few MB)."""
+    objcopy = shutil.which("objcopy")
+    if not objcopy:
+        raise SystemExit("cocoon: objcopy (binutils) not found: it strips the bundled library")
+    subprocess.run([objcopy, "--strip-unneeded", "--remove-section=.comment", str(path)], check=True)
+
+
+def glibc_needed(path: Path) -> tuple:
+    """The newest GLIBC_2.N version any dynamic symbol of the library needs, as (2, N)."""
+    objdump = shutil.which("objdump")
+    if not objdump:
+        raise SystemExit("cocoon: objdump (binutils) not found: it reads the glibc versions the library needs")
+    out = subprocess.run([objdump, "-T", str(path)], check=True, capture_output=True, text=True).stdout
+    versions = {(int(a), int(b)) for a, b in re.findall(r"\bGLIBC_(\d+)\.(\d+)\b", out)}
+    if not versions:
+        raise SystemExit(f"cocoon: {path} needs no GLIBC_ symbol version: not a glibc build?")
+    return max(versions)
+
+
+BUNDLED = []  # the library copied into the build tree, for the wheel's tag
+
+
 class BuildPy(build_py):
     """build_py that also puts the freshly built library into the package."""
 
@@ -56,9 +92,26 @@ class BuildPy(build_py):
         dests = [Path(self.build_lib) / "cocoon"]
         if getattr(self, "editable_mode", False):
             dests.append(HERE / "cocoon")  # an editable install loads from the source tree
+        release = os.environ.get("COCOON_BUILD_PROFILE", "release") == "release"
         for d in dests:
             d.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(so, d / SONAME)
+            if release:
+                strip(d / SONAME)  # a debug build keeps its symbols for the test suite
+            BUNDLED.append(d / SONAME)
+
+
+class BdistWheel(bdist_wheel):
+    """Tags the wheel py3-none-manylinux_2_N_x86_64: ctypes, so any CPython 3; N from the library."""
+
+    def finalize_options(self):
+        super().finalize_options()
+        self.root_is_pure = False
+
+    def get_tag(self):
+        lib = BUNDLED[0] if BUNDLED else Path(self.bdist_dir) / "cocoon" / SONAME
+        major, minor = glibc_needed(lib)
+        return "py3", "none", f"manylinux_{major}_{minor}_x86_64"
 
 
 class BinaryDistribution(Distribution):
@@ -68,4 +121,4 @@ class BinaryDistribution(Distribution):
         return True
 
 
-setup(cmdclass={"build_py": BuildPy}, distclass=BinaryDistribution)
+setup(cmdclass={"build_py": BuildPy, "bdist_wheel": BdistWheel}, distclass=BinaryDistribution)

@@ -27,6 +27,8 @@ pub struct cocoon_container {
     /// `address/prefix` and the host veth of a bridge network.
     network: Option<(CString, CString)>,
     /// The writable layer's directory of a container run from an image.
+    // Read only by the image calls (ffi/image.rs): without `image`, always None.
+    #[cfg_attr(not(feature = "image"), allow(dead_code))]
     pub(super) writable: Option<CString>,
 }
 

@@ -22,7 +22,7 @@ ALLOWED_OTHER=""
 step() { printf '\n== %s\n' "$*"; }
 
 step "build the cdylib ($profile)"
-if [ "$profile" = release ]; then cargo build -j1 --lib --release; else cargo build -j1 --lib; fi
+if [ "$profile" = release ]; then cargo build -j1 --lib --all-features --release; else cargo build -j1 --lib --all-features; fi
 so="$CARGO_TARGET_DIR/$profile/libcocoon.so"
 
 step "exported symbols vs tests/abi/symbols.txt"

@@ -34,10 +34,10 @@ run() {
     fi
 }
 
-header_drift() { cargo test -j1 --test abi_header; }
+header_drift() { cargo test -j1 --all-features --test abi_header; }
 prototypes() { tests/abi/prototypes.py; }
 abi_check() { tests/abi/check.sh "$profile"; }
-ffi_props() { cargo test -j1 --test ffi_props; }
+ffi_props() { cargo test -j1 --all-features --test ffi_props; }
 
 c_examples() {
     export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"

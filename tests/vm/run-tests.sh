@@ -16,7 +16,7 @@ cd "$REPO"
 json="$(mktemp "${TMPDIR:-/tmp}/cocoon-vm-build.XXXXXX")"
 trap 'rm -f "$json"' EXIT
 echo "vm: building tests/vm_*.rs" >&2
-cargo test --no-run --message-format=json --test 'vm_*' "$@" >"$json" \
+cargo test --no-run --all-features --message-format=json --test 'vm_*' "$@" >"$json" \
     || { echo "vm: cargo build failed" >&2; echo "vm: 0 passed, 1 failed"; exit 1; }
 mapfile -t bins < <(jq -r 'select(.reason == "compiler-artifact" and .executable != null
         and (.target.kind | index("test")) and (.target.name | startswith("vm_")))
