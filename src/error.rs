@@ -105,6 +105,11 @@ pub enum Error {
     /// The operation needs a running container, but it has already been reaped.
     #[error("the container has already exited")]
     AlreadyExited,
+
+    /// Starting a created container ([`crate::Container::start`],
+    /// [`crate::start_created`]) that is not held: it was started already, or it is gone.
+    #[error("the container is not in the created state (started already, or gone)")]
+    NotCreated,
 }
 
 impl Error {

@@ -70,6 +70,7 @@ pub use mount::Mount;
 pub use namespace::{Namespaces, TimeOffsets};
 pub use net::{BridgeNetwork, Ipv4Subnet, Network, NetworkInfo, PublishedPort};
 pub use plan::Plan;
+pub use spawn::hold::start_created;
 #[doc(no_inline)]
 pub use process::{Process, Rlimit, Stdio, User};
 #[doc(no_inline)]

@@ -17,7 +17,7 @@ pub(crate) fn run_joined(p: &ProcessPlan, ctx: &ChildCtx<'_>) -> ! {
     let r = new_session()
         .and_then(|()| wire_stdio(p, ctx))
         // Close every host fd except stdio, passed fds, the setup socket and the helper.
-        .and_then(|()| close_except(p, &[ctx.sock, ctx.helper.fd()], false).at(Stage::CloseFds, 0))
+        .and_then(|()| close_except(p, &[ctx.sock, ctx.hold, ctx.helper.fd()], false).at(Stage::CloseFds, 0))
         .and_then(|()| wait_go(ctx.sock));
     let f = match r {
         Ok(()) => match exec_process(p, ctx) {
@@ -175,10 +175,12 @@ pub(crate) fn exec_process(p: &ProcessPlan, ctx: &ChildCtx<'_>) -> Step<Fail> {
     // it close-on-exec right before the program's exec (EOF tells the parent that the
     // program runs) or reports over it that no candidate could be executed. The helper's
     // own fd is close-on-exec already.
-    close_except(p, &[ctx.sock], true).at(Stage::CloseFds, 0)?;
-    // SAFETY: clearing FD_CLOEXEC on our socket (created close-on-exec) for the helper.
-    if unsafe { libc::fcntl(ctx.sock, libc::F_SETFD, 0) } != 0 {
-        return Err(Fail { stage: Stage::CloseFds, index: 1, errno: sys::last_errno() });
+    close_except(p, &[ctx.sock, ctx.hold], true).at(Stage::CloseFds, 0)?;
+    for fd in [ctx.sock, ctx.hold] {
+        // SAFETY: clearing FD_CLOEXEC on our sockets (created close-on-exec) for the helper.
+        if fd >= 0 && unsafe { libc::fcntl(fd, libc::F_SETFD, 0) } != 0 {
+            return Err(Fail { stage: Stage::CloseFds, index: 1, errno: sys::last_errno() });
+        }
     }
     // Landlock after everything that opens files by path (cwd, the keyring's attr file)
     // and before the user's seccomp deny-list, which may refuse the landlock syscalls.

@@ -9,6 +9,7 @@ pub mod capability;
 pub(crate) mod env;
 pub mod idmap;
 pub mod landlock;
+mod lifecycle;
 pub mod mount;
 pub mod namespace;
 pub mod process;

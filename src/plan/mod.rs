@@ -94,6 +94,9 @@ pub struct Plan {
     pub(crate) read_only_root: bool,
     pub(crate) loopback: bool,
     pub(crate) init: bool,
+    /// The first process is the caller's own child (no monitor between them): see
+    /// [`crate::ContainerBuilder::direct_child`].
+    pub(crate) direct_child: bool,
     /// Namespaces joined by path: (the CLONE_NEW* flag, the namespace file).
     pub(crate) joins: Vec<(i32, PathBuf)>,
     pub(crate) process: ProcessPlan,
@@ -203,6 +206,7 @@ impl Plan {
             read_only_root: b.read_only_root,
             loopback: ns.contains(Namespaces::NET),
             init: b.init,
+            direct_child: b.direct_child,
             joins: b.joins.iter().map(|(ns, p)| (ns.setns_flags(), p.clone())).collect(),
             process,
             cgroup: container_cgroup(
@@ -238,6 +242,23 @@ impl Plan {
     /// Creates and starts a container from this plan. On error nothing is left behind.
     pub fn spawn(&self) -> Result<Container> {
         crate::spawn::spawn(self)
+    }
+
+    /// Creates a container set up completely and held right before its program's exec
+    /// (OCI's `create`): [`Container::start`] runs the program. Dropping the handle
+    /// before that kills the container. On error nothing is left behind.
+    pub fn create(&self) -> Result<Container> {
+        crate::spawn::create(self, crate::spawn::hold::StartBy::Handle)
+    }
+
+    /// As [`Plan::create`], but the container is started by connecting to a unix socket
+    /// made at `start_socket` (which must not exist; keep it in a directory only the
+    /// starter can reach): [`crate::start_created`], from any process, also after this one
+    /// has exited (detach the handle, and see [`crate::ContainerBuilder::direct_child`]).
+    /// [`Container::start`] works too. The socket file is removed when it is used (or the
+    /// creation fails).
+    pub fn create_at(&self, start_socket: impl AsRef<std::path::Path>) -> Result<Container> {
+        crate::spawn::create(self, crate::spawn::hold::StartBy::Socket(start_socket.as_ref()))
     }
 
     /// The namespaces containers from this plan get.
