@@ -32,6 +32,7 @@ class ErrorCode(enum.IntEnum):
     IMAGE_FORMAT = -15
     IMAGE_NOT_FOUND = -16
     PORT_IN_USE = -17
+    NOT_CREATED = -18
 
 
 Stage = enum.IntEnum("Stage", [
