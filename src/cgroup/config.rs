@@ -31,6 +31,8 @@ pub const PIDS_MAX_LIMIT: u64 = 4 * 1024 * 1024;
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct CgroupConfig {
     pub(crate) parent: Option<PathBuf>,
+    /// The cgroup's own directory name (default: the container id).
+    pub(crate) name: Option<String>,
     pub(crate) cpu_shares: Option<CpuShares>,
     pub(crate) cpu_weight: Option<CpuWeight>,
     pub(crate) cpu_quota: Option<(Duration, Duration)>,
@@ -65,6 +67,14 @@ impl CgroupConfig {
     /// did not create are never modified or removed.
     pub fn parent(mut self, path: impl Into<PathBuf>) -> Self {
         self.parent = Some(path.into());
+        self
+    }
+
+    /// The cgroup's own directory name below the parent (default: the container's id), for
+    /// callers that are told where the cgroup goes (an OCI `linux.cgroupsPath`). A plain
+    /// name, checked as container ids are.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
         self
     }
     /// Relative CPU share as v1 shares (converted to a weight on v2).
