@@ -654,7 +654,7 @@ pub(crate) fn sysctl_path(key: &str) -> Result<String> {
 }
 
 /// The namespace whose sysctl `path` (below `/proc/sys`) is, if it is in one.
-fn sysctl_namespace(path: &str) -> Option<Namespaces> {
+pub(crate) fn sysctl_namespace(path: &str) -> Option<Namespaces> {
     const IPC: &[&str] = &[
         "kernel/msgmax", "kernel/msgmnb", "kernel/msgmni", "kernel/sem", "kernel/shmall", "kernel/shmmax",
         "kernel/shmmni", "kernel/shm_rmid_forced",
