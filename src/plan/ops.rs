@@ -281,9 +281,14 @@ pub(super) fn user_mount_ops(m: &crate::mount::Mount, cgroup: Option<&Layout>) -
         }
         MountKind::Proc => dir(fs_source(c"proc", &[], m, false)?, target),
         MountKind::Tmpfs { size, mode } => {
-            let size = size.map(|s| s.to_string());
+            // A mode or size among the fs options replaces the typed one.
+            let given = |key: &str| m.fs_options.iter().any(|(k, _)| k == key);
+            let size = size.filter(|_| !given("size")).map(|s| s.to_string());
             let mode = format!("{:o}", mode.unwrap_or(0o755));
-            let mut opts: Vec<(&str, Option<&str>)> = vec![("mode", Some(&mode))];
+            let mut opts: Vec<(&str, Option<&str>)> = Vec::new();
+            if !given("mode") {
+                opts.push(("mode", Some(&mode)));
+            }
             if let Some(s) = &size {
                 opts.push(("size", Some(s)));
             }
