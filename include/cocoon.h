@@ -233,6 +233,9 @@
 // Applying the Landlock ruleset (the message names the rule).
 #define COCOON_STAGE_LANDLOCK 38
 
+// Writing a sysctl (the message names it).
+#define COCOON_STAGE_SYSCTL 39
+
 // New mount namespace (required: the root filesystem is pivoted).
 #define COCOON_NS_MOUNT (1 << 0)
 

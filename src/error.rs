@@ -252,6 +252,8 @@ stages! {
     Network = 37 => "network",
     /// Applying the Landlock ruleset (the index names the rule).
     Landlock = 38 => "landlock",
+    /// Writing a sysctl (`/proc/sys`, through a private procfs; the index names it).
+    Sysctl = 39 => "sysctl",
 }
 
 impl fmt::Display for Stage {

@@ -40,6 +40,8 @@ mod helper;
 pub mod image;
 pub mod image_file;
 pub mod net;
+#[cfg(feature = "oci")]
+pub mod oci;
 pub mod selinux;
 mod kernel_file;
 mod owner;

@@ -79,6 +79,8 @@ pub struct ContainerBuilder {
     pub(crate) joins: Vec<(Namespaces, PathBuf)>,
     pub(crate) network: Network,
     pub(crate) landlock: Option<Landlock>,
+    pub(crate) default_devices: bool,
+    pub(crate) sysctls: Vec<(String, String)>,
 }
 
 impl ContainerBuilder {
@@ -108,6 +110,8 @@ impl ContainerBuilder {
             joins: Vec::new(),
             network: Network::None,
             landlock: None,
+            default_devices: false,
+            sysctls: Vec::new(),
         }
     }
 
@@ -176,6 +180,27 @@ impl ContainerBuilder {
     /// urandom, tty, pts, shm, mqueue and the standard links) are mounted (default true).
     pub fn standard_mounts(mut self, yes: bool) -> Self {
         self.set_standard_mounts(yes);
+        self
+    }
+
+    /// With the standard mounts off: whether the standard device nodes (`null`, `zero`,
+    /// `full`, `random`, `urandom`, `tty`, bound from the host and checked by number) and
+    /// the `/dev` links (`fd`, `stdin`, `stdout`, `stderr`, `ptmx` → `pts/ptmx`) are made
+    /// after the mounts added with [`ContainerBuilder::mount`] (default false) — the OCI
+    /// runtime spec's default devices, for a `/dev` the caller mounts itself.
+    pub fn default_devices(mut self, yes: bool) -> Self {
+        self.default_devices = yes;
+        self
+    }
+
+    /// Sets a namespaced sysctl (`net.ipv4.ip_forward`, or the path form
+    /// `net/ipv4/ip_forward`), written before the container's mounts are built, through a
+    /// private procfs of the container's namespaces (never a path the image controls).
+    /// Only sysctls of the container's own namespaces are accepted: `kernel.shm*`,
+    /// `kernel.msg*`, `kernel.sem`, `fs.mqueue.*` (IPC), `net.*` (network),
+    /// `kernel.hostname`/`kernel.domainname` (UTS). Setting a key again replaces it.
+    pub fn sysctl(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.set_sysctl(key, value);
         self
     }
 
@@ -300,6 +325,17 @@ impl ContainerBuilder {
         }
         for m in &self.mounts {
             m.validate()?;
+            if matches!(m.kind, crate::mount::MountKind::Cgroup | crate::mount::MountKind::Cgroup2)
+                && !self.namespaces.contains(Namespaces::CGROUP)
+            {
+                return Err(Error::invalid(
+                    "cgroup mount",
+                    format!(
+                        "{} needs a cgroup namespace (without one it would show the host's whole hierarchy)",
+                        m.target.display()
+                    ),
+                ));
+            }
             if m.relabel.is_some() && self.selinux.is_none() {
                 return Err(Error::invalid(
                     "mount relabel",
@@ -325,6 +361,18 @@ impl ContainerBuilder {
             && self.joins.iter().any(|(n, _)| *n == Namespaces::UTS)
         {
             return Err(Error::invalid("hostname", "cannot be set in a joined UTS namespace"));
+        }
+        for (k, v) in &self.sysctls {
+            let path = sysctl_path(k)?;
+            let needs = sysctl_namespace(&path).ok_or_else(|| {
+                Error::invalid("sysctl", format!("{k} is not in a namespace of the container: it would change the host"))
+            })?;
+            if !self.namespaces.contains(needs) && !self.joins.iter().any(|(n, _)| *n == needs) {
+                return Err(Error::invalid("sysctl", format!("{k} needs a {needs:?} namespace of the container's own")));
+            }
+            if v.contains('\0') {
+                return Err(Error::invalid("sysctl value", format!("{k}: the value contains a NUL byte")));
+            }
         }
         for p in self.masked_paths.iter().chain(&self.readonly_paths) {
             crate::mount::container_path("masked/read-only path", p)?;
@@ -455,6 +503,20 @@ impl ContainerBuilder {
         self
     }
 
+    /// Sets a sysctl (as [`ContainerBuilder::sysctl`]).
+    pub fn set_sysctl(&mut self, key: impl Into<String>, value: impl Into<String>) -> &mut Self {
+        let key = key.into();
+        self.sysctls.retain(|(k, _)| *k != key);
+        self.sysctls.push((key, value.into()));
+        self
+    }
+
+    /// Whether the default devices are made (as [`ContainerBuilder::default_devices`]).
+    pub fn set_default_devices(&mut self, yes: bool) -> &mut Self {
+        self.default_devices = yes;
+        self
+    }
+
     /// Replaces the masked paths (as [`ContainerBuilder::masked_paths`]).
     pub fn set_masked_paths(&mut self, paths: impl IntoIterator<Item = impl Into<PathBuf>>) -> &mut Self {
         self.masked_paths = paths.into_iter().map(Into::into).collect();
@@ -574,6 +636,40 @@ pub fn validate_id(id: &str) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// The path below `/proc/sys` of sysctl `key` (`net.ipv4.ip_forward` or
+/// `net/ipv4/ip_forward`): components of letters, digits, `_` and `-` (a dotted key's
+/// components may not hold `/`; a path key's may hold `.`, as in `net/ipv4/conf/eth0.1`).
+pub(crate) fn sysctl_path(key: &str) -> Result<String> {
+    let path = if key.contains('/') { key.to_string() } else { key.replace('.', "/") };
+    let ok = !path.is_empty()
+        && path.len() <= 255
+        && path.split('/').all(|c| {
+            !c.is_empty() && c != "." && c != ".." && c.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b))
+        });
+    if ok {
+        Ok(path)
+    } else {
+        Err(Error::invalid("sysctl", format!("{key:?} is not a sysctl name")))
+    }
+}
+
+/// The namespace whose sysctl `path` (below `/proc/sys`) is, if it is in one.
+pub(crate) fn sysctl_namespace(path: &str) -> Option<Namespaces> {
+    const IPC: &[&str] = &[
+        "kernel/msgmax", "kernel/msgmnb", "kernel/msgmni", "kernel/sem", "kernel/shmall", "kernel/shmmax",
+        "kernel/shmmni", "kernel/shm_rmid_forced",
+    ];
+    if IPC.contains(&path) || path.starts_with("fs/mqueue/") {
+        Some(Namespaces::IPC)
+    } else if path.starts_with("net/") {
+        Some(Namespaces::NET)
+    } else if path == "kernel/hostname" || path == "kernel/domainname" {
+        Some(Namespaces::UTS)
+    } else {
+        None
+    }
 }
 
 /// Checks a hostname or domain name: 1 to 64 bytes, no NUL.

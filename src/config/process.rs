@@ -63,6 +63,8 @@ pub enum Rlimit {
     Fsize,
     /// Locked memory (bytes).
     Memlock,
+    /// File locks and leases.
+    Locks,
     /// Message queue bytes.
     Msgqueue,
     /// Nice ceiling.
@@ -94,6 +96,7 @@ impl Rlimit {
             Rlimit::Data => libc::RLIMIT_DATA,
             Rlimit::Fsize => libc::RLIMIT_FSIZE,
             Rlimit::Memlock => libc::RLIMIT_MEMLOCK,
+            Rlimit::Locks => libc::RLIMIT_LOCKS,
             Rlimit::Msgqueue => libc::RLIMIT_MSGQUEUE,
             Rlimit::Nice => libc::RLIMIT_NICE,
             Rlimit::Nofile => libc::RLIMIT_NOFILE,
@@ -115,6 +118,7 @@ impl Rlimit {
             Rlimit::Data => "RLIMIT_DATA",
             Rlimit::Fsize => "RLIMIT_FSIZE",
             Rlimit::Memlock => "RLIMIT_MEMLOCK",
+            Rlimit::Locks => "RLIMIT_LOCKS",
             Rlimit::Msgqueue => "RLIMIT_MSGQUEUE",
             Rlimit::Nice => "RLIMIT_NICE",
             Rlimit::Nofile => "RLIMIT_NOFILE",

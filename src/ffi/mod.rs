@@ -190,6 +190,8 @@ pub const COCOON_STAGE_CGROUP_NAMESPACE: c_int = 36;
 pub const COCOON_STAGE_NETWORK: c_int = 37;
 /// Applying the Landlock ruleset (the message names the rule).
 pub const COCOON_STAGE_LANDLOCK: c_int = 38;
+/// Writing a sysctl (the message names it).
+pub const COCOON_STAGE_SYSCTL: c_int = 39;
 
 // ---------------------------------------------------------------------------------------
 // Error plumbing
@@ -515,7 +517,7 @@ mod tests {
             COCOON_STAGE_JOIN_NAMESPACES, COCOON_STAGE_DUMPABLE, COCOON_STAGE_DEVICE,
             COCOON_STAGE_SESSION, COCOON_STAGE_KEYRING_LABEL, COCOON_STAGE_CGROUP_NAMESPACE,
             COCOON_STAGE_NETWORK,
-            COCOON_STAGE_LANDLOCK,
+            COCOON_STAGE_LANDLOCK, COCOON_STAGE_SYSCTL,
         ];
         // Every constant is a stage of the core, with the same number...
         for (i, c) in consts.iter().enumerate() {

@@ -35,7 +35,7 @@ use crate::selinux::SelinuxConfig;
 use crate::sys::MOUNT_ATTR_NODEV;
 
 use host::host_sandbox_ops;
-use ops::{standard_ops, user_mount_op};
+use ops::{default_device_ops, standard_ops, user_mount_ops};
 pub(crate) use ops::{InRootPath, Op, Source, TargetKind};
 pub use process::DEFAULT_PATH;
 pub use crate::process::MAX_PASSED_FDS;
@@ -93,6 +93,9 @@ pub struct Plan {
     pub(crate) readonly: Vec<InRootPath>,
     pub(crate) read_only_root: bool,
     pub(crate) loopback: bool,
+    /// Sysctls to write, as (path below a procfs root, `sys/...`; value), through a
+    /// private procfs the child mounts detached.
+    pub(crate) sysctls: Vec<(CString, CString)>,
     pub(crate) init: bool,
     /// The first process is the caller's own child (no monitor between them): see
     /// [`crate::ContainerBuilder::direct_child`].
@@ -164,8 +167,19 @@ impl Plan {
             ops.extend(standard_ops(ns, &b.gid_map, host.cgroup_mode()));
         }
         for m in &b.mounts {
-            ops.push(user_mount_op(m)?);
+            ops.extend(user_mount_ops(m, host.cgroup)?);
         }
+        if !b.standard_mounts && b.default_devices {
+            ops.extend(default_device_ops());
+        }
+        let sysctls = b
+            .sysctls
+            .iter()
+            .map(|(k, v)| {
+                let path = format!("sys/{}", crate::builder::sysctl_path(k)?);
+                Ok((cstring("sysctl", path.as_bytes())?, cstring("sysctl value", v.as_bytes())?))
+            })
+            .collect::<Result<Vec<_>>>()?;
         let masked = b.masked_paths.iter().map(|p| InRootPath::new("masked path", p)).collect::<Result<_>>()?;
         let readonly = b.readonly_paths.iter().map(|p| InRootPath::new("read-only path", p)).collect::<Result<_>>()?;
         let mut process = ProcessPlan::new(&b.process, name_root, !setgroups_deny, host.last_cap)?;
@@ -205,6 +219,7 @@ impl Plan {
             readonly,
             read_only_root: b.read_only_root,
             loopback: ns.contains(Namespaces::NET),
+            sysctls,
             init: b.init,
             direct_child: b.direct_child,
             joins: b.joins.iter().map(|(ns, p)| (ns.setns_flags(), p.clone())).collect(),
@@ -280,6 +295,11 @@ impl Plan {
                 self.ops.get(i).map(Op::describe).unwrap_or_default()
             }
             Stage::MaskPath => self.masked.get(i).map(|p| p.display.clone()).unwrap_or_default(),
+            Stage::Sysctl => self
+                .sysctls
+                .get(i)
+                .map(|(k, v)| format!("/proc/{} = {}", k.to_string_lossy(), v.to_string_lossy()))
+                .unwrap_or_default(),
             Stage::ReadonlyPath => self.readonly.get(i).map(|p| p.display.clone()).unwrap_or_default(),
             Stage::PivotRoot if index == 0 => format!(
                 "{}; EINVAL here means the caller's root cannot be pivoted (e.g. an initramfs \
