@@ -232,7 +232,8 @@ pub(crate) fn validate_parent(p: &Path) -> Result<(), CgroupError> {
 /// Checks a cgroup directory name (a container id).
 pub(crate) fn validate_name(n: &str) -> Result<(), CgroupError> {
     let ok = !n.is_empty()
-        && n.len() <= 64
+        // NAME_MAX: engines name cgroups `libpod-<64 hex digits>` and the like.
+        && n.len() <= 255
         && !n.starts_with('.')
         && n.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b))
         // Names of cgroupfs control files would collide with the directory.
@@ -243,7 +244,7 @@ pub(crate) fn validate_name(n: &str) -> Result<(), CgroupError> {
         Err(CgroupError::invalid(
             "cgroup",
             "name",
-            format!("{n:?} must be 1 to 64 letters, digits, '_', '-', '.', not start with '.' or a controller prefix"),
+            format!("{n:?} must be 1 to 255 letters, digits, '_', '-', '.', not start with '.' or a controller prefix"),
         ))
     }
 }
