@@ -357,3 +357,45 @@ fn a_subreaper_adopts_and_reaps_the_container() {
         assert_no_children();
     }
 }
+
+#[test]
+fn seccomp_profiles_from_the_spec() {
+    let _g = lock();
+    let mut outputs = Vec::new();
+    for rt in Runtime::both() {
+        for nnp in [true, false] {
+            let b = Bundle::new("seccomp", &["sh", "-c", "mkdir /x 2>&1; kill -USR1 1 2>&1; kill -0 1 && echo zero-ok; exit 0"]);
+            let mut c = b.config();
+            c["process"]["noNewPrivileges"] = json!(nnp);
+            c["linux"]["seccomp"] = json!({
+                "defaultAction": "SCMP_ACT_ALLOW",
+                "architectures": ["SCMP_ARCH_X86_64"],
+                "syscalls": [
+                    {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13},
+                    {"names": ["kill"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1,
+                     "args": [{"index": 1, "value": libc::SIGUSR1, "op": "SCMP_CMP_EQ"}]}
+                ]
+            });
+            b.write(&c);
+            let o = rt.cmd(&["run", "--bundle", b.path(), "seccomp"]);
+            assert!(o.status.success(), "{} nnp={nnp}: {}", rt.name(), String::from_utf8_lossy(&o.stderr));
+            let out = String::from_utf8_lossy(&o.stdout).into_owned();
+            assert!(out.contains("Permission denied") && out.contains("zero-ok"), "{} nnp={nnp}: {out}", rt.name());
+            assert!(!b.rootfs("x").exists(), "{}: mkdir was not refused", rt.name());
+            outputs.push(out);
+            assert_clean(&rt, "seccomp");
+        }
+    }
+    assert_eq!(outputs[0], outputs[2], "cocoon and runc differ (nnp)");
+    assert_eq!(outputs[1], outputs[3], "cocoon and runc differ (no nnp)");
+    // What cocoon cannot honour is named, and nothing is left.
+    let rt = Runtime { bin: COCOON, root: TempDir::new("oci-root-notify") };
+    let b = Bundle::new("notify", &["true"]);
+    let mut c = b.config();
+    c["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": "/run/x.sock",
+        "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}]});
+    b.write(&c);
+    let err = rt.fails(&["create", "--bundle", b.path(), "notify"]);
+    assert!(err.contains("linux.seccomp"), "{err}");
+    assert_clean(&rt, "notify");
+}

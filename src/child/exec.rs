@@ -123,7 +123,11 @@ pub(crate) fn exec_process(p: &ProcessPlan, ctx: &ChildCtx<'_>) -> Step<Fail> {
     // keyctl and before privileges are dropped, so it needs neither no_new_privs nor a
     // retained CAP_SYS_ADMIN; it refuses nothing the remaining steps use.
     if let Some(prog) = p.default_seccomp {
-        install_seccomp(prog).at(Stage::Seccomp, crate::plan::SECCOMP_DEFAULT_INDEX as usize)?;
+        install_seccomp(prog, 0).at(Stage::Seccomp, crate::plan::SECCOMP_DEFAULT_INDEX as usize)?;
+    }
+    // A profile without no_new_privs can only be installed while CAP_SYS_ADMIN is held.
+    if !p.no_new_privs {
+        install_programs(p)?;
     }
     // Capabilities: bounding set first (needs CAP_SETPCAP), then ids with KEEPCAPS so the
     // permitted set survives setuid, then the exact sets.
@@ -191,7 +195,10 @@ pub(crate) fn exec_process(p: &ProcessPlan, ctx: &ChildCtx<'_>) -> Step<Fail> {
     }
     if let Some(prog) = &p.seccomp {
         // Last, so that only the helper runs under the user's deny-list.
-        install_seccomp(prog).at(Stage::Seccomp, 0)?;
+        install_seccomp(prog, 0).at(Stage::Seccomp, 0)?;
+    }
+    if p.no_new_privs {
+        install_programs(p)?;
     }
     // CVE-2019-5736 class: never exec the program from this copy of the host, where
     // /proc/self/exe is the host's binary (a `#!/proc/self/exe` script or PT_INTERP
@@ -243,7 +250,18 @@ fn join_session_keyring(label: Option<&std::ffi::CStr>) -> Step {
 }
 
 /// Installs a compiled seccomp filter (`seccomp(SECCOMP_SET_MODE_FILTER)`).
-fn install_seccomp(prog: &[seccompiler::sock_filter]) -> SysResult<()> {
+/// Installs the profile programs, each a `Stage::Seccomp` step of its own (index
+/// `SECCOMP_PROGRAM_INDEX + i`).
+fn install_programs(p: &ProcessPlan) -> Step {
+    if let Some(progs) = &p.seccomp_programs {
+        for (i, prog) in progs.filters.iter().enumerate() {
+            install_seccomp(prog, progs.flags).at(Stage::Seccomp, crate::plan::SECCOMP_PROGRAM_INDEX as usize + i)?;
+        }
+    }
+    Ok(())
+}
+
+fn install_seccomp(prog: &[seccompiler::sock_filter], flags: u32) -> SysResult<()> {
     #[repr(C)]
     struct SockFprog {
         len: libc::c_ushort,
@@ -252,7 +270,7 @@ fn install_seccomp(prog: &[seccompiler::sock_filter]) -> SysResult<()> {
     let len = libc::c_ushort::try_from(prog.len()).map_err(|_| libc::EINVAL)?;
     let fprog = SockFprog { len, filter: prog.as_ptr() };
     // SAFETY: fprog points at the plan's filter, alive for the call; seccomp copies it.
-    let r = unsafe { libc::syscall(libc::SYS_seccomp, 1 /* SECCOMP_SET_MODE_FILTER */, 0, &fprog as *const SockFprog) };
+    let r = unsafe { libc::syscall(libc::SYS_seccomp, 1 /* SECCOMP_SET_MODE_FILTER */, flags, &fprog as *const SockFprog) };
     if r != 0 {
         Err(sys::last_errno())
     } else {

@@ -153,6 +153,7 @@ pub struct Process {
     pub(crate) fds: Vec<(Arc<OwnedFd>, i32)>,
     pub(crate) seccomp: Option<crate::seccomp::Seccomp>,
     pub(crate) default_seccomp: bool,
+    pub(crate) seccomp_programs: Option<std::sync::Arc<crate::seccomp::Programs>>,
 }
 
 impl Process {
@@ -177,6 +178,7 @@ impl Process {
             fds: Vec::new(),
             seccomp: None,
             default_seccomp: true,
+            seccomp_programs: None,
         }
     }
 

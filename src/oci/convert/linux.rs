@@ -18,8 +18,7 @@ const DEFAULT_DEVICES: &[(&str, i64, i64)] = &[
 ];
 
 pub(super) fn convert(b: &mut ContainerBuilder, linux: &Linux, _warnings: &mut Vec<String>) -> Result<(), OciError> {
-    let unsupported: [(&str, bool, &str); 6] = [
-        ("linux.seccomp", linux.seccomp().is_some(), "seccomp filters from a spec are not mapped yet"),
+    let unsupported: [(&str, bool, &str); 5] = [
         ("linux.intelRdt", linux.intel_rdt().is_some(), "Intel RDT (resctrl) is not supported"),
         ("linux.personality", linux.personality().is_some(), "execution domains are not set"),
         ("linux.memoryPolicy", linux.memory_policy().is_some(), "NUMA memory policies are not set"),

@@ -6,6 +6,8 @@ mod mounts;
 mod namespaces;
 mod process;
 mod resources;
+mod seccomp;
+mod syscalls;
 
 use std::path::{Path, PathBuf};
 
@@ -68,6 +70,10 @@ pub fn builder_from_spec(spec: &Spec, bundle_dir: &Path, id: &str) -> Result<Con
     namespaces::convert(&mut b, spec, linux, mounts, &mut warnings)?;
     mounts::convert(&mut b, mounts, bundle_dir, &mut warnings)?;
     linux::convert(&mut b, linux, &mut warnings)?;
+    if let Some(s) = linux.seccomp() {
+        let programs = seccomp::convert(s, &mut warnings)?;
+        b.process_mut().set_seccomp_programs(programs);
+    }
     b.set_cgroup(resources::convert(linux.resources().as_ref(), &mut warnings)?);
 
     b.validate()?;
