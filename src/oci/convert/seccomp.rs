@@ -70,6 +70,9 @@ fn condition(arg: &oci_spec::runtime::LinuxSeccompArg, field: &str) -> Result<Se
     SeccompCondition::new(index, SeccompCmpArgLen::Qword, op, value).map_err(|e| OciError::invalid(field, e.to_string()))
 }
 
+/// Syscall number → the rules that match it (`None`: always).
+type SyscallRules = BTreeMap<i64, Option<Vec<SeccompRule>>>;
+
 /// One rule's syscall numbers and its conditions (None: unconditional).
 struct Rule {
     action: SeccompAction,
@@ -104,7 +107,7 @@ fn rule(s: &LinuxSyscall, i: usize, warnings: &mut Vec<String>) -> Result<Rule, 
 }
 
 /// Adds `rule`'s syscalls to `map` (syscall → rules, an empty list matching always).
-fn add(map: &mut BTreeMap<i64, Option<Vec<SeccompRule>>>, rule: &Rule) {
+fn add(map: &mut SyscallRules, rule: &Rule) {
     for n in &rule.numbers {
         let e = map.entry(*n).or_insert_with(|| Some(Vec::new()));
         match (&rule.conditions, e.as_mut()) {
@@ -116,7 +119,7 @@ fn add(map: &mut BTreeMap<i64, Option<Vec<SeccompRule>>>, rule: &Rule) {
     }
 }
 
-fn program(map: BTreeMap<i64, Option<Vec<SeccompRule>>>, mismatch: SeccompAction, matched: SeccompAction) -> Result<Vec<seccompiler::sock_filter>, OciError> {
+fn program(map: SyscallRules, mismatch: SeccompAction, matched: SeccompAction) -> Result<Vec<seccompiler::sock_filter>, OciError> {
     let rules = map.into_iter().map(|(n, r)| (n, r.unwrap_or_default())).collect();
     let filter = SeccompFilter::new(rules, mismatch, matched, TargetArch::x86_64).map_err(|e| OciError::invalid(FIELD, e.to_string()))?;
     let prog: seccompiler::BpfProgram = filter.try_into().map_err(|e: seccompiler::BackendError| OciError::invalid(FIELD, e.to_string()))?;
@@ -176,7 +179,7 @@ pub(super) fn convert(s: &LinuxSeccomp, warnings: &mut Vec<String>) -> Result<Pr
     let rules = rules.iter().enumerate().map(|(i, r)| rule(r, i, warnings)).collect::<Result<Vec<_>, _>>()?;
     let mut filters = vec![x32_guard()];
     // One program per distinct action other than allow and the default.
-    let mut by_action: BTreeMap<u32, (SeccompAction, BTreeMap<i64, Option<Vec<SeccompRule>>>)> = BTreeMap::new();
+    let mut by_action: BTreeMap<u32, (SeccompAction, SyscallRules)> = BTreeMap::new();
     for r in rules.iter().filter(|r| r.action != SeccompAction::Allow && r.action != default) {
         add(&mut by_action.entry(key(&r.action)).or_insert_with(|| (r.action.clone(), BTreeMap::new())).1, r);
     }
