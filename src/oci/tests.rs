@@ -409,7 +409,7 @@ fn bundle_load_bounds() {
     // Oversized: refused before it is read.
     let f = std::fs::File::create(&cfg).expect("create");
     f.set_len(MAX_CONFIG_SIZE + 1).expect("grow");
-    invalid(Bundle::load(&t.0).err().expect("refused"), "config.json");
+    invalid(Bundle::load(&t.0).expect_err("refused"), "config.json");
 
     // Not JSON, a bad version, a symlink, a FIFO.
     std::fs::write(&cfg, b"{ not json").expect("write");
@@ -417,7 +417,7 @@ fn bundle_load_bounds() {
     let mut v = base();
     set(&mut v, "ociVersion", json!("1.9.0"));
     std::fs::write(&cfg, serde_json::to_vec(&v).expect("json")).expect("write");
-    invalid(Bundle::load(&t.0).err().expect("refused"), "ociVersion");
+    invalid(Bundle::load(&t.0).expect_err("refused"), "ociVersion");
     std::fs::remove_file(&cfg).expect("rm");
     std::os::unix::fs::symlink("/etc/hostname", &cfg).expect("symlink");
     assert!(matches!(Bundle::load(&t.0), Err(OciError::Io { .. })));
@@ -425,6 +425,6 @@ fn bundle_load_bounds() {
     let c = std::ffi::CString::new(cfg.to_str().expect("utf-8")).expect("path");
     // SAFETY: mkfifo with a NUL-terminated path.
     assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
-    invalid(Bundle::load(&t.0).err().expect("refused"), "config.json");
+    invalid(Bundle::load(&t.0).expect_err("refused"), "config.json");
     assert!(matches!(Bundle::load(Path::new("/nonexistent-bundle")), Err(OciError::Io { .. })));
 }
