@@ -181,9 +181,16 @@ fn namespaces_and_id_maps() {
     assert_eq!(c.builder.joins, vec![(Namespaces::NET, PathBuf::from("/proc/1/ns/net"))]);
     assert_eq!(c.builder.uid_map, vec![crate::IdRange::new(0, 100000, 65536)]);
 
+    // A user namespace without mappings maps the caller to root (as crun); one map alone
+    // is an error.
     let mut v = base();
     set(&mut v, "linux.namespaces", json!([{"type": "mount"}, {"type": "user"}]));
     set(&mut v, "hostname", Value::Null);
+    let c = ok(&v);
+    // SAFETY: geteuid has no preconditions.
+    assert_eq!(c.builder.uid_map, vec![crate::IdRange::new(0, unsafe { libc::geteuid() }, 1)]);
+    assert!(c.warnings.iter().any(|w| w.starts_with("linux.uidMappings")));
+    set(&mut v, "linux.uidMappings", json!([{"containerID": 0, "hostID": 100000, "size": 1}]));
     invalid(err(&v), "linux.uidMappings");
 
     let mut v = base();
