@@ -1,5 +1,5 @@
 //! OCI runtime bundles: a bundle's `config.json` (the [OCI runtime spec], typed by the
-//! `oci-spec` crate) turned into a [`ContainerBuilder`] (cargo feature `oci`).
+//! `oci-spec` crate) turned into a [`ContainerBuilder`](crate::ContainerBuilder) (cargo feature `oci`).
 //!
 //! ```no_run
 //! use std::path::Path;
