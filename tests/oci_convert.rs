@@ -296,6 +296,25 @@ fn bad_configs_fail_typed_and_leave_nothing() {
         Ok(_) => panic!("spawned with an impossible rlimit"),
     }
     assert!(cgroups_named(&id).is_empty(), "left behind: {:?}", cgroups_named(&id));
+
+    // A namespaced sysctl the kernel does not have: the child's write fails, reported
+    // with the sysctl's name.
+    let mut v = good.clone();
+    v["process"]["terminal"] = json!(false);
+    v["process"]["args"] = json!(["true"]);
+    v["linux"]["sysctl"] = json!({"net.ipv4.no_such_knob": "1"});
+    t.write(&v);
+    let id = test_id("sysctl");
+    let conv = t.convert(&id).unwrap_or_else(|e| panic!("{e}"));
+    match conv.builder.spawn() {
+        Err(e @ Error::Setup { stage: Stage::Sysctl, .. }) => {
+            assert_eq!(e.raw_os_error(), Some(libc::ENOENT), "{e}");
+            assert!(e.to_string().contains("/proc/sys/net/ipv4/no_such_knob = 1"), "{e}");
+        }
+        Err(e) => panic!("expected a sysctl failure, got {e}"),
+        Ok(_) => panic!("spawned with a missing sysctl"),
+    }
+    assert!(cgroups_named(&id).is_empty(), "left behind: {:?}", cgroups_named(&id));
     assert_unchanged(&before, &snapshot(), "bad configs");
 }
 
