@@ -365,3 +365,31 @@ fn crun_specs_run() {
         assert!(cgroups_named(&id).is_empty());
     }
 }
+
+/// `linux.devices`: the host's node is bound (checked by number) and allowed in the
+/// cgroup after runc's deny-all rule, so root inside can open it; the default devices
+/// listed there too change nothing.
+#[test]
+fn spec_devices_are_bound_and_allowed() {
+    use std::os::unix::fs::MetadataExt;
+    let _g = lock();
+    let md = std::fs::metadata("/dev/fuse").expect("the host has /dev/fuse");
+    let (major, minor) = (libc::major(md.rdev()), libc::minor(md.rdev()));
+    let t = TestBundle::new("devices");
+    let mut v = t.spec();
+    v["process"]["terminal"] = json!(false);
+    v["process"]["args"] = json!(["sh", "-c", "stat -c %t:%T /dev/fuse; head -c 0 /dev/fuse && echo open=ok; head -c 0 /dev/null && echo null=ok"]);
+    v["linux"]["devices"] = json!([
+        {"path": "/dev/fuse", "type": "c", "major": major, "minor": minor},
+        {"path": "/dev/null", "type": "c", "major": 1, "minor": 3},
+    ]);
+    t.write(&v);
+    let id = test_id("devices");
+    let mut conv = t.convert(&id).unwrap_or_else(|e| panic!("{e}"));
+    conv.builder.process_mut().set_stdout(Stdio::Piped).set_stderr(Stdio::Piped);
+    let mut c = conv.builder.spawn().unwrap_or_else(|e| panic!("spawn failed: {e}"));
+    let out = collect(&mut c).ok().stdout;
+    drop(c);
+    assert_eq!(out, format!("{major:x}:{minor:x}\nopen=ok\nnull=ok\n"));
+    assert!(cgroups_named(&id).is_empty());
+}

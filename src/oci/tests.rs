@@ -318,7 +318,9 @@ fn unsupported_fields() {
         ("linux.resources", json!({"network": {"classID": 1}}), "linux.resources.network"),
         ("linux.resources", json!({"memory": {"swappiness": 10}}), "linux.resources.memory.swappiness"),
         ("linux.resources", json!({"unified": {"memory.max": "1"}}), "linux.resources.unified"),
-        ("linux.devices", json!([{"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229}]), "linux.devices[0]"),
+        ("linux.devices", json!([{"path": "/dev/fuse", "type": "c", "major": 10, "minor": 1}]), "linux.devices[0]"),
+        ("linux.devices", json!([{"path": "/dev/loop0", "type": "b", "major": 7, "minor": 0}]), "linux.devices[0]"),
+        ("linux.devices", json!([{"path": "/dev/no-such-node", "type": "c", "major": 10, "minor": 1}]), "linux.devices[0]"),
         ("linux.sysctl", json!({"kernel.panic": "1"}), "linux.sysctl.kernel.panic"),
         ("windows", json!({"layerFolders": []}), "windows"),
     ] {
@@ -434,4 +436,25 @@ fn bundle_load_bounds() {
     assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
     invalid(Bundle::load(&t.0).expect_err("refused"), "config.json");
     assert!(matches!(Bundle::load(Path::new("/nonexistent-bundle")), Err(OciError::Io { .. })));
+}
+
+#[test]
+fn devices_bind_the_hosts_node_and_allow_it() {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(md) = std::fs::metadata("/dev/fuse") else { return };
+    let (major, minor) = (libc::major(md.rdev()), libc::minor(md.rdev()));
+    let mut v = base();
+    set(&mut v, "linux.devices", json!([
+        {"path": "/dev/null", "type": "c", "major": 1, "minor": 3},
+        {"path": "/dev/fuse", "type": "c", "major": major, "minor": minor, "fileMode": md.mode() & 0o7777, "uid": md.uid()},
+    ]));
+    set(&mut v, "linux.resources", json!({"devices": [{"allow": false, "access": "rwm"}]}));
+    let c = ok(&v);
+    let dev = c.builder.mounts.last().expect("a mount");
+    assert_eq!(dev.kind, MountKind::Device { source: PathBuf::from("/dev/fuse"), major, minor });
+    let rules = &c.builder.get_cgroup().expect("cgroup").devices;
+    assert_eq!(rules.last(), Some(&DeviceRule::allow_char(major, minor)), "allowed after the spec's deny-all");
+    // A mode other than the host node's cannot be given to a bind.
+    set(&mut v, "linux.devices", json!([{"path": "/dev/fuse", "type": "c", "major": major, "minor": minor, "fileMode": 0o7777}]));
+    unsupported(err(&v), "linux.devices[0]");
 }
