@@ -80,8 +80,8 @@ pub(super) fn convert(b: &mut ContainerBuilder, linux: &Linux) -> Result<Vec<Dev
     sysctls.sort();
     for (k, v) in sysctls {
         let field = format!("linux.sysctl.{k}");
-        let path = crate::builder::sysctl_path(k).map_err(|e| OciError::invalid(&field, e.to_string()))?;
-        let Some(ns) = crate::builder::sysctl_namespace(&path) else {
+        let path = crate::config::sysctl::sysctl_path(k).map_err(|e| OciError::invalid(&field, e.to_string()))?;
+        let Some(ns) = crate::config::sysctl::sysctl_namespace(&path) else {
             return Err(OciError::unsupported(field, "not a sysctl of a container's namespace: it would change the host"));
         };
         let own = b.get_namespaces().contains(ns) || b.joins.iter().any(|(n, _)| *n == ns);
