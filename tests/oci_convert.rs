@@ -21,15 +21,21 @@ struct TestBundle {
 }
 
 impl TestBundle {
+    /// `runc spec`'s bundle.
     fn new(tag: &str) -> TestBundle {
+        TestBundle::from_tool(tag, "runc", &["spec"])
+    }
+
+    /// The bundle `tool args` (`runc spec`, `crun spec --rootless`…) writes.
+    fn from_tool(tag: &str, tool: &str, args: &[&str]) -> TestBundle {
         let dir = TempDir::new(tag);
         busybox_root(&dir.join("rootfs"));
-        let out = Command::new("runc")
-            .args(["spec"])
+        let out = Command::new(tool)
+            .args(args)
             .current_dir(dir.path())
             .output()
-            .unwrap_or_else(|e| panic!("runc is missing ({e}): apt-get install -y runc"));
-        assert!(out.status.success(), "runc spec: {}", String::from_utf8_lossy(&out.stderr));
+            .unwrap_or_else(|e| panic!("{tool} is missing ({e}): apt-get install -y {tool}"));
+        assert!(out.status.success(), "{tool} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
         TestBundle { dir }
     }
 
@@ -99,6 +105,8 @@ touch /frozen/x 2>/dev/null && echo frozen=rw || echo frozen=ro
 echo shmmni=$(cat /proc/sys/kernel/shmmni)
 echo null=$(echo x > /dev/null && echo ok)
 echo ptmx=$(readlink /dev/ptmx)
+echo hosts=$(cat /etc/hosts)
+echo resolv=$(cat /etc/resolv.conf)
 echo MOUNTS
 cat /proc/mounts
 "#;
@@ -111,6 +119,8 @@ fn runc_spec_busybox_bundle() {
     std::fs::create_dir(&shared).unwrap();
     std::fs::write(shared.join("hello"), "from-the-host\n").unwrap();
     let host_shmmni = std::fs::read_to_string("/proc/sys/kernel/shmmni").unwrap();
+    std::fs::write(t.dir.join("hosts"), "10.1.2.3 oci-test\n").unwrap();
+    std::fs::write(t.dir.join("resolv.conf"), "nameserver 10.9.9.9\n").unwrap();
 
     let mut v = t.spec();
     v["process"]["terminal"] = json!(false);
@@ -125,6 +135,11 @@ fn runc_spec_busybox_bundle() {
     v["root"]["readonly"] = json!(true);
     let mounts = v["mounts"].as_array_mut().unwrap();
     mounts.push(json!({"destination": "/mnt/shared", "type": "bind", "source": "shared", "options": ["rbind", "ro", "nosuid", "nodev"]}));
+    // podman's binds of the files it writes into the bundle.
+    for f in ["hosts", "resolv.conf"] {
+        let dst = format!("/etc/{f}");
+        mounts.push(json!({"destination": dst, "type": "bind", "source": t.dir.join(f), "options": ["bind", "rprivate", "ro", "nosuid", "noexec", "nodev"]}));
+    }
     mounts.push(json!({"destination": "/scratch", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "nodev", "mode=1777", "size=1m"]}));
     mounts.push(json!({"destination": "/frozen", "type": "tmpfs", "source": "tmpfs", "options": ["mode=1777", "size=1m"]}));
     v["linux"]["readonlyPaths"].as_array_mut().unwrap().push(json!("/frozen"));
@@ -204,6 +219,12 @@ fn runc_spec_busybox_bundle() {
     let (fs, o) = opts("/sys/fs/cgroup/memory");
     assert!(fs == "cgroup" && o.contains(&"ro") && o.contains(&"memory"), "{fs} {o:?}");
     assert!(opts("/mnt/shared").1.contains(&"ro"));
+    assert_eq!(get("hosts"), "10.1.2.3 oci-test");
+    assert_eq!(get("resolv"), "nameserver 10.9.9.9");
+    for f in ["/etc/hosts", "/etc/resolv.conf"] {
+        let o = opts(f).1;
+        assert!(o.contains(&"ro") && o.contains(&"noexec") && o.contains(&"nodev"), "{f}: {o:?}");
+    }
     assert!(opts("/proc/sys").1.contains(&"ro"), "readonlyPaths /proc/sys");
 
     // The host is untouched: its sysctl, its mounts, and the cgroup is gone.
@@ -226,7 +247,7 @@ fn bad_configs_fail_typed_and_leave_nothing() {
         ("unknown mount option", |v| v["mounts"][1]["options"].as_array_mut().unwrap().push(json!("frobnicate=1")), "invalid", "mounts[1].options"),
         ("bad ociVersion", |v| v["ociVersion"] = json!("3.0.0"), "invalid", "ociVersion"),
         ("relative cwd", |v| v["process"]["cwd"] = json!("tmp"), "invalid", "process.cwd"),
-        ("seccomp", |v| v["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ERRNO"}), "unsupported", "linux.seccomp"),
+        ("seccomp notify", |v| v["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_NOTIFY"}), "unsupported", "linux.seccomp.defaultAction"),
         ("intelRdt", |v| v["linux"]["intelRdt"] = json!({"closID": "c1"}), "unsupported", "linux.intelRdt"),
         ("writable cgroupfs", |v| v["mounts"][6]["options"] = json!(["nosuid", "rw"]), "unsupported", "mounts[6].options"),
         ("host sysctl", |v| v["linux"]["sysctl"] = json!({"vm.swappiness": "1"}), "unsupported", "linux.sysctl.vm.swappiness"),
@@ -275,6 +296,25 @@ fn bad_configs_fail_typed_and_leave_nothing() {
         Ok(_) => panic!("spawned with an impossible rlimit"),
     }
     assert!(cgroups_named(&id).is_empty(), "left behind: {:?}", cgroups_named(&id));
+
+    // A namespaced sysctl the kernel does not have: the child's write fails, reported
+    // with the sysctl's name.
+    let mut v = good.clone();
+    v["process"]["terminal"] = json!(false);
+    v["process"]["args"] = json!(["true"]);
+    v["linux"]["sysctl"] = json!({"net.ipv4.no_such_knob": "1"});
+    t.write(&v);
+    let id = test_id("sysctl");
+    let conv = t.convert(&id).unwrap_or_else(|e| panic!("{e}"));
+    match conv.builder.spawn() {
+        Err(e @ Error::Setup { stage: Stage::Sysctl, .. }) => {
+            assert_eq!(e.raw_os_error(), Some(libc::ENOENT), "{e}");
+            assert!(e.to_string().contains("/proc/sys/net/ipv4/no_such_knob = 1"), "{e}");
+        }
+        Err(e) => panic!("expected a sysctl failure, got {e}"),
+        Ok(_) => panic!("spawned with a missing sysctl"),
+    }
+    assert!(cgroups_named(&id).is_empty(), "left behind: {:?}", cgroups_named(&id));
     assert_unchanged(&before, &snapshot(), "bad configs");
 }
 
@@ -282,10 +322,7 @@ fn bad_configs_fail_typed_and_leave_nothing() {
 #[test]
 fn rootless_spec_runs_in_a_user_namespace() {
     let _g = lock();
-    let t = TestBundle::new("rootless");
-    std::fs::remove_file(t.dir.join("config.json")).unwrap();
-    let out = Command::new("runc").args(["spec", "--rootless"]).current_dir(t.dir.path()).output().unwrap();
-    assert!(out.status.success(), "runc spec --rootless: {}", String::from_utf8_lossy(&out.stderr));
+    let t = TestBundle::from_tool("rootless", "runc", &["spec", "--rootless"]);
     let mut v = t.spec();
     v["process"]["terminal"] = json!(false);
     v["process"]["args"] = json!(["sh", "-c", "cat /proc/self/uid_map; id -u; grep ' /sys ' /proc/mounts"]);
@@ -301,5 +338,58 @@ fn rootless_spec_runs_in_a_user_namespace() {
     let map: Vec<&str> = lines.next().unwrap_or_default().split_whitespace().collect();
     assert_eq!(map, ["0", "0", "1"], "runc's rootless mapping of the caller (root here): {out}");
     assert_eq!(lines.next(), Some("0"));
+    assert!(cgroups_named(&id).is_empty());
+}
+
+/// `crun spec` and `crun spec --rootless` (crun's own defaults: an empty inheritable set,
+/// a user namespace for rootless) convert and run.
+#[test]
+fn crun_specs_run() {
+    let _g = lock();
+    for (tag, args) in [("crun", &["spec"][..]), ("crun-rootless", &["spec", "--rootless"][..])] {
+        let t = TestBundle::from_tool(tag, "crun", args);
+        let mut v = t.spec();
+        v["process"]["terminal"] = json!(false);
+        v["process"]["args"] = json!(["sh", "-c", "hostname; grep CapEff /proc/self/status; grep ' /dev/pts ' /proc/mounts"]);
+        t.write(&v);
+        let id = test_id(tag);
+        let mut conv = t.convert(&id).unwrap_or_else(|e| panic!("crun {args:?}: {e}"));
+        conv.builder.process_mut().set_stdout(Stdio::Piped).set_stderr(Stdio::Piped);
+        let mut c = conv.builder.spawn().unwrap_or_else(|e| panic!("crun {args:?}: spawn failed: {e}"));
+        let out = collect(&mut c).ok().stdout;
+        drop(c);
+        let mut lines = out.lines();
+        assert_eq!(lines.next(), Some("crun"), "{out}");
+        assert_eq!(lines.next().map(|l| l.split_whitespace().last()), Some(Some("0000000020000420")), "{out}");
+        assert!(lines.next().is_some_and(|l| l.contains(" /dev/pts devpts ") && l.contains("ptmxmode=666")), "{out}");
+        assert!(cgroups_named(&id).is_empty());
+    }
+}
+
+/// `linux.devices`: the host's node is bound (checked by number) and allowed in the
+/// cgroup after runc's deny-all rule, so root inside can open it; the default devices
+/// listed there too change nothing.
+#[test]
+fn spec_devices_are_bound_and_allowed() {
+    use std::os::unix::fs::MetadataExt;
+    let _g = lock();
+    let md = std::fs::metadata("/dev/fuse").expect("the host has /dev/fuse");
+    let (major, minor) = (libc::major(md.rdev()), libc::minor(md.rdev()));
+    let t = TestBundle::new("devices");
+    let mut v = t.spec();
+    v["process"]["terminal"] = json!(false);
+    v["process"]["args"] = json!(["sh", "-c", "stat -c %t:%T /dev/fuse; head -c 0 /dev/fuse && echo open=ok; head -c 0 /dev/null && echo null=ok"]);
+    v["linux"]["devices"] = json!([
+        {"path": "/dev/fuse", "type": "c", "major": major, "minor": minor},
+        {"path": "/dev/null", "type": "c", "major": 1, "minor": 3},
+    ]);
+    t.write(&v);
+    let id = test_id("devices");
+    let mut conv = t.convert(&id).unwrap_or_else(|e| panic!("{e}"));
+    conv.builder.process_mut().set_stdout(Stdio::Piped).set_stderr(Stdio::Piped);
+    let mut c = conv.builder.spawn().unwrap_or_else(|e| panic!("spawn failed: {e}"));
+    let out = collect(&mut c).ok().stdout;
+    drop(c);
+    assert_eq!(out, format!("{major:x}:{minor:x}\nopen=ok\nnull=ok\n"));
     assert!(cgroups_named(&id).is_empty());
 }

@@ -362,18 +362,7 @@ impl ContainerBuilder {
         {
             return Err(Error::invalid("hostname", "cannot be set in a joined UTS namespace"));
         }
-        for (k, v) in &self.sysctls {
-            let path = sysctl_path(k)?;
-            let needs = sysctl_namespace(&path).ok_or_else(|| {
-                Error::invalid("sysctl", format!("{k} is not in a namespace of the container: it would change the host"))
-            })?;
-            if !self.namespaces.contains(needs) && !self.joins.iter().any(|(n, _)| *n == needs) {
-                return Err(Error::invalid("sysctl", format!("{k} needs a {needs:?} namespace of the container's own")));
-            }
-            if v.contains('\0') {
-                return Err(Error::invalid("sysctl value", format!("{k}: the value contains a NUL byte")));
-            }
-        }
+        crate::config::sysctl::validate(&self.sysctls, self.namespaces, &self.joins)?;
         for p in self.masked_paths.iter().chain(&self.readonly_paths) {
             crate::mount::container_path("masked/read-only path", p)?;
         }
@@ -636,40 +625,6 @@ pub fn validate_id(id: &str) -> Result<()> {
         ));
     }
     Ok(())
-}
-
-/// The path below `/proc/sys` of sysctl `key` (`net.ipv4.ip_forward` or
-/// `net/ipv4/ip_forward`): components of letters, digits, `_` and `-` (a dotted key's
-/// components may not hold `/`; a path key's may hold `.`, as in `net/ipv4/conf/eth0.1`).
-pub(crate) fn sysctl_path(key: &str) -> Result<String> {
-    let path = if key.contains('/') { key.to_string() } else { key.replace('.', "/") };
-    let ok = !path.is_empty()
-        && path.len() <= 255
-        && path.split('/').all(|c| {
-            !c.is_empty() && c != "." && c != ".." && c.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b))
-        });
-    if ok {
-        Ok(path)
-    } else {
-        Err(Error::invalid("sysctl", format!("{key:?} is not a sysctl name")))
-    }
-}
-
-/// The namespace whose sysctl `path` (below `/proc/sys`) is, if it is in one.
-pub(crate) fn sysctl_namespace(path: &str) -> Option<Namespaces> {
-    const IPC: &[&str] = &[
-        "kernel/msgmax", "kernel/msgmnb", "kernel/msgmni", "kernel/sem", "kernel/shmall", "kernel/shmmax",
-        "kernel/shmmni", "kernel/shm_rmid_forced",
-    ];
-    if IPC.contains(&path) || path.starts_with("fs/mqueue/") {
-        Some(Namespaces::IPC)
-    } else if path.starts_with("net/") {
-        Some(Namespaces::NET)
-    } else if path == "kernel/hostname" || path == "kernel/domainname" {
-        Some(Namespaces::UTS)
-    } else {
-        None
-    }
 }
 
 /// Checks a hostname or domain name: 1 to 64 bytes, no NUL.

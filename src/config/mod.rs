@@ -15,3 +15,4 @@ pub mod namespace;
 pub mod process;
 pub mod rootfs;
 pub mod seccomp;
+pub(crate) mod sysctl;

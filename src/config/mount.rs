@@ -40,6 +40,17 @@ pub enum MountKind {
     /// A `cgroup2` filesystem (the unified hierarchy). Needs [`crate::Namespaces::CGROUP`]
     /// and must be read-only.
     Cgroup2,
+    /// A host character device node bound in, checked in the child to be `major:minor`
+    /// (so a node swapped for another cannot be bound). Its use still needs a cgroup
+    /// device rule allowing it.
+    Device {
+        /// The host's node.
+        source: PathBuf,
+        /// Major number.
+        major: u32,
+        /// Minor number.
+        minor: u32,
+    },
 }
 
 impl MountKind {
@@ -51,7 +62,12 @@ impl MountKind {
             }
             MountKind::Devpts => &["newinstance", "ptmxmode", "mode", "gid", "uid", "max"],
             MountKind::Proc => &["hidepid", "subset", "gid"],
-            MountKind::Bind { .. } | MountKind::Sysfs | MountKind::Mqueue | MountKind::Cgroup | MountKind::Cgroup2 => &[],
+            MountKind::Bind { .. }
+            | MountKind::Sysfs
+            | MountKind::Mqueue
+            | MountKind::Cgroup
+            | MountKind::Cgroup2
+            | MountKind::Device { .. } => &[],
         }
     }
 
@@ -66,6 +82,7 @@ impl MountKind {
             MountKind::Mqueue => "mqueue",
             MountKind::Cgroup => "cgroup",
             MountKind::Cgroup2 => "cgroup2",
+            MountKind::Device { .. } => "device",
         }
     }
 }
@@ -160,6 +177,12 @@ impl Mount {
     /// Mounts a cgroup2 filesystem at `target`, read-only, nosuid, nodev, noexec.
     pub fn cgroup2(target: impl Into<PathBuf>) -> Mount {
         Mount::new(target.into(), MountKind::Cgroup2, true, true, true).read_only(true)
+    }
+
+    /// Binds the host's character device node `source` at `target`, checked to be
+    /// `major:minor` when it is bound (nosuid, noexec).
+    pub fn device(source: impl Into<PathBuf>, target: impl Into<PathBuf>, major: u32, minor: u32) -> Mount {
+        Mount::new(target.into(), MountKind::Device { source: source.into(), major, minor }, true, false, true)
     }
 
     /// Makes the mount read-only (recursively, for a recursive bind).
@@ -298,6 +321,15 @@ impl Mount {
                             self.target.display()
                         ),
                     ));
+                }
+            }
+            MountKind::Device { source, major, minor } => {
+                if !source.is_absolute() {
+                    return Err(Error::invalid("device source", format!("{} is not an absolute path", source.display())));
+                }
+                no_nul("device source", source)?;
+                if *major > crate::cgroup::DEVICE_MAJOR_MAX || *minor > crate::cgroup::DEVICE_MINOR_MAX {
+                    return Err(Error::invalid("device", format!("{major}:{minor} is not a device number")));
                 }
             }
             MountKind::Proc | MountKind::Sysfs | MountKind::Devpts | MountKind::Mqueue => {}

@@ -1,5 +1,5 @@
 //! OCI runtime bundles: a bundle's `config.json` (the [OCI runtime spec], typed by the
-//! `oci-spec` crate) turned into a [`ContainerBuilder`] (cargo feature `oci`).
+//! `oci-spec` crate) turned into a [`ContainerBuilder`](crate::ContainerBuilder) (cargo feature `oci`).
 //!
 //! ```no_run
 //! use std::path::Path;
@@ -27,6 +27,7 @@
 //! | `linux.namespaces`, `uidMappings`, `gidMappings`, `timeOffsets` | [`Namespaces`](crate::Namespaces), `join_namespace` (net, ipc, uts), id maps, [`TimeOffsets`](crate::TimeOffsets) |
 //! | `mounts` | the only mounts (`standard_mounts(false)`, then each in order, then the default devices and `/dev` links) |
 //! | `linux.maskedPaths`, `readonlyPaths`, `sysctl`, `rootfsPropagation` | the same (sysctls of the container's namespaces only) |
+//! | `linux.devices` | character devices: the host's node bound in and allowed in the cgroup |
 //! | `linux.resources` | [`CgroupConfig`](crate::CgroupConfig); `linux.cgroupsPath` is returned |
 //! | `hooks` | returned as they are; `annotations` ignored |
 //!

@@ -181,9 +181,16 @@ fn namespaces_and_id_maps() {
     assert_eq!(c.builder.joins, vec![(Namespaces::NET, PathBuf::from("/proc/1/ns/net"))]);
     assert_eq!(c.builder.uid_map, vec![crate::IdRange::new(0, 100000, 65536)]);
 
+    // A user namespace without mappings maps the caller to root (as crun); one map alone
+    // is an error.
     let mut v = base();
     set(&mut v, "linux.namespaces", json!([{"type": "mount"}, {"type": "user"}]));
     set(&mut v, "hostname", Value::Null);
+    let c = ok(&v);
+    // SAFETY: geteuid has no preconditions.
+    assert_eq!(c.builder.uid_map, vec![crate::IdRange::new(0, unsafe { libc::geteuid() }, 1)]);
+    assert!(c.warnings.iter().any(|w| w.starts_with("linux.uidMappings")));
+    set(&mut v, "linux.uidMappings", json!([{"containerID": 0, "hostID": 100000, "size": 1}]));
     invalid(err(&v), "linux.uidMappings");
 
     let mut v = base();
@@ -305,13 +312,15 @@ fn process_errors() {
 #[test]
 fn unsupported_fields() {
     for (path, value, field) in [
-        ("linux.seccomp", json!({"defaultAction": "SCMP_ACT_ALLOW"}), "linux.seccomp"),
+        ("linux.seccomp", json!({"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": "/run/s.sock"}), "linux.seccomp.listenerPath"),
         ("linux.intelRdt", json!({"closID": "x"}), "linux.intelRdt"),
         ("linux.rootfsPropagation", json!("rshared"), "linux.rootfsPropagation"),
         ("linux.resources", json!({"network": {"classID": 1}}), "linux.resources.network"),
         ("linux.resources", json!({"memory": {"swappiness": 10}}), "linux.resources.memory.swappiness"),
         ("linux.resources", json!({"unified": {"memory.max": "1"}}), "linux.resources.unified"),
-        ("linux.devices", json!([{"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229}]), "linux.devices[0]"),
+        ("linux.devices", json!([{"path": "/dev/fuse", "type": "c", "major": 10, "minor": 1}]), "linux.devices[0]"),
+        ("linux.devices", json!([{"path": "/dev/loop0", "type": "b", "major": 7, "minor": 0}]), "linux.devices[0]"),
+        ("linux.devices", json!([{"path": "/dev/no-such-node", "type": "c", "major": 10, "minor": 1}]), "linux.devices[0]"),
         ("linux.sysctl", json!({"kernel.panic": "1"}), "linux.sysctl.kernel.panic"),
         ("windows", json!({"layerFolders": []}), "windows"),
     ] {
@@ -409,7 +418,7 @@ fn bundle_load_bounds() {
     // Oversized: refused before it is read.
     let f = std::fs::File::create(&cfg).expect("create");
     f.set_len(MAX_CONFIG_SIZE + 1).expect("grow");
-    invalid(Bundle::load(&t.0).err().expect("refused"), "config.json");
+    invalid(Bundle::load(&t.0).expect_err("refused"), "config.json");
 
     // Not JSON, a bad version, a symlink, a FIFO.
     std::fs::write(&cfg, b"{ not json").expect("write");
@@ -417,7 +426,7 @@ fn bundle_load_bounds() {
     let mut v = base();
     set(&mut v, "ociVersion", json!("1.9.0"));
     std::fs::write(&cfg, serde_json::to_vec(&v).expect("json")).expect("write");
-    invalid(Bundle::load(&t.0).err().expect("refused"), "ociVersion");
+    invalid(Bundle::load(&t.0).expect_err("refused"), "ociVersion");
     std::fs::remove_file(&cfg).expect("rm");
     std::os::unix::fs::symlink("/etc/hostname", &cfg).expect("symlink");
     assert!(matches!(Bundle::load(&t.0), Err(OciError::Io { .. })));
@@ -425,6 +434,27 @@ fn bundle_load_bounds() {
     let c = std::ffi::CString::new(cfg.to_str().expect("utf-8")).expect("path");
     // SAFETY: mkfifo with a NUL-terminated path.
     assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
-    invalid(Bundle::load(&t.0).err().expect("refused"), "config.json");
+    invalid(Bundle::load(&t.0).expect_err("refused"), "config.json");
     assert!(matches!(Bundle::load(Path::new("/nonexistent-bundle")), Err(OciError::Io { .. })));
+}
+
+#[test]
+fn devices_bind_the_hosts_node_and_allow_it() {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(md) = std::fs::metadata("/dev/fuse") else { return };
+    let (major, minor) = (libc::major(md.rdev()), libc::minor(md.rdev()));
+    let mut v = base();
+    set(&mut v, "linux.devices", json!([
+        {"path": "/dev/null", "type": "c", "major": 1, "minor": 3},
+        {"path": "/dev/fuse", "type": "c", "major": major, "minor": minor, "fileMode": md.mode() & 0o7777, "uid": md.uid()},
+    ]));
+    set(&mut v, "linux.resources", json!({"devices": [{"allow": false, "access": "rwm"}]}));
+    let c = ok(&v);
+    let dev = c.builder.mounts.last().expect("a mount");
+    assert_eq!(dev.kind, MountKind::Device { source: PathBuf::from("/dev/fuse"), major, minor });
+    let rules = &c.builder.get_cgroup().expect("cgroup").devices;
+    assert_eq!(rules.last(), Some(&DeviceRule::allow_char(major, minor)), "allowed after the spec's deny-all");
+    // A mode other than the host node's cannot be given to a bind.
+    set(&mut v, "linux.devices", json!([{"path": "/dev/fuse", "type": "c", "major": major, "minor": minor, "fileMode": 0o7777}]));
+    unsupported(err(&v), "linux.devices[0]");
 }

@@ -176,7 +176,7 @@ impl Plan {
             .sysctls
             .iter()
             .map(|(k, v)| {
-                let path = format!("sys/{}", crate::builder::sysctl_path(k)?);
+                let path = format!("sys/{}", crate::config::sysctl::sysctl_path(k)?);
                 Ok((cstring("sysctl", path.as_bytes())?, cstring("sysctl value", v.as_bytes())?))
             })
             .collect::<Result<Vec<_>>>()?;

@@ -306,6 +306,16 @@ pub(super) fn user_mount_ops(m: &crate::mount::Mount, cgroup: Option<&Layout>) -
         MountKind::Mqueue => dir(fs_source(c"mqueue", &[], m, false)?, target),
         MountKind::Cgroup2 => dir(fs_source(c"cgroup2", &[], m, false)?, target),
         MountKind::Cgroup => return cgroup_ops(m, target, attrs, cgroup),
+        MountKind::Device { source, major, minor } => Op::Mount {
+            source: Source::Bind {
+                path: cstring("device source", source.as_os_str().as_bytes())?,
+                recursive: false,
+                device: Some(libc::makedev(*major, *minor)),
+            },
+            target,
+            kind: TargetKind::File,
+            attrs,
+        },
     }])
 }
 

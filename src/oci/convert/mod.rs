@@ -69,12 +69,16 @@ pub fn builder_from_spec(spec: &Spec, bundle_dir: &Path, id: &str) -> Result<Con
     let mounts = spec.mounts().as_deref().unwrap_or(&[]);
     namespaces::convert(&mut b, spec, linux, mounts, &mut warnings)?;
     mounts::convert(&mut b, mounts, bundle_dir, &mut warnings)?;
-    linux::convert(&mut b, linux, &mut warnings)?;
+    let device_rules = linux::convert(&mut b, linux)?;
     if let Some(s) = linux.seccomp() {
         let programs = seccomp::convert(s, &mut warnings)?;
         b.process_mut().set_seccomp_programs(programs);
     }
-    b.set_cgroup(resources::convert(linux.resources().as_ref(), &mut warnings)?);
+    let mut cgroup = resources::convert(linux.resources().as_ref(), &mut warnings)?;
+    for rule in device_rules {
+        cgroup = cgroup.device_rule(rule);
+    }
+    b.set_cgroup(cgroup);
 
     b.validate()?;
     Ok(Converted {

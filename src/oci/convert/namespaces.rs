@@ -85,8 +85,19 @@ pub(super) fn convert(
             })
             .collect()
     };
-    let uid_map = map("uidMappings", linux.uid_mappings())?;
-    let gid_map = map("gidMappings", linux.gid_mappings())?;
+    let mut uid_map = map("uidMappings", linux.uid_mappings())?;
+    let mut gid_map = map("gidMappings", linux.gid_mappings())?;
+    if new.contains(Namespaces::USER) && uid_map.is_empty() && gid_map.is_empty() {
+        // As crun does: the caller's own ids become root inside (the one mapping any
+        // caller may write).
+        // SAFETY: geteuid/getegid have no preconditions.
+        let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
+        uid_map = vec![IdRange::new(0, uid, 1)];
+        gid_map = vec![IdRange::new(0, gid, 1)];
+        warnings.push(format!(
+            "linux.uidMappings: none given for the user namespace; uid {uid} and gid {gid} are mapped to 0 (as crun does)"
+        ));
+    }
     if new.contains(Namespaces::USER) {
         if uid_map.is_empty() || gid_map.is_empty() {
             return Err(OciError::invalid(
