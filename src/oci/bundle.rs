@@ -59,11 +59,14 @@ pub(crate) fn check_version(v: &str) -> Result<(), OciError> {
     let bad = |why: &str| Err(OciError::invalid("ociVersion", format!("{v:?}: {why}")));
     let core = v.split(['-', '+']).next().unwrap_or("");
     let parts: Vec<&str> = core.split('.').collect();
-    if parts.len() != 3 || parts.iter().any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit())) {
+    let [major, minor, patch] = parts.as_slice() else {
+        return bad("not a MAJOR.MINOR.PATCH version");
+    };
+    if parts.iter().any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit())) {
         return bad("not a MAJOR.MINOR.PATCH version");
     }
     let num = |s: &str| s.parse::<u64>().ok();
-    match (num(parts[0]), num(parts[1]), num(parts[2])) {
+    match (num(major), num(minor), num(patch)) {
         (Some(1), Some(0..=2), Some(_)) => Ok(()),
         (Some(_), Some(_), Some(_)) => bad("cocoon accepts runtime spec versions 1.0.x to 1.2.x"),
         _ => bad("a component is too large"),
