@@ -218,6 +218,11 @@ fn force_delete_kills_a_running_container() {
         assert_eq!(rt.status("force"), "running", "{}", rt.name());
         let ps: Value = serde_json::from_str(&rt.ok(&["ps", "--format", "json", "force"])).unwrap();
         assert_eq!(ps, json!([pid]), "{}: ps", rt.name());
+        let ev: Value = serde_json::from_str(rt.ok(&["events", "--stats", "force"]).trim()).unwrap();
+        assert_eq!(ev["type"], "stats", "{}: {ev}", rt.name());
+        assert!(ev["data"]["memory"]["usage"]["usage"].as_u64().is_some_and(|u| u > 0), "{}: {ev}", rt.name());
+        assert!(ev["data"]["pids"]["current"].as_u64() == Some(1), "{}: {ev}", rt.name());
+        rt.ok(&["kill", "--all", "force", "0"]);
         let listed: Value = serde_json::from_str(&rt.ok(&["list", "--format", "json"])).unwrap();
         assert_eq!(listed[0]["id"], "force", "{}: list", rt.name());
         rt.ok(&["delete", "--force", "force"]);

@@ -65,7 +65,7 @@ pub fn list(g: &Global, a: &ListArgs) -> Result<u8, Failure> {
 /// A signal by name (`KILL`, `SIGKILL`, `sigkill`) or number.
 pub fn parse_signal(s: &str) -> Result<i32, Failure> {
     if let Ok(n) = s.parse::<i32>() {
-        if (1..=libc::SIGRTMAX()).contains(&n) {
+        if (0..=libc::SIGRTMAX()).contains(&n) {
             return Ok(n);
         }
     }
