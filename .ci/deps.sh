@@ -12,6 +12,7 @@ pkgs=(
   python3 python3-venv  # Python bindings tests
   nftables  # NAT tests: `nft list table ip cocoon` observes the rules cocoon makes through netlink (the library never runs nft)
   podman skopeo umoci runc tar  # image tests: producers (podman save, skopeo copy, umoci) and the control (podman --runtime runc run)
+  crun conmon  # tests/oci_*: crun is the second control runtime; conmon is what makes podman call `cocoon create/start`
   dpkg-dev lintian man-db  # tests/packaging: dpkg-shlibdeps/dpkg-architecture build the .debs, lintian checks them (tools only, nothing links them), man -w finds the packaged man page
 )
 missing=()

@@ -113,6 +113,9 @@
 // on all of them) is forwarded to another live container. Nothing was created.
 #define COCOON_E_PORT_IN_USE -17
 
+// Starting a created container that is not held: started already, or gone.
+#define COCOON_E_NOT_CREATED -18
+
 // No stage: the last error was not a setup failure.
 #define COCOON_STAGE_NONE 0
 
@@ -229,6 +232,9 @@
 
 // Applying the Landlock ruleset (the message names the rule).
 #define COCOON_STAGE_LANDLOCK 38
+
+// Writing a sysctl (the message names it).
+#define COCOON_STAGE_SYSCTL 39
 
 // New mount namespace (required: the root filesystem is pivoted).
 #define COCOON_NS_MOUNT (1 << 0)
@@ -1387,6 +1393,38 @@ int cocoon_container_detach(cocoon_container *container,
 // Kills every process of the container, reaps them, cleans up and frees the handle.
 // NULL is a no-op.
 void cocoon_container_free(cocoon_container *container);
+
+// Creates a container from `builder`, set up completely and held right before its
+// program's exec (OCI's `create`); `cocoon_container_start` runs the program. Releasing
+// the handle before that kills it. On failure nothing is left behind.
+int cocoon_container_create(const cocoon_builder *builder,
+                            cocoon_container **out);
+
+// As `cocoon_container_create`, but the container is also started by connecting to the
+// unix socket made at `start_socket` (which must not exist): `cocoon_start_created`,
+// from any process, also after this one has exited (detach the handle first).
+int cocoon_container_create_at(const cocoon_builder *builder,
+                               const char *start_socket,
+                               cocoon_container **out);
+
+// Runs the program of a created container; returns once it runs (0) or with the setup
+// error that kept it from being executed. `COCOON_E_NOT_CREATED` if it was started
+// already.
+int cocoon_container_start(cocoon_container *container);
+
+// 1 if `container` is a created container not started yet, 0 if not (or NULL).
+int cocoon_container_is_created(const cocoon_container *container);
+
+// Starts the created container whose start socket is at `start_socket` (made by
+// `cocoon_container_create_at`, possibly in another process). `COCOON_E_NOT_CREATED` if
+// nothing holds a container there.
+int cocoon_start_created(const char *start_socket);
+
+// Whether the container's first process is the caller's own child, with no monitor
+// between them (non-zero = yes), so that a subreaper adopts it when the caller exits; the
+// container then no longer dies with the caller. What OCI runtimes need.
+int cocoon_builder_set_direct_child(cocoon_builder *builder,
+                                    int yes);
 
 // The host pid of an exec'd process.
 int cocoon_exec_process_pid(const cocoon_exec_process *process,

@@ -105,6 +105,11 @@ pub enum Error {
     /// The operation needs a running container, but it has already been reaped.
     #[error("the container has already exited")]
     AlreadyExited,
+
+    /// Starting a created container ([`crate::Container::start`],
+    /// [`crate::start_created`]) that is not held: it was started already, or it is gone.
+    #[error("the container is not in the created state (started already, or gone)")]
+    NotCreated,
 }
 
 impl Error {
@@ -247,6 +252,8 @@ stages! {
     Network = 37 => "network",
     /// Applying the Landlock ruleset (the index names the rule).
     Landlock = 38 => "landlock",
+    /// Writing a sysctl (`/proc/sys`, through a private procfs; the index names it).
+    Sysctl = 39 => "sysctl",
 }
 
 impl fmt::Display for Stage {

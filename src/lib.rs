@@ -40,6 +40,8 @@ mod helper;
 pub mod image;
 pub mod image_file;
 pub mod net;
+#[cfg(feature = "oci")]
+pub mod oci;
 pub mod selinux;
 mod kernel_file;
 mod owner;
@@ -70,6 +72,7 @@ pub use mount::Mount;
 pub use namespace::{Namespaces, TimeOffsets};
 pub use net::{BridgeNetwork, Ipv4Subnet, Network, NetworkInfo, PublishedPort};
 pub use plan::Plan;
+pub use spawn::hold::start_created;
 #[doc(no_inline)]
 pub use process::{Process, Rlimit, Stdio, User};
 #[doc(no_inline)]

@@ -42,6 +42,14 @@ pub(crate) const MOUNT_ATTR_RDONLY: u64 = 0x1;
 pub(crate) const MOUNT_ATTR_NOSUID: u64 = 0x2;
 pub(crate) const MOUNT_ATTR_NODEV: u64 = 0x4;
 pub(crate) const MOUNT_ATTR_NOEXEC: u64 = 0x8;
+/// The access-time mode bits (`MOUNT_ATTR__ATIME`): relatime is 0 within them.
+pub(crate) const MOUNT_ATTR_ATIME_MASK: u64 = 0x70;
+pub(crate) const MOUNT_ATTR_NOATIME: u64 = 0x10;
+pub(crate) const MOUNT_ATTR_STRICTATIME: u64 = 0x20;
+pub(crate) const MOUNT_ATTR_NODIRATIME: u64 = 0x80;
+/// Not a kernel bit: asks [`mount_setattr`] to replace the access-time mode with the one
+/// in the `MOUNT_ATTR__ATIME` bits (clearing them first, which relatime = 0 needs).
+pub(crate) const ATTR_SET_ATIME: u64 = 1 << 63;
 pub(crate) const AT_RECURSIVE: c_uint = 0x8000;
 pub(crate) const CLONE_PIDFD: u64 = 0x1000;
 pub(crate) const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
@@ -185,9 +193,12 @@ pub(crate) fn fsmount(fd: c_int, attrs: u64) -> SysResult<c_int> {
     check(unsafe { libc::syscall(libc::SYS_fsmount, fd, FSMOUNT_CLOEXEC, attrs as c_uint) })
 }
 
-/// `mount_setattr(fd, "", AT_EMPTY_PATH [|AT_RECURSIVE], {attr_set: set})`.
+/// `mount_setattr(fd, "", AT_EMPTY_PATH [|AT_RECURSIVE], {attr_set: set})`; with
+/// [`ATTR_SET_ATIME`] in `set`, `attr_clr` is `MOUNT_ATTR__ATIME` (the access-time mode
+/// is replaced).
 pub(crate) fn mount_setattr(fd: c_int, recursive: bool, set: u64) -> SysResult<()> {
-    let attr = MountAttr { attr_set: set, attr_clr: 0, propagation: 0, userns_fd: 0 };
+    let clr = if set & ATTR_SET_ATIME != 0 { MOUNT_ATTR_ATIME_MASK } else { 0 };
+    let attr = MountAttr { attr_set: set & !ATTR_SET_ATIME, attr_clr: clr, propagation: 0, userns_fd: 0 };
     let flags = libc::AT_EMPTY_PATH as c_uint | if recursive { AT_RECURSIVE } else { 0 };
     // SAFETY: attr is a valid mount_attr of the size passed; the path is "".
     check(unsafe {

@@ -86,12 +86,12 @@ if ! [ "$out/floor" -nt "$here/floor.c" ]; then
 	cc -O2 -Wall -Wextra -o "$out/floor" "$here/floor.c"
 fi
 state=$out/state
-mkdir -p "$state/crun" "$state/runc"
+mkdir -p "$state/crun" "$state/runc" "$state/cocoon"
 
 # What each tool sees inside: pid 1?  read-only root?  /proc?  /dev/null?  only lo?
 probe_script='echo "pid=$$ ro=$(if touch /.rw 2>&-; then rm -f /.rw; echo no; else echo yes; fi) proc=$(test -r /proc/self/stat && echo yes || echo no) dev=$(test -c /dev/null && echo yes || echo no) netifs=$(($(grep -c : /proc/net/dev) ))"'
 
-for b in crun runc; do
+for b in crun runc cocoon; do
 	mkdir -p "$out/bundle-$b" "$out/probe-$b"
 	python3 "$here/peers.py" config "$rootfs" /bin/true >"$out/bundle-$b/config.json"
 	python3 "$here/peers.py" config "$rootfs" /bin/sh -c "$probe_script" >"$out/probe-$b/config.json"
@@ -196,6 +196,32 @@ else
 	skip crun "$crun_note"
 fi
 
+# 3b. cocoon as an OCI runtime (the `cocoon` binary, runc's command line), from the same
+#     bundle as crun and runc: `run`, and create + start + delete (what engines do).
+cocoon_oci=${COCOON_OCI:-${CARGO_TARGET_DIR:-$repo/target}/release/cocoon}
+if [ -z "${COCOON_OCI:-}" ] && [ "$build" -eq 1 ] && [ -f "$repo/src/bin/cocoon/main.rs" ]; then
+	say "  cocoon (OCI runtime): building it (cargo build --release -j1 --features oci-runtime --bin cocoon)"
+	(cd "$repo" && CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$repo/target} cargo build --release -j1 --features oci-runtime --bin cocoon) ||
+		say "  cocoon (OCI runtime): build failed"
+fi
+cocoon_g=("$cocoon_oci" --root "$state/cocoon")
+cocoon_id=cocoon-peers-oci
+if ! [ -x "$cocoon_oci" ]; then
+	skip cocoon-oci "not built (${cocoon_oci#"$repo/"} is missing)"
+elif probe cocoon-oci "${cocoon_g[@]}" run --bundle "$out/probe-cocoon" "$cocoon_id"; then
+	add cocoon-oci "sh -c '${cocoon_g[*]} delete -f $cocoon_id >/dev/null 2>&1; true'" \
+		"${cocoon_g[*]} run --bundle $out/bundle-cocoon $cocoon_id"
+	add cocoon-oci-lifecycle "sh -c '${cocoon_g[*]} delete -f $cocoon_id >/dev/null 2>&1; true'" \
+		"sh -c '${cocoon_g[*]} create --bundle $out/bundle-cocoon $cocoon_id && ${cocoon_g[*]} start $cocoon_id && ${cocoon_g[*]} delete -f $cocoon_id'"
+else
+	skip cocoon-oci "its probe run failed: $(head -n1 "$out/probe.err" | head -c 300)"
+fi
+"${cocoon_g[@]}" delete -f "$cocoon_id" >/dev/null 2>&1 || true
+if [ -n "$crun_ok" ]; then
+	add crun-lifecycle "sh -c '$crun_cmd delete -f $crun_id >/dev/null 2>&1; true'" \
+		"sh -c '$crun_cmd create --bundle $out/bundle-crun $crun_id && $crun_cmd start $crun_id && $crun_cmd delete -f $crun_id'"
+fi
+
 # 4. runc: the default cgroupfs driver puts the container in <own cgroup>/<id>
 #    in every v1 hierarchy (under the session's memory cgroup, not the root).
 runc_g=(runc --root "$state/runc")
@@ -203,6 +229,8 @@ runc_id=cocoon-peers-runc
 if probe runc "${runc_g[@]}" run --bundle "$out/probe-runc" "$runc_id"; then
 	add runc "sh -c '${runc_g[*]} delete -f $runc_id >/dev/null 2>&1; true'" \
 		"${runc_g[*]} run --bundle $out/bundle-runc $runc_id"
+	add runc-lifecycle "sh -c '${runc_g[*]} delete -f $runc_id >/dev/null 2>&1; true'" \
+		"sh -c '${runc_g[*]} create --bundle $out/bundle-runc $runc_id && ${runc_g[*]} start $runc_id && ${runc_g[*]} delete -f $runc_id'"
 else
 	skip runc "$(head -n1 "$out/probe.err")"
 fi
@@ -290,8 +318,10 @@ say "host mounts: before=$mounts_before after=$mounts_after"
 left=$(cgroup_leftovers)
 say "cgroups named cocoon-peers-*: ${left:-none}"
 [ -z "$left" ] || leaks+=("cgroups: $left")
-for rt in runc crun; do
-	listing=$($rt --root "$state/$rt" list -q 2>/dev/null || true)
+for rt in runc crun cocoon; do
+	bin=$rt
+	[ "$rt" != cocoon ] || bin=$cocoon_oci
+	listing=$($bin --root "$state/$rt" list -q 2>/dev/null || true)
 	say "$rt list: ${listing:-empty}"
 	[ -z "$listing" ] || leaks+=("$rt containers: $listing")
 	st=$(ls -A "$state/$rt")

@@ -31,6 +31,8 @@ pub const PIDS_MAX_LIMIT: u64 = 4 * 1024 * 1024;
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct CgroupConfig {
     pub(crate) parent: Option<PathBuf>,
+    /// The cgroup's own directory name (default: the container id).
+    pub(crate) name: Option<String>,
     pub(crate) cpu_shares: Option<CpuShares>,
     pub(crate) cpu_weight: Option<CpuWeight>,
     pub(crate) cpu_quota: Option<(Duration, Duration)>,
@@ -65,6 +67,14 @@ impl CgroupConfig {
     /// did not create are never modified or removed.
     pub fn parent(mut self, path: impl Into<PathBuf>) -> Self {
         self.parent = Some(path.into());
+        self
+    }
+
+    /// The cgroup's own directory name below the parent (default: the container's id), for
+    /// callers that are told where the cgroup goes (an OCI `linux.cgroupsPath`). A plain
+    /// name, checked as container ids are.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
         self
     }
     /// Relative CPU share as v1 shares (converted to a weight on v2).
@@ -222,7 +232,8 @@ pub(crate) fn validate_parent(p: &Path) -> Result<(), CgroupError> {
 /// Checks a cgroup directory name (a container id).
 pub(crate) fn validate_name(n: &str) -> Result<(), CgroupError> {
     let ok = !n.is_empty()
-        && n.len() <= 64
+        // NAME_MAX: engines name cgroups `libpod-<64 hex digits>` and the like.
+        && n.len() <= 255
         && !n.starts_with('.')
         && n.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b))
         // Names of cgroupfs control files would collide with the directory.
@@ -233,7 +244,7 @@ pub(crate) fn validate_name(n: &str) -> Result<(), CgroupError> {
         Err(CgroupError::invalid(
             "cgroup",
             "name",
-            format!("{n:?} must be 1 to 64 letters, digits, '_', '-', '.', not start with '.' or a controller prefix"),
+            format!("{n:?} must be 1 to 255 letters, digits, '_', '-', '.', not start with '.' or a controller prefix"),
         ))
     }
 }

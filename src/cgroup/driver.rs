@@ -83,6 +83,13 @@ pub(crate) trait ContainerCgroup: fmt::Debug + Send + Sync + UnwindSafe + RefUnw
     /// Leaves the cgroup as it is (a detached container keeps running in it); the driver
     /// removes it once it is empty.
     fn leave(self: Box<Self>);
+
+    /// Lets go of the cgroup without touching it or remembering it (a handle from
+    /// [`crate::cgroup::CgroupHandle::open`] on another process's cgroup). By default as
+    /// [`ContainerCgroup::leave`].
+    fn forget(self: Box<Self>) {
+        self.leave()
+    }
 }
 
 /// The driver that makes `cfg`'s cgroup. A systemd driver is chosen here (e.g. by a setting

@@ -31,6 +31,18 @@ impl CgroupHandle {
     pub fn create(cfg: &CgroupConfig, name: &str) -> Result<CgroupHandle, CgroupError> {
         driver(cfg).create(cfg, name).map(CgroupHandle)
     }
+    /// The existing cgroup at `path` (relative to the hierarchy roots, `<parent>/<name>`),
+    /// made by cocoon in this or another process (an OCI runtime's `delete`, `pause`, `ps`
+    /// and `events` run in other processes than its `create`). Dropping this handle, like
+    /// one from [`CgroupHandle::create`], kills what is in it and removes it;
+    /// [`CgroupHandle::release`] lets go of it untouched.
+    pub fn open(path: impl AsRef<Path>) -> Result<CgroupHandle, CgroupError> {
+        Ok(CgroupHandle(Box::new(crate::cgroup::cgroupfs::Cgroup::open(path.as_ref())?)))
+    }
+    /// Lets go of the cgroup without touching it (it stays, with its processes).
+    pub fn release(self) {
+        self.0.forget();
+    }
     /// Moves process `pid` into the cgroup on every hierarchy.
     pub fn attach(&self, pid: u32) -> Result<(), CgroupError> {
         let pid = i32::try_from(pid).map_err(|_| CgroupError::invalid("cgroup", "pid", format!("{pid} is not a process id")))?;

@@ -43,6 +43,8 @@ pub use layout::{controller_version, host_mode, CgroupMode};
 pub(crate) use layout::{layout, Layout};
 pub(crate) use driver::{driver, CgroupDriver, ContainerCgroup};
 pub(crate) use devices::policy_required;
+#[cfg(feature = "oci")]
+pub(crate) use devices::default_rules;
 pub use handle::CgroupHandle;
 pub use cgroupfs::sweep::sweep_stale;
 pub use stats::{CgroupStats, CpuStats, IoStats, MemoryStats, PidsStats};

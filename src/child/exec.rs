@@ -17,7 +17,7 @@ pub(crate) fn run_joined(p: &ProcessPlan, ctx: &ChildCtx<'_>) -> ! {
     let r = new_session()
         .and_then(|()| wire_stdio(p, ctx))
         // Close every host fd except stdio, passed fds, the setup socket and the helper.
-        .and_then(|()| close_except(p, &[ctx.sock, ctx.helper.fd()], false).at(Stage::CloseFds, 0))
+        .and_then(|()| close_except(p, &[ctx.sock, ctx.hold, ctx.helper.fd()], false).at(Stage::CloseFds, 0))
         .and_then(|()| wait_go(ctx.sock));
     let f = match r {
         Ok(()) => match exec_process(p, ctx) {
@@ -123,7 +123,11 @@ pub(crate) fn exec_process(p: &ProcessPlan, ctx: &ChildCtx<'_>) -> Step<Fail> {
     // keyctl and before privileges are dropped, so it needs neither no_new_privs nor a
     // retained CAP_SYS_ADMIN; it refuses nothing the remaining steps use.
     if let Some(prog) = p.default_seccomp {
-        install_seccomp(prog).at(Stage::Seccomp, crate::plan::SECCOMP_DEFAULT_INDEX as usize)?;
+        install_seccomp(prog, 0).at(Stage::Seccomp, crate::plan::SECCOMP_DEFAULT_INDEX as usize)?;
+    }
+    // A profile without no_new_privs can only be installed while CAP_SYS_ADMIN is held.
+    if !p.no_new_privs {
+        install_programs(p)?;
     }
     // Capabilities: bounding set first (needs CAP_SETPCAP), then ids with KEEPCAPS so the
     // permitted set survives setuid, then the exact sets.
@@ -175,10 +179,12 @@ pub(crate) fn exec_process(p: &ProcessPlan, ctx: &ChildCtx<'_>) -> Step<Fail> {
     // it close-on-exec right before the program's exec (EOF tells the parent that the
     // program runs) or reports over it that no candidate could be executed. The helper's
     // own fd is close-on-exec already.
-    close_except(p, &[ctx.sock], true).at(Stage::CloseFds, 0)?;
-    // SAFETY: clearing FD_CLOEXEC on our socket (created close-on-exec) for the helper.
-    if unsafe { libc::fcntl(ctx.sock, libc::F_SETFD, 0) } != 0 {
-        return Err(Fail { stage: Stage::CloseFds, index: 1, errno: sys::last_errno() });
+    close_except(p, &[ctx.sock, ctx.hold], true).at(Stage::CloseFds, 0)?;
+    for fd in [ctx.sock, ctx.hold] {
+        // SAFETY: clearing FD_CLOEXEC on our sockets (created close-on-exec) for the helper.
+        if fd >= 0 && unsafe { libc::fcntl(fd, libc::F_SETFD, 0) } != 0 {
+            return Err(Fail { stage: Stage::CloseFds, index: 1, errno: sys::last_errno() });
+        }
     }
     // Landlock after everything that opens files by path (cwd, the keyring's attr file)
     // and before the user's seccomp deny-list, which may refuse the landlock syscalls.
@@ -189,7 +195,10 @@ pub(crate) fn exec_process(p: &ProcessPlan, ctx: &ChildCtx<'_>) -> Step<Fail> {
     }
     if let Some(prog) = &p.seccomp {
         // Last, so that only the helper runs under the user's deny-list.
-        install_seccomp(prog).at(Stage::Seccomp, 0)?;
+        install_seccomp(prog, 0).at(Stage::Seccomp, 0)?;
+    }
+    if p.no_new_privs {
+        install_programs(p)?;
     }
     // CVE-2019-5736 class: never exec the program from this copy of the host, where
     // /proc/self/exe is the host's binary (a `#!/proc/self/exe` script or PT_INTERP
@@ -241,7 +250,18 @@ fn join_session_keyring(label: Option<&std::ffi::CStr>) -> Step {
 }
 
 /// Installs a compiled seccomp filter (`seccomp(SECCOMP_SET_MODE_FILTER)`).
-fn install_seccomp(prog: &[seccompiler::sock_filter]) -> SysResult<()> {
+/// Installs the profile programs, each a `Stage::Seccomp` step of its own (index
+/// `SECCOMP_PROGRAM_INDEX + i`).
+fn install_programs(p: &ProcessPlan) -> Step {
+    if let Some(progs) = &p.seccomp_programs {
+        for (i, prog) in progs.filters.iter().enumerate() {
+            install_seccomp(prog, progs.flags).at(Stage::Seccomp, crate::plan::SECCOMP_PROGRAM_INDEX as usize + i)?;
+        }
+    }
+    Ok(())
+}
+
+fn install_seccomp(prog: &[seccompiler::sock_filter], flags: u32) -> SysResult<()> {
     #[repr(C)]
     struct SockFprog {
         len: libc::c_ushort,
@@ -250,7 +270,7 @@ fn install_seccomp(prog: &[seccompiler::sock_filter]) -> SysResult<()> {
     let len = libc::c_ushort::try_from(prog.len()).map_err(|_| libc::EINVAL)?;
     let fprog = SockFprog { len, filter: prog.as_ptr() };
     // SAFETY: fprog points at the plan's filter, alive for the call; seccomp copies it.
-    let r = unsafe { libc::syscall(libc::SYS_seccomp, 1 /* SECCOMP_SET_MODE_FILTER */, 0, &fprog as *const SockFprog) };
+    let r = unsafe { libc::syscall(libc::SYS_seccomp, 1 /* SECCOMP_SET_MODE_FILTER */, flags, &fprog as *const SockFprog) };
     if r != 0 {
         Err(sys::last_errno())
     } else {

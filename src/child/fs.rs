@@ -219,6 +219,12 @@ pub(super) fn apply_op(root: c_int, op: &Op, ctx: &ChildCtx<'_>, i: usize) -> St
             }
             Ok(())
         }
+        Op::Setattr { target, attrs } => {
+            let fd = resolve(root, target, TargetKind::Dir, false).at(Stage::Mount, i)?;
+            let r = sys::mount_setattr(fd, false, *attrs);
+            sys::close(fd);
+            r.at(Stage::Mount, i)
+        }
         Op::Symlink { path, contents } => {
             let dir = resolve_parent(root, path).at(Stage::CreateFile, i)?;
             let r = last_name(path).and_then(|name| {
@@ -333,6 +339,51 @@ pub(super) fn readonly_path(root: c_int, p: &InRootPath, i: usize) -> Step {
         });
     sys::close(target);
     r.at(Stage::ReadonlyPath, i)
+}
+
+/// Writes the plan's sysctls through a procfs of our own, mounted detached (never
+/// attached anywhere, so nothing in the image can stand in for it: CVE-2025-52881): each
+/// file is opened below its root without symlinks or crossing mounts, and checked to be
+/// on procfs before the write.
+pub(super) fn write_sysctls(sysctls: &[(std::ffi::CString, std::ffi::CString)]) -> Step {
+    let proc = (|| {
+        let fs = sys::fsopen(c"proc".as_ptr())?;
+        let r = sys::fsconfig(fs, sys::FSCONFIG_CMD_CREATE, std::ptr::null(), std::ptr::null())
+            .and_then(|_| sys::fsmount(fs, sys::MOUNT_ATTR_NOSUID | sys::MOUNT_ATTR_NODEV | sys::MOUNT_ATTR_NOEXEC));
+        sys::close(fs);
+        r
+    })()
+    .at(Stage::Sysctl, 0)?;
+    let mut r = Ok(());
+    for (i, (path, value)) in sysctls.iter().enumerate() {
+        r = sys::openat2(
+            proc,
+            path.as_ptr(),
+            libc::O_WRONLY | libc::O_CLOEXEC,
+            0,
+            libc::RESOLVE_BENEATH | libc::RESOLVE_NO_SYMLINKS | libc::RESOLVE_NO_MAGICLINKS | libc::RESOLVE_NO_XDEV,
+        )
+        .and_then(|fd| {
+            // SAFETY: fstatfs into a zeroed stack struct on a valid fd.
+            let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+            // SAFETY: as above.
+            let r = if unsafe { libc::fstatfs(fd, &mut st) } != 0 {
+                Err(sys::last_errno())
+            } else if st.f_type as i64 != sys::PROC_SUPER_MAGIC {
+                Err(libc::EXDEV)
+            } else {
+                sys::write_all(fd, value.as_bytes())
+            };
+            sys::close(fd);
+            r
+        })
+        .at(Stage::Sysctl, i);
+        if r.is_err() {
+            break;
+        }
+    }
+    sys::close(proc);
+    r
 }
 
 /// Brings `lo` up in the new network namespace (SIOCSIFFLAGS on a datagram socket).

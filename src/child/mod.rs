@@ -86,6 +86,9 @@ pub(crate) struct ChildCtx<'a> {
     /// Whether the parent has work to do before setup goes on (maps, time offsets, cgroup
     /// attachment, oom_score_adj): then the child reports READY and waits for GO.
     pub handshake: bool,
+    /// The socket a created container is started over (-1: start right away). Kept open
+    /// across the helper's exec, which holds the program until a byte arrives on it.
+    pub hold: c_int,
     /// The exec helper (sealed memfd) the child executes instead of the program.
     pub helper: &'a crate::helper::Invocation<'a>,
     /// The root mount of this spawn, when it differs from the plan's (an image's overlay

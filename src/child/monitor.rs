@@ -52,6 +52,9 @@ pub(crate) struct MonitorCtx {
     /// An open `cgroup.kill` of the container's cgroup (-1: none): written when the caller
     /// dies, so processes that left the PID namespace's reach (no PID namespace) die too.
     pub kill_fd: c_int,
+    /// Clone the program with `CLONE_PARENT` (the caller's own child) and exit once its
+    /// pid is reported: nothing to watch ([`crate::ContainerBuilder::direct_child`]).
+    pub direct: bool,
 }
 
 /// What the program's process runs after the monitor cloned it.
@@ -129,6 +132,10 @@ pub(crate) fn run(m: &MonitorCtx, ctx: &ChildCtx<'_>, program: Program<'_>) -> !
         }
     }
     report(m.sock, &Report { kind: REPORT_PID, pid, ..Report::default() }, pidfd);
+    if m.direct {
+        // The program is the caller's child: the caller waits for it and kills it itself.
+        raw::exit(0);
+    }
     // From here on, nothing of the caller's: it may have freed what `ctx` points to.
     // Keep only what the loop needs: above all, no stdio pipe end (the caller's readers
     // must see EOF when the program closes them) and no copy of the setup socket (EOF on
@@ -145,8 +152,9 @@ pub(crate) fn run(m: &MonitorCtx, ctx: &ChildCtx<'_>, program: Program<'_>) -> !
 /// The child (0) may only run async-signal-safe code.
 unsafe fn clone_program(m: &MonitorCtx, pidfd: &mut c_int) -> sys::SysResult<c_int> {
     let into = if m.cgroup_fd >= 0 { sys::CLONE_INTO_CGROUP } else { 0 };
+    let parent = if m.direct { libc::CLONE_PARENT as u64 } else { 0 };
     let mut args = CloneArgs {
-        flags: m.clone_flags | sys::CLONE_PIDFD | into,
+        flags: m.clone_flags | sys::CLONE_PIDFD | into | parent,
         pidfd: pidfd as *mut c_int as u64,
         exit_signal: 0,
         cgroup: if m.cgroup_fd >= 0 { m.cgroup_fd as u64 } else { 0 },
@@ -156,7 +164,7 @@ unsafe fn clone_program(m: &MonitorCtx, pidfd: &mut c_int) -> sys::SysResult<c_i
     match unsafe { raw::clone3(&mut args) } {
         Err(libc::ENOSYS) if into == 0 => {
             // SAFETY: as above.
-            unsafe { raw::clone_legacy(m.clone_flags | sys::CLONE_PIDFD, pidfd) }
+            unsafe { raw::clone_legacy(m.clone_flags | sys::CLONE_PIDFD | parent, pidfd) }
         }
         r => r,
     }

@@ -2,7 +2,7 @@
 //! root and pivot_root.
 
 use super::exec::exec_process;
-use super::fs::{apply_op, loopback_up, make_source, mask_path, readonly_path};
+use super::fs::{apply_op, loopback_up, make_source, mask_path, readonly_path, write_sysctls};
 use super::{fail_exit, new_session, reset_signals, send_report, wait_go, At, ChildCtx, Fail, Report, Step, REPORT_READY};
 use crate::error::Stage;
 use crate::plan::Plan;
@@ -85,6 +85,10 @@ fn setup_container(plan: &Plan, ctx: &ChildCtx<'_>) -> Step {
         }
     }
     sys::mount_flags(c"/".as_ptr(), libc::MS_REC | libc::MS_PRIVATE).at(Stage::MountPropagation, 0)?;
+    if !plan.sysctls.is_empty() {
+        // Every namespace is final here (joined, unshared, root in a new user namespace).
+        write_sysctls(&plan.sysctls)?;
+    }
 
     // The new root, stacked on top of the old "/" in this private namespace: absolute
     // paths still resolve on the old root (host bind sources), while every target is

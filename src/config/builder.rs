@@ -73,11 +73,14 @@ pub struct ContainerBuilder {
     pub(crate) readonly_paths: Vec<PathBuf>,
     pub(crate) process: Process,
     pub(crate) init: bool,
+    pub(crate) direct_child: bool,
     pub(crate) cgroup: Option<CgroupConfig>,
     pub(crate) selinux: Option<SelinuxConfig>,
     pub(crate) joins: Vec<(Namespaces, PathBuf)>,
     pub(crate) network: Network,
     pub(crate) landlock: Option<Landlock>,
+    pub(crate) default_devices: bool,
+    pub(crate) sysctls: Vec<(String, String)>,
 }
 
 impl ContainerBuilder {
@@ -101,11 +104,14 @@ impl ContainerBuilder {
             readonly_paths: DEFAULT_READONLY_PATHS.iter().map(PathBuf::from).collect(),
             process,
             init: false,
+            direct_child: false,
             cgroup: None,
             selinux: None,
             joins: Vec::new(),
             network: Network::None,
             landlock: None,
+            default_devices: false,
+            sysctls: Vec::new(),
         }
     }
 
@@ -174,6 +180,27 @@ impl ContainerBuilder {
     /// urandom, tty, pts, shm, mqueue and the standard links) are mounted (default true).
     pub fn standard_mounts(mut self, yes: bool) -> Self {
         self.set_standard_mounts(yes);
+        self
+    }
+
+    /// With the standard mounts off: whether the standard device nodes (`null`, `zero`,
+    /// `full`, `random`, `urandom`, `tty`, bound from the host and checked by number) and
+    /// the `/dev` links (`fd`, `stdin`, `stdout`, `stderr`, `ptmx` → `pts/ptmx`) are made
+    /// after the mounts added with [`ContainerBuilder::mount`] (default false) — the OCI
+    /// runtime spec's default devices, for a `/dev` the caller mounts itself.
+    pub fn default_devices(mut self, yes: bool) -> Self {
+        self.default_devices = yes;
+        self
+    }
+
+    /// Sets a namespaced sysctl (`net.ipv4.ip_forward`, or the path form
+    /// `net/ipv4/ip_forward`), written before the container's mounts are built, through a
+    /// private procfs of the container's namespaces (never a path the image controls).
+    /// Only sysctls of the container's own namespaces are accepted: `kernel.shm*`,
+    /// `kernel.msg*`, `kernel.sem`, `fs.mqueue.*` (IPC), `net.*` (network),
+    /// `kernel.hostname`/`kernel.domainname` (UTS). Setting a key again replaces it.
+    pub fn sysctl(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.set_sysctl(key, value);
         self
     }
 
@@ -298,6 +325,17 @@ impl ContainerBuilder {
         }
         for m in &self.mounts {
             m.validate()?;
+            if matches!(m.kind, crate::mount::MountKind::Cgroup | crate::mount::MountKind::Cgroup2)
+                && !self.namespaces.contains(Namespaces::CGROUP)
+            {
+                return Err(Error::invalid(
+                    "cgroup mount",
+                    format!(
+                        "{} needs a cgroup namespace (without one it would show the host's whole hierarchy)",
+                        m.target.display()
+                    ),
+                ));
+            }
             if m.relabel.is_some() && self.selinux.is_none() {
                 return Err(Error::invalid(
                     "mount relabel",
@@ -324,6 +362,7 @@ impl ContainerBuilder {
         {
             return Err(Error::invalid("hostname", "cannot be set in a joined UTS namespace"));
         }
+        crate::config::sysctl::validate(&self.sysctls, self.namespaces, &self.joins)?;
         for p in self.masked_paths.iter().chain(&self.readonly_paths) {
             crate::mount::container_path("masked/read-only path", p)?;
         }
@@ -450,6 +489,20 @@ impl ContainerBuilder {
     /// Whether the standard mounts are made (as [`ContainerBuilder::standard_mounts`]).
     pub fn set_standard_mounts(&mut self, yes: bool) -> &mut Self {
         self.standard_mounts = yes;
+        self
+    }
+
+    /// Sets a sysctl (as [`ContainerBuilder::sysctl`]).
+    pub fn set_sysctl(&mut self, key: impl Into<String>, value: impl Into<String>) -> &mut Self {
+        let key = key.into();
+        self.sysctls.retain(|(k, _)| *k != key);
+        self.sysctls.push((key, value.into()));
+        self
+    }
+
+    /// Whether the default devices are made (as [`ContainerBuilder::default_devices`]).
+    pub fn set_default_devices(&mut self, yes: bool) -> &mut Self {
+        self.default_devices = yes;
         self
     }
 

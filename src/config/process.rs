@@ -63,6 +63,8 @@ pub enum Rlimit {
     Fsize,
     /// Locked memory (bytes).
     Memlock,
+    /// File locks and leases.
+    Locks,
     /// Message queue bytes.
     Msgqueue,
     /// Nice ceiling.
@@ -94,6 +96,7 @@ impl Rlimit {
             Rlimit::Data => libc::RLIMIT_DATA,
             Rlimit::Fsize => libc::RLIMIT_FSIZE,
             Rlimit::Memlock => libc::RLIMIT_MEMLOCK,
+            Rlimit::Locks => libc::RLIMIT_LOCKS,
             Rlimit::Msgqueue => libc::RLIMIT_MSGQUEUE,
             Rlimit::Nice => libc::RLIMIT_NICE,
             Rlimit::Nofile => libc::RLIMIT_NOFILE,
@@ -115,6 +118,7 @@ impl Rlimit {
             Rlimit::Data => "RLIMIT_DATA",
             Rlimit::Fsize => "RLIMIT_FSIZE",
             Rlimit::Memlock => "RLIMIT_MEMLOCK",
+            Rlimit::Locks => "RLIMIT_LOCKS",
             Rlimit::Msgqueue => "RLIMIT_MSGQUEUE",
             Rlimit::Nice => "RLIMIT_NICE",
             Rlimit::Nofile => "RLIMIT_NOFILE",
@@ -149,6 +153,7 @@ pub struct Process {
     pub(crate) fds: Vec<(Arc<OwnedFd>, i32)>,
     pub(crate) seccomp: Option<crate::seccomp::Seccomp>,
     pub(crate) default_seccomp: bool,
+    pub(crate) seccomp_programs: Option<std::sync::Arc<crate::seccomp::Programs>>,
 }
 
 impl Process {
@@ -173,6 +178,7 @@ impl Process {
             fds: Vec::new(),
             seccomp: None,
             default_seccomp: true,
+            seccomp_programs: None,
         }
     }
 

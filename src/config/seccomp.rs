@@ -12,6 +12,7 @@
 //! [`crate::Process::default_seccomp`]`(false)`.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use crate::error::{Error, Result};
 
@@ -116,5 +117,23 @@ impl Seccomp {
             .map_err(|e| Error::invalid("seccomp", e.to_string()))?;
         let prog: BpfProgram = filter.try_into().map_err(|e: seccompiler::BackendError| Error::invalid("seccomp", e.to_string()))?;
         Ok(prog)
+    }
+}
+
+/// Compiled seccomp programs installed in order, with their `SECCOMP_FILTER_FLAG_*` flags:
+/// an OCI spec's profile (`crate::oci`), stacked one program per action. With
+/// `no_new_privs` they go on right before exec; without it before privileges are dropped
+/// (installing needs `CAP_SYS_ADMIN` then), so the rest of the setup runs under them too.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Programs {
+    pub(crate) filters: Vec<Vec<seccompiler::sock_filter>>,
+    pub(crate) flags: u32,
+}
+
+impl crate::Process {
+    /// Sets compiled profile programs (see [`Programs`]).
+    pub(crate) fn set_seccomp_programs(&mut self, p: Programs) -> &mut Self {
+        self.seccomp_programs = Some(Arc::new(p));
+        self
     }
 }

@@ -129,19 +129,23 @@ pub unsafe extern "C" fn cocoon_container_spawn(builder: *const cocoon_builder, 
         // SAFETY: the caller passes NULL or a live builder.
         let b = unsafe { builder_ref(builder) }?;
         nonnull(out, "out")?;
-        let inner = b.inner.spawn()?;
-        let id = CString::new(inner.id()).unwrap_or_default();
-        let cgroup_path = inner.cgroup_path().and_then(|p| CString::new(p.as_os_str().as_bytes()).ok());
-        let selinux_label = inner.selinux_label().and_then(|l| CString::new(l).ok());
-        let network = inner.network().and_then(|n| {
-            Some((CString::new(format!("{}/{}", n.address, n.prefix)).ok()?, CString::new(n.host_interface.as_str()).ok()?))
-        });
-        let writable = inner.writable_layer().and_then(|p| CString::new(p.as_os_str().as_bytes()).ok());
-        let h = Box::into_raw(Box::new(cocoon_container { inner, id, cgroup_path, selinux_label, network, writable }));
+        let h = handle(b.inner.spawn()?);
         // SAFETY: `out` is non-NULL and writable per the contract.
         unsafe { put(out, h) };
         Ok(())
     })
+}
+
+/// A new C handle around `inner`, with the strings it lends out.
+pub(super) fn handle(inner: crate::Container) -> *mut cocoon_container {
+    let id = CString::new(inner.id()).unwrap_or_default();
+    let cgroup_path = inner.cgroup_path().and_then(|p| CString::new(p.as_os_str().as_bytes()).ok());
+    let selinux_label = inner.selinux_label().and_then(|l| CString::new(l).ok());
+    let network = inner.network().and_then(|n| {
+        Some((CString::new(format!("{}/{}", n.address, n.prefix)).ok()?, CString::new(n.host_interface.as_str()).ok()?))
+    });
+    let writable = inner.writable_layer().and_then(|p| CString::new(p.as_os_str().as_bytes()).ok());
+    Box::into_raw(Box::new(cocoon_container { inner, id, cgroup_path, selinux_label, network, writable }))
 }
 
 /// The container id (borrowed: valid until the handle is released; never NULL for a

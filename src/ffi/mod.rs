@@ -25,6 +25,7 @@ use crate::error::{Error, Stage};
 // In this order: cbindgen writes include/cocoon.h in source order.
 pub mod builder;
 pub mod container;
+pub mod create;
 pub mod exec_process;
 pub mod process;
 pub mod sweep;
@@ -104,6 +105,8 @@ pub const COCOON_E_IMAGE_NOT_FOUND: c_int = -16;
 /// A published host port (same protocol and port, and the same host address or either
 /// on all of them) is forwarded to another live container. Nothing was created.
 pub const COCOON_E_PORT_IN_USE: c_int = -17;
+/// Starting a created container that is not held: started already, or gone.
+pub const COCOON_E_NOT_CREATED: c_int = -18;
 
 // ---------------------------------------------------------------------------------------
 // Setup stages (`cocoon_last_error_stage()`), the numbers of `cocoon::Stage`.
@@ -187,6 +190,8 @@ pub const COCOON_STAGE_CGROUP_NAMESPACE: c_int = 36;
 pub const COCOON_STAGE_NETWORK: c_int = 37;
 /// Applying the Landlock ruleset (the message names the rule).
 pub const COCOON_STAGE_LANDLOCK: c_int = 38;
+/// Writing a sysctl (the message names it).
+pub const COCOON_STAGE_SYSCTL: c_int = 39;
 
 // ---------------------------------------------------------------------------------------
 // Error plumbing
@@ -222,6 +227,7 @@ impl From<Error> for Fail {
             Error::Cgroup(_) => COCOON_E_CGROUP,
             Error::Selinux(_) => COCOON_E_SELINUX,
             Error::AlreadyExited => COCOON_E_ALREADY_EXITED,
+            Error::NotCreated => COCOON_E_NOT_CREATED,
             Error::ImageFile { .. } => COCOON_E_IMAGE_FILE,
             Error::AddressInUse { .. } => COCOON_E_ADDRESS_IN_USE,
             Error::PortInUse { .. } => COCOON_E_PORT_IN_USE,
@@ -389,6 +395,7 @@ pub extern "C" fn cocoon_strerror(code: c_int) -> *const c_char {
         COCOON_E_IMAGE_FORMAT => c"malformed or oversized image",
         COCOON_E_IMAGE_NOT_FOUND => c"image not found",
         COCOON_E_PORT_IN_USE => c"the host port is published by another live container",
+        COCOON_E_NOT_CREATED => c"the container is not in the created state",
         _ => c"unknown error code",
     };
     s.as_ptr()
@@ -510,7 +517,7 @@ mod tests {
             COCOON_STAGE_JOIN_NAMESPACES, COCOON_STAGE_DUMPABLE, COCOON_STAGE_DEVICE,
             COCOON_STAGE_SESSION, COCOON_STAGE_KEYRING_LABEL, COCOON_STAGE_CGROUP_NAMESPACE,
             COCOON_STAGE_NETWORK,
-            COCOON_STAGE_LANDLOCK,
+            COCOON_STAGE_LANDLOCK, COCOON_STAGE_SYSCTL,
         ];
         // Every constant is a stage of the core, with the same number...
         for (i, c) in consts.iter().enumerate() {

@@ -9,7 +9,12 @@
  * argv: MODE SOCK LABEL N CAND_1..CAND_N ARGV_0..ARGV_M   (envp: the program's)
  *   MODE  "cocoon-exec" (exec the program) or "cocoon-init" (PID 1 that runs it)
  *   SOCK  the setup socket: made close-on-exec before the program's exec, so that EOF
- *         tells the parent the program runs; if every candidate fails, a Report is sent
+ *         tells the parent the program runs; if every candidate fails, a Report is sent.
+ *         "S,H" holds the container before its program (a created container, OCI's
+ *         create/start): REPORT_HELD goes over S, which is closed; H is a listening unix
+ *         socket (accept one connection) or a connected one; the first byte read from it
+ *         starts the program, and that connection is the report socket from then on.
+ *         EOF instead of a byte (the creator gave up) ends the helper with 125.
  *   LABEL SELinux exec label written to /proc/thread-self/attr/exec, or "-"
  * The layout of Report and the numbers below mirror src/child.rs and src/error.rs
  * (pinned by a unit test in src/helper/mod.rs).
@@ -24,6 +29,9 @@ typedef int i32;
 #define SYS_rt_sigaction 13
 #define SYS_rt_sigprocmask 14
 #define SYS_sendto 44
+#define SYS_recvfrom 45
+#define SYS_getsockopt 55
+#define SYS_accept4 288
 #define SYS_clone 56
 #define SYS_execve 59
 #define SYS_exit_group 231
@@ -45,6 +53,7 @@ typedef int i32;
 #define EINTR 4
 
 #define REPORT_ERROR 2
+#define REPORT_HELD 4
 #define STAGE_CLOSE_FDS 26
 #define STAGE_SELINUX_LABEL 27
 #define STAGE_EXEC 29
@@ -62,6 +71,8 @@ typedef int i32;
 #define PROC_SUPER_MAGIC 0x9fa0
 #define MSG_NOSIGNAL 0x4000
 #define SIGCHLD 17
+#define SOL_SOCKET 1
+#define SO_ACCEPTCONN 30
 #define WNOHANG 1
 #define SA_RESTORER 0x04000000
 #define AT_BASE 7
@@ -119,18 +130,23 @@ static int eq(const char *a, const char *b)
 	return *a == *b;
 }
 
-/* Non-negative decimal; -1 on anything else. */
-static long num(const char *s)
+/* Non-negative decimal ending at NUL or `end`; -1 on anything else. */
+static long num_to(const char *s, char end)
 {
 	long v = 0;
-	if (!*s)
+	if (!*s || *s == end)
 		return -1;
-	for (; *s; s++) {
+	for (; *s && *s != end; s++) {
 		if (*s < '0' || *s > '9' || v > 100000000)
 			return -1;
 		v = v * 10 + (*s - '0');
 	}
 	return v;
+}
+
+static long num(const char *s)
+{
+	return num_to(s, 0);
 }
 
 static void say(const char *msg)
@@ -195,6 +211,35 @@ static __attribute__((noreturn)) void run(long sock, const char *label, long n, 
 		}
 	}
 	fail(sock, STAGE_EXEC, best_i, -best_e);
+}
+
+/* A created container: tell the creator we are ready, then wait to be started. Returns
+ * the socket to report over from now on. */
+static long hold(long sock, long h)
+{
+	struct report r = { REPORT_HELD, 0, 0, 0, 0 };
+	sc(SYS_prctl, PR_SET_NAME, "cocoon-held", 0);
+	sc6(SYS_sendto, sock, (long)&r, sizeof r, MSG_NOSIGNAL, 0, 0);
+	sc(SYS_close, sock, 0, 0);
+	int listening = 0;
+	u32 optlen = sizeof listening;
+	long conn = h;
+	if (sc6(SYS_getsockopt, h, SOL_SOCKET, SO_ACCEPTCONN, (long)&listening, (long)&optlen, 0) == 0 && listening) {
+		do
+			conn = sc6(SYS_accept4, h, 0, 0, 0, 0, 0);
+		while (conn == -EINTR);
+		sc(SYS_close, h, 0, 0);
+		if (conn < 0)
+			die(125);
+	}
+	char b = 0;
+	long n;
+	do
+		n = sc6(SYS_recvfrom, conn, (long)&b, 1, 0, 0, 0);
+	while (n == -EINTR);
+	if (n != 1)
+		die(125);
+	return conn;
 }
 
 static void on_signal(int sig)
@@ -278,12 +323,18 @@ __attribute__((used)) static __attribute__((noreturn)) void start_c(long *sp)
 		    "of /proc/self/exe?)\n");
 		die(126);
 	}
-	long sock = num(argv[1]);
+	long sock = num_to(argv[1], ',');
+	long held = -1;
+	for (const char *c = argv[1]; *c; c++)
+		if (*c == ',')
+			held = num(c + 1);
 	long n = num(argv[3]);
 	if (n < 0 || n > argc - 4) {
 		say("cocoon-helper: bad arguments\n");
 		die(126);
 	}
+	if (held >= 0)
+		sock = hold(sock, held);
 	if (init_mode)
 		init(sock, argv[2], n, argv + 4, argv + 4 + n, envp);
 	run(sock, argv[2], n, argv + 4, argv + 4 + n, envp);

@@ -188,7 +188,16 @@ pub(crate) struct Invocation<'a> {
 impl<'a> Invocation<'a> {
     /// Prepares the helper exec of a process: `floor` is above every fd number the child
     /// dup2s onto, `sock` the child's setup socket, `label` the SELinux exec label.
-    pub(crate) fn new(tail: &'a Tail, floor: c_int, sock: c_int, label: Option<&'a CStr>, init: bool) -> Result<Invocation<'a>> {
+    /// `hold` >= 0: the helper holds the container before its program until started over
+    /// that socket (see helper.c).
+    pub(crate) fn new(
+        tail: &'a Tail,
+        floor: c_int,
+        sock: c_int,
+        hold: c_int,
+        label: Option<&'a CStr>,
+        init: bool,
+    ) -> Result<Invocation<'a>> {
         let sealed = sealed_fd()?;
         // SAFETY: dup of the sealed fd to a new close-on-exec number we own.
         let raw = unsafe { libc::fcntl(sealed, libc::F_DUPFD_CLOEXEC, floor) };
@@ -197,7 +206,8 @@ impl<'a> Invocation<'a> {
         }
         // SAFETY: a fresh fd we own.
         let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-        let sock = CString::new(sock.to_string()).unwrap_or_default();
+        let sock = if hold >= 0 { format!("{sock},{hold}") } else { sock.to_string() };
+        let sock = CString::new(sock).unwrap_or_default();
         let mut argv = Vec::with_capacity(3 + tail.ptrs.len());
         argv.push(if init { MARKER_INIT.as_ptr() } else { MARKER_EXEC.as_ptr() });
         argv.push(sock.as_ptr());
@@ -248,6 +258,7 @@ mod tests {
         assert_eq!(std::mem::offset_of!(Report, pid), 16);
         assert!(SRC.contains("struct report {\n\tu32 kind, stage, index;\n\ti32 err;\n\ti32 pid;\n};"));
         assert_eq!(define("REPORT_ERROR"), REPORT_ERROR);
+        assert_eq!(define("REPORT_HELD"), crate::spawn::proto::REPORT_HELD);
         assert_eq!(define("STAGE_EXEC"), Stage::Exec as u32);
         assert_eq!(define("STAGE_SELINUX_LABEL"), Stage::SelinuxLabel as u32);
         assert_eq!(define("STAGE_CLOSE_FDS"), Stage::CloseFds as u32);

@@ -35,11 +35,11 @@ use crate::selinux::SelinuxConfig;
 use crate::sys::MOUNT_ATTR_NODEV;
 
 use host::host_sandbox_ops;
-use ops::{standard_ops, user_mount_op};
+use ops::{default_device_ops, standard_ops, user_mount_ops};
 pub(crate) use ops::{InRootPath, Op, Source, TargetKind};
 pub use process::DEFAULT_PATH;
 pub use crate::process::MAX_PASSED_FDS;
-pub(crate) use process::{describe_process, ProcessPlan, SECCOMP_DEFAULT_INDEX};
+pub(crate) use process::{describe_process, ProcessPlan, SECCOMP_DEFAULT_INDEX, SECCOMP_PROGRAM_INDEX};
 pub(crate) use users::NameRoot;
 pub(crate) use facts::HostFacts;
 pub use landlock::LandlockStatus;
@@ -93,7 +93,13 @@ pub struct Plan {
     pub(crate) readonly: Vec<InRootPath>,
     pub(crate) read_only_root: bool,
     pub(crate) loopback: bool,
+    /// Sysctls to write, as (path below a procfs root, `sys/...`; value), through a
+    /// private procfs the child mounts detached.
+    pub(crate) sysctls: Vec<(CString, CString)>,
     pub(crate) init: bool,
+    /// The first process is the caller's own child (no monitor between them): see
+    /// [`crate::ContainerBuilder::direct_child`].
+    pub(crate) direct_child: bool,
     /// Namespaces joined by path: (the CLONE_NEW* flag, the namespace file).
     pub(crate) joins: Vec<(i32, PathBuf)>,
     pub(crate) process: ProcessPlan,
@@ -161,8 +167,19 @@ impl Plan {
             ops.extend(standard_ops(ns, &b.gid_map, host.cgroup_mode()));
         }
         for m in &b.mounts {
-            ops.push(user_mount_op(m)?);
+            ops.extend(user_mount_ops(m, host.cgroup)?);
         }
+        if !b.standard_mounts && b.default_devices {
+            ops.extend(default_device_ops());
+        }
+        let sysctls = b
+            .sysctls
+            .iter()
+            .map(|(k, v)| {
+                let path = format!("sys/{}", crate::config::sysctl::sysctl_path(k)?);
+                Ok((cstring("sysctl", path.as_bytes())?, cstring("sysctl value", v.as_bytes())?))
+            })
+            .collect::<Result<Vec<_>>>()?;
         let masked = b.masked_paths.iter().map(|p| InRootPath::new("masked path", p)).collect::<Result<_>>()?;
         let readonly = b.readonly_paths.iter().map(|p| InRootPath::new("read-only path", p)).collect::<Result<_>>()?;
         let mut process = ProcessPlan::new(&b.process, name_root, !setgroups_deny, host.last_cap)?;
@@ -202,7 +219,9 @@ impl Plan {
             readonly,
             read_only_root: b.read_only_root,
             loopback: ns.contains(Namespaces::NET),
+            sysctls,
             init: b.init,
+            direct_child: b.direct_child,
             joins: b.joins.iter().map(|(ns, p)| (ns.setns_flags(), p.clone())).collect(),
             process,
             cgroup: container_cgroup(
@@ -240,6 +259,23 @@ impl Plan {
         crate::spawn::spawn(self)
     }
 
+    /// Creates a container set up completely and held right before its program's exec
+    /// (OCI's `create`): [`Container::start`] runs the program. Dropping the handle
+    /// before that kills the container. On error nothing is left behind.
+    pub fn create(&self) -> Result<Container> {
+        crate::spawn::create(self, crate::spawn::hold::StartBy::Handle)
+    }
+
+    /// As [`Plan::create`], but the container is started by connecting to a unix socket
+    /// made at `start_socket` (which must not exist; keep it in a directory only the
+    /// starter can reach): [`crate::start_created`], from any process, also after this one
+    /// has exited (detach the handle, and see [`crate::ContainerBuilder::direct_child`]).
+    /// [`Container::start`] works too. The socket file is removed when it is used (or the
+    /// creation fails).
+    pub fn create_at(&self, start_socket: impl AsRef<std::path::Path>) -> Result<Container> {
+        crate::spawn::create(self, crate::spawn::hold::StartBy::Socket(start_socket.as_ref()))
+    }
+
     /// The namespaces containers from this plan get.
     pub fn namespaces(&self) -> Namespaces {
         self.namespaces
@@ -259,6 +295,11 @@ impl Plan {
                 self.ops.get(i).map(Op::describe).unwrap_or_default()
             }
             Stage::MaskPath => self.masked.get(i).map(|p| p.display.clone()).unwrap_or_default(),
+            Stage::Sysctl => self
+                .sysctls
+                .get(i)
+                .map(|(k, v)| format!("/proc/{} = {}", k.to_string_lossy(), v.to_string_lossy()))
+                .unwrap_or_default(),
             Stage::ReadonlyPath => self.readonly.get(i).map(|p| p.display.clone()).unwrap_or_default(),
             Stage::PivotRoot if index == 0 => format!(
                 "{}; EINVAL here means the caller's root cannot be pivoted (e.g. an initramfs \

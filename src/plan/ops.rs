@@ -6,12 +6,15 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use super::cstring;
-use crate::cgroup::CgroupMode;
+use crate::cgroup::{CgroupMode, Layout};
 use crate::error::{Error, Result};
 use crate::idmap::{self, map_to_host};
-use crate::mount::{container_path, MountKind};
+use crate::mount::{container_path, Atime, MountKind};
 use crate::namespace::Namespaces;
-use crate::sys::{MOUNT_ATTR_NODEV, MOUNT_ATTR_NOEXEC, MOUNT_ATTR_NOSUID, MOUNT_ATTR_RDONLY};
+use crate::sys::{
+    ATTR_SET_ATIME, MOUNT_ATTR_NOATIME, MOUNT_ATTR_NODEV, MOUNT_ATTR_NODIRATIME, MOUNT_ATTR_NOEXEC, MOUNT_ATTR_NOSUID,
+    MOUNT_ATTR_RDONLY, MOUNT_ATTR_STRICTATIME,
+};
 
 /// A path inside the container, resolved by the child relative to the root fd.
 #[derive(Debug)]
@@ -116,6 +119,9 @@ pub(crate) enum Op {
     File { path: InRootPath, contents: Vec<u8>, mode: u32 },
     /// Create a directory at `path` with `mode`.
     Dir { path: InRootPath, mode: u32 },
+    /// Set `MOUNT_ATTR_*` bits `attrs` on the mount at `target` (not recursive), e.g. a
+    /// tmpfs made read-only once the mounts on it are in place.
+    Setattr { target: InRootPath, attrs: u64 },
 }
 
 impl Op {
@@ -124,6 +130,7 @@ impl Op {
             Op::Mount { source, target, .. } => format!("{} on {}", source.describe(), target.display),
             Op::Symlink { path, contents } => format!("{} -> {}", path.display, contents.to_string_lossy()),
             Op::File { path, .. } | Op::Dir { path, .. } => path.display.clone(),
+            Op::Setattr { target, .. } => format!("mount attributes of {}", target.display),
         }
     }
 }
@@ -178,18 +185,7 @@ pub(super) fn standard_ops(ns: Namespaces, gid_map: &[idmap::IdRange], cgroup_mo
         // nodev: a node made here is unusable; the device binds below are mounts of their own.
         attrs: MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
     });
-    for (name, major, minor) in DEVICES {
-        ops.push(Op::Mount {
-            source: Source::Bind {
-                path: CString::new(format!("/dev/{name}")).unwrap_or_default(),
-                recursive: false,
-                device: Some(libc::makedev(*major, *minor)),
-            },
-            target: InRootPath::lit(&format!("/dev/{name}")),
-            kind: TargetKind::File,
-            attrs: MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC,
-        });
-    }
+    ops.extend(device_bind_ops());
     // gid=5 (tty) only when it exists inside the user namespace.
     let tty_gid = !userns || map_to_host(gid_map, 5).is_some();
     let mut pts: Vec<(&str, Option<&str>)> =
@@ -217,20 +213,14 @@ pub(super) fn standard_ops(ns: Namespaces, gid_map: &[idmap::IdRange], cgroup_mo
             attrs: all,
         });
     }
-    for (link, to) in [
-        ("/dev/fd", "/proc/self/fd"),
-        ("/dev/stdin", "/proc/self/fd/0"),
-        ("/dev/stdout", "/proc/self/fd/1"),
-        ("/dev/stderr", "/proc/self/fd/2"),
-        ("/dev/ptmx", "pts/ptmx"),
-        ("/dev/core", "/proc/kcore"),
-    ] {
-        ops.push(Op::Symlink { path: InRootPath::lit(link), contents: CString::new(to).unwrap_or_default() });
+    for (link, to) in DEV_LINKS {
+        ops.push(Op::Symlink { path: InRootPath::lit(link), contents: CString::new(*to).unwrap_or_default() });
     }
     ops
 }
 
-pub(super) fn user_mount_op(m: &crate::mount::Mount) -> Result<Op> {
+/// The mount attributes (`MOUNT_ATTR_*`, [`crate::sys::ATTR_SET_ATIME`]) of a user mount.
+fn user_mount_attrs(m: &crate::mount::Mount) -> u64 {
     let mut attrs = 0;
     if m.read_only {
         attrs |= MOUNT_ATTR_RDONLY;
@@ -244,8 +234,36 @@ pub(super) fn user_mount_op(m: &crate::mount::Mount) -> Result<Op> {
     if m.noexec {
         attrs |= MOUNT_ATTR_NOEXEC;
     }
+    if m.nodiratime {
+        attrs |= MOUNT_ATTR_NODIRATIME;
+    }
+    if let Some(a) = m.atime {
+        attrs |= ATTR_SET_ATIME
+            | match a {
+                Atime::Relatime => 0,
+                Atime::Noatime => MOUNT_ATTR_NOATIME,
+                Atime::Strictatime => MOUNT_ATTR_STRICTATIME,
+            };
+    }
+    attrs
+}
+
+/// A filesystem source of `fstype` with the mount's own options after `base`.
+fn fs_source(fstype: &'static CStr, base: &[(&str, Option<&str>)], m: &crate::mount::Mount, labeled: bool) -> Result<Source> {
+    let mut options = Vec::with_capacity(base.len() + m.fs_options.len());
+    for (k, v) in base.iter().copied().chain(m.fs_options()) {
+        options.push((cstring("mount option", k.as_bytes())?, v.map(|v| cstring("mount option", v.as_bytes())).transpose()?));
+    }
+    Ok(Source::Fs { fstype, options, labeled })
+}
+
+/// The ops of one user mount (several for [`MountKind::Cgroup`] on a v1 or hybrid host,
+/// whose hierarchies `cgroup` lists).
+pub(super) fn user_mount_ops(m: &crate::mount::Mount, cgroup: Option<&Layout>) -> Result<Vec<Op>> {
+    let attrs = user_mount_attrs(m);
     let target = InRootPath::new("mount target", &m.target)?;
-    Ok(match &m.kind {
+    let dir = |source: Source, target: InRootPath| Op::Mount { source, target, kind: TargetKind::Dir, attrs };
+    Ok(vec![match &m.kind {
         MountKind::Bind { source, recursive } => {
             let md = std::fs::metadata(source).map_err(|e| {
                 Error::invalid("bind source", format!("{}: {e}", source.display()))
@@ -261,15 +279,126 @@ pub(super) fn user_mount_op(m: &crate::mount::Mount) -> Result<Op> {
                 attrs,
             }
         }
-        MountKind::Proc => Op::Mount { source: Source::fs(c"proc", &[], false), target, kind: TargetKind::Dir, attrs },
+        MountKind::Proc => dir(fs_source(c"proc", &[], m, false)?, target),
         MountKind::Tmpfs { size, mode } => {
-            let size = size.map(|s| s.to_string());
+            // A mode or size among the fs options replaces the typed one.
+            let given = |key: &str| m.fs_options.iter().any(|(k, _)| k == key);
+            let size = size.filter(|_| !given("size")).map(|s| s.to_string());
             let mode = format!("{:o}", mode.unwrap_or(0o755));
-            let mut opts: Vec<(&str, Option<&str>)> = vec![("mode", Some(&mode))];
+            let mut opts: Vec<(&str, Option<&str>)> = Vec::new();
+            if !given("mode") {
+                opts.push(("mode", Some(&mode)));
+            }
             if let Some(s) = &size {
                 opts.push(("size", Some(s)));
             }
-            Op::Mount { source: Source::fs(c"tmpfs", &opts, true), target, kind: TargetKind::Dir, attrs }
+            dir(fs_source(c"tmpfs", &opts, m, true)?, target)
         }
-    })
+        MountKind::Sysfs => dir(fs_source(c"sysfs", &[], m, false)?, target),
+        MountKind::Devpts => {
+            let defaults: &[(&str, Option<&str>)] = if m.fs_options.is_empty() {
+                &[("newinstance", None), ("ptmxmode", Some("0666")), ("mode", Some("0620"))]
+            } else {
+                &[]
+            };
+            dir(fs_source(c"devpts", defaults, m, true)?, target)
+        }
+        MountKind::Mqueue => dir(fs_source(c"mqueue", &[], m, false)?, target),
+        MountKind::Cgroup2 => dir(fs_source(c"cgroup2", &[], m, false)?, target),
+        MountKind::Cgroup => return cgroup_ops(m, target, attrs, cgroup),
+        MountKind::Device { source, major, minor } => Op::Mount {
+            source: Source::Bind {
+                path: cstring("device source", source.as_os_str().as_bytes())?,
+                recursive: false,
+                device: Some(libc::makedev(*major, *minor)),
+            },
+            target,
+            kind: TargetKind::File,
+            attrs,
+        },
+    }])
 }
+
+/// [`MountKind::Cgroup`]: a cgroup2 on a v2 host; else a tmpfs with each v1 hierarchy
+/// (and the hybrid host's cgroup2 as `unified`), the tmpfs made read-only last.
+fn cgroup_ops(m: &crate::mount::Mount, target: InRootPath, attrs: u64, cgroup: Option<&Layout>) -> Result<Vec<Op>> {
+    let layout = cgroup.ok_or_else(|| {
+        Error::Unsupported { what: "cgroup mount", reason: format!("{}: the host has no cgroupfs", m.target.display()) }
+    })?;
+    if layout.mode == CgroupMode::V2 {
+        return Ok(vec![Op::Mount { source: Source::fs(c"cgroup2", &[], false), target, kind: TargetKind::Dir, attrs }]);
+    }
+    let mut ops = vec![Op::Mount {
+        source: Source::fs(c"tmpfs", &[("mode", Some("755")), ("size", Some("64k"))], true),
+        target,
+        kind: TargetKind::Dir,
+        attrs: MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+    }];
+    for h in &layout.hierarchies {
+        let Some(name) = h.mount.file_name().and_then(|n| n.to_str()) else { continue };
+        let at = m.target.join(name);
+        let source = match h.version {
+            crate::cgroup::CgroupVersion::V1 => {
+                let opts: Vec<(&str, Option<&str>)> = h.controllers.iter().map(|c| (c.as_str(), None)).collect();
+                Source::fs(c"cgroup", &opts, false)
+            }
+            crate::cgroup::CgroupVersion::V2 => Source::fs(c"cgroup2", &[], false),
+        };
+        ops.push(Op::Mount { source, target: InRootPath::new("mount target", &at)?, kind: TargetKind::Dir, attrs });
+        // A hierarchy of several controllers (cpu,cpuacct) is also reached by each name.
+        if h.controllers.len() > 1 {
+            for c in &h.controllers {
+                if c != name {
+                    ops.push(Op::Symlink {
+                        path: InRootPath::new("mount target", &m.target.join(c))?,
+                        contents: cstring("mount target", name.as_bytes())?,
+                    });
+                }
+            }
+        }
+    }
+    if m.read_only {
+        ops.push(Op::Setattr {
+            target: InRootPath::new("mount target", &m.target)?,
+            attrs: MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+        });
+    }
+    Ok(ops)
+}
+
+/// The standard device nodes (bound from the host, checked by number) and `/dev` links,
+/// for a container whose `/dev` comes from its own mounts
+/// ([`crate::ContainerBuilder::default_devices`]).
+pub(super) fn default_device_ops() -> Vec<Op> {
+    let mut ops = device_bind_ops();
+    for (link, to) in DEV_LINKS.iter().filter(|(l, _)| *l != "/dev/core") {
+        ops.push(Op::Symlink { path: InRootPath::lit(link), contents: CString::new(*to).unwrap_or_default() });
+    }
+    ops
+}
+
+fn device_bind_ops() -> Vec<Op> {
+    DEVICES
+        .iter()
+        .map(|(name, major, minor)| Op::Mount {
+            source: Source::Bind {
+                path: CString::new(format!("/dev/{name}")).unwrap_or_default(),
+                recursive: false,
+                device: Some(libc::makedev(*major, *minor)),
+            },
+            target: InRootPath::lit(&format!("/dev/{name}")),
+            kind: TargetKind::File,
+            attrs: MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC,
+        })
+        .collect()
+}
+
+/// The standard `/dev` links.
+const DEV_LINKS: &[(&str, &str)] = &[
+    ("/dev/fd", "/proc/self/fd"),
+    ("/dev/stdin", "/proc/self/fd/0"),
+    ("/dev/stdout", "/proc/self/fd/1"),
+    ("/dev/stderr", "/proc/self/fd/2"),
+    ("/dev/ptmx", "pts/ptmx"),
+    ("/dev/core", "/proc/kcore"),
+];

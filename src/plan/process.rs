@@ -90,6 +90,8 @@ pub(crate) struct ProcessPlan {
     pub seccomp: Option<Vec<seccompiler::sock_filter>>,
     /// The default policy (built once per host process), unless opted out.
     pub default_seccomp: Option<&'static [seccompiler::sock_filter]>,
+    /// Compiled profile programs (an OCI spec's seccomp), installed in order.
+    pub seccomp_programs: Option<std::sync::Arc<crate::seccomp::Programs>>,
     /// The exec helper's argv after its per-spawn head: candidates and argv (pointing
     /// into `candidates` and `argv` above).
     pub helper_tail: crate::helper::Tail,
@@ -195,6 +197,7 @@ impl ProcessPlan {
             fd_floor,
             keep_fds,
             seccomp: p.seccomp.as_ref().map(|f| f.compile()).transpose()?,
+            seccomp_programs: p.seccomp_programs.clone(),
             default_seccomp: if p.default_seccomp { Some(super::default_seccomp::program()?) } else { None },
             helper_tail,
             landlock: None,
@@ -212,6 +215,8 @@ impl ProcessPlan {
 
 /// [`Stage::Seccomp`] index of the default policy (the deny-list is 0).
 pub(crate) const SECCOMP_DEFAULT_INDEX: u32 = 1;
+/// `Stage::Seccomp` index of the first profile program (`Process::seccomp_programs`).
+pub(crate) const SECCOMP_PROGRAM_INDEX: u32 = 100;
 
 /// Describes a process-setup failure `(stage, index)`.
 pub(crate) fn describe_process(p: &ProcessPlan, stage: Stage, index: u32) -> String {
@@ -232,6 +237,9 @@ pub(crate) fn describe_process(p: &ProcessPlan, stage: Stage, index: u32) -> Str
         Stage::Groups => format!("groups {:?}", p.groups),
         Stage::Stdio => format!("fd {index}"),
         Stage::Seccomp if index == SECCOMP_DEFAULT_INDEX => String::from("the default policy"),
+        Stage::Seccomp if index >= SECCOMP_PROGRAM_INDEX => {
+            format!("seccomp profile program {} (of the spec's profile)", index - SECCOMP_PROGRAM_INDEX)
+        }
         Stage::Seccomp => String::from("the deny-list"),
         Stage::AmbientCapabilities | Stage::CapBounding => format!("capability {index}"),
         Stage::Capabilities => {

@@ -34,6 +34,8 @@ pub struct Container {
     landlock: Option<std::sync::Arc<crate::plan::Ruleset>>,
     /// An image's writable layer: removed after the processes are gone (teardown).
     writable: Option<crate::image::WritableLayer>,
+    /// A created container not started yet: how to start it.
+    held: Option<super::hold::Started>,
 }
 
 impl Container {
@@ -58,12 +60,31 @@ impl Container {
             net,
             landlock: plan.landlock.clone(),
             writable: None,
+            held: None,
         }
     }
 
     pub(crate) fn with_writable(mut self, w: Option<crate::image::WritableLayer>) -> Container {
         self.writable = w;
         self
+    }
+
+    pub(crate) fn with_held(mut self, h: Option<super::hold::Started>) -> Container {
+        self.held = h;
+        self
+    }
+
+    /// Runs the program of a created container ([`crate::Plan::create`]); returns once it
+    /// runs, or with the setup error that kept it from being executed (the container has
+    /// then ended). [`Error::NotCreated`] if it was started already.
+    pub fn start(&mut self) -> Result<()> {
+        let held = self.held.take().ok_or(Error::NotCreated)?;
+        super::hold::start(&held)
+    }
+
+    /// Whether this is a created container still waiting for [`Container::start`].
+    pub fn is_created(&self) -> bool {
+        self.held.is_some()
     }
 
     /// For a container run from an image ([`crate::rootfs::Rootfs::Image`]): its writable

@@ -30,7 +30,7 @@ pub(crate) fn exec(c: &Container, process: &Process) -> Result<ExecProcess> {
     let (psock, csock) = socketpair()?;
     let pass_raw: Vec<c_int> = pp.fds.iter().map(|(fd, _)| fd.as_raw_fd()).collect();
     let selinux = c.selinux_plan();
-    let helper = Invocation::new(&pp.helper_tail, pp.fd_floor, csock.as_raw_fd(), selinux.exec_label.as_deref(), false)?;
+    let helper = Invocation::new(&pp.helper_tail, pp.fd_floor, csock.as_raw_fd(), -1, selinux.exec_label.as_deref(), false)?;
     let ctx = ChildCtx {
         sock: csock.as_raw_fd(),
         parent_sock: psock.as_raw_fd(),
@@ -43,6 +43,7 @@ pub(crate) fn exec(c: &Container, process: &Process) -> Result<ExecProcess> {
         join_fds: &[],
         // The exec path has its own handshake (pid report, then GO).
         handshake: false,
+        hold: -1,
         helper: &helper,
         root: None,
     };
@@ -50,7 +51,7 @@ pub(crate) fn exec(c: &Container, process: &Process) -> Result<ExecProcess> {
         Stage::JoinNamespaces | Stage::Dumpable => format!("container {}", c.id()),
         _ => describe_process(&pp, s, i),
     };
-    let started = start(0, -1, c.cgroup(), &ctx, Program::Join(&pp), "exec", describe);
+    let started = start(0, false, -1, c.cgroup(), &ctx, Program::Join(&pp), "exec", describe);
     drop(csock);
     stdio.close_child_side();
     let guard = ChildGuard(Some(started?));

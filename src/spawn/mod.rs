@@ -10,6 +10,7 @@
 pub mod container;
 mod exec;
 mod guards;
+pub(crate) mod hold;
 mod monitor_stack;
 mod proc;
 pub(crate) mod proto;
@@ -75,8 +76,10 @@ unsafe fn clone_monitor(pidfd: &mut c_int) -> Result<c_int> {
 
 /// Starts the monitor and gets the program's pid and pidfd from it. Returns the
 /// monitor-backed [`Proc`] or the setup error the monitor reported.
+#[allow(clippy::too_many_arguments)]
 fn start(
     clone_flags: u64,
+    direct: bool,
     cgroup_fd: c_int,
     cgroup: Option<&dyn ContainerCgroup>,
     ctx: &ChildCtx<'_>,
@@ -95,6 +98,7 @@ fn start(
         clone_flags,
         cgroup_fd,
         kill_fd: kill_fd.as_ref().map_or(-1, |f| f.as_raw_fd()),
+        direct,
     };
     let mut mon_pidfd: c_int = -1;
     // Declared here, not in the match arm: the monitor reads it until its report, so it
@@ -143,6 +147,13 @@ fn start(
     let mon_fd = unsafe { OwnedFd::from_raw_fd(mon_pidfd) };
     let mut monitor = MonitorGuard(Some((mon, mon_fd, stack)));
     match recv(&msock)? {
+        Msg::Report(r, Some(fd)) if r.kind == REPORT_PID && r.pid > 0 && direct => {
+            // The monitor exits right after its report and the program is our own child:
+            // reap the monitor, then wait on the program itself.
+            let _ = monitor.wait();
+            let wait_fd = fd.try_clone().map_err(|e| Error::os("dup", "pidfd", e))?;
+            Ok(Proc::new(r.pid, fd, r.pid, wait_fd, msock, None))
+        }
         Msg::Report(r, Some(fd)) if r.kind == REPORT_PID && r.pid > 0 => {
             let (mpid, mfd, stack) = monitor.disarm();
             Ok(Proc::new(r.pid, fd, mpid, mfd, msock, stack))
@@ -180,13 +191,23 @@ fn write_proc(pid: c_int, file: &str, op: &'static str, text: &str) -> Result<()
 /// Creates a container from `plan`, its cgroup (if it has one) made by the driver
 /// [`crate::cgroup::driver`] chooses for it.
 pub(crate) fn spawn(plan: &Plan) -> Result<Container> {
-    spawn_with(plan, plan.cgroup.as_ref().map(|c| (c, crate::cgroup::driver(c))))
+    spawn_with(plan, plan.cgroup.as_ref().map(|c| (c, crate::cgroup::driver(c))), hold::StartBy::Now)
+}
+
+/// Creates a container held before its program's exec, started by [`Container::start`]
+/// or over a socket ([`hold::StartBy`]).
+pub(crate) fn create(plan: &Plan, start: hold::StartBy<'_>) -> Result<Container> {
+    spawn_with(plan, plan.cgroup.as_ref().map(|c| (c, crate::cgroup::driver(c))), start)
 }
 
 /// [`spawn`] with the plan's cgroup configuration `driver.0` made by `driver.1` (`None`
 /// exactly when the plan has no cgroup). Everything here uses the cgroup only through
 /// [`ContainerCgroup`].
-fn spawn_with(plan: &Plan, driver: Option<(&CgroupConfig, &dyn CgroupDriver)>) -> Result<Container> {
+fn spawn_with(
+    plan: &Plan,
+    driver: Option<(&CgroupConfig, &dyn CgroupDriver)>,
+    start_by: hold::StartBy<'_>,
+) -> Result<Container> {
     let id = match &plan.id {
         Some(id) => id.clone(),
         None => format!("cocoon-{}-{}", std::process::id(), NEXT_ID.fetch_add(1, Ordering::Relaxed)),
@@ -217,6 +238,8 @@ fn spawn_with(plan: &Plan, driver: Option<(&CgroupConfig, &dyn CgroupDriver)>) -
     };
     let own_root = writable.as_ref().map(|w| plan.root_for(&w.upper(), &w.work())).transpose()?;
     let mut cgroup = CgroupGuard(driver.map(|(cfg, d)| d.create(cfg, &id)).transpose()?);
+    // The socket a created container is started over (and what the handle keeps of it).
+    let hold = hold::Hold::new(start_by, plan.process.fd_floor)?;
     let mut stdio = StdioFds::new(&plan.process.stdio)?;
     let (psock, csock) = socketpair()?;
     let pass_raw: Vec<c_int> = plan.process.fds.iter().map(|(fd, _)| fd.as_raw_fd()).collect();
@@ -241,6 +264,7 @@ fn spawn_with(plan: &Plan, driver: Option<(&CgroupConfig, &dyn CgroupDriver)>) -
         &plan.process.helper_tail,
         plan.process.fd_floor,
         csock.as_raw_fd(),
+        hold.child_fd(),
         selinux.exec_label.as_deref(),
         plan.init,
     )?;
@@ -255,12 +279,14 @@ fn spawn_with(plan: &Plan, driver: Option<(&CgroupConfig, &dyn CgroupDriver)>) -
         join_flags: 0,
         join_fds: &join_raw,
         handshake,
+        hold: hold.child_fd(),
         helper: &helper,
         root: own_root.as_ref(),
     };
     let describe = |s: Stage, i: u32| plan.describe(s, i);
     let started = start(
         plan.clone_flags,
+        plan.direct_child,
         into.unwrap_or(-1),
         cgroup.0.as_deref(),
         &ctx,
@@ -270,6 +296,7 @@ fn spawn_with(plan: &Plan, driver: Option<(&CgroupConfig, &dyn CgroupDriver)>) -
     );
     drop(csock);
     drop(join_files);
+    let mut hold = hold.close_child_side();
     stdio.close_child_side();
     let guard = ChildGuard(Some(started?));
     let pid = guard.pid();
@@ -290,7 +317,11 @@ fn spawn_with(plan: &Plan, driver: Option<(&CgroupConfig, &dyn CgroupDriver)>) -
         crate::net::sweep_once(n);
     }
     match recv(&psock)? {
-        Msg::Eof => {}
+        Msg::Eof if !hold.holds() => {}
+        Msg::Report(r, _) if r.kind == hold::REPORT_HELD && hold.holds() => {}
+        Msg::Eof => {
+            return Err(Error::os("create", "the container ended before it was held", std::io::Error::from_raw_os_error(libc::ECHILD)))
+        }
         Msg::Report(r, _) => {
             let e = setup_error(&r, describe);
             return Err(with_selinux_hint(e, selinux.exec_label.is_some(), plan.process.no_new_privs));
@@ -301,7 +332,9 @@ fn spawn_with(plan: &Plan, driver: Option<(&CgroupConfig, &dyn CgroupDriver)>) -
         // The level stays held while the container lives, even if this process dies.
         let _ = r.set_owner_pid(pid);
     }
-    Ok(Container::new(id, main, plan, cgroup.take(), selinux, stdio.parent, net).with_writable(writable))
+    Ok(Container::new(id, main, plan, cgroup.take(), selinux, stdio.parent, net)
+        .with_writable(writable)
+        .with_held(hold.take_started(plan)))
 }
 
 /// The parent's part between the child's READY and GO: time offsets, id maps, cgroup

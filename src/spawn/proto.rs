@@ -41,6 +41,9 @@ pub(crate) const REPORT_READY: u32 = 1;
 pub(crate) const REPORT_ERROR: u32 = 2;
 /// [`Report::kind`]: (monitor) the pid of the program's process, with its pidfd.
 pub(crate) const REPORT_PID: u32 = 3;
+/// [`Report::kind`]: (exec helper) a created container is held before its program's exec,
+/// waiting to be started (sent instead of the EOF of an exec).
+pub(crate) const REPORT_HELD: u32 = 4;
 
 /// The parent's go-ahead after [`REPORT_READY`] (the child accepts any one byte).
 pub(crate) const GO: u8 = 1;

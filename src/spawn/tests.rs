@@ -102,7 +102,7 @@ fn is_root() -> bool {
 
 fn spawn_recorded(b: &ContainerBuilder) -> crate::Result<crate::Container> {
     let plan = b.prepare()?;
-    spawn_with(&plan, plan.cgroup.as_ref().map(|c| (c, &Recorder as &dyn CgroupDriver)))
+    spawn_with(&plan, plan.cgroup.as_ref().map(|c| (c, &Recorder as &dyn CgroupDriver)), super::hold::StartBy::Now)
 }
 
 /// A container with limits: created, placed (born in it on cgroup2, else attached between

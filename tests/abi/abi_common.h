@@ -50,6 +50,8 @@ void test_image_file(void);
 void test_process_setters(void);
 void test_more_setters(void);
 void test_run_errors(void);
+void test_create_errors(void);
+void test_create_containers(void);
 void test_run_containers(void);
 void test_net_errors(void);
 void test_net_containers(void);

@@ -340,6 +340,7 @@ int main(int argc, char **argv) {
     test_net_errors();
     test_landlock_errors();
     test_image_errors();
+    test_create_errors();
     if (containers) {
         if (geteuid() != 0) {
             fprintf(stderr, "abi_test: container checks need root (use --no-containers)\n");
@@ -353,6 +354,7 @@ int main(int argc, char **argv) {
             test_net_containers();
             test_landlock_containers();
             test_image_containers();
+            test_create_containers();
         }
     }
     printf("abi_test: %d checks passed, %d failed\n", passed, failed);

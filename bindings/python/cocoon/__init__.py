@@ -40,7 +40,8 @@ from .aio import Streams
 from .constants import (DEVICE_ANY, RLIM_INFINITY, DeviceAccess, DeviceKind, EndedBy, ErrorCode,
                         IoRate, LandlockAccess, MountFlag, Namespace, Relabel, Rlimit, Stage)
 from .container import Container, ExecProcess, ExitStatus
-from .errors import (AddressInUse, PortInUse, AlreadyExited, CalledProcessError, CgroupError, CgroupOSError, CocoonError,
+from .created import start_created
+from .errors import (AddressInUse, PortInUse, NotCreated, AlreadyExited, CalledProcessError, CgroupError, CgroupOSError, CocoonError,
                      CocoonOSError, ImageFileError, ImageFileOSError, InvalidArgument, InvalidConfig,
                      ImageDigestError, ImageError, ImageFormatError, ImageNotFound, ImageUnsafeError,
                      SELinuxError, TimeoutExpired, UnsupportedError)
@@ -72,7 +73,7 @@ __all__ = [
     # errors
     "CocoonError", "CocoonOSError", "InvalidArgument", "InvalidConfig", "AlreadyExited",
     "CgroupError", "CgroupOSError", "SELinuxError", "ImageFileError", "ImageFileOSError",
-    "TimeoutExpired", "CalledProcessError", "AddressInUse", "PortInUse", "UnsupportedError",
+    "TimeoutExpired", "CalledProcessError", "AddressInUse", "PortInUse", "NotCreated", "start_created", "UnsupportedError",
     "ImageError", "ImageDigestError", "ImageUnsafeError", "ImageFormatError", "ImageNotFound",
     # the library and the host
     "version", "has_feature", "sweep_stale", "net_sweep_stale",

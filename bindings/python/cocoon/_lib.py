@@ -156,6 +156,7 @@ _SIGNATURES = {
     "cocoon_builder_set_default_seccomp": ([BuilderP, c_int], c_int),
     "cocoon_builder_set_stdio": ([BuilderP, c_int, c_int, c_int], c_int),
     "cocoon_builder_set_init": ([BuilderP, c_int], c_int),
+    "cocoon_builder_set_direct_child": ([BuilderP, c_int], c_int),
     # builder: cgroup
     "cocoon_builder_enable_cgroup": ([BuilderP], c_int),
     "cocoon_builder_clear_cgroup": ([BuilderP], c_int),
@@ -208,6 +209,11 @@ _SIGNATURES = {
                                         POINTER(c_size_t)], c_int),
     # container
     "cocoon_container_spawn": ([BuilderP, POINTER(ContainerP)], c_int),
+    "cocoon_container_create": ([BuilderP, POINTER(ContainerP)], c_int),
+    "cocoon_container_create_at": ([BuilderP, c_char_p, POINTER(ContainerP)], c_int),
+    "cocoon_container_start": ([ContainerP], c_int),
+    "cocoon_container_is_created": ([ContainerP], c_int),
+    "cocoon_start_created": ([c_char_p], c_int),
     "cocoon_container_id": ([ContainerP], c_char_p),
     "cocoon_container_pid": ([ContainerP, c_int_p], c_int),
     "cocoon_container_wait": ([ContainerP, c_int_p, c_int_p], c_int),

@@ -32,6 +32,7 @@ class ErrorCode(enum.IntEnum):
     IMAGE_FORMAT = -15
     IMAGE_NOT_FOUND = -16
     PORT_IN_USE = -17
+    NOT_CREATED = -18
 
 
 Stage = enum.IntEnum("Stage", [
@@ -44,6 +45,7 @@ Stage = enum.IntEnum("Stage", [
     ("SECCOMP", 28), ("EXEC", 29), ("INIT", 30), ("JOIN_NAMESPACES", 31), ("DUMPABLE", 32),
     ("DEVICE", 33), ("SESSION", 34), ("KEYRING_LABEL", 35),
     ("CGROUP_NAMESPACE", 36), ("NETWORK", 37), ("LANDLOCK", 38),
+    ("SYSCTL", 39),
 ], module=__name__)
 Stage.__doc__ = "COCOON_STAGE_*: the container setup step that failed."
 

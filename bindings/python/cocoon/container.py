@@ -162,6 +162,7 @@ class Container:
         masked_paths: Optional[Sequence[StrPath]] = None,
         readonly_paths: Optional[Sequence[StrPath]] = None,
         init: bool = False,
+        direct_child: bool = False,
         network: Optional[Bridge] = None,
         landlock: Optional[Landlock] = None,
         image: Optional[Image] = None,
@@ -199,6 +200,7 @@ class Container:
                             join=join, domainname=domainname, time_offsets_ns=time_offsets_ns,
                             mounts=mounts, standard_mounts=standard_mounts,
                             masked_paths=masked_paths, readonly_paths=readonly_paths, init=init)
+            _check(lib.cocoon_builder_set_direct_child(b.h, int(bool(direct_child))))
             _apply_landlock(b.h, landlock)
         except BaseException:
             b.close()
@@ -251,11 +253,32 @@ class Container:
     # lifecycle
     def spawn(self) -> "Container":
         """Starts the container (once). Returns self."""
+        return self._make(lambda h: lib.cocoon_container_spawn(self._builder.h, ctypes.byref(h)))
+
+    def create(self, start_socket: Optional[StrPath] = None) -> "Container":
+        """Sets the container up and holds it right before its program's exec (OCI's
+        create); start() runs the program. With start_socket, cocoon.start_created(path)
+        also starts it, from any process. Returns self."""
+        if start_socket is None:
+            return self._make(lambda h: lib.cocoon_container_create(self._builder.h, ctypes.byref(h)))
+        return self._make(lambda h: lib.cocoon_container_create_at(self._builder.h, _b(start_socket),
+                                                                   ctypes.byref(h)))
+
+    def start(self) -> None:
+        """Runs the program of a created container (raises NotCreated if started already)."""
+        _check(lib.cocoon_container_start(self._handle()))
+
+    @property
+    def created(self) -> bool:
+        """Whether this is a created container that start() has not run yet."""
+        return self._h is not None and lib.cocoon_container_is_created(self._h) == 1
+
+    def _make(self, call: Any) -> "Container":
         with self._lock:
             if self._h is not None:
                 raise RuntimeError("the container was already spawned")
             h = _lib.ContainerP()
-            _check(lib.cocoon_container_spawn(self._builder.h, ctypes.byref(h)))
+            _check(call(h))
             self._h = h
             self._fin = weakref.finalize(self, lib.cocoon_container_free, h)
             _take_all(lib.cocoon_container_take_stdio, h, self)

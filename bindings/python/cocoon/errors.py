@@ -12,7 +12,7 @@ from .constants import ErrorCode, Stage
 __all__ = [
     "CocoonError", "CocoonOSError", "InvalidArgument", "InvalidConfig", "AlreadyExited",
     "CgroupError", "CgroupOSError", "SELinuxError", "ImageFileError", "ImageFileOSError",
-    "TimeoutExpired", "CalledProcessError", "AddressInUse", "PortInUse",
+    "TimeoutExpired", "CalledProcessError", "AddressInUse", "PortInUse", "NotCreated",
 ]
 
 _E = TypeVar("_E", ErrorCode, Stage)
@@ -92,6 +92,11 @@ class AddressInUse(CocoonError):
 class PortInUse(CocoonError):
     """COCOON_E_PORT_IN_USE: a published host port (same protocol and port) is forwarded
     to another live container."""
+
+
+class NotCreated(CocoonError):
+    """COCOON_E_NOT_CREATED: starting a created container that is not held (started
+    already, or gone)."""
 
 
 def _no_library_error(e: CocoonError, message: str) -> None:
@@ -178,7 +183,7 @@ _OS_ERRORS = {ErrorCode.CGROUP: CgroupOSError, ErrorCode.IMAGE_FILE: ImageFileOS
 _ERRORS = {ErrorCode.INVALID_ARGUMENT: InvalidArgument, ErrorCode.INVALID_CONFIG: InvalidConfig,
            ErrorCode.ALREADY_EXITED: AlreadyExited, ErrorCode.CGROUP: CgroupError,
            ErrorCode.SELINUX: SELinuxError, ErrorCode.IMAGE_FILE: ImageFileError,
-           ErrorCode.ADDRESS_IN_USE: AddressInUse, ErrorCode.PORT_IN_USE: PortInUse,
+           ErrorCode.ADDRESS_IN_USE: AddressInUse, ErrorCode.PORT_IN_USE: PortInUse, ErrorCode.NOT_CREATED: NotCreated,
            ErrorCode.UNSUPPORTED: UnsupportedError, ErrorCode.IMAGE_DIGEST: ImageDigestError,
            ErrorCode.IMAGE_UNSAFE: ImageUnsafeError, ErrorCode.IMAGE_FORMAT: ImageFormatError,
            ErrorCode.IMAGE_NOT_FOUND: ImageNotFound}

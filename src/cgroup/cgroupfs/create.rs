@@ -19,6 +19,7 @@ impl Cgroup {
     pub(crate) fn create(cfg: &CgroupConfig, id: &str) -> Result<Cgroup, CgroupError> {
         sweep_detached();
         let layout = layout()?;
+        let id = cfg.name.as_deref().unwrap_or(id);
         validate_name(id)?;
         if !cfg.policy_only {
             return Cgroup::create_on(cfg, id, layout, None);
@@ -270,5 +271,35 @@ fn init_dir(h: &Hierarchy, path: &Path, is_parent: bool) -> Result<(), CgroupErr
             Ok(())
         }
         _ => Ok(()),
+    }
+}
+
+impl Cgroup {
+    /// The existing cgroup at `rel` (relative to every hierarchy's root), as another process
+    /// created it: its directories on the hierarchies that have one. No parent is owned,
+    /// and no device program is held (it stays attached and goes with the directory).
+    pub(crate) fn open(rel: &Path) -> Result<Cgroup, CgroupError> {
+        crate::cgroup::config::validate_parent(rel)?;
+        let layout = layout()?;
+        let dirs: Vec<Dir> = layout
+            .hierarchies
+            .iter()
+            .filter(|h| h.mount.join(rel).is_dir())
+            .map(|h| Dir { version: h.version, mount: h.mount.clone(), controllers: h.controllers.clone(), path: h.mount.join(rel) })
+            .collect();
+        if dirs.is_empty() {
+            return Err(CgroupError::io("open", rel, io::Error::from_raw_os_error(libc::ENOENT)));
+        }
+        Ok(Cgroup {
+            rel: rel.to_path_buf(),
+            mounts_used: dirs.iter().map(|d| d.mount.clone()).collect(),
+            dirs,
+            parents: Vec::new(),
+            v2_fd: None,
+            device_prog: None,
+            policy_only: false,
+            shared: None,
+            done: false,
+        })
     }
 }

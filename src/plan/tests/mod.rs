@@ -125,6 +125,7 @@ fn render_op(op: &Op) -> String {
             format!("file {} {mode:04o} {:?}", path.display, String::from_utf8_lossy(contents))
         }
         Op::Dir { path, mode } => format!("dir {} {mode:04o}", path.display),
+        Op::Setattr { target, attrs: a } => format!("setattr {} {}", target.display, attrs(*a)),
     }
 }
 

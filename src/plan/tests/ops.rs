@@ -349,3 +349,73 @@ fn joined_network_namespace_and_no_standard_mounts() {
 -symlink /dev/core -> /proc/kcore
 "#.trim_start());
 }
+
+/// The mounts an OCI spec brings: the pseudo-filesystems as user mounts, the cgroup
+/// hierarchies of a hybrid host under a tmpfs made read-only last, fs options and atime,
+/// then the default devices and links.
+#[test]
+fn spec_style_mounts() {
+    use crate::mount::Atime;
+    let b = ContainerBuilder::new(sh())
+        .standard_mounts(false)
+        .default_devices(true)
+        .mount(Mount::tmpfs("/dev").fs_option("mode", Some("755")).fs_option("size", Some("65536k")).atime(Atime::Strictatime))
+        .mount(Mount::devpts("/dev/pts").fs_option("newinstance", None).fs_option("gid", Some("5")).nodev(false))
+        .mount(Mount::sysfs("/sys").read_only(true))
+        .mount(Mount::mqueue("/dev/mqueue"))
+        .mount(Mount::cgroup("/sys/fs/cgroup"))
+        .sysctl("net.ipv4.ip_forward", "1");
+    let got = plan(&b, &root_host());
+    let ops: Vec<String> = got.ops.iter().map(render_op).collect();
+    let tail: Vec<&str> = ops.iter().map(String::as_str).skip_while(|l| !l.contains("on /dev ")).collect();
+    assert_text(&tail.join("\n"), r#"mount tmpfs mode=755,size=65536k labeled on /dev [nosuid,nodev]
+mount devpts newinstance,gid=5 labeled on /dev/pts [nosuid,noexec]
+mount sysfs on /sys [ro,nosuid,nodev,noexec]
+mount mqueue on /dev/mqueue [nosuid,nodev,noexec]
+mount tmpfs mode=755,size=64k labeled on /sys/fs/cgroup [nosuid,nodev,noexec]
+mount cgroup memory on /sys/fs/cgroup/memory [ro,nosuid,nodev,noexec]
+mount cgroup pids on /sys/fs/cgroup/pids [ro,nosuid,nodev,noexec]
+mount cgroup cpu,cpuacct on /sys/fs/cgroup/cpu,cpuacct [ro,nosuid,nodev,noexec]
+symlink /sys/fs/cgroup/cpu -> cpu,cpuacct
+symlink /sys/fs/cgroup/cpuacct -> cpu,cpuacct
+mount cgroup devices on /sys/fs/cgroup/devices [ro,nosuid,nodev,noexec]
+mount cgroup freezer on /sys/fs/cgroup/freezer [ro,nosuid,nodev,noexec]
+mount cgroup2 on /sys/fs/cgroup/unified [ro,nosuid,nodev,noexec]
+setattr /sys/fs/cgroup [ro,nosuid,nodev,noexec]
+mount bind /dev/null (1:3) on /dev/null (file) [nosuid,noexec]
+mount bind /dev/zero (1:5) on /dev/zero (file) [nosuid,noexec]
+mount bind /dev/full (1:7) on /dev/full (file) [nosuid,noexec]
+mount bind /dev/random (1:8) on /dev/random (file) [nosuid,noexec]
+mount bind /dev/urandom (1:9) on /dev/urandom (file) [nosuid,noexec]
+mount bind /dev/tty (5:0) on /dev/tty (file) [nosuid,noexec]
+symlink /dev/fd -> /proc/self/fd
+symlink /dev/stdin -> /proc/self/fd/0
+symlink /dev/stdout -> /proc/self/fd/1
+symlink /dev/stderr -> /proc/self/fd/2
+symlink /dev/ptmx -> pts/ptmx"#);
+    let dev = got.ops.iter().find(|o| o.describe().ends_with("on /dev")).expect("the /dev op");
+    let Op::Mount { attrs, .. } = dev else { panic!("not a mount") };
+    assert_eq!(attrs & (crate::sys::ATTR_SET_ATIME | crate::sys::MOUNT_ATTR_ATIME_MASK), crate::sys::ATTR_SET_ATIME | crate::sys::MOUNT_ATTR_STRICTATIME);
+    assert_eq!(got.sysctls.len(), 1);
+    assert_eq!(got.sysctls[0].0.to_str(), Ok("sys/net/ipv4/ip_forward"));
+
+    // On a v2 host: one read-only cgroup2.
+    let v2 = HostFacts { cgroup: Some(&V2_NO_MEMORY), ..root_host() };
+    let b = ContainerBuilder::new(sh()).standard_mounts(false).mount(Mount::cgroup("/sys/fs/cgroup"));
+    let ops: Vec<String> = plan(&b, &v2).ops.iter().map(render_op).collect();
+    assert!(ops.contains(&"mount cgroup2 on /sys/fs/cgroup [ro,nosuid,nodev,noexec]".to_string()), "{ops:?}");
+}
+
+/// Builder checks of the new settings.
+#[test]
+fn spec_style_errors() {
+    let host = root_host();
+    let e = |b: ContainerBuilder| Plan::for_host(&b, &host).err().map(|e| e.to_string()).unwrap_or_default();
+    let no_cgns = Namespaces::DEFAULT - Namespaces::CGROUP;
+    assert!(e(ContainerBuilder::new(sh()).namespaces(no_cgns).mount(Mount::cgroup("/sys/fs/cgroup"))).contains("needs a cgroup namespace"));
+    assert!(e(ContainerBuilder::new(sh()).mount(Mount::cgroup2("/sys/fs/cgroup").read_only(false))).contains("must be read-only"));
+    assert!(e(ContainerBuilder::new(sh()).mount(Mount::tmpfs("/t").fs_option("bogus", None))).contains("\"bogus\""));
+    assert!(e(ContainerBuilder::new(sh()).sysctl("kernel.panic", "1")).contains("would change the host"));
+    assert!(e(ContainerBuilder::new(sh()).namespaces(Namespaces::MOUNT).sysctl("net.core.somaxconn", "1")).contains("namespace of the container's own"));
+    assert!(e(ContainerBuilder::new(sh()).sysctl("net/../x", "1")).contains("not a sysctl name"));
+}

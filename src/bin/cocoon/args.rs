@@ -1,0 +1,212 @@
+//! The command line: runc's, because engines (podman's conmon, containerd's shim, CRI-O)
+//! call OCI runtimes with it.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// cocoon: an OCI runtime (runc's command line) built on the cocoon library.
+#[derive(Debug, Parser)]
+#[command(name = "cocoon", version, about, max_term_width = 100)]
+pub struct Cli {
+    /// Where container state is kept (one directory per container).
+    #[arg(long, global = true, default_value = "/run/cocoon")]
+    pub root: PathBuf,
+    /// Also write errors (and warnings) to this file.
+    #[arg(long, global = true)]
+    pub log: Option<PathBuf>,
+    /// How --log lines are written.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Use systemd for cgroups (accepted; cocoon has no systemd driver yet: a typed error).
+    #[arg(long, global = true)]
+    pub systemd_cgroup: bool,
+    /// Accepted for runc compatibility (more detail in the log).
+    #[arg(long, global = true)]
+    pub debug: bool,
+    #[command(subcommand)]
+    pub cmd: Cmd,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Create a container from a bundle, held before its program until `start`.
+    Create(CreateArgs),
+    /// Run the program of a created container.
+    Start(IdArg),
+    /// Create and start a container; wait for it unless --detach.
+    Run(RunArgs),
+    /// Print a container's state as JSON.
+    State(IdArg),
+    /// List containers.
+    List(ListArgs),
+    /// Send a signal to a container's first process (or all its processes).
+    Kill(KillArgs),
+    /// Remove a container (its state and cgroup).
+    Delete(DeleteArgs),
+    /// Freeze every process of a container.
+    Pause(IdArg),
+    /// Thaw a paused container.
+    Resume(IdArg),
+    /// List the processes of a container.
+    Ps(PsArgs),
+    /// Print a container's resource usage (--stats) or follow its events (OOM).
+    Events(EventsArgs),
+    /// Write a default config.json into the bundle directory.
+    Spec(SpecArgs),
+    /// Print what this runtime supports, as JSON (OCI runtime features).
+    Features,
+    /// Run a process in a container (not yet: a typed error).
+    Exec(ExecArgs),
+    /// Change a container's resource limits (not yet: a typed error).
+    Update(UpdateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct IdArg {
+    /// The container id.
+    pub id: String,
+}
+
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// The bundle directory (holding config.json).
+    #[arg(long, short = 'b', default_value = ".")]
+    pub bundle: PathBuf,
+    /// Write the container's pid here.
+    #[arg(long)]
+    pub pid_file: Option<PathBuf>,
+    /// A unix socket to send the pty master to (process.terminal).
+    #[arg(long)]
+    pub console_socket: Option<PathBuf>,
+    /// Pass this many fds (from 3) to the container's program.
+    #[arg(long, default_value_t = 0)]
+    pub preserve_fds: u32,
+    /// Accepted for runc compatibility: cocoon always pivots.
+    #[arg(long)]
+    pub no_pivot: bool,
+    /// Accepted for runc compatibility.
+    #[arg(long)]
+    pub no_new_keyring: bool,
+    /// The container id.
+    pub id: String,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub create: CreateArgs,
+    /// Return once the program runs (the container outlives this process).
+    #[arg(long, short = 'd')]
+    pub detach: bool,
+    /// Keep the container's state after it exits.
+    #[arg(long)]
+    pub keep: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Print only the ids.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct KillArgs {
+    /// Signal every process of the container (through its cgroup).
+    #[arg(long, short = 'a')]
+    pub all: bool,
+    /// The container id.
+    pub id: String,
+    /// The signal: a name (`KILL`, `SIGKILL`) or a number.
+    #[arg(default_value = "SIGTERM")]
+    pub signal: String,
+}
+
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    /// Kill a running container first.
+    #[arg(long, short = 'f')]
+    pub force: bool,
+    /// The container id.
+    pub id: String,
+}
+
+#[derive(Debug, Args)]
+pub struct PsArgs {
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// The container id.
+    pub id: String,
+}
+
+#[derive(Debug, Args)]
+pub struct EventsArgs {
+    /// Print the resource usage once and exit.
+    #[arg(long)]
+    pub stats: bool,
+    /// How often usage is sampled while following, e.g. `5s`, `500ms`.
+    #[arg(long, default_value = "5s")]
+    pub interval: String,
+    /// The container id.
+    pub id: String,
+}
+
+#[derive(Debug, Args)]
+pub struct SpecArgs {
+    /// Where to write config.json.
+    #[arg(long, short = 'b', default_value = ".")]
+    pub bundle: PathBuf,
+    /// A spec for a rootless container (user namespace mapping the caller).
+    #[arg(long)]
+    pub rootless: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// A process.json to run.
+    #[arg(long, short = 'p')]
+    pub process: Option<PathBuf>,
+    #[arg(long, short = 'd')]
+    pub detach: bool,
+    #[arg(long, short = 't')]
+    pub tty: bool,
+    #[arg(long)]
+    pub pid_file: Option<PathBuf>,
+    #[arg(long)]
+    pub console_socket: Option<PathBuf>,
+    /// The container id.
+    pub id: String,
+    /// The command and its arguments.
+    #[arg(trailing_var_arg = true)]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// A resources JSON file (`-` for stdin).
+    #[arg(long, short = 'r')]
+    pub resources: Option<PathBuf>,
+    #[arg(long)]
+    pub memory: Option<String>,
+    #[arg(long)]
+    pub pids_limit: Option<i64>,
+    /// The container id.
+    pub id: String,
+}

@@ -1,0 +1,406 @@
+//! A conformance suite for the `cocoon` OCI runtime binary, written from the runtime spec's
+//! lifecycle and runc's command line (what engines rely on): states created → running →
+//! stopped, kill before start, delete refused while running without --force, duplicate
+//! ids, the state JSON's fields, errors for bad bundles with nothing left behind, and the
+//! container handed to a subreaper once `create` exits. Every check runs against cocoon
+//! AND against runc, as the control: where they disagree the test fails, naming both.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use common::*;
+use serde_json::{json, Value};
+
+const COCOON: &str = env!("CARGO_BIN_EXE_cocoon");
+const RUNC: &str = "/usr/sbin/runc";
+
+/// A runtime binary with a state root of its own.
+struct Runtime {
+    bin: &'static str,
+    root: TempDir,
+}
+
+impl Runtime {
+    fn both() -> [Runtime; 2] {
+        assert!(Path::new(RUNC).exists(), "runc is the control: apt-get install -y runc");
+        [Runtime { bin: COCOON, root: TempDir::new("oci-root-cocoon") }, Runtime { bin: RUNC, root: TempDir::new("oci-root-runc") }]
+    }
+
+    fn name(&self) -> &'static str {
+        if self.bin == COCOON {
+            "cocoon"
+        } else {
+            "runc"
+        }
+    }
+
+    /// Runs `args`, stdio not inherited by the container (null), and returns the output.
+    fn cmd(&self, args: &[&str]) -> Output {
+        Command::new(self.bin)
+            .arg("--root")
+            .arg(self.root.path())
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap()
+    }
+
+    /// Like `cmd`, for commands whose container keeps stdio (create, run -d): its stdout
+    /// and stderr go to files, so that nothing waits for the container's end.
+    fn cmd_detached(&self, args: &[&str], logs: &Path) -> std::process::ExitStatus {
+        let out = std::fs::File::create(logs.join(format!("{}.out", self.name()))).unwrap();
+        let err = std::fs::File::create(logs.join(format!("{}.err", self.name()))).unwrap();
+        Command::new(self.bin).arg("--root").arg(self.root.path()).args(args).stdin(Stdio::null()).stdout(out).stderr(err).status().unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let o = self.cmd(args);
+        assert!(o.status.success(), "{} {args:?}: {}\n{}", self.name(), o.status, String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+
+    fn fails(&self, args: &[&str]) -> String {
+        let o = self.cmd(args);
+        assert_eq!(o.status.code(), Some(1), "{} {args:?} should fail with 1: {}", self.name(), String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stderr).into_owned()
+    }
+
+    fn state(&self, id: &str) -> Value {
+        serde_json::from_str(&self.ok(&["state", id])).unwrap()
+    }
+
+    fn status(&self, id: &str) -> String {
+        self.state(id)["status"].as_str().unwrap_or_default().to_string()
+    }
+
+    fn wait_status(&self, id: &str, want: &str) {
+        wait_until(Duration::from_secs(10), &format!("{} {id} to be {want}", self.name()), || self.status(id) == want);
+    }
+}
+
+/// A busybox bundle with `runc spec`'s config.json: no terminal, a writable root, the
+/// given program, and a cgroup path of the test's own.
+struct Bundle {
+    dir: TempDir,
+}
+
+impl Bundle {
+    fn new(tag: &str, args: &[&str]) -> Bundle {
+        let dir = TempDir::new(tag);
+        busybox_root(&dir.join("rootfs"));
+        let o = Command::new(RUNC).arg("spec").current_dir(dir.path()).output().unwrap();
+        assert!(o.status.success(), "runc spec: {}", String::from_utf8_lossy(&o.stderr));
+        let b = Bundle { dir };
+        let mut c = b.config();
+        c["process"]["terminal"] = json!(false);
+        c["process"]["args"] = json!(args);
+        c["root"]["readonly"] = json!(false);
+        c["linux"]["cgroupsPath"] = json!(format!("/cocoon-oci-test-{}/{tag}", std::process::id()));
+        c["annotations"] = json!({"org.example.test": tag});
+        b.write(&c);
+        b
+    }
+
+    fn config(&self) -> Value {
+        serde_json::from_slice(&std::fs::read(self.dir.join("config.json")).unwrap()).unwrap()
+    }
+
+    fn write(&self, v: &Value) {
+        std::fs::write(self.dir.join("config.json"), serde_json::to_vec_pretty(v).unwrap()).unwrap();
+    }
+
+    fn path(&self) -> &str {
+        self.dir.path().to_str().unwrap()
+    }
+
+    fn rootfs(&self, p: &str) -> PathBuf {
+        self.dir.join("rootfs").join(p)
+    }
+}
+
+/// The test's cgroup parent on every hierarchy: none may be left once a test is done.
+fn test_cgroups() -> Vec<PathBuf> {
+    let name = format!("cocoon-oci-test-{}", std::process::id());
+    let mut v = Vec::new();
+    for h in std::fs::read_dir("/sys/fs/cgroup").unwrap().flatten() {
+        let p = h.path().join(&name);
+        if p.is_dir() {
+            // Our runtime leaves the (empty) parent as runc does; the test removes it.
+            let children: Vec<_> = std::fs::read_dir(&p).unwrap().flatten().filter(|e| e.path().is_dir()).map(|e| e.path()).collect();
+            v.extend(children);
+            let _ = std::fs::remove_dir(&p);
+        }
+    }
+    v
+}
+
+fn assert_clean(rt: &Runtime, id: &str) {
+    assert!(!rt.root.join(id).exists(), "{}: state of {id} left in {}", rt.name(), rt.root.path().display());
+    assert_eq!(test_cgroups(), Vec::<PathBuf>::new(), "{}: cgroups left", rt.name());
+}
+
+#[test]
+fn created_running_stopped_deleted() {
+    let _g = lock();
+    for rt in Runtime::both() {
+        let b = Bundle::new("life", &["sh", "-c", "echo ran > /marker; read x < /fifo; exit 0"]);
+        let fifo = b.rootfs("fifo");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        let pidfile = b.dir.join("pid");
+        let st = rt.cmd_detached(&["create", "--bundle", b.path(), "--pid-file", pidfile.to_str().unwrap(), "life"], b.dir.path());
+        assert!(st.success(), "{} create: {st}", rt.name());
+        let s = rt.state("life");
+        assert_eq!(s["status"], "created", "{}", rt.name());
+        let pid = s["pid"].as_i64().unwrap();
+        assert_eq!(std::fs::read_to_string(&pidfile).unwrap().trim(), pid.to_string(), "{}: pid file", rt.name());
+        assert_eq!(s["id"], "life");
+        assert_eq!(s["bundle"], b.path(), "{}", rt.name());
+        assert_eq!(s["annotations"]["org.example.test"], "life", "{}", rt.name());
+        assert!(s["ociVersion"].as_str().is_some_and(|v| v.starts_with("1.")), "{}", rt.name());
+        let created = s["created"].as_str().unwrap();
+        assert!(created.len() >= 20 && created.as_bytes()[10] == b'T' && created.ends_with('Z'), "{}: created {created}", rt.name());
+        std::thread::sleep(Duration::from_millis(100));
+        assert!(!b.rootfs("marker").exists(), "{}: the program ran before start", rt.name());
+        rt.ok(&["start", "life"]);
+        wait_until(Duration::from_secs(10), "the marker", || b.rootfs("marker").exists());
+        assert_eq!(rt.status("life"), "running", "{}", rt.name());
+        let err = rt.fails(&["start", "life"]);
+        assert!(!err.is_empty(), "{}: a second start says why", rt.name());
+        let err = rt.fails(&["delete", "life"]);
+        assert!(err.contains("running") || err.contains("not stopped"), "{}: {err}", rt.name());
+        assert_eq!(rt.status("life"), "running", "{}: a refused delete changes nothing", rt.name());
+        // Let the program end.
+        std::fs::write(&fifo, "go\n").unwrap();
+        rt.wait_status("life", "stopped");
+        assert_eq!(rt.state("life")["pid"], 0, "{}: a stopped container's pid", rt.name());
+        rt.ok(&["delete", "life"]);
+        rt.fails(&["state", "life"]);
+        assert_clean(&rt, "life");
+    }
+}
+
+#[test]
+fn kill_before_start_and_delete_of_created() {
+    let _g = lock();
+    for rt in Runtime::both() {
+        let b = Bundle::new("early", &["sh", "-c", "echo ran > /marker"]);
+        assert!(rt.cmd_detached(&["create", "--bundle", b.path(), "early"], b.dir.path()).success());
+        rt.ok(&["kill", "early", "KILL"]);
+        rt.wait_status("early", "stopped");
+        rt.fails(&["start", "early"]);
+        assert!(!b.rootfs("marker").exists(), "{}", rt.name());
+        rt.ok(&["delete", "early"]);
+        assert_clean(&rt, "early");
+        // A created container is deleted without --force (its program never ran).
+        assert!(rt.cmd_detached(&["create", "--bundle", b.path(), "early2"], b.dir.path()).success());
+        rt.ok(&["delete", "early2"]);
+        assert!(!b.rootfs("marker").exists(), "{}", rt.name());
+        assert_clean(&rt, "early2");
+    }
+}
+
+#[test]
+fn force_delete_kills_a_running_container() {
+    let _g = lock();
+    for rt in Runtime::both() {
+        let b = Bundle::new("force", &["sleep", "1000"]);
+        assert!(rt.cmd_detached(&["run", "--detach", "--bundle", b.path(), "force"], b.dir.path()).success(), "{} run -d", rt.name());
+        assert_eq!(rt.status("force"), "running", "{}", rt.name());
+        let pid = rt.state("force")["pid"].as_i64().unwrap() as i32;
+        rt.ok(&["pause", "force"]);
+        assert_eq!(rt.status("force"), "paused", "{}", rt.name());
+        rt.ok(&["resume", "force"]);
+        assert_eq!(rt.status("force"), "running", "{}", rt.name());
+        let ps: Value = serde_json::from_str(&rt.ok(&["ps", "--format", "json", "force"])).unwrap();
+        assert_eq!(ps, json!([pid]), "{}: ps", rt.name());
+        let ev: Value = serde_json::from_str(rt.ok(&["events", "--stats", "force"]).trim()).unwrap();
+        assert_eq!(ev["type"], "stats", "{}: {ev}", rt.name());
+        assert!(ev["data"]["memory"]["usage"]["usage"].as_u64().is_some_and(|u| u > 0), "{}: {ev}", rt.name());
+        assert!(ev["data"]["pids"]["current"].as_u64() == Some(1), "{}: {ev}", rt.name());
+        rt.ok(&["kill", "--all", "force", "0"]);
+        let listed: Value = serde_json::from_str(&rt.ok(&["list", "--format", "json"])).unwrap();
+        assert_eq!(listed[0]["id"], "force", "{}: list", rt.name());
+        rt.ok(&["delete", "--force", "force"]);
+        wait_until(Duration::from_secs(10), "the pid to go", || !pid_exists(pid) || status_of(pid) == 'Z');
+        assert_clean(&rt, "force");
+        // --force on a container that does not exist is not an error.
+        rt.ok(&["delete", "--force", "force"]);
+    }
+}
+
+fn status_of(pid: i32) -> char {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).ok().and_then(|s| s.rsplit(')').next().and_then(|r| r.trim().chars().next())).unwrap_or('?')
+}
+
+#[test]
+fn run_returns_the_exit_code_and_cleans_up() {
+    let _g = lock();
+    for rt in Runtime::both() {
+        let b = Bundle::new("code", &["sh", "-c", "exit 3"]);
+        let o = rt.cmd(&["run", "--bundle", b.path(), "code"]);
+        assert_eq!(o.status.code(), Some(3), "{}: {}", rt.name(), String::from_utf8_lossy(&o.stderr));
+        assert_clean(&rt, "code");
+    }
+}
+
+#[test]
+fn duplicate_ids_and_bad_bundles_fail_and_leave_nothing() {
+    let _g = lock();
+    for rt in Runtime::both() {
+        let b = Bundle::new("dup", &["sleep", "1000"]);
+        assert!(rt.cmd_detached(&["create", "--bundle", b.path(), "dup"], b.dir.path()).success());
+        rt.fails(&["create", "--bundle", b.path(), "dup"]);
+        assert_eq!(rt.status("dup"), "created", "{}: the first is intact", rt.name());
+        rt.ok(&["delete", "--force", "dup"]);
+        assert_clean(&rt, "dup");
+
+        // Not JSON.
+        std::fs::write(b.dir.join("config.json"), "{ not json").unwrap();
+        rt.fails(&["create", "--bundle", b.path(), "badjson"]);
+        assert_clean(&rt, "badjson");
+        // No rootfs.
+        let b = Bundle::new("noroot", &["true"]);
+        let mut c = b.config();
+        c["root"]["path"] = json!("missing-rootfs");
+        b.write(&c);
+        rt.fails(&["create", "--bundle", b.path(), "noroot"]);
+        assert_clean(&rt, "noroot");
+        // No such bundle.
+        rt.fails(&["create", "--bundle", "/nonexistent/bundle", "nobundle"]);
+        assert_clean(&rt, "nobundle");
+        // Commands on an id that does not exist.
+        for cmd in ["state", "start", "delete", "pause", "resume"] {
+            rt.fails(&[cmd, "nosuch"]);
+        }
+        rt.fails(&["kill", "nosuch", "KILL"]);
+    }
+}
+
+#[test]
+fn unsupported_fields_are_named() {
+    let _g = lock();
+    let rt = Runtime { bin: COCOON, root: TempDir::new("oci-root-unsup") };
+    let b = Bundle::new("unsup", &["true"]);
+    let mut c = b.config();
+    c["linux"]["intelRdt"] = json!({"closID": "x"});
+    b.write(&c);
+    let err = rt.fails(&["create", "--bundle", b.path(), "unsup"]);
+    assert!(err.contains("linux.intelRdt"), "{err}");
+    assert_clean(&rt, "unsup");
+    let mut c = b.config();
+    c["linux"].as_object_mut().unwrap().remove("intelRdt");
+    c["process"]["terminal"] = json!(true);
+    b.write(&c);
+    let err = rt.fails(&["create", "--bundle", b.path(), "unsup"]);
+    assert!(err.contains("terminal"), "{err}");
+    assert_clean(&rt, "unsup");
+    let err = rt.fails(&["--systemd-cgroup", "create", "--bundle", b.path(), "unsup"]);
+    assert!(err.contains("systemd"), "{err}");
+    // --log-format json: conmon reads the error back from the log.
+    let log = b.dir.join("log.json");
+    let o = rt.cmd(&["--log", log.to_str().unwrap(), "--log-format", "json", "state", "nosuch"]);
+    assert_eq!(o.status.code(), Some(1));
+    let line: Value = serde_json::from_str(std::fs::read_to_string(&log).unwrap().lines().last().unwrap()).unwrap();
+    assert_eq!(line["level"], "error");
+    assert!(line["msg"].as_str().unwrap().contains("nosuch"), "{line}");
+}
+
+#[test]
+fn spec_and_features() {
+    let _g = lock();
+    let rt = Runtime { bin: COCOON, root: TempDir::new("oci-root-spec") };
+    let b = TempDir::new("oci-spec");
+    busybox_root(&b.join("rootfs"));
+    rt.ok(&["spec", "--bundle", b.path().to_str().unwrap()]);
+    rt.fails(&["spec", "--bundle", b.path().to_str().unwrap()]);
+    let mut c: Value = serde_json::from_slice(&std::fs::read(b.join("config.json")).unwrap()).unwrap();
+    assert_eq!(c["process"]["args"], json!(["sh"]));
+    c["process"]["terminal"] = json!(false);
+    c["process"]["args"] = json!(["sh", "-c", "exit 5"]);
+    std::fs::write(b.join("config.json"), c.to_string()).unwrap();
+    let o = rt.cmd(&["run", "--bundle", b.path().to_str().unwrap(), "fromspec"]);
+    assert_eq!(o.status.code(), Some(5), "{}", String::from_utf8_lossy(&o.stderr));
+    let f: Value = serde_json::from_str(&rt.ok(&["features"])).unwrap();
+    assert_eq!(f["ociVersionMin"], "1.0.0");
+    assert!(f["linux"]["namespaces"].as_array().unwrap().len() == 8);
+    assert!(f["linux"]["capabilities"].as_array().unwrap().iter().any(|c| c == "CAP_SYS_ADMIN"));
+    assert!(f["mountOptions"].as_array().unwrap().iter().any(|o| o == "rbind"));
+    // Our state root: default cgroup parent (no cgroupsPath) is removed at delete.
+    assert!(!rt.root.join("fromspec").exists());
+}
+
+#[test]
+fn a_subreaper_adopts_and_reaps_the_container() {
+    let _g = lock();
+    for rt in Runtime::both() {
+        let b = Bundle::new("reap", &["sh", "-c", "exit 9"]);
+        // As conmon and containerd's shim are.
+        // SAFETY: prctl with integer arguments.
+        assert_eq!(unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) }, 0);
+        let pidfile = b.dir.join("pid");
+        let st = rt.cmd_detached(&["create", "--bundle", b.path(), "--pid-file", pidfile.to_str().unwrap(), "reap"], b.dir.path());
+        assert!(st.success(), "{}", rt.name());
+        let pid: i32 = std::fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        assert_eq!(status_field(&status, "PPid"), std::process::id().to_string(), "{}: the container's parent", rt.name());
+        rt.ok(&["start", "reap"]);
+        let mut ws = 0;
+        // SAFETY: waitpid on our (adopted) child with a valid status pointer.
+        let r = unsafe { libc::waitpid(pid, &mut ws, 0) };
+        // SAFETY: as above.
+        unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0) };
+        assert_eq!(r, pid, "{}: waitpid: {}", rt.name(), std::io::Error::last_os_error());
+        assert!(libc::WIFEXITED(ws) && libc::WEXITSTATUS(ws) == 9, "{}: status {ws:#x}", rt.name());
+        assert_eq!(rt.status("reap"), "stopped", "{}", rt.name());
+        rt.ok(&["delete", "reap"]);
+        assert_clean(&rt, "reap");
+        assert_no_children();
+    }
+}
+
+#[test]
+fn seccomp_profiles_from_the_spec() {
+    let _g = lock();
+    let mut outputs = Vec::new();
+    for rt in Runtime::both() {
+        for nnp in [true, false] {
+            let b = Bundle::new("seccomp", &["sh", "-c", "mkdir /x 2>&1; kill -USR1 1 2>&1; kill -0 1 && echo zero-ok; exit 0"]);
+            let mut c = b.config();
+            c["process"]["noNewPrivileges"] = json!(nnp);
+            c["linux"]["seccomp"] = json!({
+                "defaultAction": "SCMP_ACT_ALLOW",
+                "architectures": ["SCMP_ARCH_X86_64"],
+                "syscalls": [
+                    {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13},
+                    {"names": ["kill"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1,
+                     "args": [{"index": 1, "value": libc::SIGUSR1, "op": "SCMP_CMP_EQ"}]}
+                ]
+            });
+            b.write(&c);
+            let o = rt.cmd(&["run", "--bundle", b.path(), "seccomp"]);
+            assert!(o.status.success(), "{} nnp={nnp}: {}", rt.name(), String::from_utf8_lossy(&o.stderr));
+            let out = String::from_utf8_lossy(&o.stdout).into_owned();
+            assert!(out.contains("Permission denied") && out.contains("zero-ok"), "{} nnp={nnp}: {out}", rt.name());
+            assert!(!b.rootfs("x").exists(), "{}: mkdir was not refused", rt.name());
+            outputs.push(out);
+            assert_clean(&rt, "seccomp");
+        }
+    }
+    assert_eq!(outputs[0], outputs[2], "cocoon and runc differ (nnp)");
+    assert_eq!(outputs[1], outputs[3], "cocoon and runc differ (no nnp)");
+    // What cocoon cannot honour is named, and nothing is left.
+    let rt = Runtime { bin: COCOON, root: TempDir::new("oci-root-notify") };
+    let b = Bundle::new("notify", &["true"]);
+    let mut c = b.config();
+    c["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": "/run/x.sock",
+        "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}]});
+    b.write(&c);
+    let err = rt.fails(&["create", "--bundle", b.path(), "notify"]);
+    assert!(err.contains("linux.seccomp"), "{err}");
+    assert_clean(&rt, "notify");
+}
