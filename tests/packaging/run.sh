@@ -46,7 +46,7 @@ size() { stat -c %s "$1"; }
 
 # One release build for everything below (the README's command already made it in a
 # full run: same features, so nothing is rebuilt).
-release_build() { cargo build -j2 --release --all-features --lib --bin cocoon-run; }
+release_build() { cargo build -j2 --release --all-features --lib --bin cocoon-run --bin cocoon; }
 
 crate() {
     local list
@@ -149,10 +149,12 @@ gcc -std=c99 -M run_isolated.c $(pkg-config --cflags cocoon) | grep ' /usr/inclu
 ldd /tmp/run_isolated | grep -E "libcocoon.so.0 => (/usr)?/lib/$ma/libcocoon.so.0"  # /lib is /usr/lib
 /tmp/run_isolated
 cocoon-run --version
+cocoon --version
+cocoon features | grep -q '"ociVersionMax"'
 cocoon-run --memory 64M --pids 16 --hostname deb -- sh -c 'echo "inside: $(hostname) pid $$"'
 man -w cocoon-run
 apt-get remove -y -q libcocoon-dev libcocoon0 cocoon-run 2>&1 | tail -n 1
-[ ! -e "/usr/lib/$ma/libcocoon.so.0" ] && [ ! -e /usr/include/cocoon.h ] && [ ! -e /usr/bin/cocoon-run ]
+[ ! -e "/usr/lib/$ma/libcocoon.so.0" ] && [ ! -e /usr/include/cocoon.h ] && [ ! -e /usr/bin/cocoon-run ] && [ ! -e /usr/bin/cocoon ]
 echo "clean root: installed, built, ran, removed"
 INSIDE
     cat > "$in/ns.sh" <<'NS'
