@@ -12,7 +12,6 @@
 //! [`crate::Process::default_seccomp`]`(false)`.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
 use crate::error::{Error, Result};
 
@@ -131,9 +130,10 @@ pub(crate) struct Programs {
 }
 
 impl crate::Process {
-    /// Sets compiled profile programs (see [`Programs`]).
+    /// Sets compiled profile programs (see [`Programs`]); only `crate::oci` makes them.
+    #[cfg(feature = "oci")]
     pub(crate) fn set_seccomp_programs(&mut self, p: Programs) -> &mut Self {
-        self.seccomp_programs = Some(Arc::new(p));
+        self.seccomp_programs = Some(std::sync::Arc::new(p));
         self
     }
 }

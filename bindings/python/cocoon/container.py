@@ -105,6 +105,9 @@ class Container:
         standard_mounts: /proc, /sys, /dev (default True).
         masked_paths, readonly_paths: replace Docker's lists.
         init: a minimal init as PID 1 that reaps orphans and forwards signals.
+        direct_child: the container's first process becomes a child of the calling
+            process (as an OCI runtime's caller, conmon or a shim, expects); no monitor
+            stays behind.
 
     The cgroup (CgroupConfig):
         cgroup: Cgroup(...) (memory, pids, cpu, cpuset, io, hugetlb, device rules), or
