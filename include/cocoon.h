@@ -1587,6 +1587,17 @@ int cocoon_sweep_stale(const char *parent,
 int cocoon_net_sweep_stale(const char *state_dir,
                            size_t *removed);
 
+// Writes the cgroup limits set on `limits` (a builder used only for its cgroup settings:
+// `cocoon_builder_set_memory_max`, `_set_pids_max`, `_set_cpu_quota`, ...) into the running
+// container's cgroup; limits `limits` does not set stay as they are (as `runc update`).
+// The builder is only read: free it as usual. Values were checked by the setters and are
+// checked again against the container's cgroup before anything is written.
+// `COCOON_E_INVALID_CONFIG` if the container has no cgroup or `limits` has no cgroup
+// settings; `COCOON_E_CGROUP` (with errno where the kernel refused a value, naming the
+// file) otherwise, also for device rules, which cannot change after creation.
+int cocoon_container_update_cgroup(cocoon_container *container,
+                                   const cocoon_builder *limits);
+
 // Waits at most `timeout_ms` milliseconds (0: do not block; -1: no limit) for the
 // container's first process to end. On success `*exited` is 1 and `*exit_code`/`*signal`
 // as for `cocoon_container_wait`, or 0 when it still runs at the limit (`*exit_code`

@@ -149,6 +149,10 @@ fn podman_manages_a_detached_container_on_cocoon_as_on_runc() {
         p.ok(&["pause", &id]);
         assert_eq!(p.ok(&["inspect", "--format", "{{.State.Status}}", &id]), "paused", "{rt}");
         p.ok(&["unpause", &id]);
+        // podman update calls the runtime's update with a resources file.
+        p.ok(&["update", "--cpu-quota", "30000", "--memory", "96m", &id]);
+        assert_eq!(libpod_limit(&id, "cpu", "cpu.cfs_quota_us"), "30000", "{rt}");
+        assert_eq!(libpod_limit(&id, "memory", "memory.limit_in_bytes"), (96u64 << 20).to_string(), "{rt}");
         let top = p.ok(&["top", &id, "pid", "args"]);
         assert!(top.lines().any(|l| l.contains("sleep 1000")), "{rt}: {top}");
         // PID 1 ignores SIGTERM (no handler): stop ends it with SIGKILL, as with runc.
@@ -157,6 +161,14 @@ fn podman_manages_a_detached_container_on_cocoon_as_on_runc() {
         p.ok(&["rm", &id]);
         assert_eq!(p.ok(&["ps", "--all", "--quiet"]), "", "{rt}");
     }
+}
+
+/// A limit file of podman's container cgroup (cgroupfs manager: `libpod_parent/libpod-<id>`).
+fn libpod_limit(id: &str, controller: &str, file: &str) -> String {
+    let dir = std::path::Path::new("/sys/fs/cgroup").join(controller).join("libpod_parent");
+    let found = std::fs::read_dir(&dir).ok().and_then(|rd| rd.flatten().map(|e| e.path()).find(|p| p.to_string_lossy().contains(id)));
+    let p = found.unwrap_or_else(|| panic!("no cgroup of {id} under {}", dir.display())).join(file);
+    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())).trim().to_string()
 }
 
 #[test]

@@ -153,14 +153,31 @@ fn test_cgroups() -> Vec<PathBuf> {
 }
 
 /// Held for a test's length (before its lock, so that it drops first): whatever way the
-/// test ends, the cgroup parents it made go with it.
+/// test ends, the cgroups it made go with it — a failed test's containers are killed
+/// through their cgroups, so that a failure leaves nothing running either.
 struct SweepCgroups;
 
 impl Drop for SweepCgroups {
     fn drop(&mut self) {
         let left = test_cgroups();
-        if !left.is_empty() && !std::thread::panicking() {
-            panic!("cgroups left: {left:?}");
+        for d in &left {
+            let procs = std::fs::read_to_string(d.join("cgroup.procs")).unwrap_or_default();
+            for pid in procs.lines().filter_map(|l| l.trim().parse::<i32>().ok()) {
+                // SAFETY: kill with a pid read from our own test cgroup.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+        }
+        for d in &left {
+            for _ in 0..250 {
+                if std::fs::remove_dir(d).is_ok() || !d.exists() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        let still = test_cgroups();
+        if !std::thread::panicking() {
+            assert!(left.is_empty() && still.is_empty(), "cgroups left: {left:?} (after cleaning: {still:?})");
         }
     }
 }
@@ -256,6 +273,37 @@ fn force_delete_kills_a_running_container() {
         assert_clean(&rt, "force");
         // --force on a container that does not exist is not an error.
         rt.ok(&["delete", "--force", "force"]);
+    }
+}
+
+#[test]
+fn update_changes_the_limits_of_a_running_container() {
+    let _g = (SweepCgroups, lock());
+    let file = |rt: &Runtime, controller: &str, f: &str| -> String {
+        let p = Path::new("/sys/fs/cgroup").join(controller).join(format!("cocoon-oci-test-{}", std::process::id())).join("upd").join(f);
+        std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {}: {e}", rt.name(), p.display())).trim().to_string()
+    };
+    for rt in Runtime::both() {
+        let b = Bundle::new("upd", &["sleep", "1000"]);
+        assert!(rt.cmd_detached(&["run", "--detach", "--bundle", b.path(), "upd"], b.dir.path()).success(), "{} run -d", rt.name());
+        rt.ok(&["update", "--pids-limit", "7", "--memory", "64m", "--cpu-quota", "20000", "--cpu-period", "100000", "upd"]);
+        assert_eq!(file(&rt, "pids", "pids.max"), "7", "{}", rt.name());
+        assert_eq!(file(&rt, "memory", "memory.limit_in_bytes"), (64u64 << 20).to_string(), "{}", rt.name());
+        assert_eq!(file(&rt, "cpu", "cpu.cfs_quota_us"), "20000", "{}", rt.name());
+        // A resources file (as podman passes it): the whole update, flags then unused.
+        let res = b.dir.join("resources.json");
+        std::fs::write(&res, json!({"pids": {"limit": 9}, "memory": {"limit": 48u64 << 20}}).to_string()).unwrap();
+        rt.ok(&["update", "--resources", res.to_str().unwrap(), "--pids-limit", "11", "upd"]);
+        assert_eq!(file(&rt, "pids", "pids.max"), "9", "{}: the file is the update", rt.name());
+        assert_eq!(file(&rt, "memory", "memory.limit_in_bytes"), (48u64 << 20).to_string(), "{}", rt.name());
+        // Bad input: refused, the limits stay.
+        rt.fails(&["update", "--memory", "12x", "upd"]);
+        std::fs::write(&res, "[1, 2]").unwrap();
+        rt.fails(&["update", "--resources", res.to_str().unwrap(), "upd"]);
+        rt.fails(&["update", "--pids-limit", "3", "nosuch"]);
+        assert_eq!(file(&rt, "pids", "pids.max"), "9", "{}", rt.name());
+        rt.ok(&["delete", "--force", "upd"]);
+        assert_clean(&rt, "upd");
     }
 }
 

@@ -82,3 +82,27 @@ fn pause_freezes_and_resume_thaws() {
     cgroup_support::assert_pause_freezes_and_resume_thaws(&c);
     c.delete().expect("delete");
 }
+
+#[test]
+#[ignore = "runs in the qemu VM: tests/vm/run-tests.sh"]
+fn limits_change_on_a_running_container() {
+    in_vm();
+    let c = ContainerBuilder::new(Process::new("/bin/sleep").arg("30").stdin(Stdio::Null))
+        .cgroup(CgroupConfig::new().pids_max(16).memory_max(Bytes::mib(64)))
+        .spawn()
+        .expect("spawn");
+    let dir = std::path::Path::new("/sys/fs/cgroup").join(c.cgroup_path().expect("a cgroup"));
+    let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap_or_else(|e| panic!("{f}: {e}")).trim().to_string();
+    c.update_cgroup(
+        &CgroupConfig::new()
+            .pids_max(5)
+            .memory_high(Bytes::mib(40))
+            .cpu_quota(std::time::Duration::from_millis(25), std::time::Duration::from_millis(100)),
+    )
+    .expect("update");
+    assert_eq!(read("pids.max"), "5");
+    assert_eq!(read("memory.high"), (40u64 << 20).to_string());
+    assert_eq!(read("memory.max"), (64u64 << 20).to_string(), "not in the update: unchanged");
+    assert_eq!(read("cpu.max"), "25000 100000");
+    c.delete().expect("delete");
+}

@@ -65,6 +65,9 @@ pub(crate) trait ContainerCgroup: fmt::Debug + Send + Sync + UnwindSafe + RefUnw
     /// Current resource usage.
     fn stats(&self) -> Result<CgroupStats, CgroupError>;
 
+    /// Writes the limits `cfg` sets into the live cgroup (the others stay).
+    fn update(&self, cfg: &CgroupConfig) -> Result<(), CgroupError>;
+
     /// The process ids in the cgroup, ascending.
     fn procs(&self) -> Vec<i32>;
 

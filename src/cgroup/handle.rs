@@ -60,6 +60,12 @@ impl CgroupHandle {
     pub fn thaw(&self) -> Result<(), CgroupError> {
         self.0.thaw()
     }
+    /// Changes the limits of the live cgroup: those `cfg` sets are written, the others
+    /// stay (its parent and name are not used). Values are checked before anything is
+    /// written; device rules cannot change ([`CgroupError::Invalid`]).
+    pub fn update(&self, cfg: &CgroupConfig) -> Result<(), CgroupError> {
+        self.0.update(cfg)
+    }
     /// Current resource usage.
     pub fn stats(&self) -> Result<CgroupStats, CgroupError> {
         self.0.stats()

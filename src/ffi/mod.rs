@@ -29,6 +29,7 @@ pub mod create;
 pub mod exec_process;
 pub mod process;
 pub mod sweep;
+pub mod update;
 pub mod run;
 #[cfg(feature = "image")]
 pub mod image;

@@ -255,6 +255,13 @@ impl Container {
         Ok(self.need_cgroup()?.thaw()?)
     }
 
+    /// Changes the container's cgroup limits while it runs: those `cfg` sets are written,
+    /// the others stay (as `runc update`). Values are checked first; device rules cannot
+    /// change. Needs a cgroup.
+    pub fn update_cgroup(&self, cfg: &crate::cgroup::CgroupConfig) -> Result<()> {
+        Ok(self.need_cgroup()?.update(cfg)?)
+    }
+
     /// CPU, memory, pids and io usage of the whole container. Needs a cgroup.
     pub fn stats(&self) -> Result<crate::cgroup::CgroupStats> {
         Ok(self.need_cgroup()?.stats()?)

@@ -56,6 +56,10 @@ impl ContainerCgroup for Recorded {
         log(&self.id, format!("attach {pid}"));
         self.inner.attach(pid)
     }
+    fn update(&self, cfg: &CgroupConfig) -> Result<(), CgroupError> {
+        log(&self.id, "update");
+        self.inner.update(cfg)
+    }
     fn policy_only(&self) -> bool {
         self.inner.policy_only()
     }

@@ -307,11 +307,51 @@ void test_cgroup_containers(void) {
     c = NULL;
     CHECK(access(dir, F_OK) == -1);
 
+    /* 3b. Limits changed while it runs, given on a second builder; what it does not set
+     * stays; a bad update changes nothing. */
+    EXPECT(cocoon_builder_clear_cgroup(b), COCOON_OK);
+    EXPECT(cocoon_builder_set_program(b, "sleep"), COCOON_OK);
+    EXPECT(cocoon_builder_set_args(b, sleep_args, 1), COCOON_OK);
+    EXPECT(cocoon_builder_set_pids_max(b, 16), COCOON_OK);
+    EXPECT(cocoon_builder_set_memory_max(b, 64 << 20), COCOON_OK);
+    EXPECT(cocoon_container_spawn(b, &c), COCOON_OK);
+    {
+        cocoon_builder *lim = NULL;
+        EXPECT(cocoon_builder_new("unused", &lim), COCOON_OK);
+        EXPECT(cocoon_container_update_cgroup(c, lim), COCOON_E_INVALID_CONFIG); /* no limit set */
+        EXPECT(cocoon_builder_set_pids_max(lim, 5), COCOON_OK);
+        EXPECT(cocoon_container_update_cgroup(NULL, lim), COCOON_E_INVALID_ARGUMENT);
+        EXPECT(cocoon_container_update_cgroup(c, NULL), COCOON_E_INVALID_ARGUMENT);
+        EXPECT(cocoon_container_update_cgroup(c, lim), COCOON_OK);
+        EXPECT(cocoon_container_cgroup_path(c, &path), COCOON_OK);
+        snprintf(file, sizeof file, v2 ? "/sys/fs/cgroup/%s/pids.max" : "/sys/fs/cgroup/pids/%s/pids.max", path);
+        CHECK(read_file(file, buf, sizeof buf) == 0 && strcmp(buf, "5") == 0);
+        snprintf(file, sizeof file, v2 ? "/sys/fs/cgroup/%s/memory.max" : "/sys/fs/cgroup/memory/%s/memory.limit_in_bytes", path);
+        CHECK(read_file(file, buf, sizeof buf) == 0 && strcmp(buf, "67108864") == 0);
+        /* Device rules are fixed at creation: refused, pids.max stays. */
+        EXPECT(cocoon_builder_set_pids_max(lim, 7), COCOON_OK);
+        EXPECT(cocoon_builder_add_device_rule(lim, 1, COCOON_DEVICE_CHAR, 1, 3, COCOON_DEVICE_READ), COCOON_OK);
+        EXPECT(cocoon_container_update_cgroup(c, lim), COCOON_E_CGROUP);
+        CHECK(strstr(cocoon_last_error_message(), "device") != NULL);
+        snprintf(file, sizeof file, v2 ? "/sys/fs/cgroup/%s/pids.max" : "/sys/fs/cgroup/pids/%s/pids.max", path);
+        CHECK(read_file(file, buf, sizeof buf) == 0 && strcmp(buf, "5") == 0);
+        cocoon_builder_free(lim);
+    }
+    cocoon_container_free(c);
+    c = NULL;
+
     /* 4. Without a cgroup the operations fail clearly. */
     EXPECT(cocoon_builder_clear_cgroup(b), COCOON_OK);
     EXPECT(cocoon_builder_set_program(b, "sleep"), COCOON_OK);
     EXPECT(cocoon_builder_set_args(b, sleep_args, 1), COCOON_OK);
     EXPECT(cocoon_container_spawn(b, &c), COCOON_OK);
+    {
+        cocoon_builder *lim = NULL;
+        EXPECT(cocoon_builder_new("unused", &lim), COCOON_OK);
+        EXPECT(cocoon_builder_set_pids_max(lim, 5), COCOON_OK);
+        EXPECT(cocoon_container_update_cgroup(c, lim), COCOON_E_INVALID_CONFIG);
+        cocoon_builder_free(lim);
+    }
     path = "untouched";
     EXPECT(cocoon_container_cgroup_path(c, &path), COCOON_E_INVALID_CONFIG);
     CHECK(strcmp(path, "untouched") == 0);

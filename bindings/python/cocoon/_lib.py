@@ -228,6 +228,7 @@ _SIGNATURES = {
     "cocoon_container_free": ([ContainerP], None),
     "cocoon_container_pause": ([ContainerP], c_int),
     "cocoon_container_resume": ([ContainerP], c_int),
+    "cocoon_container_update_cgroup": ([ContainerP, BuilderP], c_int),
     "cocoon_container_stats": ([ContainerP, POINTER(Stats)], c_int),
     "cocoon_container_cgroup_path": ([ContainerP, POINTER(c_char_p)], c_int),
     "cocoon_container_selinux_label": ([ContainerP, POINTER(c_char_p)], c_int),

@@ -431,6 +431,20 @@ class Container:
         """Thaws a paused container (needs a cgroup)."""
         _check(lib.cocoon_container_resume(self._handle()))
 
+    def update(self, cgroup: Cgroup) -> None:
+        """Changes the cgroup limits of the running container to those `cgroup` sets
+        (fields left None stay as they are; its parent is not used), as `runc update`.
+        Values are checked first (CgroupError, nothing written); device rules cannot
+        change after creation (CgroupError). Needs a cgroup (InvalidConfig otherwise)."""
+        if not isinstance(cgroup, Cgroup):
+            raise TypeError(f"update takes a cocoon.Cgroup, not {type(cgroup).__name__}")
+        limits = _Builder(["unused"])
+        try:
+            _apply_cgroup(limits.h, cgroup)
+            _check(lib.cocoon_container_update_cgroup(self._handle(), limits.h))
+        finally:
+            limits.close()
+
     def stats(self) -> CgroupStats:
         """CPU, memory, pids and I/O usage of the container's cgroup (needs a cgroup)."""
         st = _lib.Stats()

@@ -124,3 +124,31 @@ def test_pause_and_resume():
     # Closing a paused container still kills it and removes its cgroup.
     assert gone(pid)
     assert cgroup_dirs(cid) == []
+
+
+def _limit(c, controller, v1_file, v2_file):
+    root = "/sys/fs/cgroup" if V2 else f"/sys/fs/cgroup/{controller}"
+    with open(f"{root}/{c.cgroup_path}/{v2_file if V2 else v1_file}") as f:
+        return f.read().strip()
+
+
+@needs_root
+def test_update_changes_limits_of_a_running_container():
+    with cocoon.Container(["sleep", "30"], cgroup=cocoon.Cgroup(pids_max=16, memory_max=64 << 20)) as c:
+        c.update(cocoon.Cgroup(pids_max=5))
+        assert _limit(c, "pids", "pids.max", "pids.max") == "5"
+        assert _limit(c, "memory", "memory.limit_in_bytes", "memory.max") == str(64 << 20)
+        c.update(cocoon.Cgroup(memory_max=48 << 20))
+        assert _limit(c, "memory", "memory.limit_in_bytes", "memory.max") == str(48 << 20)
+        # Bad values are refused when set (the limits builder checks them), device rules
+        # cannot change: CgroupError, and nothing changed.
+        with pytest.raises(cocoon.CgroupError, match="cpu.weight"):
+            c.update(cocoon.Cgroup(pids_max=7, cpu_weight=0))
+        with pytest.raises(cocoon.CgroupError, match="device"):
+            c.update(cocoon.Cgroup(pids_max=7, devices=[cocoon.DeviceRule(True, cocoon.DeviceKind.CHAR, 1, 3)]))
+        assert _limit(c, "pids", "pids.max", "pids.max") == "5"
+        with pytest.raises(TypeError):
+            c.update({"pids_max": 3})
+    with cocoon.Container(["sleep", "30"]) as c:
+        with pytest.raises(cocoon.InvalidConfig, match="cgroup"):
+            c.update(cocoon.Cgroup(pids_max=5))

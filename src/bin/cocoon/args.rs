@@ -198,15 +198,42 @@ pub struct ExecArgs {
     pub command: Vec<String>,
 }
 
+/// runc's `update`: a `--resources` file, or else the limit flags.
 #[derive(Debug, Args)]
 pub struct UpdateArgs {
-    /// A resources JSON file (`-` for stdin).
+    /// A `linux.resources` JSON file (`-` for stdin).
     #[arg(long, short = 'r')]
     pub resources: Option<PathBuf>,
+    /// Memory limit (bytes, or with a k/m/g/t suffix).
     #[arg(long)]
     pub memory: Option<String>,
+    /// Memory reservation (soft limit).
+    #[arg(long)]
+    pub memory_reservation: Option<String>,
+    /// Memory plus swap limit (-1: unlimited).
+    #[arg(long)]
+    pub memory_swap: Option<String>,
+    /// At most this many tasks.
     #[arg(long)]
     pub pids_limit: Option<i64>,
+    /// CFS quota in microseconds per period.
+    #[arg(long)]
+    pub cpu_quota: Option<i64>,
+    /// CFS period in microseconds.
+    #[arg(long)]
+    pub cpu_period: Option<u64>,
+    /// Relative CPU share (cgroup v1 shares).
+    #[arg(long)]
+    pub cpu_share: Option<u64>,
+    /// CPUs the container may use ("0-1,3").
+    #[arg(long)]
+    pub cpuset_cpus: Option<String>,
+    /// Memory nodes the container may use.
+    #[arg(long)]
+    pub cpuset_mems: Option<String>,
+    /// Relative block I/O weight (10..=1000).
+    #[arg(long)]
+    pub blkio_weight: Option<u16>,
     /// The container id.
     pub id: String,
 }

@@ -8,6 +8,7 @@ mod create;
 mod manage;
 mod spec;
 mod state;
+mod update;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -84,7 +85,7 @@ fn dispatch(g: &Global, cmd: &Cmd) -> Result<u8, Failure> {
         Cmd::Spec(a) => spec::spec(a),
         Cmd::Features => spec::features(),
         Cmd::Exec(_) => Err(Failure::msg("exec: running a process in a container from another process is not built yet")),
-        Cmd::Update(_) => Err(Failure::msg("update: changing a container's limits is not built yet")),
+        Cmd::Update(a) => update::update(g, a),
     }
 }
 

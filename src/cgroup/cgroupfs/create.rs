@@ -200,26 +200,8 @@ impl Cgroup {
 
     /// On v2, every controller the configuration uses must be enabled for the new cgroup
     /// (cocoon enables them in parents it created; it never changes other cgroups).
-    fn check_v2_controllers(&self, cfg: &CgroupConfig, layout: &Layout) -> Result<(), CgroupError> {
-        let mut needed: Vec<&'static str> = Vec::new();
-        if cfg.cpu_shares.is_some() || cfg.cpu_weight.is_some() || cfg.cpu_quota.is_some() {
-            needed.push("cpu");
-        }
-        if cfg.cpus.is_some() || cfg.mems.is_some() {
-            needed.push("cpuset");
-        }
-        if cfg.memory_max.is_some() || cfg.memory_high.is_some() || cfg.memory_low.is_some() || cfg.swap_max.is_some() {
-            needed.push("memory");
-        }
-        if cfg.pids_max.is_some() {
-            needed.push("pids");
-        }
-        if cfg.io_weight.is_some() || !cfg.io_limits.is_empty() {
-            needed.push("io");
-        }
-        if !cfg.hugetlb.is_empty() {
-            needed.push("hugetlb");
-        }
+    pub(super) fn check_v2_controllers(&self, cfg: &CgroupConfig, layout: &Layout) -> Result<(), CgroupError> {
+        let needed = needed_controllers(cfg);
         for c in needed {
             let Some(h) = layout.find(c) else { continue };
             if h.version != CgroupVersion::V2 {
@@ -242,6 +224,30 @@ impl Cgroup {
         }
         Ok(())
     }
+}
+
+/// The controllers whose files `cfg`'s limits are written to.
+pub(super) fn needed_controllers(cfg: &CgroupConfig) -> Vec<&'static str> {
+    let mut needed: Vec<&'static str> = Vec::new();
+    if cfg.cpu_shares.is_some() || cfg.cpu_weight.is_some() || cfg.cpu_quota.is_some() || cfg.cpu_burst.is_some() {
+        needed.push("cpu");
+    }
+    if cfg.cpus.is_some() || cfg.mems.is_some() {
+        needed.push("cpuset");
+    }
+    if cfg.memory_max.is_some() || cfg.memory_high.is_some() || cfg.memory_low.is_some() || cfg.swap_max.is_some() || cfg.oom_kill_disable {
+        needed.push("memory");
+    }
+    if cfg.pids_max.is_some() {
+        needed.push("pids");
+    }
+    if cfg.io_weight.is_some() || !cfg.io_limits.is_empty() {
+        needed.push("io");
+    }
+    if !cfg.hugetlb.is_empty() {
+        needed.push("hugetlb");
+    }
+    needed
 }
 
 /// Prepares a new directory: v1 cpuset needs cpus and mems before it can hold tasks; a v2

@@ -1,5 +1,6 @@
 //! Writing a [`CgroupConfig`]'s limits into a new cgroup: controllers through `cgroups-rs`,
-//! the files it lacks (CPU burst, I/O weight) directly, and the device policy.
+//! the files it lacks (CPU burst, I/O weight) directly, and the device policy; and changing
+//! the limits of a live one.
 
 use cgroups_rs::fs::blkio::BlkIoController;
 use cgroups_rs::fs::cpu::CpuController;
@@ -9,13 +10,40 @@ use cgroups_rs::fs::memory::{MemController, SetMemory};
 use cgroups_rs::fs::pid::PidController;
 use cgroups_rs::fs::MaxValue;
 
+use super::create::needed_controllers;
 use super::{lib_err, write, Cgroup};
 use crate::cgroup::bpf::DeviceProgram;
-use crate::cgroup::layout::Layout;
+use crate::cgroup::layout::{layout, Layout};
 use crate::cgroup::resolve::Resolved;
 use crate::cgroup::{CgroupConfig, CgroupError, CgroupVersion, IoRate};
 
 impl Cgroup {
+    /// Changes the limits of a cgroup that may already hold processes: the ones `cfg`
+    /// sets are written, the others stay. Everything is checked before the first write
+    /// (values against the host, a directory on every controller a limit needs); only the
+    /// kernel refusing a value (e.g. a memory limit below what v1 can reclaim to) can stop
+    /// it part-way, and the error names that file. Device rules are fixed at creation.
+    pub(crate) fn update(&self, cfg: &CgroupConfig) -> Result<(), CgroupError> {
+        if self.policy_only {
+            return Err(CgroupError::invalid("cgroup", "update", "a cgroup that only carries the device policy has no limits"));
+        }
+        if !cfg.devices.is_empty() {
+            return Err(CgroupError::invalid("devices", "update", "device rules are fixed when the cgroup is created"));
+        }
+        let layout = layout()?;
+        let res = cfg.resolve(layout)?;
+        for c in needed_controllers(cfg) {
+            if self.dir_for(layout, c).is_none() {
+                return Err(CgroupError::ControllerUnavailable {
+                    controller: c,
+                    reason: format!("{} has no directory on the hierarchy of {c}", self.rel.display()),
+                });
+            }
+        }
+        self.check_v2_controllers(cfg, layout)?;
+        self.apply(cfg, &res, layout)
+    }
+
     /// Writes every limit.
     pub(super) fn apply(&self, cfg: &CgroupConfig, res: &Resolved, layout: &Layout) -> Result<(), CgroupError> {
         // cpu

@@ -250,6 +250,9 @@ impl ContainerCgroup for Cgroup {
     fn stats(&self) -> Result<CgroupStats, CgroupError> {
         Cgroup::stats(self)
     }
+    fn update(&self, cfg: &CgroupConfig) -> Result<(), CgroupError> {
+        Cgroup::update(self, cfg)
+    }
     fn procs(&self) -> Vec<i32> {
         Cgroup::procs(self)
     }

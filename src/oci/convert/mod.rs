@@ -6,6 +6,7 @@ mod mounts;
 mod namespaces;
 mod process;
 mod resources;
+pub use resources::update_from_resources;
 mod seccomp;
 mod syscalls;
 

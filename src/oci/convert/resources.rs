@@ -154,6 +154,20 @@ pub(super) fn convert(r: Option<&LinuxResources>, warnings: &mut Vec<String>) ->
     Ok(cfg)
 }
 
+/// `linux.resources` of `runc update --resources`: the limits to change in a running
+/// container's cgroup. Device rules are fixed at creation: given here, they are ignored
+/// with a warning (as runc ignores them).
+pub fn update_from_resources(r: &LinuxResources) -> Result<(CgroupConfig, Vec<String>), OciError> {
+    let mut warnings = Vec::new();
+    let mut r = r.clone();
+    if r.devices().as_ref().is_some_and(|d| !d.is_empty()) {
+        warnings.push("linux.resources.devices: ignored by update (device rules are fixed at creation)".to_string());
+    }
+    r.set_devices(None);
+    let cfg = convert(Some(&r), &mut warnings)?;
+    Ok((cfg, warnings))
+}
+
 fn device_rule(i: usize, d: &LinuxDeviceCgroup) -> Result<DeviceRule, OciError> {
     let field = format!("linux.resources.devices[{i}]");
     let kind = match d.typ() {
