@@ -307,6 +307,125 @@ fn update_changes_the_limits_of_a_running_container() {
     }
 }
 
+/// A hook writing its stdin (the state) to `<out>/<name>.json`, then running `extra`.
+fn hook(out: &Path, name: &str, extra: &str) -> Value {
+    json!({"path": "/bin/sh", "args": ["hook-argv0", "-c", format!("cat > {}/{name}.json; {extra}", out.display())]})
+}
+
+fn read_json(p: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))).unwrap()
+}
+
+#[test]
+fn hooks_run_with_the_state_as_runc_runs_them() {
+    let _g = (SweepCgroups, lock());
+    let mut seen = Vec::new();
+    for rt in Runtime::both() {
+        let b = Bundle::new("hooks", &["sleep", "1000"]);
+        let out = b.dir.join("out");
+        std::fs::create_dir(&out).unwrap();
+        let mut c = b.config();
+        let mut cr = hook(&out, "createRuntime", &format!("tr '\\0' ' ' < /proc/$$/cmdline > {0}/cmdline; echo \"X=$X PATH=${{PATH-unset}}\" > {0}/env", out.display()));
+        cr["env"] = json!(["X=1"]);
+        c["hooks"] = json!({
+            "prestart": [hook(&out, "prestart", "")],
+            "createRuntime": [cr],
+            "poststart": [hook(&out, "poststart", "")],
+            "poststop": [hook(&out, "poststop", "")],
+        });
+        c["annotations"] = json!({"org.example.hooks": "yes"});
+        b.write(&c);
+        assert!(rt.cmd_detached(&["create", "--bundle", b.path(), "hooks"], b.dir.path()).success(), "{} create", rt.name());
+        let pid = rt.state("hooks")["pid"].as_i64().unwrap();
+        // The spec runs poststart after the program started; runc 1.1 (Debian 12) runs it at
+        // create (fixed in runc 1.2), so this holds for cocoon only.
+        if rt.bin == COCOON {
+            assert!(!out.join("poststart.json").exists(), "{}: poststart before start", rt.name());
+        }
+        rt.ok(&["start", "hooks"]);
+        assert!(!out.join("poststop.json").exists(), "{}: poststop before delete", rt.name());
+        rt.ok(&["kill", "hooks", "KILL"]);
+        rt.wait_status("hooks", "stopped");
+        rt.ok(&["delete", "hooks"]);
+        assert_clean(&rt, "hooks");
+        let mut got = Vec::new();
+        for name in ["prestart", "createRuntime", "poststart", "poststop"] {
+            let mut v = read_json(&out.join(format!("{name}.json")));
+            assert_eq!(v["id"], "hooks", "{} {name}: {v}", rt.name());
+            assert_eq!(v["bundle"], b.path(), "{} {name}: {v}", rt.name());
+            assert_eq!(v["annotations"]["org.example.hooks"], "yes", "{} {name}: {v}", rt.name());
+            assert_eq!(v["pid"].as_i64(), if name == "poststop" { None } else { Some(pid) }, "{} {name}: {v}", rt.name());
+            // The spec says poststart runs once the program started: cocoon says
+            // "running", runc "created" (its status before start returns).
+            if name == "poststart" {
+                assert!(["running", "created"].contains(&v["status"].as_str().unwrap_or("")), "{} {name}: {v}", rt.name());
+                v["status"] = json!("started");
+            }
+            v.as_object_mut().unwrap().remove("pid");
+            v.as_object_mut().unwrap().remove("bundle");
+            v.as_object_mut().unwrap().remove("ociVersion");
+            got.push(v);
+        }
+        for f in ["cmdline", "env"] {
+            got.push(json!(std::fs::read_to_string(out.join(f)).unwrap().replace(b.path(), "<bundle>")));
+        }
+        seen.push(got);
+    }
+    assert_eq!(seen[0], seen[1], "cocoon and runc ran the hooks differently");
+    assert!(seen[0][4].as_str().unwrap().starts_with("hook-argv0 -c "), "argv0: {}", seen[0][4]);
+    // Only the hook's env (PATH is the shell's own default when none is passed).
+    assert!(seen[0][5].as_str().unwrap().starts_with("X=1 PATH="), "env: {}", seen[0][5]);
+}
+
+#[test]
+fn failing_hooks_fail_the_command_and_leave_nothing() {
+    let _g = (SweepCgroups, lock());
+    for rt in Runtime::both() {
+        // createRuntime fails: create fails, the container goes, poststop still runs.
+        let b = Bundle::new("hookfail", &["sleep", "1000"]);
+        let out = b.dir.join("out");
+        std::fs::create_dir(&out).unwrap();
+        let mut c = b.config();
+        c["hooks"] = json!({"createRuntime": [hook(&out, "createRuntime", "echo refused-by-hook >&2; exit 3")],
+                            "poststop": [hook(&out, "poststop", "")]});
+        b.write(&c);
+        let err = rt.fails(&["create", "--bundle", b.path(), "hookfail"]);
+        assert!(err.contains("refused-by-hook") && err.contains('3'), "{}: {err}", rt.name());
+        assert_clean(&rt, "hookfail");
+        // A hook past its timeout is killed and fails create.
+        c["hooks"] = json!({"createRuntime": [{"path": "/bin/sh", "args": ["sh", "-c", "sleep 3"], "timeout": 1}]});
+        b.write(&c);
+        let err = rt.fails(&["create", "--bundle", b.path(), "hookfail"]);
+        assert!(err.contains("timeout"), "{}: {err}", rt.name());
+        assert_clean(&rt, "hookfail");
+        // poststart fails: run fails and the container is destroyed; poststop runs.
+        let _ = std::fs::remove_file(out.join("poststop.json"));
+        c["hooks"] = json!({"poststart": [hook(&out, "poststart", "exit 4")], "poststop": [hook(&out, "poststop", "")]});
+        b.write(&c);
+        rt.fails(&["run", "--bundle", b.path(), "hookfail"]);
+        assert!(out.join("poststop.json").exists(), "{}: poststop after a failed poststart", rt.name());
+        assert_clean(&rt, "hookfail");
+        // A failing poststop hook is a warning: delete succeeds. A hook that does not read
+        // its state (closing the pipe early) is fine.
+        c["hooks"] = json!({"createRuntime": [{"path": "/bin/true"}], "poststop": [hook(&out, "poststop", "exit 5")]});
+        c["process"]["args"] = json!(["true"]);
+        b.write(&c);
+        rt.ok(&["run", "--bundle", b.path(), "hookfail"]);
+        assert_clean(&rt, "hookfail");
+    }
+    // What cocoon does not run is refused up front, naming it.
+    let rt = Runtime { bin: COCOON, root: TempDir::new("oci-root-hooks") };
+    let b = Bundle::new("hookns", &["true"]);
+    let mut c = b.config();
+    c["hooks"] = json!({"createContainer": [{"path": "/bin/true"}]});
+    b.write(&c);
+    assert!(rt.fails(&["create", "--bundle", b.path(), "hookns"]).contains("hooks.createContainer"));
+    c["hooks"] = json!({"poststart": [{"path": "true"}]});
+    b.write(&c);
+    assert!(rt.fails(&["create", "--bundle", b.path(), "hookns"]).contains("absolute"));
+    assert_clean(&rt, "hookns");
+}
+
 fn status_of(pid: i32) -> char {
     std::fs::read_to_string(format!("/proc/{pid}/stat")).ok().and_then(|s| s.rsplit(')').next().and_then(|r| r.trim().chars().next())).unwrap_or('?')
 }

@@ -150,7 +150,7 @@ ldd /tmp/run_isolated | grep -E "libcocoon.so.0 => (/usr)?/lib/$ma/libcocoon.so.
 /tmp/run_isolated
 cocoon-run --version
 cocoon --version
-cocoon features | grep -q '"ociVersionMax"'
+cocoon features > /tmp/features.json && grep -q '"ociVersionMax"' /tmp/features.json
 cocoon-run --memory 64M --pids 16 --hostname deb -- sh -c 'echo "inside: $(hostname) pid $$"'
 man -w cocoon-run
 apt-get remove -y -q libcocoon-dev libcocoon0 cocoon-run 2>&1 | tail -n 1

@@ -11,6 +11,7 @@ use cocoon::oci::{builder_from_spec, Bundle, OciError};
 use cocoon::{CgroupConfig, Container};
 
 use crate::args::{CreateArgs, RunArgs};
+use crate::hooks::{self, Phase};
 use crate::state::{self, Record};
 use crate::{Failure, Global};
 
@@ -50,8 +51,8 @@ fn create_held(g: &Global, a: &CreateArgs) -> Result<(Container, Record), Failur
             Some(_) => Failure::msg("process.terminal: cocoon's console support (--console-socket) is not built yet; run without a tty"),
         });
     }
-    if conv.hooks.as_ref().is_some_and(has_hooks) {
-        return Err(Failure::msg("hooks: cocoon does not run OCI hooks yet; remove them from config.json"));
+    if let Some(h) = &conv.hooks {
+        hooks::check(h)?;
     }
     let mut b = conv.builder;
     let (parent, leaf) = cgroup_place(conv.cgroups_path.as_deref(), &a.id)?;
@@ -84,8 +85,16 @@ fn create_held(g: &Global, a: &CreateArgs) -> Result<(Container, Record), Failur
             cgroup: c.cgroup_path().map(Path::to_path_buf).unwrap_or_else(|| parent.join(&leaf)),
             annotations: bundle.spec.annotations().as_ref().and_then(|a| serde_json::to_value(a).ok()).unwrap_or_else(|| serde_json::json!({})),
             oci_version: bundle.spec.version().clone(),
+            hooks: conv.hooks.as_ref().and_then(|h| serde_json::to_value(h).ok()).unwrap_or(serde_json::Value::Null),
         };
         rec.save(&g.root)?;
+        if let Err(e) = hooks::run(&rec, Phase::Created) {
+            // The container goes (dropping `c` kills it and removes its cgroup), then
+            // poststop runs, as the spec's lifecycle continues at delete.
+            drop(c);
+            hooks::run_poststop(g, &rec);
+            return Err(e);
+        }
         if let Some(p) = &a.pid_file {
             state::write_atomic(p, rec.pid.to_string().as_bytes())?;
         }
@@ -95,13 +104,6 @@ fn create_held(g: &Global, a: &CreateArgs) -> Result<(Container, Record), Failur
         let _ = std::fs::remove_dir_all(&dir);
     }
     made
-}
-
-fn has_hooks(h: &cocoon::oci::Hooks) -> bool {
-    let n = |v: &Option<Vec<oci_spec::runtime::Hook>>| v.as_ref().is_some_and(|v| !v.is_empty());
-    #[allow(deprecated)]
-    let prestart = n(h.prestart());
-    prestart || n(h.create_runtime()) || n(h.create_container()) || n(h.start_container()) || n(h.poststart()) || n(h.poststop())
 }
 
 fn oci(e: OciError) -> Failure {
@@ -117,10 +119,12 @@ pub fn create(g: &Global, a: &CreateArgs) -> Result<u8, Failure> {
 
 pub fn run(g: &Global, a: &RunArgs) -> Result<u8, Failure> {
     let (mut c, rec) = create_held(g, &a.create)?;
-    if let Err(e) = c.start() {
+    let started = c.start().map_err(|e| Failure::Cocoon(e.to_string())).and_then(|()| hooks::run(&rec, Phase::Poststart));
+    if let Err(e) = started {
         drop(c);
         crate::manage::remove_state(g, &rec);
-        return Err(Failure::Cocoon(e.to_string()));
+        hooks::run_poststop(g, &rec);
+        return Err(e);
     }
     if a.detach {
         c.detach();
@@ -130,6 +134,7 @@ pub fn run(g: &Global, a: &RunArgs) -> Result<u8, Failure> {
     if !a.keep {
         let _ = c.delete();
         crate::manage::remove_state(g, &rec);
+        hooks::run_poststop(g, &rec);
     } else {
         c.detach();
     }

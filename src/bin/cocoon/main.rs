@@ -5,6 +5,7 @@
 
 mod args;
 mod create;
+mod hooks;
 mod manage;
 mod spec;
 mod state;
@@ -90,6 +91,10 @@ fn dispatch(g: &Global, cmd: &Cmd) -> Result<u8, Failure> {
 }
 
 fn main() {
+    // A closed stdout (`cocoon features | head -1`) ends us by SIGPIPE, as it ends runc,
+    // instead of a panic: Rust starts programs with SIGPIPE ignored.
+    // SAFETY: signal(2) with a constant disposition, before any thread exists.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     let cli = Cli::parse();
     let g = Global { root: cli.root, systemd_cgroup: cli.systemd_cgroup, log: cli.log, log_format: cli.log_format };
     let code = match dispatch(&g, &cli.cmd) {

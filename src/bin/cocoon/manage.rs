@@ -1,5 +1,6 @@
 //! The commands on an existing container, each in a process of its own (as engines call
-//! them): `start`, `state`, `list`, `kill`, `delete`, `pause`, `resume`, `ps`, `events`.
+//! them): `start`, `state`, `list`, `kill`, `delete`, `pause`, `resume`, `ps`, `events`
+//! (`start` and `delete` run the poststart and poststop hooks recorded at create).
 //! A container is found from its state directory; its process is addressed by a pidfd
 //! opened from the recorded pid and checked against the recorded start time (a reused pid
 //! is never signalled); its cgroup through `CgroupHandle::open`.
@@ -10,6 +11,7 @@ use std::time::{Duration, Instant};
 use cocoon::cgroup::CgroupHandle;
 use serde_json::json;
 
+use crate::hooks::{self, Phase};
 use crate::args::{DeleteArgs, EventsArgs, Format, KillArgs, ListArgs, PsArgs};
 use crate::state::{self, Record, Status};
 use crate::{Failure, Global};
@@ -25,10 +27,18 @@ pub fn start(g: &Global, id: &str) -> Result<u8, Failure> {
         s => return Err(Failure::msg(format!("cannot start a container in the {} state", s.name()))),
     }
     match cocoon::start_created(state::start_socket(&g.root, id)) {
-        Ok(()) => Ok(0),
-        Err(cocoon::Error::NotCreated) => Err(Failure::msg("cannot start a container that has already been started")),
-        Err(e) => Err(Failure::Cocoon(e.to_string())),
+        Ok(()) => {}
+        Err(cocoon::Error::NotCreated) => return Err(Failure::msg("cannot start a container that has already been started")),
+        Err(e) => return Err(Failure::Cocoon(e.to_string())),
     }
+    // As runc: a failing poststart hook destroys the container.
+    if let Err(e) = hooks::run(&rec, Phase::Poststart) {
+        let _ = stop(&rec);
+        remove_state(g, &rec);
+        hooks::run_poststop(g, &rec);
+        return Err(e);
+    }
+    Ok(0)
 }
 
 pub fn state(g: &Global, id: &str) -> Result<u8, Failure> {
@@ -198,6 +208,7 @@ pub fn delete(g: &Global, a: &DeleteArgs) -> Result<u8, Failure> {
         s => return Err(Failure::msg(format!("cannot delete container {} that is not stopped: {}", a.id, s.name()))),
     }
     remove_state(g, &rec);
+    hooks::run_poststop(g, &rec);
     Ok(0)
 }
 

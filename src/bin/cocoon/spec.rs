@@ -38,7 +38,7 @@ pub fn features() -> Result<u8, Failure> {
     let v = json!({
         "ociVersionMin": "1.0.0",
         "ociVersionMax": "1.2.1",
-        "hooks": [],
+        "hooks": ["prestart", "createRuntime", "poststart", "poststop"],
         "mountOptions": MOUNT_OPTIONS,
         "linux": {
             "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"],

@@ -29,6 +29,8 @@ pub struct Record {
     pub cgroup: PathBuf,
     pub annotations: Value,
     pub oci_version: String,
+    /// The spec's `hooks` (JSON; null without), run by `start` and `delete` too.
+    pub hooks: Value,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,6 +83,7 @@ impl Record {
             "created": self.created,
             "cgroup": self.cgroup,
             "annotations": self.annotations,
+            "hooks": self.hooks,
         });
         write_atomic(&dir(root, &self.id).join("state.json"), v.to_string().as_bytes())
     }
@@ -107,6 +110,7 @@ impl Record {
             cgroup: PathBuf::from(s("cgroup")),
             annotations: v.get("annotations").cloned().unwrap_or(json!({})),
             oci_version: s("ociVersion"),
+            hooks: v.get("hooks").cloned().unwrap_or(Value::Null),
         })
     }
 
