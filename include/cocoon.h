@@ -571,6 +571,9 @@ typedef struct cocoon_output cocoon_output;
 // thread-safe: do not use one handle from two threads at once.
 typedef struct cocoon_process cocoon_process;
 
+// Opaque: a running container found by its first process's pid.
+typedef struct cocoon_running cocoon_running;
+
 // Resource usage of a container's cgroup, filled by `cocoon_container_stats`.
 //
 // The struct grows at its end in later versions. Before the call set `size` to
@@ -1458,6 +1461,12 @@ int cocoon_exec_process_take_stdio(cocoon_exec_process *process,
                                    int stream,
                                    int *fd);
 
+// Lets an exec'd process run on and frees the handle: it is neither killed nor reaped.
+// `*pid` (if not NULL) receives the pid to reap: the program's own when it is the
+// caller's direct child (`cocoon_running_set_direct_child`), else its monitor's.
+int cocoon_exec_process_detach(cocoon_exec_process *process,
+                               int *pid);
+
 // Kills (if still running), reaps and frees an exec'd process. NULL is a no-op.
 void cocoon_exec_process_free(cocoon_exec_process *process);
 
@@ -1597,6 +1606,34 @@ int cocoon_net_sweep_stale(const char *state_dir,
 // file) otherwise, also for device rules, which cannot change after creation.
 int cocoon_container_update_cgroup(cocoon_container *container,
                                    const cocoon_builder *limits);
+
+// Opens the running container whose first process is `pid`; `cgroup_path` (NULL: none)
+// is its cgroup relative to the hierarchy roots (`cocoon_container_cgroup_path` of the
+// process that created it), joined by exec'd processes. The namespaces to join are those
+// of `pid` that differ from the caller's. `COCOON_E_ALREADY_EXITED` if `pid` does not
+// exist; `COCOON_E_INVALID_CONFIG` if it shares every namespace with the caller;
+// `COCOON_E_CGROUP` if `cgroup_path` is not a cgroup. Checking that `pid` is the
+// container (not a reused pid) before this call is the caller's; from here on a pidfd
+// holds it. Free with `cocoon_running_free`.
+int cocoon_running_open(int pid,
+                        const char *cgroup_path,
+                        cocoon_running **out);
+
+// With `yes` non-zero, processes exec'd from now on are the caller's own children (no
+// monitor process): once the caller exits, its subreaper adopts them (as `runc exec`
+// leaves them to conmon or containerd's shim). Nothing kills them when the caller dies.
+int cocoon_running_set_direct_child(cocoon_running *running,
+                                    int yes);
+
+// Runs `process` in the container (its namespaces, cgroup and SELinux label, with the
+// process's own user, capabilities, limits and seccomp), as `cocoon_container_exec_process`.
+// `process` is not consumed. `COCOON_E_ALREADY_EXITED` once the first process has ended.
+int cocoon_running_exec_process(const cocoon_running *running,
+                                const cocoon_process *process,
+                                cocoon_exec_process **out);
+
+// Frees the handle; the container is not touched. NULL is a no-op.
+void cocoon_running_free(cocoon_running *running);
 
 // Waits at most `timeout_ms` milliseconds (0: do not block; -1: no limit) for the
 // container's first process to end. On success `*exited` is 1 and `*exit_code`/`*signal`

@@ -60,7 +60,7 @@ pub use capability::{CapSet, Capabilities};
 pub use capability::Capability;
 pub use cgroup::{Bytes, CgroupConfig, CgroupStats};
 #[doc(no_inline)]
-pub use container::{Container, ExecProcess, ExitStatus};
+pub use container::{Container, ExecProcess, ExitStatus, RunningContainer};
 pub use run::{EndedBy, Output, RunOptions};
 pub use error::{Error, Result, Stage};
 #[doc(no_inline)]

@@ -39,6 +39,10 @@ impl CgroupHandle {
     pub fn open(path: impl AsRef<Path>) -> Result<CgroupHandle, CgroupError> {
         Ok(CgroupHandle(Box::new(crate::cgroup::cgroupfs::Cgroup::open(path.as_ref())?)))
     }
+    /// The driver's cgroup, for the exec path.
+    pub(crate) fn driver(&self) -> &dyn ContainerCgroup {
+        self.0.as_ref()
+    }
     /// Lets go of the cgroup without touching it (it stays, with its processes).
     pub fn release(self) {
         self.0.forget();

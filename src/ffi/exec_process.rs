@@ -117,6 +117,26 @@ pub unsafe extern "C" fn cocoon_exec_process_take_stdio(
     })
 }
 
+/// Lets an exec'd process run on and frees the handle: it is neither killed nor reaped.
+/// `*pid` (if not NULL) receives the pid to reap: the program's own when it is the
+/// caller's direct child (`cocoon_running_set_direct_child`), else its monitor's.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_exec_process_detach(process: *mut cocoon_exec_process, pid: *mut c_int) -> c_int {
+    guard(|| {
+        if process.is_null() {
+            return Err(Fail::null("process"));
+        }
+        // SAFETY: a non-NULL handle came from an exec call; consumed here, once.
+        let h = unsafe { Box::from_raw(process) };
+        let p = h.inner.detach();
+        if !pid.is_null() {
+            // SAFETY: non-NULL and writable per the contract.
+            unsafe { put(pid, p) };
+        }
+        Ok(())
+    })
+}
+
 /// Kills (if still running), reaps and frees an exec'd process. NULL is a no-op.
 #[no_mangle]
 pub unsafe extern "C" fn cocoon_exec_process_free(process: *mut cocoon_exec_process) {

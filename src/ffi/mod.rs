@@ -30,6 +30,7 @@ pub mod exec_process;
 pub mod process;
 pub mod sweep;
 pub mod update;
+pub mod running;
 pub mod run;
 #[cfg(feature = "image")]
 pub mod image;

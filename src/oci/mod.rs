@@ -40,6 +40,6 @@ mod error;
 mod tests;
 
 pub use bundle::{Bundle, MAX_CONFIG_SIZE};
-pub use convert::{builder_from_spec, update_from_resources, Converted};
+pub use convert::{builder_from_spec, exec_process_from_spec, update_from_resources, Converted};
 pub use error::OciError;
 pub use oci_spec::runtime::{Hooks, Spec};

@@ -4,6 +4,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::process::{ChildStderr, ChildStdin, ChildStdout};
 use std::time::Duration;
 
+pub use super::running::RunningContainer;
 use crate::cgroup::ContainerCgroup;
 use crate::error::{Error, Result};
 use crate::namespace::Namespaces;
@@ -367,11 +368,12 @@ impl Drop for Container {
 pub struct ExecProcess {
     proc_: Proc,
     pipes: Pipes,
+    detached: bool,
 }
 
 impl ExecProcess {
     pub(crate) fn new(proc_: Proc, ends: StdioEnds) -> ExecProcess {
-        ExecProcess { proc_, pipes: Pipes::new(ends) }
+        ExecProcess { proc_, pipes: Pipes::new(ends), detached: false }
     }
 
     /// The host pid.
@@ -426,8 +428,20 @@ impl ExecProcess {
     }
 }
 
+impl ExecProcess {
+    /// Lets it run on after the handle: it is neither killed nor reaped by us. Returns the
+    /// pid of the process the caller (or, once the caller exits, its subreaper) reaps: the
+    /// program's own with [`RunningContainer::direct_child`], else its monitor's.
+    pub fn detach(mut self) -> i32 {
+        self.detached = true;
+        self.proc_.detach()
+    }
+}
+
 impl Drop for ExecProcess {
     fn drop(&mut self) {
-        self.proc_.kill_and_reap();
+        if !self.detached {
+            self.proc_.kill_and_reap();
+        }
     }
 }

@@ -17,29 +17,58 @@ use crate::helper::Invocation;
 use crate::plan::{describe_process, NameRoot, ProcessPlan};
 use crate::process::Process;
 
+/// What an exec needs of the container it joins: from a [`Container`] this process made,
+/// or from a [`crate::container::RunningContainer`] opened by pid.
+pub(crate) struct Target<'a> {
+    pub(crate) id: &'a str,
+    pub(crate) pid: i32,
+    pub(crate) pidfd: c_int,
+    pub(crate) setns_flags: c_int,
+    pub(crate) setgroups_deny: bool,
+    pub(crate) exec_label: Option<&'a std::ffi::CStr>,
+    pub(crate) landlock: Option<&'a crate::plan::Ruleset>,
+    pub(crate) cgroup: Option<&'a dyn crate::cgroup::ContainerCgroup>,
+    /// The program is the caller's own child (no monitor stays).
+    pub(crate) direct: bool,
+}
+
 /// Runs `process` inside the running container `c` (under its Landlock ruleset, if any).
 pub(crate) fn exec(c: &Container, process: &Process) -> Result<ExecProcess> {
-    let pid = c.pid();
-    let root = std::path::PathBuf::from(format!("/proc/{pid}/root"));
-    let mut pp = ProcessPlan::new(process, NameRoot::Dirs(vec![root.as_path()]), !c.setgroups_deny(), crate::capability::last_cap())?;
+    let t = Target {
+        id: c.id(),
+        pid: c.pid(),
+        pidfd: c.pidfd_raw(),
+        setns_flags: c.namespaces().setns_flags(),
+        setgroups_deny: c.setgroups_deny(),
+        exec_label: c.selinux_plan().exec_label.as_deref(),
+        landlock: c.landlock_ruleset(),
+        cgroup: c.cgroup(),
+        direct: false,
+    };
+    exec_into(&t, process)
+}
+
+/// Runs `process` in the namespaces and cgroup of `t`.
+pub(crate) fn exec_into(t: &Target<'_>, process: &Process) -> Result<ExecProcess> {
+    let root = std::path::PathBuf::from(format!("/proc/{}/root", t.pid));
+    let mut pp = ProcessPlan::new(process, NameRoot::Dirs(vec![root.as_path()]), !t.setgroups_deny, crate::capability::last_cap())?;
     // The container's Landlock ruleset, with this program's PATH candidates executable.
-    if let Some(r) = c.landlock_ruleset() {
+    if let Some(r) = t.landlock {
         pp.landlock = r.for_process(&pp.candidates, pp.may_restrict())?;
     }
     let mut stdio = StdioFds::new(&pp.stdio)?;
     let (psock, csock) = socketpair()?;
     let pass_raw: Vec<c_int> = pp.fds.iter().map(|(fd, _)| fd.as_raw_fd()).collect();
-    let selinux = c.selinux_plan();
-    let helper = Invocation::new(&pp.helper_tail, pp.fd_floor, csock.as_raw_fd(), -1, selinux.exec_label.as_deref(), false)?;
+    let helper = Invocation::new(&pp.helper_tail, pp.fd_floor, csock.as_raw_fd(), -1, t.exec_label, false)?;
     let ctx = ChildCtx {
         sock: csock.as_raw_fd(),
         parent_sock: psock.as_raw_fd(),
         stdio: stdio.child_raw,
         pass_fds: &pass_raw,
-        exec_label: selinux.exec_label.as_deref(),
+        exec_label: t.exec_label,
         mount_label: None,
-        join_pidfd: c.pidfd_raw(),
-        join_flags: c.namespaces().setns_flags(),
+        join_pidfd: t.pidfd,
+        join_flags: t.setns_flags,
         join_fds: &[],
         // The exec path has its own handshake (pid report, then GO).
         handshake: false,
@@ -48,15 +77,15 @@ pub(crate) fn exec(c: &Container, process: &Process) -> Result<ExecProcess> {
         root: None,
     };
     let describe = |s: Stage, i: u32| match s {
-        Stage::JoinNamespaces | Stage::Dumpable => format!("container {}", c.id()),
+        Stage::JoinNamespaces | Stage::Dumpable => format!("container {}", t.id),
         _ => describe_process(&pp, s, i),
     };
-    let started = start(0, false, -1, c.cgroup(), &ctx, Program::Join(&pp), "exec", describe);
+    let started = start(0, t.direct, -1, t.cgroup, &ctx, Program::Join(&pp), "exec", describe);
     drop(csock);
     stdio.close_child_side();
     let guard = ChildGuard(Some(started?));
     let gpid = guard.pid();
-    if let Some(cg) = c.cgroup() {
+    if let Some(cg) = t.cgroup {
         cg.attach(gpid)?;
     }
     if let Some(adj) = pp.oom_score_adj {

@@ -13,6 +13,7 @@ mod guards;
 pub(crate) mod hold;
 mod monitor_stack;
 mod proc;
+mod running;
 pub(crate) mod proto;
 pub mod run;
 mod stdio;

@@ -41,6 +41,7 @@ from .constants import (DEVICE_ANY, RLIM_INFINITY, DeviceAccess, DeviceKind, End
                         IoRate, LandlockAccess, MountFlag, Namespace, Relabel, Rlimit, Stage)
 from .container import Container, ExecProcess, ExitStatus
 from .created import start_created
+from .running import RunningContainer
 from .errors import (AddressInUse, PortInUse, NotCreated, AlreadyExited, CalledProcessError, CgroupError, CgroupOSError, CocoonError,
                      CocoonOSError, ImageFileError, ImageFileOSError, InvalidArgument, InvalidConfig,
                      ImageDigestError, ImageError, ImageFormatError, ImageNotFound, ImageUnsafeError,
@@ -73,7 +74,7 @@ __all__ = [
     # errors
     "CocoonError", "CocoonOSError", "InvalidArgument", "InvalidConfig", "AlreadyExited",
     "CgroupError", "CgroupOSError", "SELinuxError", "ImageFileError", "ImageFileOSError",
-    "TimeoutExpired", "CalledProcessError", "AddressInUse", "PortInUse", "NotCreated", "start_created", "UnsupportedError",
+    "TimeoutExpired", "CalledProcessError", "AddressInUse", "PortInUse", "NotCreated", "start_created", "RunningContainer", "UnsupportedError",
     "ImageError", "ImageDigestError", "ImageUnsafeError", "ImageFormatError", "ImageNotFound",
     # the library and the host
     "version", "has_feature", "sweep_stale", "net_sweep_stale",

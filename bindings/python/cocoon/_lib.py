@@ -22,6 +22,10 @@ class _Exec(ctypes.Structure):
     """Opaque cocoon_exec_process."""
 
 
+class _Running(ctypes.Structure):
+    """Opaque cocoon_running."""
+
+
 class _Process(ctypes.Structure):
     """Opaque cocoon_process."""
 
@@ -62,6 +66,7 @@ if TYPE_CHECKING:  # the handle pointer types, as type checkers can name them
     BuilderP = ctypes._Pointer[_Builder]
     ContainerP = ctypes._Pointer[_Container]
     ExecP = ctypes._Pointer[_Exec]
+    RunningP = ctypes._Pointer[_Running]
     ProcessP = ctypes._Pointer[_Process]
     OutputP = ctypes._Pointer[_Output]
     ImageStoreP = ctypes._Pointer[_ImageStore]
@@ -70,6 +75,7 @@ else:
     BuilderP = POINTER(_Builder)
     ContainerP = POINTER(_Container)
     ExecP = POINTER(_Exec)
+    RunningP = POINTER(_Running)
     ProcessP = POINTER(_Process)
     OutputP = POINTER(_Output)
     ImageStoreP = POINTER(_ImageStore)
@@ -241,6 +247,11 @@ _SIGNATURES = {
     "cocoon_exec_process_kill": ([ExecP, c_int], c_int),
     "cocoon_exec_process_take_stdio": ([ExecP, c_int, c_int_p], c_int),
     "cocoon_exec_process_free": ([ExecP], None),
+    "cocoon_exec_process_detach": ([ExecP, c_int_p], c_int),
+    "cocoon_running_open": ([c_int, c_char_p, POINTER(RunningP)], c_int),
+    "cocoon_running_set_direct_child": ([RunningP, c_int], c_int),
+    "cocoon_running_exec_process": ([RunningP, ProcessP, POINTER(ExecP)], c_int),
+    "cocoon_running_free": ([RunningP], None),
     # process handle (its setters take the builder's process setters' arguments)
     "cocoon_process_new": ([c_char_p, POINTER(ProcessP)], c_int),
     "cocoon_process_free": ([ProcessP], None),

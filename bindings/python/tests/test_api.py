@@ -22,7 +22,7 @@ NAMES_0_1 = [
 ]
 NEW_NAMES = ["Cgroup", "Process", "User", "Capabilities", "Layers"]
 MODULES = ["constants", "errors", "system", "stdio", "process", "seccomp", "landlock", "mounts", "cgroup",
-           "stats", "selinux", "container"]
+           "stats", "selinux", "container", "exec_process", "running"]
 
 
 @pytest.mark.parametrize("name", NAMES_0_1 + NEW_NAMES)

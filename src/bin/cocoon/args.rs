@@ -62,7 +62,7 @@ pub enum Cmd {
     Spec(SpecArgs),
     /// Print what this runtime supports, as JSON (OCI runtime features).
     Features,
-    /// Run a process in a container (not yet: a typed error).
+    /// Run a process in a running container.
     Exec(ExecArgs),
     /// Change a container's resource limits (not yet: a typed error).
     Update(UpdateArgs),
@@ -191,6 +191,18 @@ pub struct ExecArgs {
     pub pid_file: Option<PathBuf>,
     #[arg(long)]
     pub console_socket: Option<PathBuf>,
+    /// Environment variables (NAME=value) added to the container's process environment.
+    #[arg(long, short = 'e')]
+    pub env: Vec<String>,
+    /// Working directory in the container.
+    #[arg(long)]
+    pub cwd: Option<PathBuf>,
+    /// `uid[:gid]`.
+    #[arg(long, short = 'u')]
+    pub user: Option<String>,
+    /// Pass fds 3..3+N on to the process.
+    #[arg(long, default_value_t = 0)]
+    pub preserve_fds: u32,
     /// The container id.
     pub id: String,
     /// The command and its arguments.

@@ -5,6 +5,7 @@
 
 mod args;
 mod create;
+mod exec;
 mod hooks;
 mod manage;
 mod spec;
@@ -85,7 +86,7 @@ fn dispatch(g: &Global, cmd: &Cmd) -> Result<u8, Failure> {
         Cmd::Events(a) => manage::events(g, a),
         Cmd::Spec(a) => spec::spec(a),
         Cmd::Features => spec::features(),
-        Cmd::Exec(_) => Err(Failure::msg("exec: running a process in a container from another process is not built yet")),
+        Cmd::Exec(a) => exec::exec(g, a),
         Cmd::Update(a) => update::update(g, a),
     }
 }

@@ -33,6 +33,19 @@ pub struct Converted {
     pub cgroups_path: Option<PathBuf>,
 }
 
+/// A process to run in an existing container (`runc exec --process process.json`): the
+/// process converted as [`builder_from_spec`] converts the spec's own, under the
+/// container spec's seccomp profile (as runc applies it to exec'd processes). Returns the
+/// process, `terminal`, and the warnings.
+pub fn exec_process_from_spec(process: &oci_spec::runtime::Process, spec: &Spec) -> Result<(crate::Process, bool, Vec<String>), OciError> {
+    let mut warnings = Vec::new();
+    let (mut p, terminal) = process::convert(process, &mut warnings)?;
+    if let Some(s) = spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
+        p.set_seccomp_programs(seccomp::convert(s, &mut warnings)?);
+    }
+    Ok((p, terminal, warnings))
+}
+
 /// Turns `spec` (of the bundle at `bundle_dir`, which relative paths are taken from) into a
 /// builder for container `id`. Nothing on the host is changed; bind sources and the root
 /// directory are looked at, and the builder is validated (its cgroup settings against the
