@@ -13,6 +13,7 @@ pkgs=(
   nftables  # NAT tests: `nft list table ip cocoon` observes the rules cocoon makes through netlink (the library never runs nft)
   podman skopeo umoci runc tar  # image tests: producers (podman save, skopeo copy, umoci) and the control (podman --runtime runc run)
   crun conmon  # tests/oci_*: crun is the second control runtime; conmon is what makes podman call `cocoon create/start`
+  containerd  # tests/oci_containerd.rs: containerd and its runc shim drive the cocoon runtime (ctr run --runc-binary)
   dpkg-dev lintian man-db  # tests/packaging: dpkg-shlibdeps/dpkg-architecture build the .debs, lintian checks them (tools only, nothing links them), man -w finds the packaged man page
 )
 missing=()

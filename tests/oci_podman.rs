@@ -153,6 +153,12 @@ fn podman_manages_a_detached_container_on_cocoon_as_on_runc() {
         p.ok(&["update", "--cpu-quota", "30000", "--memory", "96m", &id]);
         assert_eq!(libpod_limit(&id, "cpu", "cpu.cfs_quota_us"), "30000", "{rt}");
         assert_eq!(libpod_limit(&id, "memory", "memory.limit_in_bytes"), (96u64 << 20).to_string(), "{rt}");
+        // podman exec: conmon runs the runtime's exec (detached, pid file) and reaps it.
+        assert_eq!(p.ok(&["exec", "--env", "FOO=bar", &id, "sh", "-c", "echo exec $FOO $(hostname) $$"]).split_whitespace().take(2).collect::<Vec<_>>(), ["exec", "bar"], "{rt}");
+        let o = p.cmd(&["exec", &id, "sh", "-c", "exit 7"]);
+        assert_eq!(o.status.code(), Some(7), "{rt}: {}", String::from_utf8_lossy(&o.stderr));
+        let o = p.cmd(&["exec", &id, "/no/such/program"]);
+        assert_eq!(o.status.code(), Some(127), "{rt}: podman's code for a missing program");
         let top = p.ok(&["top", &id, "pid", "args"]);
         assert!(top.lines().any(|l| l.contains("sleep 1000")), "{rt}: {top}");
         // PID 1 ignores SIGTERM (no handler): stop ends it with SIGKILL, as with runc.

@@ -307,6 +307,64 @@ fn update_changes_the_limits_of_a_running_container() {
     }
 }
 
+#[test]
+fn exec_runs_a_process_in_the_container_as_runc_does() {
+    let _g = (SweepCgroups, lock());
+    let mut seen = Vec::new();
+    for rt in Runtime::both() {
+        let b = Bundle::new("exec", &["sleep", "1000"]);
+        let mut c = b.config();
+        c["hostname"] = json!("exec-box");
+        // The container's seccomp profile holds for exec'd processes too.
+        c["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64"],
+            "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13}]});
+        b.write(&c);
+        assert!(rt.cmd_detached(&["run", "--detach", "--bundle", b.path(), "exec"], b.dir.path()).success(), "{} run -d", rt.name());
+        let script = "echo host=$(hostname) user=$(id -u):$(id -g) cwd=$(pwd) FOO=$FOO; mkdir /made 2>&1; grep -c . /proc/net/dev; exit 6";
+        let o = rt.cmd(&["exec", "--env", "FOO=bar", "--cwd", "/tmp", "--user", "1000:1000", "exec", "sh", "-c", script]);
+        assert_eq!(o.status.code(), Some(6), "{}: {}", rt.name(), String::from_utf8_lossy(&o.stderr));
+        let out = String::from_utf8_lossy(&o.stdout).into_owned();
+        assert!(!b.rootfs("made").exists(), "{}: mkdir allowed", rt.name());
+        // A process.json, as engines pass it.
+        let mut p = c["process"].clone();
+        p["args"] = json!(["sh", "-c", "echo from-json $$"]);
+        let pj = b.dir.join("process.json");
+        std::fs::write(&pj, p.to_string()).unwrap();
+        let o = rt.cmd(&["exec", "--process", pj.to_str().unwrap(), "exec"]);
+        assert!(o.status.success(), "{}: {}", rt.name(), String::from_utf8_lossy(&o.stderr));
+        let json_out = String::from_utf8_lossy(&o.stdout).into_owned();
+        assert!(json_out.starts_with("from-json ") && json_out != "from-json 1\n", "{}: {json_out}", rt.name());
+        // Detached with a pid file: the process runs in the container's pid namespace.
+        let pidfile = b.dir.join("exec.pid");
+        // (stdio to files: the process keeps it open after exec returns)
+        assert!(rt.cmd_detached(&["exec", "--detach", "--pid-file", pidfile.to_str().unwrap(), "exec", "sleep", "1000"], b.dir.path()).success(), "{}", rt.name());
+        let epid: i32 = std::fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
+        let cpid = rt.state("exec")["pid"].as_i64().unwrap();
+        let ns = |pid: i64| std::fs::read_link(format!("/proc/{pid}/ns/pid")).unwrap();
+        assert_eq!(ns(i64::from(epid)), ns(cpid), "{}: the detached exec is in the container", rt.name());
+        // Errors: no such program, no such container.
+        // Errors are 255 (not a code the process could have returned).
+        assert_eq!(rt.cmd(&["exec", "exec", "/no/such/program"]).status.code(), Some(255), "{}", rt.name());
+        assert_eq!(rt.cmd(&["exec", "nosuch", "true"]).status.code(), Some(255), "{}", rt.name());
+        rt.ok(&["delete", "--force", "exec"]);
+        // The detached exec was our child (runc and cocoon leave it to the caller): reap it.
+        let mut st = 0;
+        // SAFETY: waitpid on our child with a valid status pointer.
+        let r = unsafe { libc::waitpid(epid, &mut st, 0) };
+        assert!(r == epid || r == -1, "{}: waitpid {r}", rt.name());
+        assert_clean(&rt, "exec");
+        // Exec into a stopped container is refused.
+        let b2 = Bundle::new("exec2", &["true"]);
+        rt.ok(&["run", "--keep", "--bundle", b2.path(), "exec2"]);
+        assert_eq!(rt.cmd(&["exec", "exec2", "true"]).status.code(), Some(255), "{}", rt.name());
+        rt.ok(&["delete", "exec2"]);
+        assert_clean(&rt, "exec2");
+        seen.push(out);
+    }
+    assert_eq!(seen[0], seen[1], "cocoon and runc differ");
+    assert!(seen[0].starts_with("host=exec-box user=1000:1000 cwd=/tmp FOO=bar\n") && seen[0].contains("Permission denied"), "{}", seen[0]);
+}
+
 /// A hook writing its stdin (the state) to `<out>/<name>.json`, then running `extra`.
 fn hook(out: &Path, name: &str, extra: &str) -> Value {
     json!({"path": "/bin/sh", "args": ["hook-argv0", "-c", format!("cat > {}/{name}.json; {extra}", out.display())]})

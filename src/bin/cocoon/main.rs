@@ -1,7 +1,8 @@
 //! `cocoon`: an OCI runtime with runc's command line, built on the cocoon library, for the
 //! engines that drive runtimes (podman through conmon, containerd through its shim,
 //! CRI-O). Errors go to stderr and, with `--log`, to the log file (runc's JSON lines with
-//! `--log-format json`, which conmon reads back); every failure exits with status 1.
+//! `--log-format json`, which conmon reads back); every failure exits with status 1
+//! (`exec`: 255, as runc, apart from the exit codes of the process it runs).
 
 mod args;
 mod create;
@@ -104,7 +105,13 @@ fn main() {
             let msg = f.to_string();
             eprintln!("cocoon: {msg}");
             g.log("error", &msg);
-            1
+            // As runc: exec's own failures are 255, apart from the exit codes of the
+            // process it runs.
+            if matches!(cli.cmd, Cmd::Exec(_)) {
+                255
+            } else {
+                1
+            }
         }
     };
     let _ = std::io::stdout().flush();
