@@ -51,6 +51,18 @@ impl Namespaces {
         f
     }
 
+    /// Each kind with its file name under `/proc/<pid>/ns/`, in the kernel's usual order.
+    pub const PROC_NAMES: [(Namespaces, &'static str); 8] = [
+        (Namespaces::MOUNT, "mnt"),
+        (Namespaces::UTS, "uts"),
+        (Namespaces::IPC, "ipc"),
+        (Namespaces::PID, "pid"),
+        (Namespaces::NET, "net"),
+        (Namespaces::USER, "user"),
+        (Namespaces::CGROUP, "cgroup"),
+        (Namespaces::TIME, "time"),
+    ];
+
     /// The `CLONE_NEW*` flags for `setns` with a pidfd, time included.
     pub(crate) fn setns_flags(self) -> i32 {
         Self::FLAG_TABLE

@@ -13,18 +13,6 @@ use crate::error::{Error, Result};
 use crate::namespace::Namespaces;
 use crate::process::Process;
 
-/// The namespace kinds and their `/proc/<pid>/ns` names.
-const NS_FILES: [(Namespaces, &str); 8] = [
-    (Namespaces::MOUNT, "mnt"),
-    (Namespaces::UTS, "uts"),
-    (Namespaces::IPC, "ipc"),
-    (Namespaces::PID, "pid"),
-    (Namespaces::NET, "net"),
-    (Namespaces::USER, "user"),
-    (Namespaces::CGROUP, "cgroup"),
-    (Namespaces::TIME, "time"),
-];
-
 /// A running container found by the pid of its first process (its init).
 ///
 /// What an exec joins is read from the kernel, not trusted from a file: the namespaces
@@ -77,7 +65,7 @@ impl RunningContainer {
         // SAFETY: just returned by pidfd_open and owned by nobody else.
         let pidfd = unsafe { OwnedFd::from_raw_fd(fd as i32) };
         let mut namespaces = Namespaces::empty();
-        for (ns, name) in NS_FILES {
+        for (ns, name) in Namespaces::PROC_NAMES {
             let theirs = std::fs::metadata(format!("/proc/{pid}/ns/{name}"));
             let ours = std::fs::metadata(format!("/proc/self/ns/{name}"));
             match (theirs, ours) {

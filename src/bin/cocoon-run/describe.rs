@@ -25,16 +25,7 @@ pub fn human_bytes(n: u64) -> String {
 }
 
 fn ns_names(ns: Namespaces) -> String {
-    let all = [
-        (Namespaces::MOUNT, "mnt"),
-        (Namespaces::UTS, "uts"),
-        (Namespaces::IPC, "ipc"),
-        (Namespaces::PID, "pid"),
-        (Namespaces::NET, "net"),
-        (Namespaces::USER, "user"),
-        (Namespaces::CGROUP, "cgroup"),
-        (Namespaces::TIME, "time"),
-    ];
+    let all = Namespaces::PROC_NAMES;
     let v: Vec<&str> = all.iter().filter(|(n, _)| ns.contains(*n)).map(|(_, s)| *s).collect();
     if v.is_empty() { "none".into() } else { v.join(" ") }
 }
