@@ -334,6 +334,25 @@ fn exec_runs_a_process_in_the_container_as_runc_does() {
         assert!(o.status.success(), "{}: {}", rt.name(), String::from_utf8_lossy(&o.stderr));
         let json_out = String::from_utf8_lossy(&o.stdout).into_owned();
         assert!(json_out.starts_with("from-json ") && json_out != "from-json 1\n", "{}: {json_out}", rt.name());
+        // --preserve-fds: our fd 3 is the process's fd 3.
+        std::fs::write(b.dir.join("fd3"), "via-fd-3").unwrap();
+        let f = std::fs::File::open(b.dir.join("fd3")).unwrap();
+        let raw = std::os::fd::AsRawFd::as_raw_fd(&f);
+        let mut cmd = Command::new(rt.bin);
+        cmd.arg("--root").arg(rt.root.path()).args(["exec", "--preserve-fds", "1", "exec", "sh", "-c", "cat <&3"]).stdin(Stdio::null());
+        // SAFETY: dup2 and fcntl only (async-signal-safe) between fork and exec; the
+        // fcntl clears close-on-exec also when the file already was fd 3.
+        unsafe {
+            std::os::unix::process::CommandExt::pre_exec(&mut cmd, move || {
+                if libc::dup2(raw, 3) < 0 || libc::fcntl(3, libc::F_SETFD, 0) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            })
+        };
+        let o = cmd.output().unwrap();
+        assert_eq!(String::from_utf8_lossy(&o.stdout), "via-fd-3", "{}: {}", rt.name(), String::from_utf8_lossy(&o.stderr));
+        drop(f);
         // Detached with a pid file: the process runs in the container's pid namespace.
         let pidfile = b.dir.join("exec.pid");
         // (stdio to files: the process keeps it open after exec returns)

@@ -58,16 +58,8 @@ fn create_held(g: &Global, a: &CreateArgs) -> Result<(Container, Record), Failur
     let (parent, leaf) = cgroup_place(conv.cgroups_path.as_deref(), &a.id)?;
     let cg = b.get_cgroup().cloned().unwrap_or_else(CgroupConfig::new).parent(&parent).name(&leaf);
     b.set_cgroup(cg).set_id(&a.id).set_direct_child(true);
-    for i in 0..a.preserve_fds {
-        let fd = 3 + i as i32;
-        // SAFETY: fcntl(F_DUPFD_CLOEXEC) on a number the caller says it passes us; a fresh
-        // copy that we own (or -1, for a number that is not open).
-        let dup = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3) };
-        if dup < 0 {
-            return Err(Failure::msg(format!("--preserve-fds {}: fd {fd} is not open", a.preserve_fds)));
-        }
-        // SAFETY: just returned by fcntl, owned by nobody else.
-        b.process_mut().add_fd(Arc::new(unsafe { OwnedFd::from_raw_fd(dup) }), fd);
+    for (dup, fd) in preserved_fds(a.preserve_fds)? {
+        b.process_mut().add_fd(dup, fd);
     }
     let plan = b.prepare().map_err(|e| Failure::Cocoon(e.to_string()))?;
     let dir = state::make_dir(&g.root, &a.id)?;
@@ -104,6 +96,24 @@ fn create_held(g: &Global, a: &CreateArgs) -> Result<(Container, Record), Failur
         let _ = std::fs::remove_dir_all(&dir);
     }
     made
+}
+
+/// `--preserve-fds N`: our own copies of fds 3..3+N, each with the number it keeps in the
+/// container (create's and exec's).
+pub fn preserved_fds(n: u32) -> Result<Vec<(Arc<OwnedFd>, i32)>, Failure> {
+    let mut v = Vec::new();
+    for i in 0..n {
+        let fd = 3 + i as i32;
+        // SAFETY: fcntl(F_DUPFD_CLOEXEC) on a number the caller says it passes us; a fresh
+        // copy that we own (or -1, for a number that is not open).
+        let dup = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3) };
+        if dup < 0 {
+            return Err(Failure::msg(format!("--preserve-fds {n}: fd {fd} is not open")));
+        }
+        // SAFETY: just returned by fcntl, owned by nobody else.
+        v.push((Arc::new(unsafe { OwnedFd::from_raw_fd(dup) }), fd));
+    }
+    Ok(v)
 }
 
 fn oci(e: OciError) -> Failure {

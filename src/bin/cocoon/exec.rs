@@ -6,8 +6,6 @@
 //! direct child, so that with `--detach` the engine's subreaper adopts and reaps it.
 
 use std::io::Read;
-use std::os::fd::{FromRawFd, OwnedFd};
-use std::sync::Arc;
 
 use cocoon::container::RunningContainer;
 use cocoon::oci::{exec_process_from_spec, Bundle};
@@ -41,16 +39,8 @@ pub fn exec(g: &Global, a: &ExecArgs) -> Result<u8, Failure> {
     if terminal {
         return Err(Failure::msg("process.terminal: cocoon's console support is not built yet; run without a tty"));
     }
-    for i in 0..a.preserve_fds {
-        let fd = 3 + i as i32;
-        // SAFETY: fcntl(F_DUPFD_CLOEXEC) on a number the caller says it passes us; a fresh
-        // copy that we own (or -1, for a number that is not open).
-        let dup = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3) };
-        if dup < 0 {
-            return Err(Failure::msg(format!("--preserve-fds {}: fd {fd} is not open", a.preserve_fds)));
-        }
-        // SAFETY: just returned by fcntl, owned by nobody else.
-        process.add_fd(Arc::new(unsafe { OwnedFd::from_raw_fd(dup) }), fd);
+    for (dup, fd) in crate::create::preserved_fds(a.preserve_fds)? {
+        process.add_fd(dup, fd);
     }
     let mut target = RunningContainer::open(rec.pid, Some(&rec.cgroup)).map_err(|e| Failure::Cocoon(format!("container {}: {e}", a.id)))?;
     // Checked once the pidfd pins the process: a reused pid is never joined.
