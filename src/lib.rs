@@ -35,6 +35,7 @@ mod child;
 
 pub mod cgroup;
 pub mod error;
+pub mod events;
 pub mod ffi;
 mod helper;
 pub mod image;

@@ -1,0 +1,337 @@
+//! [`EventSource`]: many containers, one epoll fd.
+
+use std::collections::{HashMap, VecDeque};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::time::{Duration, Instant};
+
+use super::cgroup_watch::CgroupWatch;
+use super::{Event, EventKind};
+use crate::error::{Error, Result};
+use crate::{Container, ExitStatus};
+
+/// The epoll data of the timer that re-reads v1 `freezer.state`.
+const TIMER: u64 = u64::MAX;
+/// How often v1 freezer states are re-read (the kernel has no notification for them).
+const FREEZER_TICK: Duration = Duration::from_millis(100);
+
+#[derive(Debug)]
+struct Entry {
+    id: String,
+    tag: u64,
+    /// Our own dup of the container's wait fd (its monitor's pidfd): readable on exit.
+    exit: OwnedFd,
+    cgroup: Option<CgroupWatch>,
+}
+
+/// Events of many containers behind one pollable fd (an epoll fd: [`AsFd`]).
+///
+/// Put the fd in an event loop (epoll, `select`, asyncio's `add_reader`); when it is
+/// readable, call [`EventSource::next_event`] until it returns `Ok(None)`. Each added
+/// container yields [`EventKind::Started`] first and [`EventKind::Exited`] last, exactly
+/// once each; it is then dropped from the source.
+///
+/// Exit statuses are read without reaping (`waitid(WNOWAIT)`): the [`Container`] handle
+/// stays the owner of its process. If the handle reaped it first ([`Container::wait`]
+/// before the event was read), the `Exited` event carries `None`.
+///
+/// cgroup v1 freezer: the kernel has no notification for `freezer.state`, so while a
+/// container with a v1 freezer cgroup is watched, a timerfd in the epoll set wakes the fd
+/// every 100 ms and the states are re-read (a pause and resume both inside one tick are
+/// not seen; every state a reader can observe is reported once, in order).
+#[derive(Debug)]
+pub struct EventSource {
+    epoll: OwnedFd,
+    entries: HashMap<u64, Entry>,
+    next_key: u64,
+    pending: VecDeque<Event>,
+    timer: Option<OwnedFd>,
+}
+
+fn last_os(op: &'static str, detail: impl Into<String>) -> Error {
+    Error::os(op, detail, std::io::Error::last_os_error())
+}
+
+fn epoll_ctl(epoll: RawFd, op: i32, fd: RawFd, data: u64) -> std::io::Result<()> {
+    let mut ev = libc::epoll_event { events: libc::EPOLLIN as u32, u64: data };
+    // SAFETY: valid fds and a valid epoll_event pointer (ignored for EPOLL_CTL_DEL).
+    if unsafe { libc::epoll_ctl(epoll, op, fd, &mut ev) } < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Peeks at the exit status behind `pidfd` without reaping: `Ok(None)` while it runs,
+/// `Err` (ECHILD) once someone reaped it.
+fn peek_status(pidfd: BorrowedFd<'_>) -> std::io::Result<Option<ExitStatus>> {
+    loop {
+        // SAFETY: siginfo_t is plain data; waitid fills it.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // SAFETY: waitid on a pidfd we hold with a valid siginfo pointer.
+        let r = unsafe {
+            libc::waitid(
+                libc::P_PIDFD,
+                pidfd.as_raw_fd() as libc::id_t,
+                &mut info,
+                libc::WEXITED | libc::WNOHANG | libc::WNOWAIT | libc::__WALL,
+            )
+        };
+        if r != 0 {
+            let e = std::io::Error::last_os_error();
+            if e.kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        // SAFETY: waitid succeeded; si_pid/si_status are valid for CLD_* codes.
+        let (pid, code, status) = unsafe { (info.si_pid(), info.si_code, info.si_status()) };
+        if pid == 0 {
+            return Ok(None);
+        }
+        return Ok(Some(if code == libc::CLD_EXITED {
+            ExitStatus::Exited(status)
+        } else {
+            ExitStatus::Signaled(status)
+        }));
+    }
+}
+
+impl EventSource {
+    /// An empty source.
+    pub fn new() -> Result<EventSource> {
+        // SAFETY: epoll_create1 has no memory preconditions; the result is checked.
+        let raw = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+        if raw < 0 {
+            return Err(last_os("epoll_create1", "event source"));
+        }
+        // SAFETY: `raw` is a fresh fd that nothing else owns.
+        let epoll = unsafe { OwnedFd::from_raw_fd(raw) };
+        Ok(EventSource { epoll, entries: HashMap::new(), next_key: 0, pending: VecDeque::new(), timer: None })
+    }
+
+    /// How many containers are watched (those whose `Exited` was not read yet).
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether no container is watched.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Watches `container`, whose events carry `tag`. Fails with
+    /// [`Error::AlreadyExited`] if its process was already reaped (then nothing is kept).
+    pub fn add(&mut self, container: &Container, tag: u64) -> Result<()> {
+        let id = container.id().to_string();
+        // SAFETY: F_DUPFD_CLOEXEC on a valid fd the container owns; the result is checked.
+        let raw = unsafe { libc::fcntl(container.wait_fd().as_raw_fd(), libc::F_DUPFD_CLOEXEC, 0) };
+        if raw < 0 {
+            return Err(last_os("dup wait fd", id));
+        }
+        // SAFETY: `raw` is a fresh fd that nothing else owns.
+        let exit = unsafe { OwnedFd::from_raw_fd(raw) };
+        match peek_status(exit.as_fd()) {
+            Err(e) if e.raw_os_error() == Some(libc::ECHILD) => return Err(Error::AlreadyExited),
+            Err(e) => return Err(Error::os("waitid", id, e)),
+            Ok(_) => {}
+        }
+        let cgroup = container.cgroup_path().map(CgroupWatch::new).transpose()?;
+        let key = self.next_key;
+        self.next_key += 1;
+        let entry = Entry { id, tag, exit, cgroup };
+        let mut added: Vec<RawFd> = Vec::new();
+        let fds: Vec<(RawFd, u64)> = std::iter::once((entry.exit.as_raw_fd(), key * 2))
+            .chain(entry.cgroup.iter().flat_map(|c| c.fds()).map(|f| (f.as_raw_fd(), key * 2 + 1)))
+            .collect();
+        for (fd, data) in fds {
+            if let Err(e) = epoll_ctl(self.epoll.as_raw_fd(), libc::EPOLL_CTL_ADD, fd, data) {
+                self.unregister(&added);
+                return Err(Error::os("epoll_ctl add", entry.id, e));
+            }
+            added.push(fd);
+        }
+        if entry.cgroup.as_ref().is_some_and(|c| c.needs_rescan()) {
+            if let Err(e) = self.start_timer() {
+                self.unregister(&added);
+                return Err(e);
+            }
+        }
+        self.pending.push_back(Event { id: entry.id.clone(), tag, kind: EventKind::Started });
+        self.entries.insert(key, entry);
+        Ok(())
+    }
+
+    fn unregister(&self, fds: &[RawFd]) {
+        for &fd in fds {
+            // The container keeps the file open, so closing our fd would not take it out
+            // of the epoll set: remove it explicitly. An error here leaves nothing to undo.
+            let _ = epoll_ctl(self.epoll.as_raw_fd(), libc::EPOLL_CTL_DEL, fd, 0);
+        }
+    }
+
+    fn start_timer(&mut self) -> Result<()> {
+        if self.timer.is_some() {
+            return Ok(());
+        }
+        // SAFETY: timerfd_create has no memory preconditions; the result is checked.
+        let raw = unsafe { libc::timerfd_create(libc::CLOCK_MONOTONIC, libc::TFD_CLOEXEC | libc::TFD_NONBLOCK) };
+        if raw < 0 {
+            return Err(last_os("timerfd_create", "freezer re-read"));
+        }
+        // SAFETY: `raw` is a fresh fd that nothing else owns.
+        let timer = unsafe { OwnedFd::from_raw_fd(raw) };
+        let tick = libc::timespec { tv_sec: 0, tv_nsec: FREEZER_TICK.as_nanos() as libc::c_long };
+        let spec = libc::itimerspec { it_interval: tick, it_value: tick };
+        // SAFETY: a valid timerfd and a valid itimerspec; the old value is not wanted.
+        if unsafe { libc::timerfd_settime(timer.as_raw_fd(), 0, &spec, std::ptr::null_mut()) } < 0 {
+            return Err(last_os("timerfd_settime", "freezer re-read"));
+        }
+        epoll_ctl(self.epoll.as_raw_fd(), libc::EPOLL_CTL_ADD, timer.as_raw_fd(), TIMER)
+            .map_err(|e| Error::os("epoll_ctl add", "freezer timer", e))?;
+        self.timer = Some(timer);
+        Ok(())
+    }
+
+    /// The next pending event, without blocking: `Ok(None)` when nothing is pending.
+    pub fn next_event(&mut self) -> Result<Option<Event>> {
+        if self.pending.is_empty() {
+            self.collect(0)?;
+        }
+        Ok(self.pending.pop_front())
+    }
+
+    /// The next event, waiting at most `limit` for one: `Ok(None)` if none came.
+    pub fn wait_timeout(&mut self, limit: Duration) -> Result<Option<Event>> {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(e) = self.next_event()? {
+                return Ok(Some(e));
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok(None);
+            }
+            // Round up so that a sub-millisecond rest does not spin.
+            let ms = i32::try_from(left.as_millis() + 1).unwrap_or(i32::MAX);
+            self.collect(ms)?;
+        }
+    }
+
+    /// The next event, waiting as long as it takes. `Ok(None)` only when nothing is
+    /// watched and nothing is pending (it would wait forever).
+    pub fn wait(&mut self) -> Result<Option<Event>> {
+        loop {
+            if let Some(e) = self.next_event()? {
+                return Ok(Some(e));
+            }
+            if self.entries.is_empty() {
+                return Ok(None);
+            }
+            self.collect(-1)?;
+        }
+    }
+
+    /// One `epoll_wait` (`timeout_ms` as it takes it), turning what is ready into events.
+    fn collect(&mut self, timeout_ms: i32) -> Result<()> {
+        let mut ready = [libc::epoll_event { events: 0, u64: 0 }; 64];
+        // SAFETY: a valid epoll fd and a buffer of `ready.len()` events.
+        let n = unsafe { libc::epoll_wait(self.epoll.as_raw_fd(), ready.as_mut_ptr(), ready.len() as i32, timeout_ms) };
+        if n < 0 {
+            let e = std::io::Error::last_os_error();
+            if e.kind() == std::io::ErrorKind::Interrupted {
+                return Ok(());
+            }
+            return Err(Error::os("epoll_wait", "event source", e));
+        }
+        let mut exited = Vec::new();
+        let mut cgroup_keys = Vec::new();
+        for ev in &ready[..n as usize] {
+            let data = ev.u64;
+            if data == TIMER {
+                if let Some(t) = &self.timer {
+                    let mut buf = [0u8; 8];
+                    // SAFETY: reading the 8-byte expiry count of our timerfd into `buf`.
+                    unsafe { libc::read(t.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+                }
+                cgroup_keys.extend(
+                    self.entries
+                        .iter()
+                        .filter(|(_, e)| e.cgroup.as_ref().is_some_and(|c| c.needs_rescan()))
+                        .map(|(k, _)| *k),
+                );
+            } else if data % 2 == 0 {
+                exited.push(data / 2);
+            } else {
+                cgroup_keys.push(data / 2);
+            }
+        }
+        cgroup_keys.sort_unstable();
+        cgroup_keys.dedup();
+        for key in cgroup_keys {
+            self.poll_cgroup(key);
+        }
+        exited.sort_unstable();
+        for key in exited {
+            // What the cgroup reported before the exit comes before it.
+            self.poll_cgroup(key);
+            self.finish(key)?;
+        }
+        Ok(())
+    }
+
+    fn poll_cgroup(&mut self, key: u64) {
+        let Some(entry) = self.entries.get_mut(&key) else {
+            return;
+        };
+        let Some(cg) = entry.cgroup.as_mut() else {
+            return;
+        };
+        let mut kinds = Vec::new();
+        cg.poll(&mut kinds);
+        for kind in kinds {
+            self.pending.push_back(Event { id: entry.id.clone(), tag: entry.tag, kind });
+        }
+    }
+
+    /// Emits the exit of the container at `key` and stops watching it.
+    fn finish(&mut self, key: u64) -> Result<()> {
+        let Some(entry) = self.entries.get(&key) else {
+            return Ok(());
+        };
+        let status = match peek_status(entry.exit.as_fd()) {
+            Ok(None) => return Ok(()), // spurious wake-up: still running
+            Ok(Some(s)) => Some(s),
+            Err(e) if e.raw_os_error() == Some(libc::ECHILD) => None, // reaped by its handle
+            Err(e) => return Err(Error::os("waitid", entry.id.clone(), e)),
+        };
+        let Some(entry) = self.entries.remove(&key) else {
+            return Ok(());
+        };
+        let fds: Vec<RawFd> = std::iter::once(entry.exit.as_raw_fd())
+            .chain(entry.cgroup.iter().flat_map(|c| c.fds()).map(|f| f.as_raw_fd()))
+            .collect();
+        self.unregister(&fds);
+        self.pending.push_back(Event { id: entry.id, tag: entry.tag, kind: EventKind::Exited(status) });
+        if self.timer.is_some() && !self.entries.values().any(|e| e.cgroup.as_ref().is_some_and(|c| c.needs_rescan())) {
+            if let Some(t) = self.timer.take() {
+                self.unregister(&[t.as_raw_fd()]);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl AsFd for EventSource {
+    /// The epoll fd: readable when [`EventSource::next_event`] has something to return.
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.epoll.as_fd()
+    }
+}
+
+impl Iterator for EventSource {
+    type Item = Result<Event>;
+
+    /// Blocks for the next event; ends when nothing is watched or pending.
+    fn next(&mut self) -> Option<Result<Event>> {
+        self.wait().transpose()
+    }
+}
