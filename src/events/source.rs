@@ -28,7 +28,8 @@ struct Entry {
 /// Put the fd in an event loop (epoll, `select`, asyncio's `add_reader`); when it is
 /// readable, call [`EventSource::next_event`] until it returns `Ok(None)`. Each added
 /// container yields [`EventKind::Started`] first and [`EventKind::Exited`] last, exactly
-/// once each; it is then dropped from the source.
+/// once each; it is then dropped from the source. `Started` is queued by `add` itself
+/// (the fd is not readable for it): drain `next_event` after adding.
 ///
 /// Exit statuses are read without reaping (`waitid(WNOWAIT)`): the [`Container`] handle
 /// stays the owner of its process. If the handle reaped it first ([`Container::wait`]
