@@ -134,3 +134,25 @@ fn adding_a_reaped_container_is_a_typed_error_and_keeps_no_fd() {
     assert_eq!(src.next_event().expect("next"), None);
     c.delete().expect("delete");
 }
+
+/// Deleting a container removes its cgroup, which signals the v1 OOM eventfd too: that is
+/// not an OOM. Only Started and Exited come.
+#[test]
+fn deleting_a_container_is_not_an_oom() {
+    let _g = lock();
+    let mut src = EventSource::new().expect("source");
+    let mut c = ContainerBuilder::new(sh("exit 0"))
+        .namespaces(Namespaces::MOUNT | Namespaces::PID)
+        .cgroup(CgroupConfig::new().memory_max(Bytes::mib(64)))
+        .spawn()
+        .expect("spawn");
+    src.add(&c, 7).expect("add");
+    assert_eq!(c.wait().expect("wait"), ExitStatus::Exited(0));
+    c.delete().expect("delete");
+    let mut kinds = Vec::new();
+    while let Some(e) = src.wait_timeout(Duration::from_millis(300)).expect("wait") {
+        kinds.push(e.kind);
+    }
+    assert_eq!(kinds.len(), 2, "{kinds:?}");
+    assert!(matches!(kinds[0], EventKind::Started) && matches!(kinds[1], EventKind::Exited(None)), "{kinds:?}");
+}

@@ -158,9 +158,13 @@ impl CgroupWatch {
         if let Some(m) = &self.v1_memory {
             // An OOM is reported when the kernel signalled the eventfd or the kill
             // counter grew (a notification read before an exit is never lost).
-            let t = read(&m.oom_control).unwrap_or_default();
+            // The kernel also signals the eventfd when the cgroup is removed (a handle
+            // deleting its container): only a cgroup that still exists had an OOM.
+            let text = read(&m.oom_control);
+            let alive = text.is_some();
+            let t = text.unwrap_or_default();
             let kill = field(&t, "oom_kill").unwrap_or(self.last_kill);
-            if kill > self.last_kill || v1_fired {
+            if kill > self.last_kill || (v1_fired && alive) {
                 out.push(EventKind::Oom);
             }
             if kill > self.last_kill {
