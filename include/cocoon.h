@@ -4,8 +4,9 @@
  *
  * Conventions
  *  - Handles are opaque: cocoon_builder, cocoon_container, cocoon_exec_process (and
- *    cocoon_process, cocoon_output, cocoon_image_store, cocoon_image_list). Each
- *    creating call has exactly one releasing call; releasing NULL is a no-op.
+ *    cocoon_process, cocoon_output, cocoon_image_store, cocoon_image_list,
+ *    cocoon_events). Each creating call has exactly one releasing call; releasing NULL
+ *    is a no-op.
  *    cocoon_container_spawn does not consume the builder.
  *  - Every fallible call returns int: COCOON_OK (0) or a negative COCOON_E_* code. Codes
  *    are never renumbered or reused. After a failure, cocoon_last_error_code/_errno/
@@ -505,6 +506,30 @@
 // `cocoon_output_ended_by`: the cgroup's pids limit refused a fork at least once.
 #define COCOON_ENDED_PIDS_LIMIT 4
 
+// `cocoon_event.kind`: the container was added while running (its first event).
+#define COCOON_EVENT_STARTED 1
+
+// `cocoon_event.kind`: the first process ended (its last event; `exit_code`/`signal`).
+#define COCOON_EVENT_EXITED 2
+
+// `cocoon_event.kind`: the cgroup hit its memory limit.
+#define COCOON_EVENT_OOM 3
+
+// `cocoon_event.kind`: the kernel OOM-killed `count` processes since the last report.
+#define COCOON_EVENT_OOM_KILL 4
+
+// `cocoon_event.kind`: the cgroup became frozen.
+#define COCOON_EVENT_PAUSED 5
+
+// `cocoon_event.kind`: the cgroup was thawed.
+#define COCOON_EVENT_RESUMED 6
+
+// Room for a container id (at most 64 bytes) and its NUL.
+#define COCOON_EVENT_ID_MAX 65
+
+// The smallest `cocoon_event.size` accepted: the size of the first version.
+#define COCOON_EVENT_SIZE_V1 104
+
 // Told by the contents: a directory is an OCI layout, a tar file an oci- or docker-archive.
 #define COCOON_IMAGE_FORMAT_AUTO 0
 
@@ -547,6 +572,9 @@ typedef struct cocoon_builder cocoon_builder;
 // (the same, reporting cleanup errors) or `cocoon_container_detach` (leave it running).
 // Not thread-safe: do not use one handle from two threads at once.
 typedef struct cocoon_container cocoon_container;
+
+// Opaque: an event source watching any number of containers.
+typedef struct cocoon_events cocoon_events;
 
 // A process exec'd into a running container. Opaque; created by
 // `cocoon_container_exec` or `cocoon_container_exec_process`, freed (killed and reaped if still running) by
@@ -612,6 +640,29 @@ typedef struct {
     // Block device write operations.
     uint64_t io_write_ops;
 } cocoon_stats;
+
+// One event, filled by `cocoon_events_next` / `cocoon_events_wait`.
+//
+// The struct grows at its end in later versions: set `size` to `sizeof(cocoon_event)`
+// before the call; cocoon fills at most that many bytes and sets `size` to how many it
+// filled. Kinds added later are new `COCOON_EVENT_*` values: ignore unknown ones.
+typedef struct {
+    // In: `sizeof(cocoon_event)` as the caller knows it. Out: the bytes cocoon filled.
+    uint32_t size;
+    // What happened: a `COCOON_EVENT_*` value.
+    uint32_t kind;
+    // The tag given to `cocoon_events_add`.
+    uint64_t tag;
+    // `COCOON_EVENT_EXITED`: the exit code, or -1 when a signal ended it (or when the
+    // handle had reaped the process first: then `signal` is 0 too). Otherwise 0.
+    int32_t exit_code;
+    // `COCOON_EVENT_EXITED`: the signal that killed it, else 0.
+    int32_t signal;
+    // `COCOON_EVENT_OOM_KILL`: how many processes were killed since the previous one.
+    uint64_t count;
+    // The container's id, NUL-terminated.
+    char id[COCOON_EVENT_ID_MAX];
+} cocoon_event;
 
 #ifdef __cplusplus
 extern "C" {
@@ -1705,6 +1756,43 @@ int cocoon_output_stderr(const cocoon_output *output,
 
 // Frees a result of `cocoon_builder_run_output`. NULL is a no-op.
 void cocoon_output_free(cocoon_output *output);
+
+// A new, empty event source. Free with `cocoon_events_free`.
+int cocoon_events_new(cocoon_events **out);
+
+// Watches `container` (running) under `tag`: it yields `COCOON_EVENT_STARTED` first (queued
+// at once: drain `cocoon_events_next` after adding), `COCOON_EVENT_EXITED` last, and then
+// leaves the source. The source keeps its own fds: the container handle stays the owner
+// of its process and may be freed before the source. A container whose process was already
+// reaped -> `COCOON_E_ALREADY_EXITED`.
+int cocoon_events_add(cocoon_events *events,
+                      const cocoon_container *container,
+                      uint64_t tag);
+
+// `*fd` receives the source's fd (owned by it: poll it, do not read or close it). It polls
+// readable (`POLLIN`) when `cocoon_events_next` has something to return.
+int cocoon_events_fd(const cocoon_events *events,
+                     int *fd);
+
+// `*count` receives how many containers are watched (those whose exit was not read yet).
+int cocoon_events_count(const cocoon_events *events,
+                        size_t *count);
+
+// The next event without blocking: `*got` is 1 and `*out` filled, or `*got` is 0 when
+// nothing is pending (`out->size` must be set, see `cocoon_event`).
+int cocoon_events_next(cocoon_events *events,
+                       cocoon_event *out,
+                       int *got);
+
+// Like `cocoon_events_next`, waiting up to `timeout_ms` milliseconds for an event (-1:
+// until one comes; then `*got` is 0 only when nothing is watched and nothing is pending).
+int cocoon_events_wait(cocoon_events *events,
+                       int timeout_ms,
+                       cocoon_event *out,
+                       int *got);
+
+// Frees the source (the containers are not touched). NULL is a no-op.
+void cocoon_events_free(cocoon_events *events);
 
 // Opens the image store at `dir` (NULL: /var/lib/cocoon/images), creating it if needed;
 // removes what interrupted imports left. On success `*out` receives the handle.

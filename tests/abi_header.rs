@@ -18,6 +18,7 @@ const SOURCES: &[&str] = &[
     "src/ffi/container.rs",
     "src/ffi/exec_process.rs",
     "src/ffi/sweep.rs",
+    "src/ffi/events.rs",
     "src/ffi/image.rs",
 ];
 

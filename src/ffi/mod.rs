@@ -32,6 +32,7 @@ pub mod sweep;
 pub mod update;
 pub mod running;
 pub mod run;
+pub mod events;
 #[cfg(feature = "image")]
 pub mod image;
 // Not exported: the argument helpers every file above uses.

@@ -59,5 +59,7 @@ void test_landlock_errors(void);
 void test_landlock_containers(void);
 void test_image_errors(void);
 void test_image_containers(void);
+void test_events_errors(void);
+void test_events_containers(void);
 
 #endif

@@ -341,6 +341,7 @@ int main(int argc, char **argv) {
     test_landlock_errors();
     test_image_errors();
     test_create_errors();
+    test_events_errors();
     if (containers) {
         if (geteuid() != 0) {
             fprintf(stderr, "abi_test: container checks need root (use --no-containers)\n");
@@ -355,6 +356,7 @@ int main(int argc, char **argv) {
             test_landlock_containers();
             test_image_containers();
             test_create_containers();
+            test_events_containers();
         }
     }
     printf("abi_test: %d checks passed, %d failed\n", passed, failed);

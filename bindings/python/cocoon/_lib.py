@@ -42,6 +42,26 @@ class _ImageList(ctypes.Structure):
     """Opaque cocoon_image_list."""
 
 
+class _Events(ctypes.Structure):
+    """Opaque cocoon_events."""
+
+
+EVENT_ID_MAX = 65
+
+
+class Event(ctypes.Structure):
+    """struct cocoon_event (set `size` to ctypes.sizeof(Event) before the call)."""
+    _fields_ = [
+        ("size", c_uint32),
+        ("kind", c_uint32),
+        ("tag", c_uint64),
+        ("exit_code", ctypes.c_int32),
+        ("signal", ctypes.c_int32),
+        ("count", c_uint64),
+        ("id", ctypes.c_char * EVENT_ID_MAX),
+    ]
+
+
 class Stats(ctypes.Structure):
     """struct cocoon_stats (set `size` to ctypes.sizeof(Stats) before the call)."""
     _fields_ = [
@@ -71,6 +91,7 @@ if TYPE_CHECKING:  # the handle pointer types, as type checkers can name them
     OutputP = ctypes._Pointer[_Output]
     ImageStoreP = ctypes._Pointer[_ImageStore]
     ImageListP = ctypes._Pointer[_ImageList]
+    EventsP = ctypes._Pointer[_Events]
 else:
     BuilderP = POINTER(_Builder)
     ContainerP = POINTER(_Container)
@@ -80,6 +101,7 @@ else:
     OutputP = POINTER(_Output)
     ImageStoreP = POINTER(_ImageStore)
     ImageListP = POINTER(_ImageList)
+    EventsP = POINTER(_Events)
 c_char_pp = POINTER(c_char_p)
 c_int_p = POINTER(c_int)
 
@@ -239,6 +261,14 @@ _SIGNATURES = {
     "cocoon_container_cgroup_path": ([ContainerP, POINTER(c_char_p)], c_int),
     "cocoon_container_selinux_label": ([ContainerP, POINTER(c_char_p)], c_int),
     "cocoon_container_network": ([ContainerP, POINTER(c_char_p), POINTER(c_char_p)], c_int),
+    # events
+    "cocoon_events_new": ([POINTER(EventsP)], c_int),
+    "cocoon_events_add": ([EventsP, ContainerP, c_uint64], c_int),
+    "cocoon_events_fd": ([EventsP, c_int_p], c_int),
+    "cocoon_events_count": ([EventsP, POINTER(c_size_t)], c_int),
+    "cocoon_events_next": ([EventsP, POINTER(Event), c_int_p], c_int),
+    "cocoon_events_wait": ([EventsP, c_int, POINTER(Event), c_int_p], c_int),
+    "cocoon_events_free": ([EventsP], None),
     # exec
     "cocoon_exec_process_pid": ([ExecP, c_int_p], c_int),
     "cocoon_exec_process_wait": ([ExecP, c_int_p, c_int_p], c_int),

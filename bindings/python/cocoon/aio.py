@@ -4,11 +4,11 @@ process) and its PIPE streams as asyncio StreamReader/StreamWriter."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any, NamedTuple, Optional
+from typing import Any, AsyncIterator, NamedTuple, Optional
 
 from .errors import AlreadyExited
 
-__all__ = ["Streams"]
+__all__ = ["Streams", "events_async"]
 
 
 class Streams(NamedTuple):
@@ -64,3 +64,28 @@ async def streams(proc: Any) -> Streams:
             await loop.connect_read_pipe(lambda r=reader: asyncio.StreamReaderProtocol(r), f)
         readers.append(reader)
     return Streams(writer, readers[0], readers[1])
+
+
+async def events_async(source: Any) -> AsyncIterator[Any]:
+    """Yields `source`'s (an EventSource) events, waiting on its fd with loop.add_reader;
+    ends when nothing is watched and nothing is pending."""
+    loop = asyncio.get_running_loop()
+    fd = source.fileno()
+    while True:
+        ev = source.next()
+        if ev is not None:
+            yield ev
+            continue
+        if len(source) == 0:
+            return
+        ready = loop.create_future()
+
+        def readable(f: "asyncio.Future[None]" = ready) -> None:
+            if not f.done():
+                f.set_result(None)
+
+        loop.add_reader(fd, readable)
+        try:
+            await ready
+        finally:
+            loop.remove_reader(fd)

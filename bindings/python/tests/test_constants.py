@@ -74,3 +74,16 @@ def test_strerror_known_exactly_for_header_codes():
 
 def test_ended_by_matches_header():
     assert _members(cocoon.EndedBy) == _defines("COCOON_ENDED_")
+
+
+def test_event_kinds_match_header():
+    header = _defines("COCOON_EVENT_")
+    header.pop("ID_MAX")
+    header.pop("SIZE_V1")
+    assert _members(cocoon.EventKind) == header
+    assert ctypes_size_of_event() == int(re.search(r"^#define COCOON_EVENT_SIZE_V1 (\d+)", HEADER.read_text(), re.M).group(1))
+
+
+def ctypes_size_of_event() -> int:
+    import ctypes
+    return ctypes.sizeof(_lib.Event)
