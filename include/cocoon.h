@@ -524,6 +524,18 @@
 // `cocoon_event.kind`: the cgroup was thawed.
 #define COCOON_EVENT_RESUMED 6
 
+// `cocoon_event.kind`: the health checks changed the status (`health`).
+#define COCOON_EVENT_HEALTH 7
+
+// `cocoon_event.health`: no check has passed yet (and not enough failed).
+#define COCOON_HEALTH_STARTING 1
+
+// `cocoon_event.health`: the last check passed.
+#define COCOON_HEALTH_HEALTHY 2
+
+// `cocoon_event.health`: `retries` checks in a row failed.
+#define COCOON_HEALTH_UNHEALTHY 3
+
 // Room for a container id (at most 64 bytes) and its NUL.
 #define COCOON_EVENT_ID_MAX 65
 
@@ -660,6 +672,8 @@ typedef struct {
     int32_t signal;
     // `COCOON_EVENT_OOM_KILL`: how many processes were killed since the previous one.
     uint64_t count;
+    // `COCOON_EVENT_HEALTH`: the new status, a `COCOON_HEALTH_*` value. Otherwise 0.
+    uint32_t health;
     // The container's id, NUL-terminated.
     char id[COCOON_EVENT_ID_MAX];
 } cocoon_event;
@@ -1768,6 +1782,23 @@ int cocoon_events_new(cocoon_events **out);
 int cocoon_events_add(cocoon_events *events,
                       const cocoon_container *container,
                       uint64_t tag);
+
+// Like `cocoon_events_add`, and runs the health check `check` (a process handle: exec'd
+// into the container, its stdio becomes /dev/null; not consumed) with Docker's
+// semantics: `interval_ms` after the add and after each check ends, killed at
+// `timeout_ms` (a failure), `retries` failures in a row (not counting those in the first
+// `start_period_ms`) make it unhealthy, a pass makes it healthy; each change is a
+// `COCOON_EVENT_HEALTH` event. Checks run while the source is read (`cocoon_events_next`/
+// `_wait` do what is due), one at a time, none while the container is paused. An
+// interval or timeout of 0 or retries of 0 -> `COCOON_E_INVALID_CONFIG`.
+int cocoon_events_add_health(cocoon_events *events,
+                             const cocoon_container *container,
+                             uint64_t tag,
+                             const cocoon_process *check,
+                             uint64_t interval_ms,
+                             uint64_t timeout_ms,
+                             uint32_t retries,
+                             uint64_t start_period_ms);
 
 // `*fd` receives the source's fd (owned by it: poll it, do not read or close it). It polls
 // readable (`POLLIN`) when `cocoon_events_next` has something to return.

@@ -199,6 +199,21 @@ impl CgroupWatch {
     }
 }
 
+impl CgroupWatch {
+    /// Whether the cgroup is frozen or asked to freeze, read now: a process exec'd into it
+    /// would stop before it reports, and the exec with it.
+    pub(super) fn frozen_now(&self) -> bool {
+        if let Some(p) = &self.freezer_state {
+            return read(p).is_some_and(|s| s.trim() != "THAWED");
+        }
+        self.cgroup_events
+            .as_ref()
+            .and_then(|p| p.parent())
+            .and_then(|d| read(&d.join("cgroup.freeze")))
+            .is_some_and(|s| s.trim() == "1")
+    }
+}
+
 /// Reads a non-blocking fd until it is empty; whether anything was read.
 fn drain(fd: BorrowedFd<'_>) -> bool {
     let mut buf = [0u8; 4096];

@@ -15,8 +15,10 @@
 //! ```
 
 mod cgroup_watch;
+mod health;
 mod source;
 
+pub use health::{HealthCheck, HealthStatus};
 pub use source::EventSource;
 
 /// What happened to a container.
@@ -40,6 +42,8 @@ pub enum EventKind {
     Paused,
     /// The cgroup was thawed.
     Resumed,
+    /// The health checks ([`EventSource::add_with_health`]) changed the container's status.
+    Health(HealthStatus),
 }
 
 /// One event of one container.

@@ -5,12 +5,19 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::time::{Duration, Instant};
 
 use super::cgroup_watch::CgroupWatch;
+use super::health::{Health, HealthCheck};
 use super::{Event, EventKind};
 use crate::error::{Error, Result};
 use crate::{Container, ExitStatus};
 
 /// The epoll data of the timer that re-reads v1 `freezer.state`.
 const TIMER: u64 = u64::MAX;
+/// The epoll data of the one-shot timer of the next health check deadline.
+const HEALTH_TIMER: u64 = u64::MAX - 1;
+/// Epoll data of a container's fds: `key * 4 +` one of these.
+const EXIT: u64 = 0;
+const CGROUP: u64 = 1;
+const CHECK: u64 = 2;
 /// How often v1 freezer states are re-read (the kernel has no notification for them).
 const FREEZER_TICK: Duration = Duration::from_millis(100);
 
@@ -21,6 +28,7 @@ struct Entry {
     /// Our own dup of the container's wait fd (its monitor's pidfd): readable on exit.
     exit: OwnedFd,
     cgroup: Option<CgroupWatch>,
+    health: Option<Health>,
 }
 
 /// Events of many containers behind one pollable fd (an epoll fd: [`AsFd`]).
@@ -46,13 +54,14 @@ pub struct EventSource {
     next_key: u64,
     pending: VecDeque<Event>,
     timer: Option<OwnedFd>,
+    health_timer: Option<OwnedFd>,
 }
 
 fn last_os(op: &'static str, detail: impl Into<String>) -> Error {
     Error::os(op, detail, std::io::Error::last_os_error())
 }
 
-fn epoll_ctl(epoll: RawFd, op: i32, fd: RawFd, data: u64) -> std::io::Result<()> {
+pub(super) fn epoll_ctl(epoll: RawFd, op: i32, fd: RawFd, data: u64) -> std::io::Result<()> {
     let mut ev = libc::epoll_event { events: libc::EPOLLIN as u32, u64: data };
     // SAFETY: valid fds and a valid epoll_event pointer (ignored for EPOLL_CTL_DEL).
     if unsafe { libc::epoll_ctl(epoll, op, fd, &mut ev) } < 0 {
@@ -106,7 +115,14 @@ impl EventSource {
         }
         // SAFETY: `raw` is a fresh fd that nothing else owns.
         let epoll = unsafe { OwnedFd::from_raw_fd(raw) };
-        Ok(EventSource { epoll, entries: HashMap::new(), next_key: 0, pending: VecDeque::new(), timer: None })
+        Ok(EventSource {
+            epoll,
+            entries: HashMap::new(),
+            next_key: 0,
+            pending: VecDeque::new(),
+            timer: None,
+            health_timer: None,
+        })
     }
 
     /// How many containers are watched (those whose `Exited` was not read yet).
@@ -122,6 +138,20 @@ impl EventSource {
     /// Watches `container`, whose events carry `tag`. Fails with
     /// [`Error::AlreadyExited`] if its process was already reaped (then nothing is kept).
     pub fn add(&mut self, container: &Container, tag: u64) -> Result<()> {
+        self.add_inner(container, tag, None)
+    }
+
+    /// Like [`EventSource::add`], and runs `check` on the container (Docker's
+    /// `HEALTHCHECK`): its status starts as [`super::HealthStatus::Starting`] and each
+    /// change is an [`EventKind::Health`] event. The checks run while this source is read
+    /// (each `next_event`/`wait` call does what is due), so keep reading it; a check is
+    /// exec'd from the reading thread, one at a time per container, and none while the
+    /// container is paused. A check still running when the container exits is killed.
+    pub fn add_with_health(&mut self, container: &Container, tag: u64, check: HealthCheck) -> Result<()> {
+        self.add_inner(container, tag, Some(check))
+    }
+
+    fn add_inner(&mut self, container: &Container, tag: u64, check: Option<HealthCheck>) -> Result<()> {
         let id = container.id().to_string();
         // SAFETY: F_DUPFD_CLOEXEC on a valid fd the container owns; the result is checked.
         let raw = unsafe { libc::fcntl(container.wait_fd().as_raw_fd(), libc::F_DUPFD_CLOEXEC, 0) };
@@ -136,12 +166,16 @@ impl EventSource {
             Ok(_) => {}
         }
         let cgroup = container.cgroup_path().map(CgroupWatch::new).transpose()?;
+        let health = check.map(|c| Health::new(container, c)).transpose()?;
+        if health.is_some() {
+            self.ensure_health_timer()?;
+        }
         let key = self.next_key;
         self.next_key += 1;
-        let entry = Entry { id, tag, exit, cgroup };
+        let entry = Entry { id, tag, exit, cgroup, health };
         let mut added: Vec<RawFd> = Vec::new();
-        let fds: Vec<(RawFd, u64)> = std::iter::once((entry.exit.as_raw_fd(), key * 2))
-            .chain(entry.cgroup.iter().flat_map(|c| c.fds()).map(|f| (f.as_raw_fd(), key * 2 + 1)))
+        let fds: Vec<(RawFd, u64)> = std::iter::once((entry.exit.as_raw_fd(), key * 4 + EXIT))
+            .chain(entry.cgroup.iter().flat_map(|c| c.fds()).map(|f| (f.as_raw_fd(), key * 4 + CGROUP)))
             .collect();
         for (fd, data) in fds {
             if let Err(e) = epoll_ctl(self.epoll.as_raw_fd(), libc::EPOLL_CTL_ADD, fd, data) {
@@ -158,7 +192,78 @@ impl EventSource {
         }
         self.pending.push_back(Event { id: entry.id.clone(), tag, kind: EventKind::Started });
         self.entries.insert(key, entry);
+        self.arm_health_timer();
         Ok(())
+    }
+
+    fn ensure_health_timer(&mut self) -> Result<()> {
+        if self.health_timer.is_some() {
+            return Ok(());
+        }
+        // SAFETY: timerfd_create has no memory preconditions; the result is checked.
+        let raw = unsafe { libc::timerfd_create(libc::CLOCK_MONOTONIC, libc::TFD_CLOEXEC | libc::TFD_NONBLOCK) };
+        if raw < 0 {
+            return Err(last_os("timerfd_create", "health checks"));
+        }
+        // SAFETY: `raw` is a fresh fd that nothing else owns.
+        let timer = unsafe { OwnedFd::from_raw_fd(raw) };
+        epoll_ctl(self.epoll.as_raw_fd(), libc::EPOLL_CTL_ADD, timer.as_raw_fd(), HEALTH_TIMER)
+            .map_err(|e| Error::os("epoll_ctl add", "health timer", e))?;
+        self.health_timer = Some(timer);
+        Ok(())
+    }
+
+    /// Sets the health timer to the earliest deadline of any container's checks (a
+    /// one-shot timer: re-armed after each round), or disarms it.
+    fn arm_health_timer(&self) {
+        let Some(t) = &self.health_timer else {
+            return;
+        };
+        let next = self.entries.values().filter_map(|e| e.health.as_ref()).map(Health::next_deadline).min();
+        let zero = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        let value = match next {
+            None => zero,
+            Some(at) => {
+                // At least 1 ns: an all-zero value would disarm the timer.
+                let d = at.saturating_duration_since(Instant::now()).max(Duration::from_nanos(1));
+                libc::timespec {
+                    tv_sec: d.as_secs().min(i64::MAX as u64) as libc::time_t,
+                    tv_nsec: d.subsec_nanos() as libc::c_long,
+                }
+            }
+        };
+        let spec = libc::itimerspec { it_interval: zero, it_value: value };
+        // SAFETY: a valid timerfd and a valid itimerspec; the old value is not wanted. It
+        // cannot fail for these arguments.
+        unsafe { libc::timerfd_settime(t.as_raw_fd(), 0, &spec, std::ptr::null_mut()) };
+    }
+
+    /// Advances the health checks of `keys` and of every container whose check deadline
+    /// has come.
+    fn step_health(&mut self, mut keys: Vec<u64>) {
+        let now = Instant::now();
+        keys.extend(
+            self.entries
+                .iter()
+                .filter(|(_, e)| e.health.as_ref().is_some_and(|h| h.next_deadline() <= now))
+                .map(|(k, _)| *k),
+        );
+        keys.sort_unstable();
+        keys.dedup();
+        let epoll = self.epoll.as_raw_fd();
+        for key in keys {
+            let Some(entry) = self.entries.get_mut(&key) else {
+                continue;
+            };
+            let paused = entry.cgroup.as_ref().is_some_and(CgroupWatch::frozen_now);
+            let Some(h) = entry.health.as_mut() else {
+                continue;
+            };
+            if let Some(status) = h.step(now, paused, epoll, key * 4 + CHECK) {
+                self.pending.push_back(Event { id: entry.id.clone(), tag: entry.tag, kind: EventKind::Health(status) });
+            }
+        }
+        self.arm_health_timer();
     }
 
     fn unregister(&self, fds: &[RawFd]) {
@@ -245,6 +350,7 @@ impl EventSource {
         }
         let mut exited = Vec::new();
         let mut cgroup_keys = Vec::new();
+        let mut check_keys = Vec::new();
         for ev in &ready[..n as usize] {
             let data = ev.u64;
             if data == TIMER {
@@ -259,16 +365,27 @@ impl EventSource {
                         .filter(|(_, e)| e.cgroup.as_ref().is_some_and(|c| c.needs_rescan()))
                         .map(|(k, _)| *k),
                 );
-            } else if data % 2 == 0 {
-                exited.push(data / 2);
+            } else if data == HEALTH_TIMER {
+                if let Some(t) = &self.health_timer {
+                    let mut buf = [0u8; 8];
+                    // SAFETY: reading the 8-byte expiry count of our timerfd into `buf`.
+                    unsafe { libc::read(t.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+                }
             } else {
-                cgroup_keys.push(data / 2);
+                match data % 4 {
+                    EXIT => exited.push(data / 4),
+                    CGROUP => cgroup_keys.push(data / 4),
+                    _ => check_keys.push(data / 4),
+                }
             }
         }
         cgroup_keys.sort_unstable();
         cgroup_keys.dedup();
         for key in cgroup_keys {
             self.poll_cgroup(key);
+        }
+        if self.health_timer.is_some() {
+            self.step_health(check_keys);
         }
         exited.sort_unstable();
         for key in exited {
@@ -304,9 +421,12 @@ impl EventSource {
             Err(e) if e.raw_os_error() == Some(libc::ECHILD) => None, // reaped by its handle
             Err(e) => return Err(Error::os("waitid", entry.id.clone(), e)),
         };
-        let Some(entry) = self.entries.remove(&key) else {
+        let Some(mut entry) = self.entries.remove(&key) else {
             return Ok(());
         };
+        if let Some(h) = entry.health.as_mut() {
+            h.stop(self.epoll.as_raw_fd());
+        }
         let fds: Vec<RawFd> = std::iter::once(entry.exit.as_raw_fd())
             .chain(entry.cgroup.iter().flat_map(|c| c.fds()).map(|f| f.as_raw_fd()))
             .collect();

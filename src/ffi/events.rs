@@ -5,8 +5,9 @@ use std::os::fd::AsRawFd;
 use std::time::Duration;
 
 use super::container::cocoon_container;
+use super::process::cocoon_process;
 use super::{guard, nonnull, put, Fail};
-use crate::events::{Event, EventKind, EventSource};
+use crate::events::{Event, EventKind, EventSource, HealthCheck, HealthStatus};
 use crate::ExitStatus;
 
 /// Opaque: an event source watching any number of containers.
@@ -26,6 +27,15 @@ pub const COCOON_EVENT_OOM_KILL: u32 = 4;
 pub const COCOON_EVENT_PAUSED: u32 = 5;
 /// `cocoon_event.kind`: the cgroup was thawed.
 pub const COCOON_EVENT_RESUMED: u32 = 6;
+/// `cocoon_event.kind`: the health checks changed the status (`health`).
+pub const COCOON_EVENT_HEALTH: u32 = 7;
+
+/// `cocoon_event.health`: no check has passed yet (and not enough failed).
+pub const COCOON_HEALTH_STARTING: u32 = 1;
+/// `cocoon_event.health`: the last check passed.
+pub const COCOON_HEALTH_HEALTHY: u32 = 2;
+/// `cocoon_event.health`: `retries` checks in a row failed.
+pub const COCOON_HEALTH_UNHEALTHY: u32 = 3;
 
 /// Room for a container id (at most 64 bytes) and its NUL.
 pub const COCOON_EVENT_ID_MAX: usize = 65;
@@ -51,6 +61,8 @@ pub struct cocoon_event {
     pub signal: i32,
     /// `COCOON_EVENT_OOM_KILL`: how many processes were killed since the previous one.
     pub count: u64,
+    /// `COCOON_EVENT_HEALTH`: the new status, a `COCOON_HEALTH_*` value. Otherwise 0.
+    pub health: u32,
     /// The container's id, NUL-terminated.
     pub id: [c_char; COCOON_EVENT_ID_MAX],
 }
@@ -61,8 +73,16 @@ pub const COCOON_EVENT_SIZE_V1: u32 = 104;
 const _: () = assert!(std::mem::size_of::<cocoon_event>() == COCOON_EVENT_SIZE_V1 as usize);
 
 fn to_c_event(e: &Event) -> cocoon_event {
-    let mut out =
-        cocoon_event { size: 0, kind: 0, tag: e.tag, exit_code: 0, signal: 0, count: 0, id: [0; COCOON_EVENT_ID_MAX] };
+    let mut out = cocoon_event {
+        size: 0,
+        kind: 0,
+        tag: e.tag,
+        exit_code: 0,
+        signal: 0,
+        count: 0,
+        health: 0,
+        id: [0; COCOON_EVENT_ID_MAX],
+    };
     out.kind = match e.kind {
         EventKind::Started => COCOON_EVENT_STARTED,
         EventKind::Exited(s) => {
@@ -80,6 +100,14 @@ fn to_c_event(e: &Event) -> cocoon_event {
         }
         EventKind::Paused => COCOON_EVENT_PAUSED,
         EventKind::Resumed => COCOON_EVENT_RESUMED,
+        EventKind::Health(h) => {
+            out.health = match h {
+                HealthStatus::Starting => COCOON_HEALTH_STARTING,
+                HealthStatus::Healthy => COCOON_HEALTH_HEALTHY,
+                HealthStatus::Unhealthy => COCOON_HEALTH_UNHEALTHY,
+            };
+            COCOON_EVENT_HEALTH
+        }
     };
     // Ids are validated to 1..=64 bytes without NUL; the last byte stays the terminator.
     for (d, s) in out.id.iter_mut().zip(e.id.as_bytes().iter().take(COCOON_EVENT_ID_MAX - 1)) {
@@ -164,6 +192,41 @@ pub unsafe extern "C" fn cocoon_events_add(
         // SAFETY: the caller passes NULL or a live handle.
         let c = unsafe { container.as_ref() }.ok_or_else(|| Fail::null("container"))?;
         ev.inner.add(&c.inner, tag).map_err(Fail::from)
+    })
+}
+
+/// Like `cocoon_events_add`, and runs the health check `check` (a process handle: exec'd
+/// into the container, its stdio becomes /dev/null; not consumed) with Docker's
+/// semantics: `interval_ms` after the add and after each check ends, killed at
+/// `timeout_ms` (a failure), `retries` failures in a row (not counting those in the first
+/// `start_period_ms`) make it unhealthy, a pass makes it healthy; each change is a
+/// `COCOON_EVENT_HEALTH` event. Checks run while the source is read (`cocoon_events_next`/
+/// `_wait` do what is due), one at a time, none while the container is paused. An
+/// interval or timeout of 0 or retries of 0 -> `COCOON_E_INVALID_CONFIG`.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_events_add_health(
+    events: *mut cocoon_events,
+    container: *const cocoon_container,
+    tag: u64,
+    check: *const cocoon_process,
+    interval_ms: u64,
+    timeout_ms: u64,
+    retries: u32,
+    start_period_ms: u64,
+) -> c_int {
+    guard(|| {
+        // SAFETY: the caller passes NULL or a live handle.
+        let ev = unsafe { events.as_mut() }.ok_or_else(|| Fail::null("events"))?;
+        // SAFETY: the caller passes NULL or a live handle.
+        let c = unsafe { container.as_ref() }.ok_or_else(|| Fail::null("container"))?;
+        // SAFETY: the caller passes NULL or a live handle.
+        let p = unsafe { check.as_ref() }.ok_or_else(|| Fail::null("check"))?;
+        let hc = HealthCheck::new(p.inner.clone())
+            .interval(Duration::from_millis(interval_ms))
+            .timeout(Duration::from_millis(timeout_ms))
+            .retries(retries)
+            .start_period(Duration::from_millis(start_period_ms));
+        ev.inner.add_with_health(&c.inner, tag, hc).map_err(Fail::from)
     })
 }
 

@@ -127,6 +127,10 @@ impl Container {
         self.landlock.as_deref()
     }
 
+    pub(crate) fn landlock_arc(&self) -> Option<std::sync::Arc<crate::plan::Ruleset>> {
+        self.landlock.clone()
+    }
+
     /// Waits for the container's first process to end.
     pub fn wait(&mut self) -> Result<ExitStatus> {
         self.main.wait()

@@ -41,6 +41,9 @@ pub struct RunningContainer {
     setgroups_deny: bool,
     exec_label: Option<CString>,
     cgroup: Option<CgroupHandle>,
+    /// The container's Landlock ruleset, when made from its [`crate::Container`] (it cannot
+    /// be read back from a pid).
+    landlock: Option<std::sync::Arc<crate::plan::Ruleset>>,
     direct: bool,
 }
 
@@ -97,7 +100,42 @@ impl RunningContainer {
             }
             return Err(Error::AlreadyExited);
         }
-        Ok(RunningContainer { pid, label: format!("pid {pid}"), pidfd, namespaces, setgroups_deny, exec_label, cgroup, direct: false })
+        Ok(RunningContainer {
+            pid,
+            label: format!("pid {pid}"),
+            pidfd,
+            namespaces,
+            setgroups_deny,
+            exec_label,
+            cgroup,
+            landlock: None,
+            direct: false,
+        })
+    }
+
+    /// An exec handle on `c` that does not borrow it: the same namespaces, cgroup (also the
+    /// one that only carries a device policy), SELinux label and Landlock ruleset as
+    /// [`crate::Container::exec`], through a copy of its pidfd.
+    pub(crate) fn of(c: &crate::Container) -> Result<RunningContainer> {
+        // SAFETY: F_DUPFD_CLOEXEC on a valid fd the container owns; the result is checked.
+        let raw = unsafe { libc::fcntl(c.pidfd_raw(), libc::F_DUPFD_CLOEXEC, 0) };
+        if raw < 0 {
+            return Err(Error::os("dup pidfd", c.id().to_string(), std::io::Error::last_os_error()));
+        }
+        // SAFETY: `raw` is a fresh fd that nothing else owns.
+        let pidfd = unsafe { OwnedFd::from_raw_fd(raw) };
+        let cgroup = c.cgroup().map(|cg| CgroupHandle::open(cg.path())).transpose()?;
+        Ok(RunningContainer {
+            pid: c.pid(),
+            label: c.id().to_string(),
+            pidfd,
+            namespaces: c.namespaces(),
+            setgroups_deny: c.setgroups_deny(),
+            exec_label: c.selinux_plan().exec_label.clone(),
+            cgroup,
+            landlock: c.landlock_arc(),
+            direct: false,
+        })
     }
 
     /// The first process's host pid.
@@ -130,7 +168,7 @@ impl RunningContainer {
             setns_flags: self.namespaces.setns_flags(),
             setgroups_deny: self.setgroups_deny,
             exec_label: self.exec_label.as_deref(),
-            landlock: None,
+            landlock: self.landlock.as_deref(),
             cgroup: self.cgroup.as_ref().map(CgroupHandle::driver),
             direct: self.direct,
         };

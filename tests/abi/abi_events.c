@@ -24,6 +24,7 @@ void test_events_errors(void) {
     CHECK(n == 0);
     EXPECT(cocoon_events_add(ev, NULL, 1), COCOON_E_INVALID_ARGUMENT);
     EXPECT(cocoon_events_add(NULL, NULL, 1), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_events_add_health(ev, NULL, 1, NULL, 100, 100, 1, 0), COCOON_E_INVALID_ARGUMENT);
 
     /* The struct's size must be set: 0 and a too small one are refused, *got untouched. */
     memset(&e, 0, sizeof e);
@@ -197,5 +198,48 @@ void test_events_containers(void) {
     CHECK(s[5].started == 0 && s[5].paused == 0 && s[5].resumed == 0 && s[5].exited == 1);
     CHECK(s[5].sig == SIGKILL);
     cocoon_container_free(c[0]);
+
+    /* Health: a check that passes once /tmp/ok exists in the container; refused settings. */
+    {
+        cocoon_process *chk = NULL;
+        const char *chk_args[] = {"-c", "test -e /tmp/ok"};
+        const char *mk_args[] = {"-c", "touch /tmp/ok"};
+        cocoon_process *mk = NULL;
+        cocoon_exec_process *x = NULL;
+        int got = 0;
+        cocoon_event e;
+        b = sh_builder("sleep 30");
+        EXPECT(cocoon_builder_set_namespaces(b, COCOON_NS_MOUNT | COCOON_NS_PID), COCOON_OK);
+        EXPECT(cocoon_container_spawn(b, &c[0]), COCOON_OK);
+        cocoon_builder_free(b);
+        EXPECT(cocoon_process_new("/bin/sh", &chk), COCOON_OK);
+        EXPECT(cocoon_process_set_args(chk, chk_args, 2), COCOON_OK);
+        EXPECT(cocoon_events_add_health(ev, c[0], 8, NULL, 100, 100, 1, 0), COCOON_E_INVALID_ARGUMENT);
+        EXPECT(cocoon_events_add_health(ev, c[0], 8, chk, 0, 1000, 2, 0), COCOON_E_INVALID_CONFIG);
+        EXPECT(cocoon_events_add_health(ev, c[0], 8, chk, 50, 0, 2, 0), COCOON_E_INVALID_CONFIG);
+        EXPECT(cocoon_events_add_health(ev, c[0], 8, chk, 50, 1000, 0, 0), COCOON_E_INVALID_CONFIG);
+        EXPECT(cocoon_events_count(ev, &n), COCOON_OK);
+        CHECK(n == 0);
+        EXPECT(cocoon_events_add_health(ev, c[0], 8, chk, 50, 1000, 2, 0), COCOON_OK);
+        cocoon_process_free(chk); /* not consumed, and the source keeps its own copy */
+        CHECK(wait_kind(ev, COCOON_EVENT_STARTED, 8));
+        e.size = sizeof e;
+        EXPECT(cocoon_events_wait(ev, 10000, &e, &got), COCOON_OK);
+        CHECK(got == 1 && e.kind == COCOON_EVENT_HEALTH && e.health == COCOON_HEALTH_UNHEALTHY);
+        EXPECT(cocoon_process_new("/bin/sh", &mk), COCOON_OK);
+        EXPECT(cocoon_process_set_args(mk, mk_args, 2), COCOON_OK);
+        EXPECT(cocoon_container_exec_process(c[0], mk, &x), COCOON_OK);
+        EXPECT(cocoon_exec_process_wait(x, &code, &sig), COCOON_OK);
+        CHECK(code == 0);
+        cocoon_exec_process_free(x);
+        cocoon_process_free(mk);
+        e.size = sizeof e;
+        EXPECT(cocoon_events_wait(ev, 10000, &e, &got), COCOON_OK);
+        CHECK(got == 1 && e.kind == COCOON_EVENT_HEALTH && e.health == COCOON_HEALTH_HEALTHY);
+        printf("events: health went unhealthy, then healthy after /tmp/ok appeared\n");
+        EXPECT(cocoon_container_kill(c[0], SIGKILL), COCOON_OK);
+        CHECK(wait_kind(ev, COCOON_EVENT_EXITED, 8));
+        cocoon_container_free(c[0]);
+    }
     cocoon_events_free(ev);
 }

@@ -41,7 +41,7 @@ from .constants import (DEVICE_ANY, RLIM_INFINITY, DeviceAccess, DeviceKind, End
                         IoRate, LandlockAccess, MountFlag, Namespace, Relabel, Rlimit, Stage)
 from .container import Container, ExecProcess, ExitStatus
 from .created import start_created
-from .events import Event, EventKind, EventSource
+from .events import Event, EventKind, EventSource, HealthCheck, HealthStatus
 from .running import RunningContainer
 from .errors import (AddressInUse, PortInUse, NotCreated, AlreadyExited, CalledProcessError, CgroupError, CgroupOSError, CocoonError,
                      CocoonOSError, ImageFileError, ImageFileOSError, InvalidArgument, InvalidConfig,
@@ -62,7 +62,7 @@ from .system import has_feature, sweep_stale, version
 __all__ = [
     # running
     "Container", "ExecProcess", "ExitStatus", "run", "CompletedProcess", "EndedBy", "Streams",
-    "EventSource", "Event", "EventKind",
+    "EventSource", "Event", "EventKind", "HealthCheck", "HealthStatus",
     # configuration
     "Process", "User", "Capabilities", "Seccomp", "Cgroup", "IoLimit", "DeviceRule", "SELinux",
     "Landlock", "LandlockStatus", "Bridge", "NetworkInfo", "Bind", "Tmpfs", "Proc", "Layers", "INHERIT", "DEVNULL", "PIPE",

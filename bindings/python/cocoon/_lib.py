@@ -58,6 +58,7 @@ class Event(ctypes.Structure):
         ("exit_code", ctypes.c_int32),
         ("signal", ctypes.c_int32),
         ("count", c_uint64),
+        ("health", c_uint32),
         ("id", ctypes.c_char * EVENT_ID_MAX),
     ]
 
@@ -264,6 +265,8 @@ _SIGNATURES = {
     # events
     "cocoon_events_new": ([POINTER(EventsP)], c_int),
     "cocoon_events_add": ([EventsP, ContainerP, c_uint64], c_int),
+    "cocoon_events_add_health": ([EventsP, ContainerP, c_uint64, ProcessP, c_uint64, c_uint64, c_uint32, c_uint64],
+                                 c_int),
     "cocoon_events_fd": ([EventsP, c_int_p], c_int),
     "cocoon_events_count": ([EventsP, POINTER(c_size_t)], c_int),
     "cocoon_events_next": ([EventsP, POINTER(Event), c_int_p], c_int),

@@ -1,5 +1,5 @@
 """Container events on one pollable fd (cocoon_events_*): started, exited, OOM, OOM kill,
-paused, resumed — for an event loop (select/epoll, or asyncio via `aio_events`)."""
+paused, resumed, health — for an event loop (select/epoll, or asyncio via `aio_events`)."""
 
 from __future__ import annotations
 
@@ -8,15 +8,16 @@ import enum
 import time
 import weakref
 from dataclasses import dataclass
-from typing import Any, AsyncIterator, Iterator, Optional
+from typing import Any, AsyncIterator, Iterator, Optional, Sequence
 
 from . import _lib
 from ._lib import lib
-from ._util import _u64, _wait_readable
+from ._util import StrPath, _b, _strv, _u64, _wait_readable
 from .errors import _check
 from .exec_process import ExitStatus
+from .process import Process, _apply_process
 
-__all__ = ["Event", "EventKind", "EventSource"]
+__all__ = ["Event", "EventKind", "EventSource", "HealthCheck", "HealthStatus"]
 
 
 class EventKind(enum.IntEnum):
@@ -27,18 +28,49 @@ class EventKind(enum.IntEnum):
     OOM_KILL = 4
     PAUSED = 5
     RESUMED = 6
+    HEALTH = 7
+
+
+class HealthStatus(enum.IntEnum):
+    """A container's health (COCOON_HEALTH_*), carried by HEALTH events."""
+    STARTING = 1
+    HEALTHY = 2
+    UNHEALTHY = 3
+
+
+@dataclass(frozen=True)
+class HealthCheck:
+    """Docker's HEALTHCHECK: `argv` exec'd into the container (with `process` settings;
+    its stdio becomes /dev/null) `interval` seconds after the add and after each check
+    ended; it passes on exit 0; one still running at `timeout` is killed and fails;
+    `retries` failures in a row (not counting those in the first `start_period`) make the
+    container unhealthy, a pass makes it healthy."""
+    argv: Sequence[StrPath]
+    interval: float = 30.0
+    timeout: float = 30.0
+    retries: int = 3
+    start_period: float = 0.0
+    process: Optional[Process] = None
+
+
+def _ms(seconds: float, what: str) -> int:
+    if seconds < 0:
+        raise ValueError(f"{what} is negative: {seconds}")
+    return _u64(round(seconds * 1000))
 
 
 @dataclass(frozen=True)
 class Event:
     """One event of one container. `kind` is an EventKind, or the raw number of a kind this
     version of the bindings does not know. `status` is set for EXITED (None if the
-    container's handle reaped it before the event was read); `count` for OOM_KILL."""
+    container's handle reaped it before the event was read); `count` for OOM_KILL;
+    `health` for HEALTH."""
     id: str
     tag: int
     kind: Any
     status: Optional[ExitStatus] = None
     count: int = 0
+    health: Optional[HealthStatus] = None
 
     @classmethod
     def _from_c(cls, e: "_lib.Event") -> "Event":
@@ -49,7 +81,8 @@ class Event:
         status = None
         if kind == EventKind.EXITED and not (e.exit_code == -1 and e.signal == 0):
             status = ExitStatus(e.exit_code, e.signal)
-        return cls(e.id.decode(errors="replace"), e.tag, kind, status, e.count)
+        health = HealthStatus(e.health) if kind == EventKind.HEALTH else None
+        return cls(e.id.decode(errors="replace"), e.tag, kind, status, e.count, health)
 
 
 class EventSource:
@@ -75,11 +108,28 @@ class EventSource:
             raise ValueError("the event source is closed")
         return self._h
 
-    def add(self, container: Any, tag: int = 0) -> None:
-        """Watches a running Container under `tag` (0..2**64-1). AlreadyExited if its
-        process was already reaped."""
+    def add(self, container: Any, tag: int = 0, health: Optional[HealthCheck] = None) -> None:
+        """Watches a running Container under `tag` (0..2**64-1), running `health` checks on
+        it if given (while the source is read: keep reading it). AlreadyExited if its
+        process was already reaped; InvalidConfig for a zero interval, timeout or retries."""
         tag = _u64(tag)
-        _check(lib.cocoon_events_add(self._handle(), container._handle(), tag))
+        if health is None:
+            _check(lib.cocoon_events_add(self._handle(), container._handle(), tag))
+            return
+        if not health.argv:
+            raise ValueError("the health check's argv must name a program")
+        args = (_ms(health.interval, "interval"), _ms(health.timeout, "timeout"), _u64(health.retries, 2**32 - 1),
+                _ms(health.start_period, "start_period"))
+        ph = _lib.ProcessP()
+        _check(lib.cocoon_process_new(_b(health.argv[0]), ctypes.byref(ph)))
+        try:
+            arr, n = _strv(list(health.argv[1:]))
+            _check(lib.cocoon_process_set_args(ph, arr, n))
+            if health.process is not None:
+                _apply_process(ph, health.process)
+            _check(lib.cocoon_events_add_health(self._handle(), container._handle(), tag, ph, *args))
+        finally:
+            lib.cocoon_process_free(ph)
 
     def fileno(self) -> int:
         """The source's fd (owned by it): readable when next() has something to return."""

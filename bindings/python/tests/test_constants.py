@@ -81,6 +81,7 @@ def test_event_kinds_match_header():
     header.pop("ID_MAX")
     header.pop("SIZE_V1")
     assert _members(cocoon.EventKind) == header
+    assert _members(cocoon.HealthStatus) == _defines("COCOON_HEALTH_")
     assert ctypes_size_of_event() == int(re.search(r"^#define COCOON_EVENT_SIZE_V1 (\d+)", HEADER.read_text(), re.M).group(1))
 
 

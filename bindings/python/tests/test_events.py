@@ -6,6 +6,7 @@ import ctypes
 import os
 import select
 import signal
+import time
 
 import pytest
 
@@ -118,3 +119,32 @@ def test_pause_resume_in_asyncio():
 
     kinds = asyncio.run(asyncio.wait_for(main(), 20))
     assert kinds == [EventKind.STARTED, EventKind.PAUSED, EventKind.RESUMED, EventKind.EXITED]
+
+
+@needs_root
+def test_health_checks():
+    # Unhealthy after 2 failures, healthy once the file the check tests exists; a hung
+    # check is killed at its timeout; refused settings raise and keep nothing.
+    with cocoon.Container(["sleep", "30"], cgroup=True) as c, cocoon.EventSource() as ev:
+        with pytest.raises(cocoon.InvalidConfig, match="retries"):
+            ev.add(c, 1, health=cocoon.HealthCheck(["true"], retries=0))
+        with pytest.raises(ValueError):
+            ev.add(c, 1, health=cocoon.HealthCheck(["true"], interval=-1))
+        assert len(ev) == 0 and ev.next() is None
+        env = cocoon.Process(env={"PATH": "/usr/bin:/bin"})
+        ev.add(c, 1, health=cocoon.HealthCheck(["sh", "-c", "test -e /tmp/ok"], interval=0.05, retries=2, process=env))
+        assert ev.next().kind == EventKind.STARTED
+        e = ev.wait(10)
+        assert (e.kind, e.health) == (EventKind.HEALTH, cocoon.HealthStatus.UNHEALTHY)
+        with c.exec(["sh", "-c", "touch /tmp/ok"]) as x:
+            assert x.wait().success
+        e = ev.wait(10)
+        assert (e.kind, e.health) == (EventKind.HEALTH, cocoon.HealthStatus.HEALTHY)
+        c.kill(signal.SIGKILL)
+        assert [e.kind for e in ev] == [EventKind.EXITED]
+    with cocoon.Container(["sleep", "30"], cgroup=True) as c, cocoon.EventSource() as ev:
+        ev.add(c, 2, health=cocoon.HealthCheck(["sleep", "100"], interval=0.02, timeout=0.2, retries=1))
+        t0 = time.monotonic()
+        kinds = [ev.next().kind, ev.wait(10)]
+        assert kinds[0] == EventKind.STARTED and kinds[1].health == cocoon.HealthStatus.UNHEALTHY
+        assert 0.2 <= time.monotonic() - t0 < 5
