@@ -488,8 +488,14 @@
 // `cocoon_stats.valid`: the `io_*` fields are filled.
 #define COCOON_STATS_IO (1 << 4)
 
+// `cocoon_stats.valid`: `memory_limit` is filled (unset: no limit, or no memory group).
+#define COCOON_STATS_MEMORY_LIMIT (1 << 5)
+
 // The smallest `cocoon_stats.size` accepted: the size of the first version of the struct.
 #define COCOON_STATS_SIZE_V1 104
+
+// The size of `cocoon_stats` with `memory_limit`.
+#define COCOON_STATS_SIZE_V2 112
 
 // `cocoon_output_ended_by`: the program exited by itself.
 #define COCOON_ENDED_EXITED 0
@@ -541,6 +547,12 @@
 
 // The smallest `cocoon_event.size` accepted: the size of the first version.
 #define COCOON_EVENT_SIZE_V1 104
+
+// Room for an interface name (`IFNAMSIZ`, with its NUL).
+#define COCOON_IFNAME_MAX 16
+
+// The smallest `cocoon_interface_stats.size` accepted: the first version's size.
+#define COCOON_INTERFACE_STATS_SIZE_V1 88
 
 // Told by the contents: a directory is an OCI layout, a tar file an oci- or docker-archive.
 #define COCOON_IMAGE_FORMAT_AUTO 0
@@ -651,6 +663,9 @@ typedef struct {
     uint64_t io_read_ops;
     // Block device write operations.
     uint64_t io_write_ops;
+    // The memory limit in bytes (valid with `COCOON_STATS_MEMORY_LIMIT`; added after the
+    // first version: a caller whose `size` is `COCOON_STATS_SIZE_V1` does not get it).
+    uint64_t memory_limit;
 } cocoon_stats;
 
 // One event, filled by `cocoon_events_next` / `cocoon_events_wait`.
@@ -677,6 +692,34 @@ typedef struct {
     // The container's id, NUL-terminated.
     char id[COCOON_EVENT_ID_MAX];
 } cocoon_event;
+
+// The counters of one network interface of a container.
+//
+// The struct grows at its end in later versions: set `size` of the first element to
+// `sizeof(cocoon_interface_stats)`; cocoon uses it as the stride of the array and fills
+// at most that many bytes of each element (setting each element's `size`).
+typedef struct {
+    // In (first element): `sizeof(cocoon_interface_stats)`. Out: the bytes filled.
+    uint32_t size;
+    // The interface's name inside the container, NUL-terminated.
+    char name[COCOON_IFNAME_MAX];
+    // Bytes received.
+    uint64_t rx_bytes;
+    // Packets received.
+    uint64_t rx_packets;
+    // Receive errors.
+    uint64_t rx_errors;
+    // Received packets dropped.
+    uint64_t rx_dropped;
+    // Bytes sent.
+    uint64_t tx_bytes;
+    // Packets sent.
+    uint64_t tx_packets;
+    // Send errors.
+    uint64_t tx_errors;
+    // Packets dropped on send.
+    uint64_t tx_dropped;
+} cocoon_interface_stats;
 
 #ifdef __cplusplus
 extern "C" {
@@ -1824,6 +1867,27 @@ int cocoon_events_wait(cocoon_events *events,
 
 // Frees the source (the containers are not touched). NULL is a no-op.
 void cocoon_events_free(cocoon_events *events);
+
+// The counters of the container's network interfaces (read in its network namespace;
+// none when it has no network namespace of its own). `*count` receives how many there
+// are; up to `cap` of them are written to `out` (which may be NULL when `cap` is 0: call
+// so first to learn the count). Set `out[0].size = sizeof(cocoon_interface_stats)`
+// before the call. An ended container -> `COCOON_E_ALREADY_EXITED`.
+int cocoon_container_net_stats(const cocoon_container *container,
+                               cocoon_interface_stats *out,
+                               size_t cap,
+                               size_t *count);
+
+// Renders the figures of `containers` (`n` handles; cgroup usage where they have a
+// cgroup, and their interfaces) in the Prometheus text format. `*needed` (if not NULL)
+// receives the size of the whole text with its NUL; the text is written to `buf` (if not
+// NULL) NUL-terminated and cut to `len` bytes. A container whose cgroup cannot be read
+// -> that error (`COCOON_E_CGROUP`); one that has ended -> `COCOON_E_ALREADY_EXITED`.
+int cocoon_stats_prometheus(const cocoon_container *const *containers,
+                            size_t n,
+                            char *buf,
+                            size_t len,
+                            size_t *needed);
 
 // Opens the image store at `dir` (NULL: /var/lib/cocoon/images), creating it if needed;
 // removes what interrupted imports left. On success `*out` receives the handle.

@@ -44,6 +44,7 @@ pub mod net;
 #[cfg(feature = "oci")]
 pub mod oci;
 pub mod selinux;
+pub mod stats;
 mod kernel_file;
 mod owner;
 mod sys;

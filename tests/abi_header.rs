@@ -19,6 +19,7 @@ const SOURCES: &[&str] = &[
     "src/ffi/exec_process.rs",
     "src/ffi/sweep.rs",
     "src/ffi/events.rs",
+    "src/ffi/stats.rs",
     "src/ffi/image.rs",
 ];
 

@@ -674,3 +674,36 @@ fn seccomp_profiles_from_the_spec() {
     assert!(err.contains("linux.seccomp"), "{err}");
     assert_clean(&rt, "notify");
 }
+
+/// `cocoon stats` (cocoon's own command, so no runc control): one sample of a busy container
+/// found from another process through the state directory, as JSON, a table and the
+/// Prometheus text; an unknown id fails.
+#[test]
+fn stats_of_a_running_container_from_another_process() {
+    let _g = (SweepCgroups, lock());
+    let rt = Runtime { bin: COCOON, root: TempDir::new("oci-root-stats") };
+    let b = Bundle::new("stats", &["sh", "-c", "while :; do :; done"]);
+    let mut c = b.config();
+    c["linux"]["resources"] = json!({"memory": {"limit": 64u64 << 20}, "cpu": {"quota": 20000, "period": 100000}});
+    b.write(&c);
+    assert!(rt.cmd_detached(&["run", "--detach", "--bundle", b.path(), "stats"], b.dir.path()).success(), "run -d");
+    let line = rt.ok(&["stats", "--no-stream", "--format", "json", "--interval", "500ms", "stats"]);
+    let v: Value = serde_json::from_str(line.trim()).unwrap_or_else(|e| panic!("{e}: {line}"));
+    assert_eq!(v["id"], "stats");
+    let cpu = v["cpu_percent"].as_f64().unwrap();
+    assert!(cpu > 0.0 && cpu <= 30.0, "a busy loop under a 20 % quota: {cpu}");
+    assert_eq!(v["memory_limit_bytes"], json!(64u64 << 20));
+    assert!(v["pids"].as_u64().unwrap() >= 1);
+    let table = rt.ok(&["stats", "--no-stream", "--interval", "100ms"]);
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 2, "{table}");
+    assert!(lines[0].starts_with("ID") && lines[0].contains("CPU %") && lines[0].contains("MEM USAGE / LIMIT"), "{table}");
+    assert!(lines[1].starts_with("stats ") && lines[1].contains("/ 67.109MB"), "{table}");
+    assert!(!table.contains('\x1b'), "no terminal escapes when stdout is not a terminal");
+    let prom = rt.ok(&["stats", "--format", "prometheus", "stats"]);
+    assert!(prom.contains("# TYPE cocoon_container_cpu_usage_seconds_total counter\n"), "{prom}");
+    assert!(prom.contains(&format!("cocoon_container_memory_limit_bytes{{id=\"stats\"}} {}\n", 64u64 << 20)), "{prom}");
+    assert!(rt.fails(&["stats", "--no-stream", "nosuch"]).contains("nosuch"));
+    rt.ok(&["delete", "--force", "stats"]);
+    assert_clean(&rt, "stats");
+}

@@ -51,7 +51,13 @@ pub struct MemoryStats {
     /// Processes killed by the OOM killer (v1 `memory.oom_control` `oom_kill`, v2
     /// `memory.events` `oom_kill`).
     pub oom_kills: u64,
+    /// The limit in bytes (v1 `memory.limit_in_bytes`, v2 `memory.max`); `None` when
+    /// unlimited.
+    pub limit: Option<u64>,
 }
+
+/// v1 says "unlimited" with the largest page-aligned counter (2^63 - page size).
+const V1_UNLIMITED: u64 = 1 << 62;
 
 /// Tasks in the cgroup.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -154,6 +160,7 @@ fn memory_stats(d: &Path, v: CgroupVersion) -> Result<Option<MemoryStats>, Cgrou
                 peak: Some(read_u64(&d.join("memory.max_usage_in_bytes"))?),
                 oom_events: read_u64(&d.join("memory.failcnt"))?,
                 oom_kills: key(&oom, &oc, "oom_kill")?,
+                limit: Some(read_u64(&d.join("memory.limit_in_bytes"))?).filter(|&l| l < V1_UNLIMITED),
             }))
         }
         CgroupVersion::V2 => {
@@ -168,6 +175,15 @@ fn memory_stats(d: &Path, v: CgroupVersion) -> Result<Option<MemoryStats>, Cgrou
                 peak: if peak.exists() { Some(read_u64(&peak)?) } else { None },
                 oom_events: key(&events, &ev, "oom")?,
                 oom_kills: key(&events, &ev, "oom_kill")?,
+                limit: {
+                    let p = d.join("memory.max");
+                    let t = read(&p)?;
+                    if t.trim() == "max" {
+                        None
+                    } else {
+                        Some(parse_u64(&p, &t)?)
+                    }
+                },
             }))
         }
     }

@@ -330,6 +330,8 @@ pub const COCOON_STATS_MEMORY_PEAK: u32 = 1 << 2;
 pub const COCOON_STATS_PIDS: u32 = 1 << 3;
 /// `cocoon_stats.valid`: the `io_*` fields are filled.
 pub const COCOON_STATS_IO: u32 = 1 << 4;
+/// `cocoon_stats.valid`: `memory_limit` is filled (unset: no limit, or no memory group).
+pub const COCOON_STATS_MEMORY_LIMIT: u32 = 1 << 5;
 
 /// Resource usage of a container's cgroup, filled by `cocoon_container_stats`.
 ///
@@ -370,12 +372,18 @@ pub struct cocoon_stats {
     pub io_read_ops: u64,
     /// Block device write operations.
     pub io_write_ops: u64,
+    /// The memory limit in bytes (valid with `COCOON_STATS_MEMORY_LIMIT`; added after the
+    /// first version: a caller whose `size` is `COCOON_STATS_SIZE_V1` does not get it).
+    pub memory_limit: u64,
 }
 
 /// The smallest `cocoon_stats.size` accepted: the size of the first version of the struct.
 pub const COCOON_STATS_SIZE_V1: u32 = 104;
 
-const _: () = assert!(std::mem::size_of::<cocoon_stats>() == COCOON_STATS_SIZE_V1 as usize);
+/// The size of `cocoon_stats` with `memory_limit`.
+pub const COCOON_STATS_SIZE_V2: u32 = 112;
+
+const _: () = assert!(std::mem::size_of::<cocoon_stats>() == COCOON_STATS_SIZE_V2 as usize);
 
 fn to_c_stats(s: &crate::cgroup::CgroupStats) -> cocoon_stats {
     let us = |d: std::time::Duration| u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
@@ -394,6 +402,10 @@ fn to_c_stats(s: &crate::cgroup::CgroupStats) -> cocoon_stats {
         if let Some(p) = m.peak {
             out.valid |= COCOON_STATS_MEMORY_PEAK;
             out.memory_peak = p;
+        }
+        if let Some(l) = m.limit {
+            out.valid |= COCOON_STATS_MEMORY_LIMIT;
+            out.memory_limit = l;
         }
     }
     if let Some(p) = &s.pids {

@@ -33,6 +33,7 @@ pub mod update;
 pub mod running;
 pub mod run;
 pub mod events;
+pub mod stats;
 #[cfg(feature = "image")]
 pub mod image;
 // Not exported: the argument helpers every file above uses.

@@ -272,6 +272,19 @@ impl Container {
         Ok(self.need_cgroup()?.stats()?)
     }
 
+    /// The counters of the container's network interfaces (its `lo`, `eth0` …), read in
+    /// its network namespace. Empty when it has no network namespace of its own (the
+    /// host's interfaces are not the container's to report).
+    pub fn net_stats(&self) -> Result<Vec<crate::stats::InterfaceStats>> {
+        if self.main.status.is_some() {
+            return Err(Error::AlreadyExited);
+        }
+        if !self.namespaces.contains(crate::Namespaces::NET) {
+            return Ok(Vec::new());
+        }
+        crate::stats::net_stats_of_pid(self.pid())
+    }
+
     /// Host pids of every process in the container's cgroup. Needs a cgroup.
     pub fn pids(&self) -> Result<Vec<i32>> {
         Ok(self.need_cgroup()?.procs())

@@ -174,7 +174,7 @@ void test_cgroup_setters(void) {
         EXPECT(cocoon_container_cgroup_path(NULL, &path), COCOON_E_INVALID_ARGUMENT);
         CHECK(st.valid == 0x5a5a5a5au && strcmp(path, "untouched") == 0);
     }
-    CHECK(sizeof(cocoon_stats) == COCOON_STATS_SIZE_V1);
+    CHECK(sizeof(cocoon_stats) == COCOON_STATS_SIZE_V2);
     cocoon_builder_free(b);
 }
 

@@ -61,5 +61,6 @@ void test_image_errors(void);
 void test_image_containers(void);
 void test_events_errors(void);
 void test_events_containers(void);
+void test_stats_containers(void);
 
 #endif

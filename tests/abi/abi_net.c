@@ -302,8 +302,11 @@ void test_net_containers(void) {
     fflush(stdout);
     fflush(stderr);
     pid = fork();
-    if (pid == 0)
-        _exit(net_child() ? 1 : 0);
+    if (pid == 0) {
+        int bad = net_child();
+        fflush(stdout); /* _exit does not flush: the child's FAIL lines would be lost */
+        _exit(bad ? 1 : 0);
+    }
     CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }

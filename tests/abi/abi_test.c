@@ -357,6 +357,7 @@ int main(int argc, char **argv) {
             test_image_containers();
             test_create_containers();
             test_events_containers();
+            test_stats_containers();
         }
     }
     printf("abi_test: %d checks passed, %d failed\n", passed, failed);

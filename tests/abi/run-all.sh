@@ -64,7 +64,7 @@ py() { (cd "$out" && env -u COCOON_LIBRARY -u LD_LIBRARY_PATH "$@"); }
 
 python_install() {
     [ -x "$venv/bin/python" ] || python3 -m venv "$venv" || return 1
-    "$venv/bin/pip" install -q --disable-pip-version-check pytest || return 1
+    "$venv/bin/pip" install -q --disable-pip-version-check pytest prometheus_client || return 1
     pip_install "$venv/bin/pip" install -q --disable-pip-version-check --force-reinstall --no-deps ./bindings/python || return 1
     rm -rf bindings/python/build bindings/python/*.egg-info
     py "$venv/bin/python" -c 'import cocoon; print("installed cocoon bindings", cocoon.version(), "from", cocoon.__file__, "library", cocoon._lib.lib._name)'

@@ -55,7 +55,7 @@ from .seccomp import Seccomp
 from .selinux import SELinux
 from .landlock import Landlock, LandlockStatus
 from .image import ExportFormat, Image, ImageFormat, ImageInfo, ImageStore
-from .stats import CgroupStats, CpuStats, IoStats, MemoryStats, PidsStats
+from .stats import CgroupStats, CpuStats, InterfaceStats, IoStats, MemoryStats, PidsStats, cpu_percent, prometheus
 from .stdio import DEVNULL, INHERIT, PIPE, StdioSpec
 from .system import has_feature, sweep_stale, version
 
@@ -72,7 +72,7 @@ __all__ = [
     "ErrorCode", "Stage", "Namespace", "MountFlag", "Relabel", "Rlimit", "RLIM_INFINITY", "IoRate",
     "DeviceKind", "DeviceAccess", "DEVICE_ANY", "LandlockAccess",
     # results
-    "CgroupStats", "CpuStats", "MemoryStats", "PidsStats", "IoStats",
+    "CgroupStats", "CpuStats", "MemoryStats", "PidsStats", "IoStats", "InterfaceStats", "cpu_percent", "prometheus",
     # errors
     "CocoonError", "CocoonOSError", "InvalidArgument", "InvalidConfig", "AlreadyExited",
     "CgroupError", "CgroupOSError", "SELinuxError", "ImageFileError", "ImageFileOSError",

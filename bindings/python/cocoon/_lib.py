@@ -80,6 +80,26 @@ class Stats(ctypes.Structure):
         ("io_write_bytes", c_uint64),
         ("io_read_ops", c_uint64),
         ("io_write_ops", c_uint64),
+        ("memory_limit", c_uint64),
+    ]
+
+
+IFNAME_MAX = 16
+
+
+class InterfaceStatsC(ctypes.Structure):
+    """struct cocoon_interface_stats (set the first element's `size`)."""
+    _fields_ = [
+        ("size", c_uint32),
+        ("name", ctypes.c_char * IFNAME_MAX),
+        ("rx_bytes", c_uint64),
+        ("rx_packets", c_uint64),
+        ("rx_errors", c_uint64),
+        ("rx_dropped", c_uint64),
+        ("tx_bytes", c_uint64),
+        ("tx_packets", c_uint64),
+        ("tx_errors", c_uint64),
+        ("tx_dropped", c_uint64),
     ]
 
 
@@ -259,6 +279,8 @@ _SIGNATURES = {
     "cocoon_container_resume": ([ContainerP], c_int),
     "cocoon_container_update_cgroup": ([ContainerP, BuilderP], c_int),
     "cocoon_container_stats": ([ContainerP, POINTER(Stats)], c_int),
+    "cocoon_container_net_stats": ([ContainerP, POINTER(InterfaceStatsC), c_size_t, POINTER(c_size_t)], c_int),
+    "cocoon_stats_prometheus": ([POINTER(ContainerP), c_size_t, c_char_p, c_size_t, POINTER(c_size_t)], c_int),
     "cocoon_container_cgroup_path": ([ContainerP, POINTER(c_char_p)], c_int),
     "cocoon_container_selinux_label": ([ContainerP, POINTER(c_char_p)], c_int),
     "cocoon_container_network": ([ContainerP, POINTER(c_char_p), POINTER(c_char_p)], c_int),

@@ -23,7 +23,7 @@ from .selinux import SELinux, _apply_selinux
 from .net import Bridge, NetworkInfo, _apply_network
 from .landlock import Landlock, LandlockStatus, _apply_landlock, _landlock_status
 from .image import Image, _apply_image
-from .stats import CgroupStats
+from .stats import CgroupStats, InterfaceStats
 from .stdio import StdioSpec, _close_streams, _take_all
 from .exec_process import ExecProcess, ExitStatus, _exec_with, _status
 from . import aio as _aio
@@ -437,6 +437,19 @@ class Container:
         st.size = ctypes.sizeof(_lib.Stats)
         _check(lib.cocoon_container_stats(self._handle(), ctypes.byref(st)))
         return CgroupStats._from_c(st)
+
+    def net_stats(self) -> "list[InterfaceStats]":
+        """The counters of the container's network interfaces, read in its network
+        namespace ([] without one of its own)."""
+        n = ctypes.c_size_t(0)
+        _check(lib.cocoon_container_net_stats(self._handle(), None, 0, ctypes.byref(n)))
+        while True:
+            arr = (_lib.InterfaceStatsC * max(n.value, 1))()
+            arr[0].size = ctypes.sizeof(_lib.InterfaceStatsC)
+            cap = len(arr)
+            _check(lib.cocoon_container_net_stats(self._handle(), arr, cap, ctypes.byref(n)))
+            if n.value <= cap:  # else an interface came in between: again
+                return [InterfaceStats._from_c(arr[i]) for i in range(n.value)]
 
     @property
     def cgroup_path(self) -> str:

@@ -58,6 +58,8 @@ pub enum Cmd {
     Ps(PsArgs),
     /// Print a container's resource usage (--stats) or follow its events (OOM).
     Events(EventsArgs),
+    /// A live table of containers' resource use, like `podman stats` (cocoon's own command).
+    Stats(StatsArgs),
     /// Write a default config.json into the bundle directory.
     Spec(SpecArgs),
     /// Print what this runtime supports, as JSON (OCI runtime features).
@@ -166,6 +168,28 @@ pub struct EventsArgs {
     pub interval: String,
     /// The container id.
     pub id: String,
+}
+
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// Print one sample (CPU % over one interval) and exit, instead of refreshing.
+    #[arg(long)]
+    pub no_stream: bool,
+    /// Time between samples, e.g. `1s`, `500ms`.
+    #[arg(long, default_value = "1s")]
+    pub interval: String,
+    /// Output: a table, JSON lines, or the Prometheus text format.
+    #[arg(long, value_enum, default_value_t = StatsFormat::Table)]
+    pub format: StatsFormat,
+    /// The containers (default: every running one under --root).
+    pub ids: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatsFormat {
+    Table,
+    Json,
+    Prometheus,
 }
 
 #[derive(Debug, Args)]

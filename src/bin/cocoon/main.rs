@@ -11,6 +11,7 @@ mod hooks;
 mod manage;
 mod spec;
 mod state;
+mod stats;
 mod update;
 
 use std::io::Write;
@@ -85,6 +86,7 @@ fn dispatch(g: &Global, cmd: &Cmd) -> Result<u8, Failure> {
         Cmd::Resume(a) => manage::pause(g, &a.id, false),
         Cmd::Ps(a) => manage::ps(g, a),
         Cmd::Events(a) => manage::events(g, a),
+        Cmd::Stats(a) => stats::stats(g, a),
         Cmd::Spec(a) => spec::spec(a),
         Cmd::Features => spec::features(),
         Cmd::Exec(a) => exec::exec(g, a),

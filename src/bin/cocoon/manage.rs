@@ -274,7 +274,7 @@ fn stats_json(id: &str, s: &cocoon::CgroupStats) -> serde_json::Value {
     })
 }
 
-fn parse_interval(s: &str) -> Result<Duration, Failure> {
+pub fn parse_interval(s: &str) -> Result<Duration, Failure> {
     let bad = || Failure::msg(format!("--interval {s:?}: expected e.g. 5s or 500ms"));
     let (num, unit) = s.find(|c: char| !c.is_ascii_digit()).map_or((s, "s"), |i| s.split_at(i));
     let n: u64 = num.parse().map_err(|_| bad())?;
