@@ -146,3 +146,37 @@ fn a_stale_entry_is_dead_and_removable() {
     assert!(!state.join(&id).exists());
     assert_nothing_left(&id);
 }
+
+/// --health-cmd: the keeper of a detached container runs the checks (after its creator
+/// exited) and records the status, which `ps` shows: starting, unhealthy after the retries,
+/// healthy once the check passes. Without --detach the flag is refused.
+#[test]
+fn health_checks_of_a_detached_container_show_in_ps() {
+    let state = TempDir::new("detach-health");
+    let id = unique("hc");
+    let _cleanup = Cleanup(state.path(), vec![id.clone()]);
+    let o = tool(
+        state.path(),
+        &[
+            "-d", "--name", &id, "--health-cmd", "test -e /tmp/ok", "--health-interval", "100ms", "--health-retries", "2",
+            "--health-start-period", "0s", "--", "sleep", "1000",
+        ],
+    );
+    assert_eq!((o.code, o.stdout.trim()), (0, id.as_str()), "{o:?}");
+    wait_for("unhealthy", || status_of(state.path(), &id) == "running(unhealthy)");
+    assert_eq!(state_field(state.path(), &id, "health"), "unhealthy");
+    assert_eq!(tool(state.path(), &["exec", &id, "--", "touch", "/tmp/ok"]).code, 0);
+    wait_for("healthy", || status_of(state.path(), &id) == "running(healthy)");
+    assert_eq!(tool(state.path(), &["stop", "-t", "5", &id]).code, 0);
+    assert_eq!(tool(state.path(), &["rm", &id]).code, 0);
+    assert_nothing_left(&id);
+
+    // Refused before anything is made (2: a rejected value).
+    let o = tool(state.path(), &["--health-cmd", "true", "--", "true"]);
+    assert_eq!(o.code, 2, "{o:?}");
+    assert!(o.stderr.contains("--detach"), "{o:?}");
+    let o = tool(state.path(), &["-d", "--health-cmd", "true", "--health-retries", "0", "--", "true"]);
+    assert_eq!(o.code, 2, "{o:?}");
+    assert!(o.stderr.contains("health-retries"), "{o:?}");
+    assert_eq!(tool(state.path(), &["ps", "-q"]).stdout, "");
+}

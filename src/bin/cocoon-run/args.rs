@@ -414,6 +414,24 @@ pub struct RunArgs {
     #[arg(long, help_heading = "Cgroup limits")]
     pub stats: bool,
 
+    // ---- health (Docker's HEALTHCHECK; run by the detached container's keeper)
+    /// A shell command exec'd into the container to check its health (exit 0: healthy);
+    /// `ps` shows the status. Needs --detach.
+    #[arg(long, value_name = "CMD", requires = "detach", help_heading = "Health")]
+    pub health_cmd: Option<String>,
+    /// Time between checks (from the end of one to the start of the next).
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse::duration, requires = "health_cmd", help_heading = "Health")]
+    pub health_interval: std::time::Duration,
+    /// A check still running after this is killed and counts as failed.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse::duration, requires = "health_cmd", help_heading = "Health")]
+    pub health_timeout: std::time::Duration,
+    /// Failures in a row that make the container unhealthy.
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..), requires = "health_cmd", help_heading = "Health")]
+    pub health_retries: u32,
+    /// Failures in this first stretch do not count.
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse::duration, requires = "health_cmd", help_heading = "Health")]
+    pub health_start_period: std::time::Duration,
+
     // ---- the tool
     /// Print what is in effect (namespaces, root, mounts, user, limits), in units a person reads.
     #[arg(long)]

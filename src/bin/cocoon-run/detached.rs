@@ -18,6 +18,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use cocoon::events::{EventKind, EventSource, HealthCheck, HealthStatus};
 use cocoon::{Container, ExecProcess, ExitStatus, Stdio};
 use nix::sys::socket::{self, SockFlag, SockType, UnixAddr};
 
@@ -128,9 +129,18 @@ pub fn keeper(a: &RunArgs, fd: RawFd, id: &str) -> Result<u8, Failure> {
             return Err(Failure::Reported(f.status()));
         }
     };
+    // Checks that cannot start are reported like a container that cannot (nothing stays:
+    // dropping the handle tears the container down).
+    let mut health = match Health::new(&c, a, &dir, &mut st) {
+        Ok(h) => h,
+        Err(f) => {
+            let _ = report.write_all(format!("{} {}", f.status(), f.text()).as_bytes());
+            return Err(Failure::Reported(f.status()));
+        }
+    };
     let _ = report.write_all(b"ok\n");
     drop(report);
-    let waiters = serve(&c, &listener, a);
+    let waiters = serve(&c, &listener, a, &mut health);
     let status = c.wait().map_err(|e| run::failure(&e))?;
     st.status = match status {
         ExitStatus::Exited(n) => Status::Exited(n),
@@ -171,6 +181,7 @@ fn start(a: &RunArgs, id: &str, dir: &Path) -> Result<(Container, OwnedFd, State
         created: state::now(),
         command: a.command.iter().map(|s| s.to_string_lossy()).collect::<Vec<_>>().join(" "),
         status: Status::Running,
+        health: None,
     };
     state::write(dir, &st).map_err(io("writing the state"))?;
     Ok((c, sock, st))
@@ -178,15 +189,16 @@ fn start(a: &RunArgs, id: &str, dir: &Path) -> Result<(Container, OwnedFd, State
 
 /// Serves requests until the container's first process has ended. Returns the threads
 /// waiting for exec'd processes.
-fn serve(c: &Container, listener: &OwnedFd, a: &RunArgs) -> Vec<std::thread::JoinHandle<()>> {
+fn serve(c: &Container, listener: &OwnedFd, a: &RunArgs, health: &mut Health<'_>) -> Vec<std::thread::JoinHandle<()>> {
     let mut waiters = Vec::new();
     loop {
         let mut fds = [
             libc::pollfd { fd: listener.as_raw_fd(), events: libc::POLLIN, revents: 0 },
             libc::pollfd { fd: c.wait_fd().as_raw_fd(), events: libc::POLLIN, revents: 0 },
+            libc::pollfd { fd: health.fd(), events: libc::POLLIN, revents: 0 },
         ];
-        // SAFETY: two valid pollfds.
-        let r = unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) };
+        // SAFETY: three valid pollfds (a negative fd, no health checks, is skipped by poll).
+        let r = unsafe { libc::poll(fds.as_mut_ptr(), 3, -1) };
         if r < 0 {
             if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
                 continue;
@@ -196,6 +208,9 @@ fn serve(c: &Container, listener: &OwnedFd, a: &RunArgs) -> Vec<std::thread::Joi
         if fds[1].revents != 0 {
             return waiters;
         }
+        if fds[2].revents != 0 {
+            health.read();
+        }
         if fds[0].revents & libc::POLLIN != 0 {
             let Ok(conn) = socket::accept4(listener.as_raw_fd(), SockFlag::SOCK_CLOEXEC) else { continue };
             // SAFETY: accept4 returned a new descriptor that nobody else owns.
@@ -204,6 +219,55 @@ fn serve(c: &Container, listener: &OwnedFd, a: &RunArgs) -> Vec<std::thread::Joi
             let _ = socket::setsockopt(&conn, socket::sockopt::ReceiveTimeout, &nix::sys::time::TimeVal::new(5, 0));
             if let Some(w) = handle(c, conn, a) {
                 waiters.push(w);
+            }
+        }
+    }
+}
+
+/// The health checks of --health-cmd: an event source the keeper polls; each new status
+/// is written to the state file (`ps` shows it).
+struct Health<'a> {
+    events: Option<EventSource>,
+    dir: &'a Path,
+    st: &'a mut State,
+}
+
+impl<'a> Health<'a> {
+    fn new(c: &Container, a: &RunArgs, dir: &'a Path, st: &'a mut State) -> Result<Health<'a>, Failure> {
+        let Some(cmd) = &a.health_cmd else {
+            return Ok(Health { events: None, dir, st });
+        };
+        let argv = ["/bin/sh".into(), "-c".into(), cmd.into()];
+        let check = HealthCheck::new(settings::process(a, &argv, &Streams::Inherit)?)
+            .interval(a.health_interval)
+            .timeout(a.health_timeout)
+            .retries(a.health_retries)
+            .start_period(a.health_start_period);
+        let mut events = EventSource::new().map_err(|e| run::failure(&e))?;
+        events.add_with_health(c, 0, check).map_err(|e| run::failure(&e))?;
+        st.health = Some("starting".into());
+        state::write(dir, st).map_err(io("writing the state"))?;
+        Ok(Health { events: Some(events), dir, st })
+    }
+
+    fn fd(&self) -> RawFd {
+        self.events.as_ref().map_or(-1, |e| e.as_fd().as_raw_fd())
+    }
+
+    /// Runs what is due and records a changed status.
+    fn read(&mut self) {
+        let Some(events) = self.events.as_mut() else { return };
+        while let Ok(Some(e)) = events.next_event() {
+            if let EventKind::Health(h) = e.kind {
+                self.st.health = Some(
+                    match h {
+                        HealthStatus::Starting => "starting",
+                        HealthStatus::Healthy => "healthy",
+                        HealthStatus::Unhealthy => "unhealthy",
+                    }
+                    .into(),
+                );
+                let _ = state::write(self.dir, self.st);
             }
         }
     }

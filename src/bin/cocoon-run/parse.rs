@@ -386,8 +386,16 @@ pub fn id_range(s: &str) -> R<IdRange> {
     }
 }
 
-/// A duration: seconds, or with `s`, `m`, `h`, `d`.
+/// A duration: seconds, or with `ms`, `s`, `m`, `h`, `d`.
 pub fn duration(s: &str) -> R<Duration> {
+    if let Some(ms) = s.strip_suffix("ms") {
+        return ms
+            .parse::<u64>()
+            .ok()
+            .filter(|n| *n <= 100 * 365 * 86_400_000)
+            .map(Duration::from_millis)
+            .ok_or_else(|| format!("{s:?} is not a duration (seconds, or with ms, s, m, h, d; at most 100 years)"));
+    }
     let (num, mult) = match s.char_indices().last() {
         Some((i, 's')) => (&s[..i], 1),
         Some((i, 'm')) => (&s[..i], 60),
@@ -400,7 +408,7 @@ pub fn duration(s: &str) -> R<Duration> {
         .and_then(|n| n.checked_mul(mult))
         .filter(|n| *n <= 100 * 365 * 86_400)
         .map(Duration::from_secs)
-        .ok_or_else(|| format!("{s:?} is not a duration (seconds, or with s, m, h, d; at most 100 years)"))
+        .ok_or_else(|| format!("{s:?} is not a duration (seconds, or with ms, s, m, h, d; at most 100 years)"))
 }
 
 /// `--time-offset [monotonic=|boottime=]DURATION`; a bare duration shifts both clocks.

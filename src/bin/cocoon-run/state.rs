@@ -7,7 +7,8 @@
 //!                    the container; start = /proc/<pid>/stat field 22, clock ticks since boot),
 //!                    pid + pid_start (the container's first process, host pid), cgroup (path
 //!                    below each hierarchy's root, or empty), created (unix seconds), command,
-//!                    status (running | exited N | killed N)
+//!                    status (running | exited N | killed N), health (with --health-cmd:
+//!                    starting | healthy | unhealthy)
 //! <id>/control.sock  the keeper's control socket (SOCK_SEQPACKET): exec and kill requests
 //! <id>/log           the container's stdout and stderr
 //! ```
@@ -51,6 +52,8 @@ pub struct State {
     pub created: u64,
     pub command: String,
     pub status: Status,
+    /// The health checks' verdict (`starting`, `healthy`, `unhealthy`), with --health-cmd.
+    pub health: Option<String>,
 }
 
 impl State {
@@ -62,7 +65,7 @@ impl State {
         };
         let one_line = |s: &str| s.replace(['\n', '\r'], " ");
         format!(
-            "version=1\nid={}\nkeeper_pid={}\nkeeper_start={}\npid={}\npid_start={}\ncgroup={}\ncreated={}\ncommand={}\nstatus={status}\n",
+            "version=1\nid={}\nkeeper_pid={}\nkeeper_start={}\npid={}\npid_start={}\ncgroup={}\ncreated={}\ncommand={}\nstatus={status}\n{}",
             self.id,
             self.keeper_pid,
             self.keeper_start,
@@ -70,7 +73,8 @@ impl State {
             self.pid_start,
             one_line(&self.cgroup),
             self.created,
-            one_line(&self.command)
+            one_line(&self.command),
+            self.health.as_ref().map(|h| format!("health={}\n", one_line(h))).unwrap_or_default()
         )
     }
 
@@ -92,6 +96,7 @@ impl State {
             created: get("created")?.parse().ok()?,
             command: get("command")?.to_string(),
             status,
+            health: get("health").map(str::to_string),
         })
     }
 
@@ -105,7 +110,10 @@ impl State {
     pub fn shown_status(&self) -> String {
         match self.status {
             Status::Running if !self.keeper_alive() => "dead".into(),
-            Status::Running => "running".into(),
+            Status::Running => match &self.health {
+                Some(h) => format!("running({h})"),
+                None => "running".into(),
+            },
             Status::Exited(c) => format!("exited({c})"),
             Status::Killed(s) => format!("killed({s})"),
         }
@@ -235,10 +243,14 @@ mod tests {
             created: 5,
             command: "sh -c 'a\nb'".into(),
             status: Status::Killed(9),
+            health: None,
         };
         let back = State::parse(&s.render()).unwrap();
         assert_eq!((back.keeper_pid, back.pid_start, back.status), (1, 4, Status::Killed(9)));
         assert_eq!(back.command, "sh -c 'a b'");
+        assert_eq!(back.health, None, "no health line without --health-cmd");
+        let h = State { health: Some("healthy".into()), ..s };
+        assert_eq!(State::parse(&h.render()).unwrap().health.as_deref(), Some("healthy"));
         assert!(start_time(std::process::id() as i32).is_some());
     }
 }
