@@ -40,6 +40,7 @@ pub mod ffi;
 mod helper;
 pub mod image;
 pub mod image_file;
+pub mod logs;
 pub mod net;
 #[cfg(feature = "oci")]
 pub mod oci;
