@@ -14,7 +14,8 @@
 //! These rules apply to every file of this folder: [`setup`] (namespaces, hostname, root,
 //! pivot), [`fs`] (mount sources, in-root resolution, filesystem ops), [`exec`] (stdio,
 //! fds, keyring, seccomp, ids and capabilities, the helper's exec), [`landlock`] (the
-//! ruleset, applied last before the helper's exec) and [`monitor`] (which in
+//! ruleset, applied last before the helper's exec), [`logwrite`] (the monitor's log
+//! writer) and [`monitor`] (which in
 //! addition shares the caller's memory for a new container, so it makes every syscall
 //! through `raw`, never touching `errno`, and reads nothing of the caller's after its pid
 //! report) — and
@@ -26,6 +27,7 @@
 mod exec;
 mod fs;
 mod landlock;
+pub(crate) mod logwrite;
 pub(crate) mod monitor;
 pub(crate) mod raw;
 mod setup;

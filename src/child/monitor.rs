@@ -26,6 +26,7 @@
 
 use libc::{c_int, c_uint};
 
+use crate::child::logwrite::{LogCtx, LogWriter, ReadBuf};
 use crate::child::raw;
 use crate::child::{ChildCtx, Report, REPORT_ERROR, REPORT_PID};
 use crate::error::Stage;
@@ -55,6 +56,8 @@ pub(crate) struct MonitorCtx {
     /// Clone the program with `CLONE_PARENT` (the caller's own child) and exit once its
     /// pid is reported: nothing to watch ([`crate::ContainerBuilder::direct_child`]).
     pub direct: bool,
+    /// The program's log (`LogCtx::NONE`: none): the monitor writes it (`logwrite.rs`).
+    pub log: LogCtx,
 }
 
 /// What the program's process runs after the monitor cloned it.
@@ -126,6 +129,11 @@ pub(crate) fn run(m: &MonitorCtx, ctx: &ChildCtx<'_>, program: Program<'_>) -> !
         if m.kill_fd >= 0 {
             sys::close(m.kill_fd);
         }
+        for fd in [m.log.pipes[0], m.log.pipes[1], m.log.file, m.log.dir] {
+            if fd >= 0 {
+                sys::close(fd);
+            }
+        }
         match program {
             Program::Container(plan) => crate::child::run_container(plan, ctx),
             Program::Join(p) => crate::child::run_joined(p, ctx),
@@ -140,9 +148,15 @@ pub(crate) fn run(m: &MonitorCtx, ctx: &ChildCtx<'_>, program: Program<'_>) -> !
     // Keep only what the loop needs: above all, no stdio pipe end (the caller's readers
     // must see EOF when the program closes them) and no copy of the setup socket (EOF on
     // it tells the caller that the program exec'd).
-    let keep = [m.sock, host, pidfd, m.kill_fd];
+    let l = &m.log;
+    let keep = [m.sock, host, pidfd, m.kill_fd, l.pipes[0], l.pipes[1], l.file, l.dir];
     close_all_but(&keep);
-    watch(m.sock, host, pidfd, m.kill_fd)
+    if m.log.enabled() {
+        let mut w = core::mem::MaybeUninit::<LogWriter>::uninit();
+        let w = LogWriter::init(&mut w, m.log);
+        watch(m.sock, host, pidfd, m.kill_fd, Some(w))
+    }
+    watch(m.sock, host, pidfd, m.kill_fd, None)
 }
 
 /// Clones the program's process with the container's namespaces (no exit signal: we wait
@@ -195,25 +209,65 @@ fn close_all_but(keep: &[c_int]) {
     }
 }
 
+/// How long the monitor keeps reading the log pipes after the program ended: processes it
+/// left behind (no PID namespace) may hold them open.
+const DRAIN_MS: i64 = 2000;
+
 /// The monitor's loop: until the program ends, watch the caller's life and the control
-/// socket; then exit with the program's status.
-fn watch(sock: c_int, host: c_int, pidfd: c_int, kill_fd: c_int) -> ! {
+/// socket (and write the program's log); then exit with the program's status.
+fn watch(sock: c_int, host: c_int, pidfd: c_int, kill_fd: c_int, mut log: Option<&mut LogWriter>) -> ! {
+    let pipe = |log: &Option<&mut LogWriter>, i: usize| log.as_ref().map_or(-1, |w| w.pipe(i));
     let mut fds = [
         libc::pollfd { fd: pidfd, events: libc::POLLIN, revents: 0 },
         libc::pollfd { fd: sock, events: libc::POLLIN, revents: 0 },
         libc::pollfd { fd: host, events: libc::POLLIN, revents: 0 },
+        libc::pollfd { fd: pipe(&log, 0), events: libc::POLLIN, revents: 0 },
+        libc::pollfd { fd: pipe(&log, 1), events: libc::POLLIN, revents: 0 },
     ];
+    let mut buf: ReadBuf = [0; core::mem::size_of::<ReadBuf>()];
+    // The program's end (si_code, si_status) and the drain deadline, once it has ended.
+    let mut ended: Option<(c_int, c_int, i64)> = None;
     loop {
         for f in fds.iter_mut() {
             f.revents = 0;
         }
-        if raw::poll(&mut fds).is_err() {
+        let timeout = match ended {
+            Some((_, _, deadline)) => (deadline - raw::monotonic_ms()).clamp(0, DRAIN_MS) as c_int,
+            None => -1,
+        };
+        if raw::poll_ms(&mut fds, timeout).is_err() {
             continue;
         }
-        let [prog, ctl, hostp] = &mut fds;
+        let [prog, _, _, out, err] = &mut fds;
         if prog.revents != 0 {
-            mirror_exit(pidfd);
+            prog.fd = -1;
+            let (code, status) = reap(pidfd);
+            ended = Some((code, status, raw::monotonic_ms() + DRAIN_MS));
         }
+        for (i, p) in [out, err].into_iter().enumerate() {
+            if p.fd >= 0 && p.revents != 0 {
+                if let Some(w) = log.as_deref_mut() {
+                    if !w.pump(i, &mut buf) {
+                        p.fd = -1;
+                    }
+                }
+            }
+        }
+        if let Some((code, status, deadline)) = ended {
+            let drained = fds[3].fd < 0 && fds[4].fd < 0;
+            if drained || raw::monotonic_ms() >= deadline {
+                if let Some(w) = log.as_deref_mut() {
+                    for i in 0..2 {
+                        if w.pipe(i) >= 0 {
+                            w.end_stream(i);
+                        }
+                    }
+                }
+                exit_as(code, status);
+            }
+            continue;
+        }
+        let [_, ctl, hostp, _, _] = &mut fds;
         // The control socket first: a detach sent just before the caller died counts.
         if ctl.revents != 0 {
             match raw::recv_byte(sock) {
@@ -238,13 +292,17 @@ fn watch(sock: c_int, host: c_int, pidfd: c_int, kill_fd: c_int) -> ! {
     }
 }
 
-/// Reaps the program and ends this process the same way it ended.
-fn mirror_exit(pidfd: c_int) -> ! {
+/// Reaps the program: its (si_code, si_status).
+fn reap(pidfd: c_int) -> (c_int, c_int) {
     // SAFETY: siginfo_t is plain data; waitid fills it.
     let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
     let _ = raw::wait_pidfd(pidfd, &mut info);
     // SAFETY: waitid filled si_code/si_status for a CLD_* event (zeroed if it failed).
-    let (code, status) = unsafe { (info.si_code, info.si_status()) };
+    unsafe { (info.si_code, info.si_status()) }
+}
+
+/// Ends this process the way the program ended.
+fn exit_as(code: c_int, status: c_int) -> ! {
     if code == libc::CLD_EXITED {
         raw::exit(status);
     }

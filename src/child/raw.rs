@@ -129,11 +129,6 @@ pub(crate) fn close_range(first: u32, last: u32) {
     unsafe { sys!(libc::SYS_close_range, first, last, 0) };
 }
 
-pub(crate) fn poll(fds: &mut [libc::pollfd]) -> Result<c_int, c_int> {
-    // SAFETY: a live slice of pollfd of the length passed; no timeout (-1).
-    check(unsafe { sys!(libc::SYS_poll, fds.as_mut_ptr(), fds.len(), -1) })
-}
-
 /// One byte from `sock` without blocking.
 pub(crate) fn recv_byte(sock: c_int) -> Result<Option<u8>, c_int> {
     let mut b = 0u8;
@@ -151,6 +146,63 @@ pub(crate) fn write_all(fd: c_int, mut buf: &[u8]) {
             _ => return,
         }
     }
+}
+
+/// One `read`: bytes read (0 at EOF) or errno.
+pub(crate) fn read(fd: c_int, buf: &mut [u8]) -> Result<usize, c_int> {
+    // SAFETY: a live writable buffer of the length passed.
+    check(unsafe { sys!(libc::SYS_read, fd, buf.as_mut_ptr(), buf.len()) }).map(|n| n as usize)
+}
+
+/// One `write`: bytes written or errno.
+pub(crate) fn write(fd: c_int, buf: &[u8]) -> Result<usize, c_int> {
+    // SAFETY: a live buffer of the length passed.
+    check(unsafe { sys!(libc::SYS_write, fd, buf.as_ptr(), buf.len()) }).map(|n| n as usize)
+}
+
+/// `poll` with a timeout in milliseconds (-1: none).
+pub(crate) fn poll_ms(fds: &mut [libc::pollfd], timeout_ms: c_int) -> Result<c_int, c_int> {
+    // SAFETY: a live slice of pollfd of the length passed.
+    check(unsafe { sys!(libc::SYS_poll, fds.as_mut_ptr(), fds.len(), timeout_ms) })
+}
+
+/// `renameat(dir, from, dir, to)` with NUL-terminated names.
+pub(crate) fn renameat(dir: c_int, from: &[u8], to: &[u8]) -> Result<c_int, c_int> {
+    if from.last() != Some(&0) || to.last() != Some(&0) {
+        return Err(libc::EINVAL);
+    }
+    // SAFETY: two NUL-terminated names (checked above) in live buffers.
+    check(unsafe { sys!(libc::SYS_renameat, dir, from.as_ptr(), dir, to.as_ptr()) })
+}
+
+/// `openat(dir, name, flags, mode)` with a NUL-terminated name.
+pub(crate) fn openat(dir: c_int, name: &[u8], flags: c_int, mode: u32) -> Result<c_int, c_int> {
+    if name.last() != Some(&0) {
+        return Err(libc::EINVAL);
+    }
+    // SAFETY: a NUL-terminated name (checked above) in a live buffer.
+    check(unsafe { sys!(libc::SYS_openat, dir, name.as_ptr(), flags, mode) })
+}
+
+pub(crate) fn ftruncate(fd: c_int, len: u64) -> Result<c_int, c_int> {
+    // SAFETY: integer arguments.
+    check(unsafe { sys!(libc::SYS_ftruncate, fd, len) })
+}
+
+/// `CLOCK_MONOTONIC` in milliseconds (never fails for this clock, so errno is untouched).
+pub(crate) fn monotonic_ms() -> i64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: a writable timespec on the stack.
+    unsafe { sys!(libc::SYS_clock_gettime, libc::CLOCK_MONOTONIC, &mut ts as *mut libc::timespec) };
+    ts.tv_sec * 1000 + ts.tv_nsec / 1_000_000
+}
+
+/// `CLOCK_REALTIME` (a syscall, not the vDSO: the vDSO is libc's, see the module comment).
+pub(crate) fn realtime() -> (i64, u32) {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: a writable timespec on the stack.
+    unsafe { sys!(libc::SYS_clock_gettime, libc::CLOCK_REALTIME, &mut ts as *mut libc::timespec) };
+    (ts.tv_sec, ts.tv_nsec.clamp(0, 999_999_999) as u32)
 }
 
 pub(crate) fn sendmsg(sock: c_int, msg: &libc::msghdr, flags: c_int) {

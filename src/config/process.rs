@@ -154,6 +154,7 @@ pub struct Process {
     pub(crate) seccomp: Option<crate::seccomp::Seccomp>,
     pub(crate) default_seccomp: bool,
     pub(crate) seccomp_programs: Option<std::sync::Arc<crate::seccomp::Programs>>,
+    pub(crate) log: Option<crate::logs::LogConfig>,
 }
 
 impl Process {
@@ -179,6 +180,7 @@ impl Process {
             seccomp: None,
             default_seccomp: true,
             seccomp_programs: None,
+            log: None,
         }
     }
 
@@ -276,6 +278,16 @@ impl Process {
     /// Where standard error goes.
     pub fn stderr(mut self, s: Stdio) -> Process {
         self.set_stderr(s);
+        self
+    }
+
+    /// Logs stdout and stderr to a file in the CRI format (see [`crate::logs`]), written by
+    /// the container's monitor, so logging goes on after a detached container's creator
+    /// exits. Replaces the [`Process::stdout`] and [`Process::stderr`] settings. For a
+    /// container's first process (an exec'd process is refused); not with
+    /// [`crate::ContainerBuilder::direct_child`] (which has no monitor).
+    pub fn log(mut self, cfg: crate::logs::LogConfig) -> Process {
+        self.set_log(Some(cfg));
         self
     }
 
@@ -418,6 +430,17 @@ impl Process {
     pub fn set_stderr(&mut self, s: Stdio) -> &mut Self {
         self.stderr = s;
         self
+    }
+
+    /// Sets or clears the log (as [`Process::log`]).
+    pub fn set_log(&mut self, cfg: Option<crate::logs::LogConfig>) -> &mut Self {
+        self.log = cfg;
+        self
+    }
+
+    /// The log configuration, if any.
+    pub fn log_config(&self) -> Option<&crate::logs::LogConfig> {
+        self.log.as_ref()
     }
 
     /// Passes `fd` as descriptor `target`, replacing an earlier pass to the same target

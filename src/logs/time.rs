@@ -84,8 +84,7 @@ impl std::error::Error for BadTime {}
 pub fn parse_time(s: &str) -> Result<LogTime, BadTime> {
     let bad = || BadTime(s.chars().take(64).collect());
     let b = s.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't') || b[13] != b':' || b[16] != b':'
-    {
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't') || b[13] != b':' || b[16] != b':' {
         return Err(bad());
     }
     let num = |r: std::ops::Range<usize>| -> Result<i64, BadTime> {
@@ -199,9 +198,17 @@ mod tests {
         // containerd trims trailing zeros; offsets other than Z.
         assert_eq!(parse_time("2016-10-06T00:17:09.6Z"), Ok(LogTime { secs: 1_475_713_029, nanos: 600_000_000 }));
         assert_eq!(parse_time("2016-10-06T02:17:09+02:00"), Ok(LogTime { secs: 1_475_713_029, nanos: 0 }));
-        for bad in ["", "2016-10-06", "2016-13-06T00:17:09Z", "2016-02-30T00:17:09Z", "2016-10-06T00:17:09.Z",
-            "2016-10-06T00:17:09.1234567890Z", "2016-10-06T00:17:09", "2016-10-06T00:17:09+0200", "２016-10-06T00:17:09Z"]
-        {
+        for bad in [
+            "",
+            "2016-10-06",
+            "2016-13-06T00:17:09Z",
+            "2016-02-30T00:17:09Z",
+            "2016-10-06T00:17:09.Z",
+            "2016-10-06T00:17:09.1234567890Z",
+            "2016-10-06T00:17:09",
+            "2016-10-06T00:17:09+0200",
+            "２016-10-06T00:17:09Z",
+        ] {
             assert!(parse_time(bad).is_err(), "{bad:?}");
         }
     }

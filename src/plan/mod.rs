@@ -117,6 +117,10 @@ impl Plan {
     /// Plans the (validated) description `b` for the host `host` describes; reads from
     /// the machine only `b`'s own paths (rootfs, bind sources, the image's passwd).
     pub(crate) fn new(b: &ContainerBuilder, host: &HostFacts<'_>) -> Result<Plan> {
+        if b.direct_child && b.process.log.is_some() {
+            // The log is written by the monitor, which a direct child does without.
+            return Err(Error::invalid("log", "a log needs the container's monitor: not with direct_child"));
+        }
         let ns = b.namespaces;
         let userns = ns.contains(Namespaces::USER);
         // Without CAP_SETGID over the parent namespace the kernel only accepts a gid map

@@ -81,6 +81,8 @@ pub(crate) struct ProcessPlan {
     pub umask: Option<u32>,
     pub oom_score_adj: Option<i32>,
     pub stdio: [Stdio; 3],
+    /// Where stdout and stderr are logged instead (checked, not yet opened).
+    pub log: Option<crate::logs::LogConfig>,
     pub fds: Vec<(std::sync::Arc<std::os::fd::OwnedFd>, i32)>,
     /// The lowest fd number above every passed-fd target (where fds are parked first).
     pub fd_floor: i32,
@@ -193,6 +195,7 @@ impl ProcessPlan {
             umask: p.umask,
             oom_score_adj: p.oom_score_adj,
             stdio: [p.stdin.clone(), p.stdout.clone(), p.stderr.clone()],
+            log: p.log.clone().map(|l| crate::spawn::log::check(&l).map(|()| l)).transpose()?,
             fds: p.fds.clone(),
             fd_floor,
             keep_fds,

@@ -272,6 +272,19 @@ impl Container {
         Ok(self.need_cgroup()?.stats()?)
     }
 
+    /// Bytes of the container's output its log could not take (a full or failing disk:
+    /// the monitor drops what it cannot write rather than block the container, and says
+    /// so in the log once it can write again). 0 without a log ([`crate::Process::log`]).
+    pub fn log_lost_bytes(&self) -> u64 {
+        self.main.log_status().map_or(0, |s| s.lost.load(std::sync::atomic::Ordering::Relaxed))
+    }
+
+    /// The errno of the log's last failed write (e.g. `ENOSPC`), if one failed.
+    pub fn log_error(&self) -> Option<std::io::Error> {
+        let e = self.main.log_status()?.errno.load(std::sync::atomic::Ordering::Relaxed);
+        (e != 0).then(|| std::io::Error::from_raw_os_error(e))
+    }
+
     /// The counters of the container's network interfaces (its `lo`, `eth0` …), read in
     /// its network namespace. Empty when it has no network namespace of its own (the
     /// host's interfaces are not the container's to report).

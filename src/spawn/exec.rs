@@ -12,7 +12,7 @@ use super::{start, write_proc};
 use crate::child::monitor::Program;
 use crate::child::ChildCtx;
 use crate::container::{Container, ExecProcess};
-use crate::error::{Result, Stage};
+use crate::error::{Error, Result, Stage};
 use crate::helper::Invocation;
 use crate::plan::{describe_process, NameRoot, ProcessPlan};
 use crate::process::Process;
@@ -50,6 +50,10 @@ pub(crate) fn exec(c: &Container, process: &Process) -> Result<ExecProcess> {
 
 /// Runs `process` in the namespaces and cgroup of `t`.
 pub(crate) fn exec_into(t: &Target<'_>, process: &Process) -> Result<ExecProcess> {
+    if process.log.is_some() {
+        // Its monitor is a fork in the container's namespaces, not the container's monitor.
+        return Err(Error::invalid("log", "logging is for a container's first process, not an exec'd one"));
+    }
     let root = std::path::PathBuf::from(format!("/proc/{}/root", t.pid));
     let mut pp = ProcessPlan::new(process, NameRoot::Dirs(vec![root.as_path()]), !t.setgroups_deny, crate::capability::last_cap())?;
     // The container's Landlock ruleset, with this program's PATH candidates executable.
@@ -80,7 +84,7 @@ pub(crate) fn exec_into(t: &Target<'_>, process: &Process) -> Result<ExecProcess
         Stage::JoinNamespaces | Stage::Dumpable => format!("container {}", t.id),
         _ => describe_process(&pp, s, i),
     };
-    let started = start(0, t.direct, -1, t.cgroup, &ctx, Program::Join(&pp), "exec", describe);
+    let started = start(0, t.direct, -1, t.cgroup, &ctx, Program::Join(&pp), "exec", describe, crate::child::logwrite::LogCtx::NONE);
     drop(csock);
     stdio.close_child_side();
     let guard = ChildGuard(Some(started?));

@@ -11,6 +11,7 @@ pub mod container;
 mod exec;
 mod guards;
 pub(crate) mod hold;
+pub(crate) mod log;
 mod monitor_stack;
 mod proc;
 mod running;
@@ -87,12 +88,13 @@ fn start(
     program: Program<'_>,
     what: &'static str,
     describe: impl Fn(Stage, u32) -> String,
+    log: crate::child::logwrite::LogCtx,
 ) -> Result<Proc> {
     let (msock, mchild) = socketpair()?;
     // Written by the monitor if the caller dies, so that processes outside the PID
     // namespace's reach die too.
     let kill_fd = cgroup.and_then(|c| c.kill_fd());
-    let mctx = MonitorCtx {
+    let mut mctx = MonitorCtx {
         sock: mchild.as_raw_fd(),
         parent_sock: msock.as_raw_fd(),
         host_pid: std::process::id() as c_int,
@@ -100,6 +102,7 @@ fn start(
         cgroup_fd,
         kill_fd: kill_fd.as_ref().map_or(-1, |f| f.as_raw_fd()),
         direct,
+        log,
     };
     let mut mon_pidfd: c_int = -1;
     // Declared here, not in the match arm: the monitor reads it until its report, so it
@@ -111,6 +114,8 @@ fn start(
         // nothing copied on write while it lives), on a stack of its own.
         Program::Container(plan) => {
             let stack = MonitorStack::new()?;
+            // The log writer counts lost bytes at the top of its stack, where we read them.
+            mctx.log.status = stack.status();
             start = MonitorStart { m: &mctx, ctx, plan };
             // SAFETY: `monitor_entry` runs `monitor::run`, which is async-signal-safe, makes
             // its syscalls without errno, ends in _exit, and reads `start` (alive in this
@@ -241,7 +246,12 @@ fn spawn_with(
     let mut cgroup = CgroupGuard(driver.map(|(cfg, d)| d.create(cfg, &id)).transpose()?);
     // The socket a created container is started over (and what the handle keeps of it).
     let hold = hold::Hold::new(start_by, plan.process.fd_floor)?;
+    let log = plan.process.log.as_ref().map(log::PreparedLog::open).transpose()?;
     let mut stdio = StdioFds::new(&plan.process.stdio)?;
+    if let Some(l) = &log {
+        // The log takes stdout and stderr: the program writes into the monitor's pipes.
+        stdio.log_into(&l.writes);
+    }
     let (psock, csock) = socketpair()?;
     let pass_raw: Vec<c_int> = plan.process.fds.iter().map(|(fd, _)| fd.as_raw_fd()).collect();
     let join_files = plan
@@ -294,7 +304,10 @@ fn spawn_with(
         Program::Container(plan),
         "new container",
         describe,
+        log.as_ref().map_or(crate::child::logwrite::LogCtx::NONE, |l| l.ctx()),
     );
+    // The monitor has its own copies of the log's fds (or failed): ours go.
+    drop(log);
     drop(csock);
     drop(join_files);
     let mut hold = hold.close_child_side();

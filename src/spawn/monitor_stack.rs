@@ -9,6 +9,7 @@
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::Mutex;
 
+use crate::child::logwrite::LogStatus;
 use crate::error::{Error, Result};
 
 /// Stacks whose monitors may still run.
@@ -31,6 +32,10 @@ unsafe impl Sync for MonitorStack {}
 /// it; pages are only allocated when touched, so the size costs address space only.
 const SIZE: usize = 2 << 20;
 const GUARD: usize = 4096;
+/// Bytes at the very top kept out of the stack: the monitor's [`LogStatus`], which the
+/// caller reads while the monitor runs (and which lives exactly as long as the stack).
+const STATUS: usize = 64;
+const _: () = assert!(std::mem::size_of::<LogStatus>() <= STATUS);
 
 impl MonitorStack {
     pub(crate) fn new() -> Result<MonitorStack> {
@@ -58,10 +63,18 @@ impl MonitorStack {
         Ok(stack)
     }
 
-    /// The initial stack pointer (16-byte aligned: the mapping is page aligned).
+    /// The initial stack pointer (16-byte aligned: the mapping is page aligned), below
+    /// the status area.
     pub(crate) fn top(&self) -> *mut libc::c_void {
-        // SAFETY: one past the end of our own mapping, as a stack top.
-        unsafe { self.base.cast::<u8>().add(self.len).cast() }
+        // SAFETY: within our own mapping (len > STATUS), as a stack top.
+        unsafe { self.base.cast::<u8>().add(self.len - STATUS).cast() }
+    }
+
+    /// The log status area at the top of the mapping (zeroed by mmap: no loss, no errno).
+    pub(crate) fn status(&self) -> &LogStatus {
+        // SAFETY: STATUS bytes at the page-aligned top of our mapping, zero-initialised,
+        // which is a valid LogStatus (atomics); only read and written through atomics.
+        unsafe { &*self.base.cast::<u8>().add(self.len - STATUS).cast::<LogStatus>() }
     }
 
     /// Keeps the stack mapped until the monitor behind `pidfd` has ended.

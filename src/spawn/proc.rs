@@ -204,6 +204,11 @@ impl Proc {
         }
     }
 
+    /// What the monitor's log writer reports (a new container's monitor only).
+    pub(crate) fn log_status(&self) -> Option<&crate::child::logwrite::LogStatus> {
+        self.stack.as_ref().map(|s| s.status())
+    }
+
     pub(crate) fn pid(&self) -> i32 {
         self.pid
     }

@@ -46,6 +46,14 @@ impl StdioFds {
         Ok(s)
     }
 
+    /// Sends stdout and stderr into `writes` (a log's pipes) instead, whatever was asked.
+    pub(crate) fn log_into(&mut self, writes: &[OwnedFd; 2]) {
+        for (i, w) in writes.iter().enumerate() {
+            self.child_raw[i + 1] = w.as_raw_fd();
+            self.parent[i + 1] = None;
+        }
+    }
+
     /// Closes the child-side fds in the parent once the child has its copies.
     pub(super) fn close_child_side(&mut self) {
         self.child_owned.clear();
