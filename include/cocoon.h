@@ -1004,6 +1004,20 @@ int cocoon_builder_set_stdio(cocoon_builder *builder,
                              int kind,
                              int fd);
 
+// Logs the program's stdout and stderr to the file `path` in the CRI format kubelet reads
+// (`<RFC 3339 time> stdout|stderr F|P <text>`), written by the container's monitor, so
+// logging goes on after a detached container's creator exits; replaces the stdout and
+// stderr settings. Rotates when the file would pass `max_size` bytes (0: never), keeping
+// at most `max_files` files (the live one included; 0 counts as 1, which truncates).
+// `path` NULL: no log. The file is opened (mode 0640, not through a symlink) at spawn;
+// its directory must exist. A file name longer than 240 bytes ->
+// `COCOON_E_INVALID_CONFIG`. Read it back with `cocoon_log_reader_open`; a full disk is
+// reported by `cocoon_container_log_lost_bytes`.
+int cocoon_builder_set_log(cocoon_builder *builder,
+                           const char *path,
+                           uint64_t max_size,
+                           uint32_t max_files);
+
 // Whether a minimal init runs as PID 1, reaping orphans and forwarding signals to the
 // program (non-zero = yes; needs `COCOON_NS_PID`).
 int cocoon_builder_set_init(cocoon_builder *builder,
@@ -1888,6 +1902,16 @@ int cocoon_stats_prometheus(const cocoon_container *const *containers,
                             char *buf,
                             size_t len,
                             size_t *needed);
+
+// Bytes of the container's output its log could not take (a full or failing disk: the
+// monitor drops what it cannot write rather than block the container, and writes a
+// marker record saying how much once it can write again). 0 without a log.
+int cocoon_container_log_lost_bytes(const cocoon_container *container,
+                                    uint64_t *out);
+
+// The errno of the log's last failed write (e.g. `ENOSPC`), 0 if none failed.
+int cocoon_container_log_errno(const cocoon_container *container,
+                               int *out);
 
 // Opens the image store at `dir` (NULL: /var/lib/cocoon/images), creating it if needed;
 // removes what interrupted imports left. On success `*out` receives the handle.

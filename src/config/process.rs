@@ -486,6 +486,9 @@ impl Process {
         if self.program.is_empty() {
             return Err(Error::invalid("program", "the program name is empty"));
         }
+        if let Some(l) = &self.log {
+            crate::spawn::log::check(l)?;
+        }
         for (k, _) in self.env.iter() {
             if k.is_empty() || k.as_bytes().contains(&b'=') {
                 return Err(Error::invalid("environment variable", format!("name {k:?} is empty or contains '='")));

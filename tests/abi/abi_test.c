@@ -358,6 +358,7 @@ int main(int argc, char **argv) {
             test_create_containers();
             test_events_containers();
             test_stats_containers();
+            test_log_write();
         }
     }
     printf("abi_test: %d checks passed, %d failed\n", passed, failed);

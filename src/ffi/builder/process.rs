@@ -1,10 +1,14 @@
 //! The process's privileges and limits: capabilities, no_new_privs, resource limits,
 //! umask, seccomp, OOM score; its standard streams and the minimal init.
 
-use std::ffi::c_int;
+use std::ffi::{c_char, c_int, OsStr};
+use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
 
 use super::{cocoon_builder, with_builder};
 use crate::ffi::process::{set_capabilities, set_rlimit, set_seccomp_deny, set_stdio, with_process};
+use crate::ffi::{cstr_arg, Fail};
+use crate::logs::LogConfig;
 use crate::process::Rlimit;
 
 /// An unlimited resource limit.
@@ -179,6 +183,37 @@ pub unsafe extern "C" fn cocoon_builder_set_stdio(
 ) -> c_int {
     // SAFETY: forwarded contract.
     unsafe { with_process(builder, |p| set_stdio(p, stream, kind, fd)) }
+}
+
+/// Logs the program's stdout and stderr to the file `path` in the CRI format kubelet reads
+/// (`<RFC 3339 time> stdout|stderr F|P <text>`), written by the container's monitor, so
+/// logging goes on after a detached container's creator exits; replaces the stdout and
+/// stderr settings. Rotates when the file would pass `max_size` bytes (0: never), keeping
+/// at most `max_files` files (the live one included; 0 counts as 1, which truncates).
+/// `path` NULL: no log. The file is opened (mode 0640, not through a symlink) at spawn;
+/// its directory must exist. A file name longer than 240 bytes ->
+/// `COCOON_E_INVALID_CONFIG`. Read it back with `cocoon_log_reader_open`; a full disk is
+/// reported by `cocoon_container_log_lost_bytes`.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_builder_set_log(
+    builder: *mut cocoon_builder,
+    path: *const c_char,
+    max_size: u64,
+    max_files: u32,
+) -> c_int {
+    // SAFETY: forwarded contract; `path` is NULL or a NUL-terminated string.
+    unsafe {
+        with_process(builder, |p| -> Result<(), Fail> {
+            if path.is_null() {
+                p.set_log(None);
+                return Ok(());
+            }
+            let bytes = cstr_arg(path, "path")?;
+            let cfg = LogConfig::new(PathBuf::from(OsStr::from_bytes(bytes))).rotate(max_size, max_files);
+            p.set_log(Some(cfg));
+            Ok(())
+        })
+    }
 }
 
 /// Whether a minimal init runs as PID 1, reaping orphans and forwarding signals to the
