@@ -49,7 +49,7 @@ from .errors import (AddressInUse, PortInUse, NotCreated, AlreadyExited, CalledP
                      SELinuxError, TimeoutExpired, UnsupportedError)
 from .mounts import Bind, Layers, Proc, Tmpfs
 from .net import Bridge, NetworkInfo, net_sweep_stale
-from .process import Capabilities, Process, User
+from .process import Capabilities, LogFile, Process, User
 from .run import CompletedProcess, run
 from .seccomp import Seccomp
 from .selinux import SELinux
@@ -64,7 +64,7 @@ __all__ = [
     "Container", "ExecProcess", "ExitStatus", "run", "CompletedProcess", "EndedBy", "Streams",
     "EventSource", "Event", "EventKind", "HealthCheck", "HealthStatus",
     # configuration
-    "Process", "User", "Capabilities", "Seccomp", "Cgroup", "IoLimit", "DeviceRule", "SELinux",
+    "Process", "LogFile", "User", "Capabilities", "Seccomp", "Cgroup", "IoLimit", "DeviceRule", "SELinux",
     "Landlock", "LandlockStatus", "Bridge", "NetworkInfo", "Bind", "Tmpfs", "Proc", "Layers", "INHERIT", "DEVNULL", "PIPE",
     # images
     "ImageStore", "Image", "ImageInfo", "ImageFormat", "ExportFormat",

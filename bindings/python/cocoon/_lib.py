@@ -204,6 +204,7 @@ _SIGNATURES = {
     "cocoon_builder_clear_seccomp": ([BuilderP], c_int),
     "cocoon_builder_set_default_seccomp": ([BuilderP, c_int], c_int),
     "cocoon_builder_set_stdio": ([BuilderP, c_int, c_int, c_int], c_int),
+    "cocoon_builder_set_log": ([BuilderP, c_char_p, ctypes.c_uint64, ctypes.c_uint32], c_int),
     "cocoon_builder_set_init": ([BuilderP, c_int], c_int),
     "cocoon_builder_set_direct_child": ([BuilderP, c_int], c_int),
     # builder: cgroup
@@ -279,6 +280,8 @@ _SIGNATURES = {
     "cocoon_container_resume": ([ContainerP], c_int),
     "cocoon_container_update_cgroup": ([ContainerP, BuilderP], c_int),
     "cocoon_container_stats": ([ContainerP, POINTER(Stats)], c_int),
+    "cocoon_container_log_lost_bytes": ([ContainerP, POINTER(ctypes.c_uint64)], c_int),
+    "cocoon_container_log_errno": ([ContainerP, c_int_p], c_int),
     "cocoon_container_net_stats": ([ContainerP, POINTER(InterfaceStatsC), c_size_t, POINTER(c_size_t)], c_int),
     "cocoon_stats_prometheus": ([POINTER(ContainerP), c_size_t, c_char_p, c_size_t, POINTER(c_size_t)], c_int),
     "cocoon_container_cgroup_path": ([ContainerP, POINTER(c_char_p)], c_int),

@@ -438,6 +438,21 @@ class Container:
         _check(lib.cocoon_container_stats(self._handle(), ctypes.byref(st)))
         return CgroupStats._from_c(st)
 
+    @property
+    def log_lost_bytes(self) -> int:
+        """Bytes of output its log (Process(log=LogFile(...))) could not take: a full or
+        failing disk makes the monitor drop output rather than block the container."""
+        n = ctypes.c_uint64(0)
+        _check(lib.cocoon_container_log_lost_bytes(self._handle(), ctypes.byref(n)))
+        return n.value
+
+    @property
+    def log_errno(self) -> int:
+        """The errno of the log's last failed write (e.g. errno.ENOSPC), 0 if none."""
+        e = ctypes.c_int(0)
+        _check(lib.cocoon_container_log_errno(self._handle(), ctypes.byref(e)))
+        return e.value
+
     def net_stats(self) -> "list[InterfaceStats]":
         """The counters of the container's network interfaces, read in its network
         namespace ([] without one of its own)."""

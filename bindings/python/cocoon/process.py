@@ -7,10 +7,11 @@ import ctypes
 from dataclasses import dataclass
 from typing import IO, Any, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
-from ._lib import process_fn
+from . import _lib
+from ._lib import lib, process_fn
 from ._util import StrPath, _b, _strv
-from .constants import Rlimit
-from .errors import _check
+from .constants import ErrorCode, Rlimit
+from .errors import InvalidConfig, _check
 from .seccomp import Seccomp, _apply_seccomp
 from .stdio import StdioSpec, _apply_stdio
 
@@ -47,6 +48,19 @@ PassFds = Union[Sequence[int], Mapping[int, Union[int, IO[Any]]]]
 
 
 @dataclass(frozen=True)
+class LogFile:
+    """Log stdout and stderr to `path` in the CRI format kubelet reads
+    (`<RFC 3339 time> stdout|stderr F|P <text>`), written by the container's monitor, so
+    logging goes on after a detached container's creator exits. Rotates when the file
+    would pass `max_size` bytes (0: never), keeping at most `max_files` files (the live
+    one included). Read it back with cocoon.LogReader."""
+
+    path: StrPath
+    max_size: int = 0
+    max_files: int = 1
+
+
+@dataclass(frozen=True)
 class Process:
     """Everything about how a container's program runs except its argv
     (`process=Process(...)`, also for Container.exec). None leaves cocoon's default.
@@ -64,6 +78,8 @@ class Process:
     pass_fds: fds passed on under the same numbers (like subprocess), or {target: fd or
         file}; they are duplicated when the Container is built.
     seccomp: the syscall filter, a Seccomp (default: cocoon's default policy).
+    log: a LogFile: stdout and stderr go to a CRI log file instead (a container's first
+        process only; not with direct_child).
 
     Container takes env, cwd, user, stdin, stdout, stderr and seccomp directly too, as
     shortcuts for these fields.
@@ -82,6 +98,7 @@ class Process:
     stderr: StdioSpec = None
     pass_fds: Optional[PassFds] = None
     seccomp: Optional[Seccomp] = None
+    log: Optional[LogFile] = None
 
 
 def _apply_user(h: Any, user: Optional[UserSpec]) -> None:
@@ -117,6 +134,11 @@ def _apply_process(h: Any, p: Process) -> None:
     if p.oom_score_adj is not None:
         _check(process_fn(h, "set_oom_score_adj")(h, p.oom_score_adj))
     _apply_stdio(h, p.stdin, p.stdout, p.stderr)
+    if p.log is not None:
+        if isinstance(h, _lib.ProcessP):
+            raise InvalidConfig(int(ErrorCode.INVALID_CONFIG), 0, 0,
+                                "invalid log: logging is for a container's first process, not an exec'd one")
+        _check(lib.cocoon_builder_set_log(h, _b(p.log.path), int(p.log.max_size), int(p.log.max_files)))
     if p.pass_fds:
         pairs = p.pass_fds.items() if isinstance(p.pass_fds, Mapping) else ((fd, fd) for fd in p.pass_fds)
         for target, fd in pairs:
