@@ -117,6 +117,47 @@ fn pause_and_resume_are_events() {
 }
 
 #[test]
+fn pauses_are_seen_past_the_per_tick_freezer_budget() {
+    let _g = lock();
+    // More v1-freezer containers than one tick re-reads (50): each is still read, round robin.
+    let mut src = EventSource::new().expect("source");
+    let cs: Vec<_> = (0..120u64)
+        .map(|i| {
+            let c = ContainerBuilder::new(sh("sleep 60").stdout(cocoon::Stdio::Null).stderr(cocoon::Stdio::Null))
+                .namespaces(Namespaces::MOUNT | Namespaces::PID)
+                .cgroup(CgroupConfig::new().pids_max(8))
+                .spawn()
+                .expect("spawn");
+            src.add(&c, i).expect("add");
+            c
+        })
+        .collect();
+    while src.next_event().expect("next").is_some() {}
+    for i in [0usize, 77, 119] {
+        cs[i].pause().expect("pause");
+        let t = Instant::now();
+        let got = events_until(&mut src, |e| e.kind == EventKind::Paused);
+        assert_eq!(got.iter().map(|e| (e.tag, e.kind)).collect::<Vec<_>>(), [(i as u64, EventKind::Paused)]);
+        // Three ticks cover 120 containers; allow for a slow machine.
+        assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+        cs[i].resume().expect("resume");
+        let got = events_until(&mut src, |e| e.kind == EventKind::Resumed);
+        assert_eq!(got.iter().map(|e| e.tag).collect::<Vec<_>>(), [i as u64]);
+    }
+    for c in &cs {
+        c.kill(libc::SIGKILL).expect("kill");
+    }
+    let mut exits = std::collections::HashSet::new();
+    while exits.len() < cs.len() {
+        let got = events_until(&mut src, |e| matches!(e.kind, EventKind::Exited(_)));
+        for e in got {
+            assert!(matches!(e.kind, EventKind::Exited(_)), "{e:?}");
+            assert!(exits.insert(e.tag), "exit of {} twice", e.tag);
+        }
+    }
+}
+
+#[test]
 fn adding_a_reaped_container_is_a_typed_error_and_keeps_no_fd() {
     let _g = lock();
     let mut src = EventSource::new().expect("source");

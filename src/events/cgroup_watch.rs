@@ -32,6 +32,8 @@ pub(super) struct CgroupWatch {
     memory_events: Option<PathBuf>,
     cgroup_events: Option<PathBuf>,
     freezer_state: Option<PathBuf>,
+    /// `freezer_state` kept open: the timer's re-reads are one `pread` each.
+    freezer_file: Option<std::fs::File>,
     last_oom: u64,
     last_kill: u64,
     frozen: bool,
@@ -73,6 +75,7 @@ impl CgroupWatch {
             memory_events: None,
             cgroup_events: None,
             freezer_state: None,
+            freezer_file: None,
             last_oom: 0,
             last_kill: 0,
             frozen: false,
@@ -110,6 +113,7 @@ impl CgroupWatch {
         let v1_freezer = Path::new(ROOT).join("freezer").join(rel).join("freezer.state");
         if v1_freezer.exists() {
             w.frozen = read(&v1_freezer).is_some_and(|s| s.trim() == "FROZEN");
+            w.freezer_file = std::fs::File::open(&v1_freezer).ok();
             w.freezer_state = Some(v1_freezer);
         } else if let Some(d) = v2.as_ref() {
             let p = d.join("cgroup.events");
@@ -200,6 +204,26 @@ impl CgroupWatch {
 }
 
 impl CgroupWatch {
+    /// The timer's re-read of a v1 freezer state: `Paused`/`Resumed` if it changed.
+    pub(super) fn poll_freezer(&mut self, out: &mut Vec<EventKind>) {
+        let frozen = match &self.freezer_file {
+            Some(f) => {
+                let mut buf = [0u8; 16];
+                // The cgroup may be gone (its container was deleted): nothing to report.
+                let Ok(n) = std::os::unix::fs::FileExt::read_at(f, &mut buf, 0) else { return };
+                buf.get(..n).is_some_and(|b| b.trim_ascii() == b"FROZEN")
+            }
+            None => match self.freezer_state.as_ref().and_then(|p| read(p)) {
+                Some(s) => s.trim() == "FROZEN",
+                None => return,
+            },
+        };
+        if frozen != self.frozen {
+            out.push(if frozen { EventKind::Paused } else { EventKind::Resumed });
+            self.frozen = frozen;
+        }
+    }
+
     /// Whether the cgroup is frozen or asked to freeze, read now: a process exec'd into it
     /// would stop before it reports, and the exec with it.
     pub(super) fn frozen_now(&self) -> bool {

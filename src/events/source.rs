@@ -20,6 +20,10 @@ const CGROUP: u64 = 1;
 const CHECK: u64 = 2;
 /// How often v1 freezer states are re-read (the kernel has no notification for them).
 const FREEZER_TICK: Duration = Duration::from_millis(100);
+/// The most v1 freezer states re-read per tick, round robin: watching many containers
+/// costs a bounded 500 reads a second (each one `pread` of an open file), and a pause is
+/// seen within `FREEZER_TICK` × ⌈containers / budget⌉ (2 s for 1,000).
+const FREEZER_BUDGET: usize = 50;
 
 #[derive(Debug)]
 struct Entry {
@@ -45,8 +49,10 @@ struct Entry {
 ///
 /// cgroup v1 freezer: the kernel has no notification for `freezer.state`, so while a
 /// container with a v1 freezer cgroup is watched, a timerfd in the epoll set wakes the fd
-/// every 100 ms and the states are re-read (a pause and resume both inside one tick are
-/// not seen; every state a reader can observe is reported once, in order).
+/// every 100 ms and up to 50 states are re-read, round robin (so a pause is seen within
+/// 100 ms for up to 50 such containers, within 2 s for 1,000; a pause and resume both
+/// between two reads are not seen; every state a reader can observe is reported once, in
+/// order).
 #[derive(Debug)]
 pub struct EventSource {
     epoll: OwnedFd,
@@ -55,6 +61,10 @@ pub struct EventSource {
     pending: VecDeque<Event>,
     timer: Option<OwnedFd>,
     health_timer: Option<OwnedFd>,
+    /// Keys of the entries whose v1 freezer is re-read on the timer, and where the next
+    /// tick's round starts.
+    rescan: Vec<u64>,
+    rescan_at: usize,
 }
 
 fn last_os(op: &'static str, detail: impl Into<String>) -> Error {
@@ -122,6 +132,8 @@ impl EventSource {
             pending: VecDeque::new(),
             timer: None,
             health_timer: None,
+            rescan: Vec::new(),
+            rescan_at: 0,
         })
     }
 
@@ -189,6 +201,9 @@ impl EventSource {
                 self.unregister(&added);
                 return Err(e);
             }
+        }
+        if entry.cgroup.as_ref().is_some_and(|c| c.needs_rescan()) {
+            self.rescan.push(key);
         }
         self.pending.push_back(Event { id: entry.id.clone(), tag, kind: EventKind::Started });
         self.entries.insert(key, entry);
@@ -359,12 +374,7 @@ impl EventSource {
                     // SAFETY: reading the 8-byte expiry count of our timerfd into `buf`.
                     unsafe { libc::read(t.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
                 }
-                cgroup_keys.extend(
-                    self.entries
-                        .iter()
-                        .filter(|(_, e)| e.cgroup.as_ref().is_some_and(|c| c.needs_rescan()))
-                        .map(|(k, _)| *k),
-                );
+                self.rescan_freezers();
             } else if data == HEALTH_TIMER {
                 if let Some(t) = &self.health_timer {
                     let mut buf = [0u8; 8];
@@ -394,6 +404,22 @@ impl EventSource {
             self.finish(key)?;
         }
         Ok(())
+    }
+
+    /// One tick's round of v1 freezer re-reads (see `FREEZER_BUDGET`).
+    fn rescan_freezers(&mut self) {
+        let n = self.rescan.len();
+        for i in 0..n.min(FREEZER_BUDGET) {
+            let key = self.rescan[(self.rescan_at + i) % n];
+            let Some(entry) = self.entries.get_mut(&key) else { continue };
+            let Some(cg) = entry.cgroup.as_mut() else { continue };
+            let mut kinds = Vec::new();
+            cg.poll_freezer(&mut kinds);
+            for kind in kinds {
+                self.pending.push_back(Event { id: entry.id.clone(), tag: entry.tag, kind });
+            }
+        }
+        self.rescan_at = if n == 0 { 0 } else { (self.rescan_at + FREEZER_BUDGET) % n };
     }
 
     fn poll_cgroup(&mut self, key: u64) {
@@ -432,7 +458,8 @@ impl EventSource {
             .collect();
         self.unregister(&fds);
         self.pending.push_back(Event { id: entry.id, tag: entry.tag, kind: EventKind::Exited(status) });
-        if self.timer.is_some() && !self.entries.values().any(|e| e.cgroup.as_ref().is_some_and(|c| c.needs_rescan())) {
+        self.rescan.retain(|k| *k != key);
+        if self.timer.is_some() && self.rescan.is_empty() {
             if let Some(t) = self.timer.take() {
                 self.unregister(&[t.as_raw_fd()]);
             }
