@@ -34,6 +34,7 @@ pub mod running;
 pub mod run;
 pub mod events;
 pub mod stats;
+pub mod logs;
 #[cfg(feature = "image")]
 pub mod image;
 // Not exported: the argument helpers every file above uses.

@@ -62,5 +62,6 @@ void test_image_containers(void);
 void test_events_errors(void);
 void test_events_containers(void);
 void test_stats_containers(void);
+void test_logs(void);
 
 #endif
