@@ -65,29 +65,34 @@ impl LogReader {
             if !newer.is_empty() {
                 self.next_file();
                 self.files.extend(newer);
-            }
-            return Ok(true);
-        }
-        match std::fs::metadata(&path) {
-            Ok(m) if (m.dev(), m.ino()) == cur.id => {
-                let pos =
-                    cur.file.stream_position().map_err(|e| Error::os("seek log", path.display().to_string(), e))?;
-                if m.len() < pos {
-                    // Truncated in place (rotation with one file): read it from the start.
-                    cur.file.rewind().map_err(|e| Error::os("seek log", path.display().to_string(), e))?;
-                    self.drop_buffered();
-                    return Ok(true);
-                }
-            }
-            Ok(_) => {
-                // Rotated: what the writer wrote before the rename may have come after our
-                // last read, so read the old fd to its end once more before switching.
-                f.rotated = true;
                 return Ok(true);
             }
-            // Between the rename of NAME and the creation of the new one.
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => return Err(Error::os("stat log", path.display().to_string(), e)),
+            // NAME went away again (or is not a regular file): wait for the next change.
+        } else {
+            match std::fs::metadata(&path) {
+                // Not a file to read (a directory or FIFO planted there): as if missing, so
+                // that it is not taken for a rotation over and over.
+                Ok(m) if !m.is_file() => {}
+                Ok(m) if (m.dev(), m.ino()) == cur.id => {
+                    let pos =
+                        cur.file.stream_position().map_err(|e| Error::os("seek log", path.display().to_string(), e))?;
+                    if m.len() < pos {
+                        // Truncated in place (rotation with one file): read it from the start.
+                        cur.file.rewind().map_err(|e| Error::os("seek log", path.display().to_string(), e))?;
+                        self.drop_buffered();
+                        return Ok(true);
+                    }
+                }
+                Ok(_) => {
+                    // Rotated: what the writer wrote before the rename may have come after our
+                    // last read, so read the old fd to its end once more before switching.
+                    f.rotated = true;
+                    return Ok(true);
+                }
+                // Between the rename of NAME and the creation of the new one.
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::os("stat log", path.display().to_string(), e)),
+            }
         }
         let left = match f.timeout {
             None => None,

@@ -297,3 +297,32 @@ fn follow_a_file_truncated_in_place() {
     assert_eq!(r.next_line().expect("3").map(|l| l.time.secs), Some(3));
     assert_eq!(r.next_line().expect("end"), None);
 }
+
+/// CPU time of the calling thread.
+fn thread_cpu() -> Duration {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime writes the timespec on our stack.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+#[test]
+fn follow_waits_without_spinning_when_the_live_name_is_not_a_file() {
+    let d = TempDir::new("notfile");
+    let p = d.file("c.log");
+    write_lines(&p, &[out(1, "a")]);
+    let r = LogReader::open(&p).expect("open").follow(Some(Duration::from_millis(400)));
+    rotate(&p, 3);
+    fs::create_dir(&p).expect("a directory where the live file was");
+    // In a thread: a reader that loops without waiting never reaches its timeout.
+    let (tx, rx) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        let (cpu, start) = (thread_cpu(), Instant::now());
+        let lines = read_all(r);
+        let _ = tx.send((lines, start.elapsed(), thread_cpu() - cpu));
+    });
+    let (lines, took, cpu) = rx.recv_timeout(Duration::from_secs(10)).expect("the reader ended at its timeout");
+    assert_eq!(lines, [out(1, "a")]);
+    assert!(took >= Duration::from_millis(400), "{took:?}");
+    assert!(cpu < Duration::from_millis(200), "spun: {cpu:?} of CPU");
+}
