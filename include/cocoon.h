@@ -554,6 +554,15 @@
 // The smallest `cocoon_interface_stats.size` accepted: the first version's size.
 #define COCOON_INTERFACE_STATS_SIZE_V1 88
 
+// `cocoon_log_line.stream`: the process's stdout.
+#define COCOON_LOG_STDOUT 1
+
+// `cocoon_log_line.stream`: the process's stderr.
+#define COCOON_LOG_STDERR 2
+
+// The smallest `cocoon_log_line.size` accepted: the size of the first version.
+#define COCOON_LOG_LINE_SIZE_V1 40
+
 // Told by the contents: a directory is an OCI layout, a tar file an oci- or docker-archive.
 #define COCOON_IMAGE_FORMAT_AUTO 0
 
@@ -612,6 +621,9 @@ typedef struct cocoon_image_list cocoon_image_list;
 // An open image store. Create with `cocoon_image_store_open`, release with
 // `cocoon_image_store_free`. Several processes may use one store directory at once.
 typedef struct cocoon_image_store cocoon_image_store;
+
+// Opaque: a reader of a log's records (its rotated files oldest first, then the live one).
+typedef struct cocoon_log_reader cocoon_log_reader;
 
 // The result of `cocoon_builder_run_output`. Opaque; freed by `cocoon_output_free`.
 typedef struct cocoon_output cocoon_output;
@@ -720,6 +732,31 @@ typedef struct {
     // Packets dropped on send.
     uint64_t tx_dropped;
 } cocoon_interface_stats;
+
+// One record, filled by `cocoon_log_reader_next`.
+//
+// The struct grows at its end in later versions: set `size` to `sizeof(cocoon_log_line)`
+// before the call; cocoon fills at most that many bytes and sets `size` to how many it
+// filled.
+typedef struct {
+    // In: `sizeof(cocoon_log_line)` as the caller knows it. Out: the bytes cocoon filled.
+    uint32_t size;
+    // `COCOON_LOG_STDOUT` or `COCOON_LOG_STDERR`.
+    uint8_t stream;
+    // 1 for a partial line (`P`: the next record of the same stream continues it), else 0.
+    uint8_t partial;
+    // Zero.
+    uint8_t reserved[2];
+    // The record's time: seconds since the Unix epoch (UTC)...
+    int64_t secs;
+    // ... and nanoseconds within the second.
+    uint32_t nanos;
+    // The text without the record's newline: `len` bytes, not NUL-terminated, any bytes
+    // (not necessarily UTF-8). Borrowed from the reader until its next call (next or free).
+    const uint8_t *text;
+    // The text's length in bytes.
+    size_t len;
+} cocoon_log_line;
 
 #ifdef __cplusplus
 extern "C" {
@@ -1912,6 +1949,35 @@ int cocoon_container_log_lost_bytes(const cocoon_container *container,
 // The errno of the log's last failed write (e.g. `ENOSPC`), 0 if none failed.
 int cocoon_container_log_errno(const cocoon_container *container,
                                int *out);
+
+// Opens the log whose live file is `path` (its rotated files `path.k` ... `path.1` are read
+// first, oldest first). `since_secs` >= 0: only records at or after `since_secs` +
+// `since_nanos` (nanos below 1e9). `follow` != 0: at the end of the live file wait for
+// more (across rotations), forever if `timeout_ms` < 0, else until `timeout_ms` pass
+// without new data. Neither `path` nor a rotated file -> `COCOON_E_OS` (errno `ENOENT`).
+// Free with `cocoon_log_reader_free`.
+int cocoon_log_reader_open(const char *path,
+                           int64_t since_secs,
+                           uint32_t since_nanos,
+                           int follow,
+                           int64_t timeout_ms,
+                           cocoon_log_reader **out);
+
+// Reads the next record into `out` (`out->size` must be set, see `cocoon_log_line`):
+// returns 1 with a record, 0 at the end (of the live file, or of the follow timeout; then
+// always 0), a negative `COCOON_E_*` code on an error (`out` untouched; the reader is then
+// at its end). Lines that are not records are skipped. The previous record's `text` is no
+// longer valid. A following reader blocks the calling thread while it waits for more.
+int cocoon_log_reader_next(cocoon_log_reader *reader,
+                           cocoon_log_line *out);
+
+// How many lines the reader skipped so far because they are not records (junk, a
+// truncated record, a line longer than 16 KiB + 64 bytes) into `*count`.
+int cocoon_log_reader_skipped(const cocoon_log_reader *reader,
+                              uint64_t *count);
+
+// Frees the reader (and the text of the last record). NULL is a no-op.
+void cocoon_log_reader_free(cocoon_log_reader *reader);
 
 // Opens the image store at `dir` (NULL: /var/lib/cocoon/images), creating it if needed;
 // removes what interrupted imports left. On success `*out` receives the handle.

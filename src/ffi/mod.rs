@@ -35,6 +35,7 @@ pub mod run;
 pub mod events;
 pub mod stats;
 pub mod log_status;
+pub mod logs;
 #[cfg(feature = "image")]
 pub mod image;
 // Not exported: the argument helpers every file above uses.

@@ -63,5 +63,6 @@ void test_events_errors(void);
 void test_events_containers(void);
 void test_stats_containers(void);
 void test_log_write(void);
+void test_logs(void);
 
 #endif

@@ -342,6 +342,7 @@ int main(int argc, char **argv) {
     test_image_errors();
     test_create_errors();
     test_events_errors();
+    test_logs();
     if (containers) {
         if (geteuid() != 0) {
             fprintf(stderr, "abi_test: container checks need root (use --no-containers)\n");

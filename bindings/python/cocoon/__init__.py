@@ -27,7 +27,7 @@ asyncio (see docs/FROM_SUBPROCESS.md).
 
 Modules: constants (the header's numbers), errors, system (version, has_feature,
 sweep_stale), stdio, process, seccomp, mounts, cgroup, stats, selinux, landlock, image, container, run
-(run, CompletedProcess), aio (asyncio).
+(run, CompletedProcess), logs (LogReader, LogLine), aio (asyncio).
 """
 
 from __future__ import annotations
@@ -54,6 +54,7 @@ from .run import CompletedProcess, run
 from .seccomp import Seccomp
 from .selinux import SELinux
 from .landlock import Landlock, LandlockStatus
+from .logs import LogLine, LogReader
 from .image import ExportFormat, Image, ImageFormat, ImageInfo, ImageStore
 from .stats import CgroupStats, CpuStats, InterfaceStats, IoStats, MemoryStats, PidsStats, cpu_percent, prometheus
 from .stdio import DEVNULL, INHERIT, PIPE, StdioSpec
@@ -63,6 +64,8 @@ __all__ = [
     # running
     "Container", "ExecProcess", "ExitStatus", "run", "CompletedProcess", "EndedBy", "Streams",
     "EventSource", "Event", "EventKind", "HealthCheck", "HealthStatus",
+    # logs
+    "LogReader", "LogLine",
     # configuration
     "Process", "LogFile", "User", "Capabilities", "Seccomp", "Cgroup", "IoLimit", "DeviceRule", "SELinux",
     "Landlock", "LandlockStatus", "Bridge", "NetworkInfo", "Bind", "Tmpfs", "Proc", "Layers", "INHERIT", "DEVNULL", "PIPE",

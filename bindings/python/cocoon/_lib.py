@@ -46,6 +46,10 @@ class _Events(ctypes.Structure):
     """Opaque cocoon_events."""
 
 
+class _LogReader(ctypes.Structure):
+    """Opaque cocoon_log_reader."""
+
+
 EVENT_ID_MAX = 65
 
 
@@ -84,6 +88,21 @@ class Stats(ctypes.Structure):
     ]
 
 
+class LogLineC(ctypes.Structure):
+    """struct cocoon_log_line (set `size` to ctypes.sizeof(LogLineC) before the call; `text`
+    is borrowed from the reader until its next call)."""
+    _fields_ = [
+        ("size", c_uint32),
+        ("stream", ctypes.c_uint8),
+        ("partial", ctypes.c_uint8),
+        ("reserved", ctypes.c_uint8 * 2),
+        ("secs", c_int64),
+        ("nanos", c_uint32),
+        ("text", ctypes.c_void_p),
+        ("len", c_size_t),
+    ]
+
+
 IFNAME_MAX = 16
 
 
@@ -113,6 +132,7 @@ if TYPE_CHECKING:  # the handle pointer types, as type checkers can name them
     ImageStoreP = ctypes._Pointer[_ImageStore]
     ImageListP = ctypes._Pointer[_ImageList]
     EventsP = ctypes._Pointer[_Events]
+    LogReaderP = ctypes._Pointer[_LogReader]
 else:
     BuilderP = POINTER(_Builder)
     ContainerP = POINTER(_Container)
@@ -123,6 +143,7 @@ else:
     ImageStoreP = POINTER(_ImageStore)
     ImageListP = POINTER(_ImageList)
     EventsP = POINTER(_Events)
+    LogReaderP = POINTER(_LogReader)
 c_char_pp = POINTER(c_char_p)
 c_int_p = POINTER(c_int)
 
@@ -297,6 +318,11 @@ _SIGNATURES = {
     "cocoon_events_next": ([EventsP, POINTER(Event), c_int_p], c_int),
     "cocoon_events_wait": ([EventsP, c_int, POINTER(Event), c_int_p], c_int),
     "cocoon_events_free": ([EventsP], None),
+    # logs
+    "cocoon_log_reader_open": ([c_char_p, c_int64, c_uint32, c_int, c_int64, POINTER(LogReaderP)], c_int),
+    "cocoon_log_reader_next": ([LogReaderP, POINTER(LogLineC)], c_int),
+    "cocoon_log_reader_skipped": ([LogReaderP, POINTER(c_uint64)], c_int),
+    "cocoon_log_reader_free": ([LogReaderP], None),
     # exec
     "cocoon_exec_process_pid": ([ExecP, c_int_p], c_int),
     "cocoon_exec_process_wait": ([ExecP, c_int_p, c_int_p], c_int),
