@@ -1964,8 +1964,9 @@ int cocoon_log_reader_open(const char *path,
                            cocoon_log_reader **out);
 
 // Reads the next record into `out` (`out->size` must be set, see `cocoon_log_line`):
-// returns 1 with a record, 0 at the end (of the live file, or of the follow timeout; then
-// always 0), a negative `COCOON_E_*` code on an error (`out` untouched; the reader is then
+// returns 1 with a record, 0 at the end of the live file (then always 0) or, following
+// with a timeout, when `timeout_ms` passed without new data (a next call follows on and
+// waits again: check in between whether to go on), a negative `COCOON_E_*` code on an error (`out` untouched; the reader is then
 // at its end). Lines that are not records are skipped. The previous record's `text` is no
 // longer valid. A following reader blocks the calling thread while it waits for more.
 int cocoon_log_reader_next(cocoon_log_reader *reader,

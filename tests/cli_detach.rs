@@ -53,7 +53,23 @@ fn detach_ps_exec_logs_stop_rm_round_trip() {
     let state = TempDir::new("detach");
     let id = unique("rt");
     let _cleanup = Cleanup(state.path(), vec![id.clone()]);
-    let o = tool(state.path(), &["-d", "--name", &id, "--memory", "32M", "--init", "--hostname", "bg", "--", "sh", "-c", "echo started; sleep 1000"]);
+    let o = tool(
+        state.path(),
+        &[
+            "-d",
+            "--name",
+            &id,
+            "--memory",
+            "32M",
+            "--init",
+            "--hostname",
+            "bg",
+            "--",
+            "sh",
+            "-c",
+            "echo started; sleep 1000",
+        ],
+    );
     assert_eq!((o.code, o.stdout.trim()), (0, id.as_str()), "{o:?}");
     assert_eq!(status_of(state.path(), &id), "running");
     assert_eq!(state_field(state.path(), &id, "cgroup"), format!("cocoon/{id}"));
@@ -62,15 +78,31 @@ fn detach_ps_exec_logs_stop_rm_round_trip() {
     assert!(Path::new(&format!("/proc/{pid}")).exists());
 
     // exec: the container's namespaces (hostname, PID namespace) and the program's status.
-    let o = tool(state.path(), &["exec", &id, "--", "sh", "-c", "hostname; readlink /proc/self/ns/pid /proc/self/ns/mnt; exit 4"]);
+    let o = tool(
+        state.path(),
+        &["exec", &id, "--", "sh", "-c", "hostname; readlink /proc/self/ns/pid /proc/self/ns/mnt; exit 4"],
+    );
     assert_eq!(o.code, 4, "{o:?}");
     let ns = |n: &str| std::fs::read_link(format!("/proc/{pid}/ns/{n}")).unwrap().display().to_string();
     assert_eq!(o.stdout, format!("bg\n{}\n{}\n", ns("pid"), ns("mnt")));
     // stdin, user, directory and variables of the exec.
     let mut c = command(Some(state.path()));
-    c.args(["exec", "-u", "1000:1001", "-w", "/tmp", "-e", "A=b", &id, "--", "sh", "-c", "read l; echo $l $(id -u):$(id -g) $(pwd) $A"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped());
+    c.args([
+        "exec",
+        "-u",
+        "1000:1001",
+        "-w",
+        "/tmp",
+        "-e",
+        "A=b",
+        &id,
+        "--",
+        "sh",
+        "-c",
+        "read l; echo $l $(id -u):$(id -g) $(pwd) $A",
+    ])
+    .stdin(std::process::Stdio::piped())
+    .stdout(std::process::Stdio::piped());
     let mut child = c.spawn().unwrap();
     child.stdin.take().unwrap().write_all(b"hello\n").unwrap();
     let out = child.wait_with_output().unwrap();
@@ -158,8 +190,20 @@ fn health_checks_of_a_detached_container_show_in_ps() {
     let o = tool(
         state.path(),
         &[
-            "-d", "--name", &id, "--health-cmd", "test -e /tmp/ok", "--health-interval", "100ms", "--health-retries", "2",
-            "--health-start-period", "0s", "--", "sleep", "1000",
+            "-d",
+            "--name",
+            &id,
+            "--health-cmd",
+            "test -e /tmp/ok",
+            "--health-interval",
+            "100ms",
+            "--health-retries",
+            "2",
+            "--health-start-period",
+            "0s",
+            "--",
+            "sleep",
+            "1000",
         ],
     );
     assert_eq!((o.code, o.stdout.trim()), (0, id.as_str()), "{o:?}");
@@ -179,4 +223,87 @@ fn health_checks_of_a_detached_container_show_in_ps() {
     assert_eq!(o.code, 2, "{o:?}");
     assert!(o.stderr.contains("health-retries"), "{o:?}");
     assert_eq!(tool(state.path(), &["ps", "-q"]).stdout, "");
+}
+
+#[test]
+fn logs_of_a_detached_container_split_streams_timestamps_since_and_follow() {
+    let state = TempDir::new("detach-logs");
+    let id = unique("logs");
+    let _cleanup = Cleanup(state.path(), vec![id.clone()]);
+    let script = "echo one; echo two >&2; busybox sleep 4; echo three; exec busybox sleep 1000";
+    let o = tool(state.path(), &["-d", "--name", &id, "--", "sh", "-c", script]);
+    assert_eq!(o.code, 0, "{o:?}");
+    // The container's CRI log lives in its state directory.
+    wait_for("the first lines", || tool(state.path(), &["logs", &id]).stdout == "one\n");
+    let o = tool(state.path(), &["logs", &id]);
+    assert_eq!((o.stdout.as_str(), o.stderr.as_str()), ("one\n", "two\n"), "stdout and stderr apart");
+    let cri = std::fs::read_to_string(state.join(&id).join("container.log")).unwrap();
+    assert!(cri.lines().all(|l| l.len() > 41 && l.as_bytes()[10] == b'T'), "{cri}");
+    // Timestamps: the record's time before each line.
+    let o = tool(state.path(), &["logs", "-t", &id]);
+    let (t, rest) = o.stdout.trim_end().split_once(' ').unwrap();
+    assert_eq!(rest, "one");
+    assert!(cocoon::logs::parse_time(t).is_ok(), "{t}");
+    // Since: a time after everything so far prints nothing; an hour ago prints all.
+    let later =
+        cocoon::logs::format_time(cocoon::logs::LogTime { secs: cocoon::logs::LogTime::now().secs + 3600, nanos: 0 });
+    assert_eq!(tool(state.path(), &["logs", "--since", &later, &id]).stdout, "");
+    assert_eq!(tool(state.path(), &["logs", "--since", "1h", &id]).stdout, "one\n");
+    let o = tool(state.path(), &["logs", "--since", "yesterday", &id]);
+    assert_eq!(o.code, 2, "{o:?}");
+    // Follow: sees "three" arrive, and ends by itself once the container is stopped.
+    let mut c = command(Some(state.path()));
+    c.args(["logs", "-f", &id]).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::null());
+    let mut follower = c.spawn().unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(follower.stdout.take().unwrap()));
+    assert_eq!(lines.next().unwrap().unwrap(), "one");
+    assert_eq!(lines.next().unwrap().unwrap(), "three");
+    assert_eq!(tool(state.path(), &["stop", "-t", "1", &id]).code, 0);
+    let t = Instant::now();
+    let st = follower.wait().unwrap();
+    assert!(st.success() && t.elapsed() < Duration::from_secs(10), "{st:?} after {:?}", t.elapsed());
+    assert_eq!(tool(state.path(), &["rm", &id]).code, 0);
+    assert_nothing_left(&id);
+}
+
+#[test]
+fn log_flags_write_a_rotated_cri_file_for_a_foreground_run() {
+    let dir = TempDir::new("log-flags");
+    let log = dir.join("out.log");
+    let mut c = command(None);
+    c.args(["--log"]).arg(&log).args([
+        "--log-max-size",
+        "8k",
+        "--log-max-files",
+        "2",
+        "--",
+        "sh",
+        "-c",
+        "busybox seq 1 3000; echo bye >&2",
+    ]);
+    let o = output(c);
+    assert_eq!(o.code, 0, "{o:?}");
+    assert_eq!(o.stdout, "", "the output went to the log");
+    let live = std::fs::read_to_string(&log).unwrap();
+    let old = std::fs::read_to_string(dir.join("out.log.1")).unwrap();
+    assert!(!dir.join("out.log.2").exists());
+    assert!(live.len() <= 8192 && old.len() <= 8192);
+    assert!(live.ends_with(" stderr F bye\n"), "{live}");
+    let numbers: Vec<u32> = old
+        .lines()
+        .chain(live.lines())
+        .filter(|l| l.contains(" stdout F "))
+        .map(|l| l.rsplit(' ').next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(*numbers.last().unwrap(), 3000);
+    assert_eq!(numbers, (numbers[0]..=3000).collect::<Vec<_>>());
+    // Refused before anything runs: a --log-max-files without --log-max-size, a missing directory.
+    let mut c = command(None);
+    c.args(["--log"]).arg(&log).args(["--log-max-files", "3", "true"]);
+    assert_eq!(output(c).code, 2);
+    let mut c = command(None);
+    c.args(["--log"]).arg(dir.join("missing/x.log")).arg("true");
+    let o = output(c);
+    assert_eq!(o.code, 125, "{o:?}");
+    assert!(o.stderr.contains("missing"), "{o:?}");
 }

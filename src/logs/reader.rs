@@ -177,7 +177,8 @@ impl LogReader {
     }
 
     /// At the end of the live file, waits for more (`tail -f`, across rotations) instead of
-    /// ending: forever with `None`, or until `timeout` passes without new data.
+    /// ending: forever with `None`; with `Some(timeout)`, [`LogReader::next_line`] returns
+    /// `None` each time `timeout` passes without new data and follows on when called again.
     pub fn follow(mut self, timeout: Option<Duration>) -> Self {
         self.follow = Some(follow::Follow::new(timeout));
         self
@@ -194,13 +195,18 @@ impl LogReader {
         &self.path
     }
 
-    /// The next record; `None` at the end (of the live file, or of the follow timeout).
-    /// After an error or the end, nothing more is returned.
+    /// The next record; `None` at the end of the live file, or when following with a
+    /// timeout, once that long passed without new data: then a next call follows on (and
+    /// waits up to the timeout again), so a caller can check in between whether to go on.
+    /// After an error or the end (not following), nothing more is returned.
     pub fn next_line(&mut self) -> Result<Option<LogLine>> {
         if self.done {
             return Ok(None);
         }
         let got = self.advance();
+        if matches!(got, Ok(None)) && self.follow.is_some() && !self.files.is_empty() {
+            return got; // a quiet stretch while following: not the end
+        }
         if !matches!(got, Ok(Some(_))) {
             self.done = true;
             self.files.clear();

@@ -76,7 +76,8 @@ class LogReader:
     `skipped`). `since` (seconds since the epoch as an int or float, an aware datetime, a
     (secs, nanos) pair, or a LogLine): only records at or after it. `follow`: at the end
     of the live file, wait for more (across rotations) instead of ending, forever when
-    `timeout` is None, else until `timeout` seconds pass without new data. The wait runs
+    `timeout` is None, else until `timeout` seconds pass without new data (the iteration
+    stops; iterating again, or next(), follows on and waits anew). The wait runs
     inside the library (the GIL is released; a signal is handled when it returns).
 
     An iterator of LogLine and a context manager; close() frees it. No log at `path`

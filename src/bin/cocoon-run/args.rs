@@ -51,8 +51,8 @@ pub enum Cmd {
     Stop(StopArgs),
     /// Remove a detached container that has ended (--force: kill it first).
     Rm(RmArgs),
-    /// Print what a detached container wrote to stdout and stderr.
-    Logs(IdArg),
+    /// Print what a detached container wrote to stdout and stderr (its CRI log).
+    Logs(LogsArgs),
     /// Print a shell completion script (e.g. `cocoon-run completions bash > /etc/bash_completion.d/cocoon-run`).
     Completions {
         /// The shell.
@@ -414,6 +414,19 @@ pub struct RunArgs {
     #[arg(long, help_heading = "Cgroup limits")]
     pub stats: bool,
 
+    // ---- logging (the CRI format kubelet reads, written by the container's monitor)
+    /// Log the container's stdout and stderr to FILE in the CRI format
+    /// (`<time> stdout|stderr F|P <text>`) instead of the terminal; the directory must
+    /// exist. Detached containers log to the state directory without it.
+    #[arg(long, value_name = "FILE", help_heading = "Logging")]
+    pub log: Option<PathBuf>,
+    /// Rotate the log when it would pass SIZE (e.g. 10m): FILE becomes FILE.1, and so on.
+    #[arg(long, value_name = "SIZE", value_parser = parse::size, help_heading = "Logging")]
+    pub log_max_size: Option<u64>,
+    /// Log files kept with --log-max-size, the live one included.
+    #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..), requires = "log_max_size", help_heading = "Logging")]
+    pub log_max_files: u32,
+
     // ---- health (Docker's HEALTHCHECK; run by the detached container's keeper)
     /// A shell command exec'd into the container to check its health (exit 0: healthy);
     /// `ps` shows the status. Needs --detach.
@@ -446,6 +459,21 @@ pub struct RunArgs {
     /// The program and its arguments (optional with --image: the image's Entrypoint + Cmd).
     #[arg(value_name = "PROGRAM", required_unless_present = "image", trailing_var_arg = true)]
     pub command: Vec<OsString>,
+}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// Keep printing what it writes until it ends.
+    #[arg(short, long)]
+    pub follow: bool,
+    /// Only what it wrote since TIME: RFC 3339 (2026-12-04T10:00:00Z) or a duration ago (10m).
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Prefix every line with the time it was logged.
+    #[arg(short, long)]
+    pub timestamps: bool,
+    /// The container's id (from --detach or ps).
+    pub id: String,
 }
 
 #[derive(Debug, Args)]

@@ -60,7 +60,8 @@ fn connect(st: &State) -> Result<OwnedFd, Failure> {
     }
     let path = state::dir(&st.id)?.join("control.sock");
     let fail = |e: nix::Error| Failure::Cocoon(format!("connecting to {}: {e}", path.display()));
-    let sock = socket::socket(socket::AddressFamily::Unix, SockType::SeqPacket, SockFlag::SOCK_CLOEXEC, None).map_err(fail)?;
+    let sock =
+        socket::socket(socket::AddressFamily::Unix, SockType::SeqPacket, SockFlag::SOCK_CLOEXEC, None).map_err(fail)?;
     let addr = UnixAddr::new(&path).map_err(fail)?;
     socket::connect(sock.as_raw_fd(), &addr).map_err(fail)?;
     Ok(sock)
@@ -206,7 +207,9 @@ fn rm_one(id: &str, force: bool) -> Result<(), Failure> {
         Ok(st) => {
             if st.keeper_alive() {
                 if !force {
-                    return Err(Failure::Cocoon(format!("container {id} is running (cocoon-run stop {id}, or rm --force)")));
+                    return Err(Failure::Cocoon(format!(
+                        "container {id} is running (cocoon-run stop {id}, or rm --force)"
+                    )));
                 }
                 stop_state(&st, Duration::ZERO)?;
             } else if st.status == state::Status::Running {
@@ -243,9 +246,61 @@ pub fn ps(a: &PsArgs) -> Result<u8, Failure> {
     Ok(0)
 }
 
-pub fn logs(id: &str) -> Result<u8, Failure> {
-    let path = state::dir(id)?.join("log");
-    let mut f = std::fs::File::open(&path).map_err(|e| Failure::Cocoon(format!("no log for {id:?}: {e}")))?;
-    std::io::copy(&mut f, &mut std::io::stdout()).map_err(|e| Failure::Cocoon(format!("{}: {e}", path.display())))?;
-    Ok(0)
+/// `logs`: the container's CRI log as text (stdout records to stdout, stderr records to
+/// stderr, partial records joined), like `podman logs`.
+pub fn logs(a: &crate::args::LogsArgs) -> Result<u8, Failure> {
+    use std::io::Write;
+    let dir = state::dir(&a.id)?;
+    let path = dir.join("container.log");
+    let since = a.since.as_deref().map(since_time).transpose()?;
+    let mut r =
+        cocoon::logs::LogReader::open(&path).map_err(|e| Failure::Cocoon(format!("no log for {:?}: {e}", a.id)))?;
+    if let Some(t) = since {
+        r = r.since(t);
+    }
+    if a.follow {
+        r = r.follow(Some(std::time::Duration::from_millis(500)));
+    }
+    let (mut out, mut err) = (std::io::stdout().lock(), std::io::stderr().lock());
+    // A partial record's line goes on in the next record of its stream: the time is shown
+    // once, at its start.
+    let mut mid_line = [false, false];
+    loop {
+        match r.next_line() {
+            Ok(Some(l)) => {
+                let i = usize::from(l.stream == cocoon::logs::LogStream::Stderr);
+                let w: &mut dyn Write = if i == 0 { &mut out } else { &mut err };
+                let mut line = Vec::with_capacity(l.text.len() + 40);
+                if a.timestamps && !mid_line[i] {
+                    line.extend_from_slice(format!("{} ", l.time).as_bytes());
+                }
+                line.extend_from_slice(&l.text);
+                if !l.partial {
+                    line.push(b'\n');
+                }
+                mid_line[i] = l.partial;
+                if w.write_all(&line).and_then(|()| w.flush()).is_err() {
+                    return Ok(0); // the reader went away (a closed pipe)
+                }
+            }
+            Ok(None)
+                if a.follow
+                    && state::read(&a.id).is_ok_and(|s| s.status == state::Status::Running && s.keeper_alive()) => {}
+            Ok(None) => return Ok(0),
+            Err(e) => return Err(Failure::Cocoon(format!("{}: {e}", path.display()))),
+        }
+    }
+}
+
+/// `--since`: an RFC 3339 time, or a duration before now.
+fn since_time(s: &str) -> Result<cocoon::logs::LogTime, Failure> {
+    if let Ok(t) = cocoon::logs::parse_time(s) {
+        return Ok(t);
+    }
+    let d = crate::parse::duration(s)
+        .map_err(|_| Failure::usage("--since", format!("{s:?} is not an RFC 3339 time or a duration")))?;
+    let now = cocoon::logs::LogTime::now();
+    let back = now.secs.saturating_sub(d.as_secs() as i64) * 1_000_000_000 + i64::from(now.nanos)
+        - i64::from(d.subsec_nanos());
+    Ok(cocoon::logs::LogTime { secs: back.div_euclid(1_000_000_000), nanos: back.rem_euclid(1_000_000_000) as u32 })
 }

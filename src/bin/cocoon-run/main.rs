@@ -83,7 +83,7 @@ fn main() -> ExitCode {
         Some(Cmd::Kill(a)) => control::kill(a),
         Some(Cmd::Stop(a)) => control::stop(a),
         Some(Cmd::Rm(a)) => control::rm(a),
-        Some(Cmd::Logs(a)) => control::logs(&a.id),
+        Some(Cmd::Logs(a)) => control::logs(a),
         Some(Cmd::Completions { shell }) => {
             clap_complete::generate(*shell, &mut Cli::command(), "cocoon-run", &mut out);
             Ok(0)

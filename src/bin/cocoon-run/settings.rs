@@ -173,7 +173,9 @@ pub fn cgroup(a: &RunArgs) -> Result<Option<CgroupConfig>, Failure> {
 /// Where the program's streams go: the caller's own, or (detached) /dev/null and a log.
 pub enum Streams {
     Inherit,
-    Log(std::sync::Arc<std::os::fd::OwnedFd>),
+    /// A detached container: stdin from /dev/null, and (the fd, for what the log does
+    /// not take) the CRI log at the path unless --log names another.
+    Log(std::sync::Arc<std::os::fd::OwnedFd>, std::path::PathBuf),
 }
 
 /// The program's process as the flags describe it (also the base of `exec`: the same
@@ -216,15 +218,30 @@ pub fn process(a: &RunArgs, command: &[std::ffi::OsString], streams: &Streams) -
     if let Some(s) = seccomp(a)? {
         p = p.seccomp(s);
     }
-    if let Streams::Log(fd) = streams {
+    if let Streams::Log(fd, _) = streams {
         p = p.stdin(Stdio::Null).stdout(Stdio::Fd(fd.clone())).stderr(Stdio::Fd(fd.clone()));
     }
     Ok(p)
 }
 
+/// Where the container's CRI log goes: --log, or for a detached container its state
+/// directory's `container.log`.
+pub fn log_path(a: &RunArgs, streams: &Streams) -> Option<std::path::PathBuf> {
+    match (&a.log, streams) {
+        (Some(p), _) => Some(p.clone()),
+        (None, Streams::Log(_, default)) => Some(default.clone()),
+        (None, Streams::Inherit) => None,
+    }
+}
+
 /// The whole container, as the flags describe it.
 pub fn builder(a: &RunArgs, streams: &Streams) -> Result<ContainerBuilder, Failure> {
     let mut p = process(a, &a.command, streams)?;
+    if let Some(path) = log_path(a, streams) {
+        // The first process only (exec'd ones and health checks keep their streams);
+        // replaces stdout and stderr (the keeper's own messages stay in its plain log).
+        p = p.log(cocoon::logs::LogConfig::new(path).rotate(a.log_max_size.unwrap_or(0), a.log_max_files));
+    }
     for f in &a.pass_fd {
         p = p.pass_fd(f.fd.clone(), f.target);
     }

@@ -99,6 +99,8 @@ impl LogReader {
             Some(d) => {
                 let left = d.saturating_sub(f.last_data.elapsed());
                 if left.is_zero() {
+                    // A quiet stretch: the caller hears of it, and a next call waits anew.
+                    f.last_data = std::time::Instant::now();
                     return Ok(false);
                 }
                 Some(left)

@@ -242,6 +242,21 @@ fn follow_timeout_ends() {
 }
 
 #[test]
+fn follow_goes_on_after_a_quiet_stretch() {
+    let d = TempDir::new("quiet");
+    let p = d.file("c.log");
+    write_lines(&p, &[out(1, "a")]);
+    let mut r = LogReader::open(&p).expect("open").follow(Some(Duration::from_millis(100)));
+    assert_eq!(r.next_line().expect("read"), Some(out(1, "a")));
+    assert_eq!(r.next_line().expect("quiet"), None, "nothing new for 100 ms");
+    write_lines(&p, &[out(2, "b")]);
+    assert_eq!(r.next_line().expect("read"), Some(out(2, "b")), "called again: follows on");
+    let t = Instant::now();
+    assert_eq!(r.next_line().expect("quiet"), None);
+    assert!(t.elapsed() >= Duration::from_millis(100), "waited a whole timeout again");
+}
+
+#[test]
 fn follow_across_one_rotation() {
     let d = TempDir::new("rot1");
     let p = d.file("c.log");
