@@ -307,3 +307,33 @@ fn log_flags_write_a_rotated_cri_file_for_a_foreground_run() {
     assert_eq!(o.code, 125, "{o:?}");
     assert!(o.stderr.contains("missing"), "{o:?}");
 }
+
+#[test]
+fn detached_with_logs_and_health_then_list_logs_stats_stop_from_new_processes() {
+    let state = TempDir::new("detach-all");
+    let id = unique("all");
+    let _cleanup = Cleanup(state.path(), vec![id.clone()]);
+    // The creating process (`-d`) exits once the container runs; everything after is
+    // another process reading the registry.
+    let o = tool(
+        state.path(),
+        &["-d", "--name", &id, "--memory", "32M", "--pids", "16", "--health-cmd", "true", "--health-interval", "200ms", "--",
+          "sh", "-c", "echo hello from $(hostname); exec busybox sleep 1000"],
+    );
+    assert_eq!(o.code, 0, "{o:?}");
+    wait_for("healthy", || status_of(state.path(), &id) == "running(healthy)");
+    wait_for("the log", || tool(state.path(), &["logs", &id]).stdout.starts_with("hello from"));
+    let o = tool(state.path(), &["stats", "--interval-ms", "100", &id]);
+    assert_eq!(o.code, 0, "{o:?}");
+    let row = o.stdout.lines().find(|l| l.starts_with(&id)).unwrap_or_else(|| panic!("{o:?}"));
+    assert!(row.contains("/ 32.0MiB"), "the memory limit: {row}");
+    let pids: u64 = row.split_whitespace().nth(5).unwrap().parse().unwrap_or_else(|_| panic!("{row}"));
+    assert!((1..=16).contains(&pids), "{row}");
+    let o = tool(state.path(), &["stats", "no-such-container"]);
+    assert_eq!(o.code, 125, "{o:?}");
+    assert_eq!(tool(state.path(), &["stop", "-t", "1", &id]).code, 0);
+    let o = tool(state.path(), &["stats", "--interval-ms", "10", &id]);
+    assert!(o.stdout.lines().any(|l| l.starts_with(&id) && l.contains("not running")), "{o:?}");
+    assert_eq!(tool(state.path(), &["rm", &id]).code, 0);
+    assert_nothing_left(&id);
+}

@@ -51,6 +51,8 @@ pub enum Cmd {
     Stop(StopArgs),
     /// Remove a detached container that has ended (--force: kill it first).
     Rm(RmArgs),
+    /// One sample of the detached containers' resource use (CPU %, memory, pids, I/O).
+    Stats(StatsArgs),
     /// Print what a detached container wrote to stdout and stderr (its CRI log).
     Logs(LogsArgs),
     /// Print a shell completion script (e.g. `cocoon-run completions bash > /etc/bash_completion.d/cocoon-run`).
@@ -459,6 +461,15 @@ pub struct RunArgs {
     /// The program and its arguments (optional with --image: the image's Entrypoint + Cmd).
     #[arg(value_name = "PROGRAM", required_unless_present = "image", trailing_var_arg = true)]
     pub command: Vec<OsString>,
+}
+
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// The interval CPU % is measured over, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 500)]
+    pub interval_ms: u64,
+    /// The containers (default: every one in the registry).
+    pub ids: Vec<String>,
 }
 
 #[derive(Debug, Args)]

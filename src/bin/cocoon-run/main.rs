@@ -5,7 +5,7 @@
 //! Files: `args.rs` (the command line), `parse.rs` (flag values), `settings.rs` (flags →
 //! `ContainerBuilder`), `run.rs` (foreground run, --dry-run, errors and exit status),
 //! `describe.rs` (--verbose and --dry-run text), `detached.rs` (--detach and its keeper),
-//! `control.rs` (exec, kill, stop, rm, ps, logs), `image.rs` (`image import|ls|rm|gc`), `state.rs` (the registry of detached
+//! `control.rs` (exec, kill, stop, rm, ps, logs), `stats.rs` (stats), `image.rs` (`image import|ls|rm|gc`), `state.rs` (the registry of detached
 //! containers), `syscalls.rs` (syscall names for --seccomp-deny).
 
 mod args;
@@ -17,6 +17,7 @@ mod parse;
 mod run;
 mod settings;
 mod state;
+mod stats;
 mod syscalls;
 
 use std::process::ExitCode;
@@ -80,6 +81,7 @@ fn main() -> ExitCode {
         Some(Cmd::Run(a)) => run_cmd(a),
         Some(Cmd::Exec(a)) => control::exec(a),
         Some(Cmd::Ps(a)) => control::ps(a),
+        Some(Cmd::Stats(a)) => stats::stats(a),
         Some(Cmd::Kill(a)) => control::kill(a),
         Some(Cmd::Stop(a)) => control::stop(a),
         Some(Cmd::Rm(a)) => control::rm(a),
