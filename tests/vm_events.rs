@@ -74,3 +74,33 @@ fn v2_oom_kill_pause_resume_and_health_are_events() {
     assert_eq!(got.last().map(|e| e.kind), Some(EventKind::Exited(Some(ExitStatus::Signaled(libc::SIGKILL)))));
     assert!(src.is_empty());
 }
+
+#[test]
+#[ignore = "runs in the qemu VM: tests/vm/run-tests.sh"]
+fn v2_logs_of_a_confined_container_under_selinux_enforcing() {
+    in_vm();
+    let dir = std::env::temp_dir().join(format!("cocoon-vm-logs-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let log = dir.join("c.log");
+    // A container_t process with its MCS level writes into the monitor's pipes; the
+    // monitor (the caller's label) writes the file, rotated at 4 KiB.
+    let p = sh("busybox seq 1 500; cat /proc/self/attr/current; echo; echo done >&2")
+        .log(cocoon::logs::LogConfig::new(&log).rotate(4096, 3));
+    let mut c = ContainerBuilder::new(p)
+        .namespaces(Namespaces::MOUNT | Namespaces::PID)
+        .cgroup(CgroupConfig::new().memory_max(Bytes::mib(32)))
+        .selinux(cocoon::SelinuxConfig::new().state_dir(&dir))
+        .spawn()
+        .expect("spawn");
+    assert!(c.wait().expect("wait").success());
+    assert_eq!(c.log_lost_bytes(), 0);
+    let lines: Vec<cocoon::logs::LogLine> =
+        cocoon::logs::LogReader::open(&log).expect("open").collect::<Result<_, _>>().expect("read");
+    let texts: Vec<String> = lines.iter().map(|l| String::from_utf8_lossy(&l.text).into_owned()).collect();
+    assert_eq!(texts.last().map(String::as_str), Some("done"), "{texts:?}");
+    assert!(texts.iter().any(|t| t.contains(":container_t:s0:c")), "written by a confined process: {texts:?}");
+    assert!(texts.iter().any(|t| t == "500"), "{texts:?}");
+    assert!(std::fs::metadata(dir.join("c.log.2")).is_ok(), "rotated twice");
+    drop(c);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -100,18 +100,19 @@ pub(crate) struct LogWriter {
 }
 
 impl LogWriter {
-    /// Initialises `w` in place (it is large: built where it lives, never moved).
+    /// Initialises `w` in place: it is large (≈ 110 KiB), so it is zeroed where it lives
+    /// and never built elsewhere and moved (which would touch twice the stack).
     pub(crate) fn init(w: &mut core::mem::MaybeUninit<LogWriter>, ctx: LogCtx) -> &mut LogWriter {
-        w.write(LogWriter {
-            ctx,
-            size: ctx.size,
-            line: [[0; MAX_CHUNK]; 2],
-            line_len: [0; 2],
-            out: [0; MARKER_ROOM + OUT_CAP],
-            out_len: 0,
-            stamp: [b'0'; TIME_LEN],
-            unreported: 0,
-        })
+        // SAFETY: all-zero bytes are a valid LogWriter (integers, byte arrays, and a null
+        // raw pointer in `ctx`, which is replaced right below).
+        let w = unsafe {
+            core::ptr::write_bytes(w.as_mut_ptr(), 0, 1);
+            w.assume_init_mut()
+        };
+        w.ctx = ctx;
+        w.size = ctx.size;
+        w.stamp = [b'0'; TIME_LEN];
+        w
     }
 
     /// Reads once from stream `i`'s pipe (0 stdout, 1 stderr). False once the pipe is

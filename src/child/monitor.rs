@@ -152,11 +152,22 @@ pub(crate) fn run(m: &MonitorCtx, ctx: &ChildCtx<'_>, program: Program<'_>) -> !
     let keep = [m.sock, host, pidfd, m.kill_fd, l.pipes[0], l.pipes[1], l.file, l.dir];
     close_all_but(&keep);
     if m.log.enabled() {
-        let mut w = core::mem::MaybeUninit::<LogWriter>::uninit();
-        let w = LogWriter::init(&mut w, m.log);
-        watch(m.sock, host, pidfd, m.kill_fd, Some(w))
+        watch_with_log(m.sock, host, pidfd, m.kill_fd, m.log)
     }
     watch(m.sock, host, pidfd, m.kill_fd, None)
+}
+
+/// [`watch`] with the log writer and its read buffer (≈ 180 KiB) on this frame: a frame of
+/// its own, so that a monitor without a log never touches those pages (the stack probes
+/// of a large frame touch every page of it, and a `CLONE_VM` monitor's pages are the
+/// caller's memory).
+#[inline(never)]
+#[cold]
+fn watch_with_log(sock: c_int, host: c_int, pidfd: c_int, kill_fd: c_int, ctx: LogCtx) -> ! {
+    let mut w = core::mem::MaybeUninit::<LogWriter>::uninit();
+    let w = LogWriter::init(&mut w, ctx);
+    let mut buf: ReadBuf = [0; core::mem::size_of::<ReadBuf>()];
+    watch(sock, host, pidfd, kill_fd, Some((w, &mut buf)))
 }
 
 /// Clones the program's process with the container's namespaces (no exit signal: we wait
@@ -215,8 +226,8 @@ const DRAIN_MS: i64 = 2000;
 
 /// The monitor's loop: until the program ends, watch the caller's life and the control
 /// socket (and write the program's log); then exit with the program's status.
-fn watch(sock: c_int, host: c_int, pidfd: c_int, kill_fd: c_int, mut log: Option<&mut LogWriter>) -> ! {
-    let pipe = |log: &Option<&mut LogWriter>, i: usize| log.as_ref().map_or(-1, |w| w.pipe(i));
+fn watch(sock: c_int, host: c_int, pidfd: c_int, kill_fd: c_int, mut log: Option<(&mut LogWriter, &mut ReadBuf)>) -> ! {
+    let pipe = |log: &Option<(&mut LogWriter, &mut ReadBuf)>, i: usize| log.as_ref().map_or(-1, |(w, _)| w.pipe(i));
     let mut fds = [
         libc::pollfd { fd: pidfd, events: libc::POLLIN, revents: 0 },
         libc::pollfd { fd: sock, events: libc::POLLIN, revents: 0 },
@@ -224,7 +235,6 @@ fn watch(sock: c_int, host: c_int, pidfd: c_int, kill_fd: c_int, mut log: Option
         libc::pollfd { fd: pipe(&log, 0), events: libc::POLLIN, revents: 0 },
         libc::pollfd { fd: pipe(&log, 1), events: libc::POLLIN, revents: 0 },
     ];
-    let mut buf: ReadBuf = [0; core::mem::size_of::<ReadBuf>()];
     // The program's end (si_code, si_status) and the drain deadline, once it has ended.
     let mut ended: Option<(c_int, c_int, i64)> = None;
     loop {
@@ -246,8 +256,8 @@ fn watch(sock: c_int, host: c_int, pidfd: c_int, kill_fd: c_int, mut log: Option
         }
         for (i, p) in [out, err].into_iter().enumerate() {
             if p.fd >= 0 && p.revents != 0 {
-                if let Some(w) = log.as_deref_mut() {
-                    if !w.pump(i, &mut buf) {
+                if let Some((w, buf)) = log.as_mut() {
+                    if !w.pump(i, buf) {
                         p.fd = -1;
                     }
                 }
@@ -256,7 +266,7 @@ fn watch(sock: c_int, host: c_int, pidfd: c_int, kill_fd: c_int, mut log: Option
         if let Some((code, status, deadline)) = ended {
             let drained = fds[3].fd < 0 && fds[4].fd < 0;
             if drained || raw::monotonic_ms() >= deadline {
-                if let Some(w) = log.as_deref_mut() {
+                if let Some((w, _)) = log.as_mut() {
                     for i in 0..2 {
                         if w.pipe(i) >= 0 {
                             w.end_stream(i);
