@@ -330,6 +330,17 @@ fn log_errors_are_typed_and_leave_nothing_behind() {
     std::os::unix::fs::symlink("/etc/passwd", dir.join("link.log")).unwrap();
     let e = container(sh("true").log(LogConfig::new(dir.join("link.log")))).spawn().unwrap_err();
     assert!(matches!(e, Error::Os { .. }), "{e:?}");
+    // A program that is not there: the spawn fails at exec, and the empty log file it
+    // created goes with it; an existing log is appended to, so it stays.
+    let e =
+        container(Process::new("/no/such/program").log(LogConfig::new(dir.join("failed.log")))).spawn().unwrap_err();
+    assert!(matches!(e, Error::Setup { .. }), "{e:?}");
+    assert!(!dir.join("failed.log").exists(), "the failed spawn's log was removed");
+    std::fs::write(dir.join("old.log"), b"").unwrap();
+    let e = container(Process::new("/no/such/program").log(LogConfig::new(dir.join("old.log")))).spawn().unwrap_err();
+    assert!(matches!(e, Error::Setup { .. }), "{e:?}");
+    assert!(dir.join("old.log").exists(), "a log that was there is kept");
+    std::fs::remove_file(dir.join("old.log")).unwrap();
     // No monitor, no log.
     let e = container(sh("true").log(LogConfig::new(dir.join("d.log")))).direct_child(true).spawn().unwrap_err();
     assert!(matches!(e, Error::InvalidConfig { what: "log", .. }), "{e:?}");

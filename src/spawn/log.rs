@@ -26,6 +26,27 @@ pub(crate) struct PreparedLog {
     name_len: usize,
 }
 
+/// Removes a log file this spawn created, if the spawn fails: a container that never ran
+/// leaves no empty log behind (an existing file, appended to, is kept).
+pub(crate) struct CreatedLog(Option<std::path::PathBuf>);
+
+impl CreatedLog {
+    /// The spawn succeeded: the file stays.
+    pub(crate) fn keep(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for CreatedLog {
+    fn drop(&mut self) {
+        if let Some(p) = self.0.take() {
+            if std::fs::symlink_metadata(&p).is_ok_and(|m| m.is_file() && m.len() == 0) {
+                let _ = std::fs::remove_file(&p);
+            }
+        }
+    }
+}
+
 /// Checks a log configuration without touching the filesystem.
 pub(crate) fn check(cfg: &LogConfig) -> Result<()> {
     let name = cfg.path.file_name().map(OsStr::as_bytes).unwrap_or_default();
@@ -42,8 +63,11 @@ pub(crate) fn check(cfg: &LogConfig) -> Result<()> {
 }
 
 impl PreparedLog {
-    pub(crate) fn open(cfg: &LogConfig) -> Result<PreparedLog> {
+    /// Opens the log's file and directory and makes its pipes; the guard removes the file
+    /// again if this call created it and the spawn fails.
+    pub(crate) fn open(cfg: &LogConfig) -> Result<(PreparedLog, CreatedLog)> {
         check(cfg)?;
+        let existed = std::fs::symlink_metadata(&cfg.path).is_ok();
         let dir_path = match cfg.path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p,
             _ => std::path::Path::new("."),
@@ -62,6 +86,7 @@ impl PreparedLog {
             .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
             .open(&cfg.path)
             .map_err(|e| Error::os("open log file", cfg.path.display().to_string(), e))?;
+        let created = CreatedLog((!existed).then(|| cfg.path.clone()));
         let meta = file.metadata().map_err(|e| Error::os("stat", cfg.path.display().to_string(), e))?;
         if !meta.is_file() {
             return Err(Error::invalid("log", format!("{}: not a regular file", cfg.path.display())));
@@ -71,7 +96,7 @@ impl PreparedLog {
         let mut name = [0u8; NAME_CAP];
         let base = cfg.path.file_name().map(OsStr::as_bytes).unwrap_or_default();
         name[..base.len()].copy_from_slice(base);
-        Ok(PreparedLog {
+        let prepared = PreparedLog {
             file: file.into(),
             dir,
             reads: [r_out, r_err],
@@ -81,7 +106,8 @@ impl PreparedLog {
             max_files: cfg.max_files.max(1),
             name,
             name_len: base.len(),
-        })
+        };
+        Ok((prepared, created))
     }
 
     /// The monitor's view (its `status` pointer is set once the monitor's stack exists).

@@ -246,7 +246,10 @@ fn spawn_with(
     let mut cgroup = CgroupGuard(driver.map(|(cfg, d)| d.create(cfg, &id)).transpose()?);
     // The socket a created container is started over (and what the handle keeps of it).
     let hold = hold::Hold::new(start_by, plan.process.fd_floor)?;
-    let log = plan.process.log.as_ref().map(log::PreparedLog::open).transpose()?;
+    let (log, created_log) = match plan.process.log.as_ref().map(log::PreparedLog::open).transpose()? {
+        Some((l, c)) => (Some(l), Some(c)),
+        None => (None, None),
+    };
     let mut stdio = StdioFds::new(&plan.process.stdio)?;
     if let Some(l) = &log {
         // The log takes stdout and stderr: the program writes into the monitor's pipes.
@@ -342,6 +345,9 @@ fn spawn_with(
         }
     }
     let main = guard.disarm();
+    if let Some(c) = created_log {
+        c.keep();
+    }
     if let Some(r) = selinux.reservation.as_mut() {
         // The level stays held while the container lives, even if this process dies.
         let _ = r.set_owner_pid(pid);
