@@ -326,6 +326,9 @@ fn log_errors_are_typed_and_leave_nothing_behind() {
     let long = dir.join("x".repeat(250));
     let e = container(sh("true").log(LogConfig::new(&long))).spawn().unwrap_err();
     assert!(matches!(e, Error::InvalidConfig { what: "log", .. }), "{e:?}");
+    // A path without a file name.
+    let e = container(sh("true").log(LogConfig::new("/"))).spawn().unwrap_err();
+    assert!(matches!(e, Error::InvalidConfig { what: "log", .. }), "{e:?}");
     // A symlink where the file should be: not followed.
     std::os::unix::fs::symlink("/etc/passwd", dir.join("link.log")).unwrap();
     let e = container(sh("true").log(LogConfig::new(dir.join("link.log")))).spawn().unwrap_err();

@@ -81,7 +81,8 @@ pub(crate) struct ProcessPlan {
     pub umask: Option<u32>,
     pub oom_score_adj: Option<i32>,
     pub stdio: [Stdio; 3],
-    /// Where stdout and stderr are logged instead (checked, not yet opened).
+    /// Where stdout and stderr are logged instead (checked by `Process::validate` above,
+    /// opened at spawn).
     pub log: Option<crate::logs::LogConfig>,
     pub fds: Vec<(std::sync::Arc<std::os::fd::OwnedFd>, i32)>,
     /// The lowest fd number above every passed-fd target (where fds are parked first).
@@ -195,7 +196,7 @@ impl ProcessPlan {
             umask: p.umask,
             oom_score_adj: p.oom_score_adj,
             stdio: [p.stdin.clone(), p.stdout.clone(), p.stderr.clone()],
-            log: p.log.clone().map(|l| crate::spawn::log::check(&l).map(|()| l)).transpose()?,
+            log: p.log.clone(),
             fds: p.fds.clone(),
             fd_floor,
             keep_fds,

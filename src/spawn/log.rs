@@ -47,10 +47,12 @@ impl Drop for CreatedLog {
     }
 }
 
-/// Checks a log configuration without touching the filesystem.
+/// Checks a log configuration without touching the filesystem (part of
+/// `Process::validate`, which every plan has passed before [`PreparedLog::open`]).
 pub(crate) fn check(cfg: &LogConfig) -> Result<()> {
     let name = cfg.path.file_name().map(OsStr::as_bytes).unwrap_or_default();
-    if name.is_empty() || name == b".." {
+    // No file name: `/`, `dir/..` or an empty path.
+    if name.is_empty() {
         return Err(Error::invalid("log", format!("{}: not a file path", cfg.path.display())));
     }
     if name.len() > MAX_NAME {
@@ -66,7 +68,6 @@ impl PreparedLog {
     /// Opens the log's file and directory and makes its pipes; the guard removes the file
     /// again if this call created it and the spawn fails.
     pub(crate) fn open(cfg: &LogConfig) -> Result<(PreparedLog, CreatedLog)> {
-        check(cfg)?;
         let existed = std::fs::symlink_metadata(&cfg.path).is_ok();
         let dir_path = match cfg.path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p,
