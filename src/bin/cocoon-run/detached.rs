@@ -162,8 +162,7 @@ pub fn keeper(a: &RunArgs, fd: RawFd, id: &str) -> Result<u8, Failure> {
 
 /// Spawns the container, opens the control socket and records the container.
 fn start(a: &RunArgs, id: &str, dir: &Path) -> Result<(Container, OwnedFd, State), Failure> {
-    let log = OpenOptions::new().append(true).open(dir.join("log")).map_err(io("opening the log"))?;
-    let b = settings::builder(a, &Streams::Log(Arc::new(log.into()), dir.join("container.log")))?.id(id);
+    let b = settings::builder(a, &Streams::Detached(dir.join("container.log")))?.id(id);
     let c = b.spawn().map_err(|e| run::failure(&e))?;
     let path = dir.join("control.sock");
     let fail = |e: nix::Error| Failure::Cocoon(format!("control socket {}: {e}", path.display()));

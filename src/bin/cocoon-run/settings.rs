@@ -173,9 +173,9 @@ pub fn cgroup(a: &RunArgs) -> Result<Option<CgroupConfig>, Failure> {
 /// Where the program's streams go: the caller's own, or (detached) /dev/null and a log.
 pub enum Streams {
     Inherit,
-    /// A detached container: stdin from /dev/null, and (the fd, for what the log does
-    /// not take) the CRI log at the path unless --log names another.
-    Log(std::sync::Arc<std::os::fd::OwnedFd>, std::path::PathBuf),
+    /// A detached container: stdin from /dev/null, stdout and stderr to the CRI log at
+    /// the path unless --log names another.
+    Detached(std::path::PathBuf),
 }
 
 /// The program's process as the flags describe it (also the base of `exec`: the same
@@ -218,8 +218,8 @@ pub fn process(a: &RunArgs, command: &[std::ffi::OsString], streams: &Streams) -
     if let Some(s) = seccomp(a)? {
         p = p.seccomp(s);
     }
-    if let Streams::Log(fd, _) = streams {
-        p = p.stdin(Stdio::Null).stdout(Stdio::Fd(fd.clone())).stderr(Stdio::Fd(fd.clone()));
+    if let Streams::Detached(_) = streams {
+        p = p.stdin(Stdio::Null);
     }
     Ok(p)
 }
@@ -229,7 +229,7 @@ pub fn process(a: &RunArgs, command: &[std::ffi::OsString], streams: &Streams) -
 pub fn log_path(a: &RunArgs, streams: &Streams) -> Option<std::path::PathBuf> {
     match (&a.log, streams) {
         (Some(p), _) => Some(p.clone()),
-        (None, Streams::Log(_, default)) => Some(default.clone()),
+        (None, Streams::Detached(default)) => Some(default.clone()),
         (None, Streams::Inherit) => None,
     }
 }

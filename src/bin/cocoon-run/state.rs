@@ -10,7 +10,8 @@
 //!                    status (running | exited N | killed N), health (with --health-cmd:
 //!                    starting | healthy | unhealthy)
 //! <id>/control.sock  the keeper's control socket (SOCK_SEQPACKET): exec and kill requests
-//! <id>/log           the container's stdout and stderr
+//! <id>/log           the keeper's own messages (why it could not start, ...)
+//! <id>/container.log the container's stdout and stderr, CRI records (and .1, .2 ...)
 //! ```
 //!
 //! A pid is only trusted together with its start time: an entry whose keeper pid is gone or
