@@ -46,6 +46,7 @@ pub mod net;
 pub mod oci;
 pub mod selinux;
 pub mod stats;
+pub mod supervisor;
 mod kernel_file;
 mod owner;
 mod sys;

@@ -165,8 +165,8 @@ pub(crate) fn exec_process(p: &ProcessPlan, ctx: &ChildCtx<'_>) -> Step<Fail> {
     }
     // The cwd is resolved in-root without magic links: a `/proc/self/fd/N` cwd cannot
     // reach a leaked host fd (CVE-2024-21626).
-    let cwd = sys::openat2(libc::AT_FDCWD, p.cwd.as_ptr(), libc::O_PATH | libc::O_DIRECTORY, 0, IN_ROOT)
-        .at(Stage::Cwd, 0)?;
+    let cwd =
+        sys::openat2(libc::AT_FDCWD, p.cwd.as_ptr(), libc::O_PATH | libc::O_DIRECTORY, 0, IN_ROOT).at(Stage::Cwd, 0)?;
     // SAFETY: fchdir on the fd just opened.
     let r = unsafe { libc::fchdir(cwd) };
     sys::close(cwd);
@@ -199,6 +199,14 @@ pub(crate) fn exec_process(p: &ProcessPlan, ctx: &ChildCtx<'_>) -> Step<Fail> {
     }
     if p.no_new_privs {
         install_programs(p)?;
+    }
+    if let Some(prog) = &p.seccomp_notify {
+        // Last of all: from here on only the helper runs, and none of its calls is notified
+        // (`Notify::validate`), so the spawn never waits on a supervisor that cannot answer yet.
+        let index = crate::plan::SECCOMP_NOTIFY_INDEX as usize;
+        let fd = install_seccomp_fd(prog, libc::SECCOMP_FILTER_FLAG_NEW_LISTENER as u32).at(Stage::Seccomp, index)?;
+        super::send_with_fd(ctx.sock, &super::Report { kind: super::REPORT_LISTENER, ..super::Report::default() }, fd);
+        sys::close(fd);
     }
     // CVE-2019-5736 class: never exec the program from this copy of the host, where
     // /proc/self/exe is the host's binary (a `#!/proc/self/exe` script or PT_INTERP
@@ -262,6 +270,12 @@ fn install_programs(p: &ProcessPlan) -> Step {
 }
 
 fn install_seccomp(prog: &[seccompiler::sock_filter], flags: u32) -> SysResult<()> {
+    install_seccomp_fd(prog, flags).map(|_| ())
+}
+
+/// As [`install_seccomp`], returning what `seccomp` returned (the listener fd with
+/// `SECCOMP_FILTER_FLAG_NEW_LISTENER`, else 0).
+fn install_seccomp_fd(prog: &[seccompiler::sock_filter], flags: u32) -> SysResult<c_int> {
     #[repr(C)]
     struct SockFprog {
         len: libc::c_ushort,
@@ -270,10 +284,12 @@ fn install_seccomp(prog: &[seccompiler::sock_filter], flags: u32) -> SysResult<(
     let len = libc::c_ushort::try_from(prog.len()).map_err(|_| libc::EINVAL)?;
     let fprog = SockFprog { len, filter: prog.as_ptr() };
     // SAFETY: fprog points at the plan's filter, alive for the call; seccomp copies it.
-    let r = unsafe { libc::syscall(libc::SYS_seccomp, 1 /* SECCOMP_SET_MODE_FILTER */, flags, &fprog as *const SockFprog) };
-    if r != 0 {
+    let r = unsafe {
+        libc::syscall(libc::SYS_seccomp, 1 /* SECCOMP_SET_MODE_FILTER */, flags, &fprog as *const SockFprog)
+    };
+    if r < 0 {
         Err(sys::last_errno())
     } else {
-        Ok(())
+        Ok(r as c_int)
     }
 }

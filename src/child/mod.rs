@@ -39,7 +39,7 @@ use crate::spawn::proto;
 use crate::sys::{self, Errno, SysResult};
 
 // The child half of the wire protocol (audited under these rules, see above).
-pub(crate) use proto::{send_report, send_with_fd, Report, REPORT_ERROR, REPORT_PID, REPORT_READY};
+pub(crate) use proto::{send_report, send_with_fd, Report, REPORT_ERROR, REPORT_LISTENER, REPORT_PID, REPORT_READY};
 
 pub(crate) use exec::run_joined;
 pub(crate) use setup::run_container;

@@ -155,6 +155,7 @@ pub struct Process {
     pub(crate) default_seccomp: bool,
     pub(crate) seccomp_programs: Option<std::sync::Arc<crate::seccomp::Programs>>,
     pub(crate) log: Option<crate::logs::LogConfig>,
+    pub(crate) seccomp_notify: Option<crate::supervisor::Notify>,
 }
 
 impl Process {
@@ -181,6 +182,7 @@ impl Process {
             default_seccomp: true,
             seccomp_programs: None,
             log: None,
+            seccomp_notify: None,
         }
     }
 
@@ -205,10 +207,7 @@ impl Process {
     }
 
     /// Sets several environment variables, in order (as [`Process::env`] each).
-    pub fn envs(
-        mut self,
-        vars: impl IntoIterator<Item = (impl AsRef<OsStr>, impl AsRef<OsStr>)>,
-    ) -> Process {
+    pub fn envs(mut self, vars: impl IntoIterator<Item = (impl AsRef<OsStr>, impl AsRef<OsStr>)>) -> Process {
         self.set_envs(vars);
         self
     }
@@ -313,6 +312,15 @@ impl Process {
     /// those calls, e.g. a nested container runtime. Details in [`crate::seccomp`].
     pub fn default_seccomp(mut self, yes: bool) -> Process {
         self.set_default_seccomp(yes);
+        self
+    }
+
+    /// Hands the named syscalls of the program to a supervisor (seccomp user notification):
+    /// each call waits until the caller answers it through the container's
+    /// [`crate::supervisor::Supervisor`] ([`crate::Container::take_seccomp_supervisor`]).
+    /// Default: none. See [`crate::supervisor`].
+    pub fn seccomp_notify(mut self, notify: crate::supervisor::Notify) -> Process {
+        self.set_seccomp_notify(notify);
         self
     }
 
@@ -474,6 +482,23 @@ impl Process {
         self.default_seccomp = yes;
         self
     }
+
+    /// The syscalls handed to a supervisor (as [`Process::seccomp_notify`]).
+    pub fn set_seccomp_notify(&mut self, notify: crate::supervisor::Notify) -> &mut Self {
+        self.seccomp_notify = Some(notify);
+        self
+    }
+
+    /// No syscall is handed to a supervisor (the default).
+    pub fn clear_seccomp_notify(&mut self) -> &mut Self {
+        self.seccomp_notify = None;
+        self
+    }
+
+    /// The syscalls handed to a supervisor, if any.
+    pub fn get_seccomp_notify(&self) -> Option<&crate::supervisor::Notify> {
+        self.seccomp_notify.as_ref()
+    }
 }
 
 /// How many fds one process can be passed (the child parks them in a fixed array).
@@ -488,6 +513,9 @@ impl Process {
         }
         if let Some(l) = &self.log {
             crate::spawn::log::check(l)?;
+        }
+        if let Some(n) = &self.seccomp_notify {
+            n.validate()?;
         }
         for (k, _) in self.env.iter() {
             if k.is_empty() || k.as_bytes().contains(&b'=') {
@@ -509,7 +537,10 @@ impl Process {
         }
         for (w, soft, hard) in &self.rlimits {
             if soft > hard {
-                return Err(Error::invalid("rlimit", format!("{}: soft limit {soft} is above hard limit {hard}", w.name())));
+                return Err(Error::invalid(
+                    "rlimit",
+                    format!("{}: soft limit {soft} is above hard limit {hard}", w.name()),
+                ));
             }
         }
         if self.fds.len() > MAX_PASSED_FDS {
@@ -531,9 +562,11 @@ impl Process {
             return Err(Error::invalid("capabilities", "effective holds capabilities not in permitted"));
         }
         if c.ambient.0 & !(c.permitted.0 & c.inheritable.0) != 0 {
-            return Err(Error::invalid("capabilities", "ambient holds capabilities not in both permitted and inheritable"));
+            return Err(Error::invalid(
+                "capabilities",
+                "ambient holds capabilities not in both permitted and inheritable",
+            ));
         }
         Ok(())
     }
 }
-

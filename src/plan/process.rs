@@ -95,6 +95,8 @@ pub(crate) struct ProcessPlan {
     pub default_seccomp: Option<&'static [seccompiler::sock_filter]>,
     /// Compiled profile programs (an OCI spec's seccomp), installed in order.
     pub seccomp_programs: Option<std::sync::Arc<crate::seccomp::Programs>>,
+    /// The notify filter (`Process::seccomp_notify`), installed last with a new listener.
+    pub seccomp_notify: Option<Vec<seccompiler::sock_filter>>,
     /// The exec helper's argv after its per-spawn head: candidates and argv (pointing
     /// into `candidates` and `argv` above).
     pub helper_tail: crate::helper::Tail,
@@ -139,11 +141,7 @@ impl ProcessPlan {
             }
             c
         };
-        let cwd_parts = if p.cwd == Path::new("/") {
-            Vec::new()
-        } else {
-            container_path("working directory", &p.cwd)?
-        };
+        let cwd_parts = if p.cwd == Path::new("/") { Vec::new() } else { container_path("working directory", &p.cwd)? };
         let cwd_rel = if cwd_parts.is_empty() {
             OsString::from(".")
         } else {
@@ -202,6 +200,7 @@ impl ProcessPlan {
             keep_fds,
             seccomp: p.seccomp.as_ref().map(|f| f.compile()).transpose()?,
             seccomp_programs: p.seccomp_programs.clone(),
+            seccomp_notify: p.seccomp_notify.as_ref().map(|n| n.compile()).transpose()?,
             default_seccomp: if p.default_seccomp { Some(super::default_seccomp::program()?) } else { None },
             helper_tail,
             landlock: None,
@@ -213,7 +212,7 @@ impl ProcessPlan {
     /// Whether `landlock_restrict_self` will be allowed: `no_new_privs`, or
     /// `CAP_SYS_ADMIN` kept in the effective set.
     pub(crate) fn may_restrict(&self) -> bool {
-        self.no_new_privs || self.caps.effective.0 & (1 << 21 /* CAP_SYS_ADMIN */) != 0
+        self.no_new_privs || self.caps.effective.0 & (1 << 21/* CAP_SYS_ADMIN */) != 0
     }
 }
 
@@ -221,6 +220,8 @@ impl ProcessPlan {
 pub(crate) const SECCOMP_DEFAULT_INDEX: u32 = 1;
 /// `Stage::Seccomp` index of the first profile program (`Process::seccomp_programs`).
 pub(crate) const SECCOMP_PROGRAM_INDEX: u32 = 100;
+/// `Stage::Seccomp` index of the notify filter (`Process::seccomp_notify`).
+pub(crate) const SECCOMP_NOTIFY_INDEX: u32 = 2;
 
 /// Describes a process-setup failure `(stage, index)`.
 pub(crate) fn describe_process(p: &ProcessPlan, stage: Stage, index: u32) -> String {
@@ -241,6 +242,7 @@ pub(crate) fn describe_process(p: &ProcessPlan, stage: Stage, index: u32) -> Str
         Stage::Groups => format!("groups {:?}", p.groups),
         Stage::Stdio => format!("fd {index}"),
         Stage::Seccomp if index == SECCOMP_DEFAULT_INDEX => String::from("the default policy"),
+        Stage::Seccomp if index == SECCOMP_NOTIFY_INDEX => String::from("the supervisor's notify filter"),
         Stage::Seccomp if index >= SECCOMP_PROGRAM_INDEX => {
             format!("seccomp profile program {} (of the spec's profile)", index - SECCOMP_PROGRAM_INDEX)
         }

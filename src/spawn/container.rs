@@ -10,8 +10,8 @@ use crate::error::{Error, Result};
 use crate::namespace::Namespaces;
 use crate::plan::Plan;
 use crate::process::Process;
-use crate::selinux::SelinuxPlan;
 use crate::run::EndedBy;
+use crate::selinux::SelinuxPlan;
 
 pub use super::proc::ExitStatus;
 use super::proc::{Pipes, Proc, StdioEnds};
@@ -37,6 +37,8 @@ pub struct Container {
     writable: Option<crate::image::WritableLayer>,
     /// A created container not started yet: how to start it.
     held: Option<super::hold::Started>,
+    /// The listener of the program's notify filter, until the caller takes it.
+    supervisor: Option<crate::supervisor::Supervisor>,
 }
 
 impl Container {
@@ -62,6 +64,7 @@ impl Container {
             landlock: plan.landlock.clone(),
             writable: None,
             held: None,
+            supervisor: None,
         }
     }
 
@@ -73,6 +76,18 @@ impl Container {
     pub(crate) fn with_held(mut self, h: Option<super::hold::Started>) -> Container {
         self.held = h;
         self
+    }
+
+    pub(crate) fn with_supervisor(mut self, s: Option<crate::supervisor::Supervisor>) -> Container {
+        self.supervisor = s;
+        self
+    }
+
+    /// The supervisor of the program's notified syscalls ([`crate::Process::seccomp_notify`]),
+    /// once: `None` if the process has none or it was taken. Until it is taken the handle
+    /// keeps it, and notified calls wait; once it is dropped they fail with `ENOSYS`.
+    pub fn take_seccomp_supervisor(&mut self) -> Option<crate::supervisor::Supervisor> {
+        self.supervisor.take()
     }
 
     /// Runs the program of a created container ([`crate::Plan::create`]); returns once it
@@ -399,11 +414,23 @@ pub struct ExecProcess {
     proc_: Proc,
     pipes: Pipes,
     detached: bool,
+    supervisor: Option<crate::supervisor::Supervisor>,
 }
 
 impl ExecProcess {
     pub(crate) fn new(proc_: Proc, ends: StdioEnds) -> ExecProcess {
-        ExecProcess { proc_, pipes: Pipes::new(ends), detached: false }
+        ExecProcess { proc_, pipes: Pipes::new(ends), detached: false, supervisor: None }
+    }
+
+    pub(crate) fn with_supervisor(mut self, s: Option<crate::supervisor::Supervisor>) -> ExecProcess {
+        self.supervisor = s;
+        self
+    }
+
+    /// The supervisor of this process's notified syscalls (as
+    /// [`Container::take_seccomp_supervisor`]).
+    pub fn take_seccomp_supervisor(&mut self) -> Option<crate::supervisor::Supervisor> {
+        self.supervisor.take()
     }
 
     /// The host pid.

@@ -6,8 +6,8 @@ use std::os::fd::AsRawFd;
 use libc::c_int;
 
 use super::guards::ChildGuard;
+use super::proto::{send_go, setup_error, socketpair, Msg};
 use super::stdio::StdioFds;
-use super::proto::{recv, send_go, setup_error, socketpair, Msg};
 use super::{start, write_proc};
 use crate::child::monitor::Program;
 use crate::child::ChildCtx;
@@ -55,7 +55,12 @@ pub(crate) fn exec_into(t: &Target<'_>, process: &Process) -> Result<ExecProcess
         return Err(Error::invalid("log", "logging is for a container's first process, not an exec'd one"));
     }
     let root = std::path::PathBuf::from(format!("/proc/{}/root", t.pid));
-    let mut pp = ProcessPlan::new(process, NameRoot::Dirs(vec![root.as_path()]), !t.setgroups_deny, crate::capability::last_cap())?;
+    let mut pp = ProcessPlan::new(
+        process,
+        NameRoot::Dirs(vec![root.as_path()]),
+        !t.setgroups_deny,
+        crate::capability::last_cap(),
+    )?;
     // The container's Landlock ruleset, with this program's PATH candidates executable.
     if let Some(r) = t.landlock {
         pp.landlock = r.for_process(&pp.candidates, pp.may_restrict())?;
@@ -84,7 +89,17 @@ pub(crate) fn exec_into(t: &Target<'_>, process: &Process) -> Result<ExecProcess
         Stage::JoinNamespaces | Stage::Dumpable => format!("container {}", t.id),
         _ => describe_process(&pp, s, i),
     };
-    let started = start(0, t.direct, -1, t.cgroup, &ctx, Program::Join(&pp), "exec", describe, crate::child::logwrite::LogCtx::NONE);
+    let started = start(
+        0,
+        t.direct,
+        -1,
+        t.cgroup,
+        &ctx,
+        Program::Join(&pp),
+        "exec",
+        describe,
+        crate::child::logwrite::LogCtx::NONE,
+    );
     drop(csock);
     stdio.close_child_side();
     let guard = ChildGuard(Some(started?));
@@ -96,9 +111,11 @@ pub(crate) fn exec_into(t: &Target<'_>, process: &Process) -> Result<ExecProcess
         write_proc(gpid, "oom_score_adj", "write oom_score_adj", &adj.to_string())?;
     }
     send_go(&psock)?;
-    match recv(&psock)? {
+    let mut listener = None;
+    match super::proto::recv_end(&psock, &mut listener)? {
         Msg::Eof => {}
         Msg::Report(r, _) => return Err(setup_error(&r, describe)),
     }
-    Ok(ExecProcess::new(guard.disarm(), stdio.parent))
+    Ok(ExecProcess::new(guard.disarm(), stdio.parent)
+        .with_supervisor(listener.map(crate::supervisor::Supervisor::from_fd)))
 }

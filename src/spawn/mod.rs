@@ -14,9 +14,9 @@ pub(crate) mod hold;
 pub(crate) mod log;
 mod monitor_stack;
 mod proc;
-mod running;
 pub(crate) mod proto;
 pub mod run;
+mod running;
 mod stdio;
 #[cfg(test)]
 mod tests;
@@ -27,19 +27,19 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use libc::c_int;
 
 use crate::cgroup::{CgroupConfig, CgroupDriver, ContainerCgroup};
+use crate::child::monitor::{self, MonitorCtx, Program};
 use crate::child::ChildCtx;
 use crate::container::Container;
-use proc::Proc;
-use crate::child::monitor::{self, MonitorCtx, Program};
 use crate::error::{Error, Result, Stage};
 use crate::helper::Invocation;
 use crate::plan::Plan;
 use crate::selinux::SelinuxPlan;
 use crate::sys::{self, CloneArgs};
+use proc::Proc;
 
 pub(crate) use exec::exec;
-pub(crate) use monitor_stack::MonitorStack;
 use guards::{CgroupGuard, ChildGuard, MonitorGuard};
+pub(crate) use monitor_stack::MonitorStack;
 use proto::{recv, send_go, setup_error, socketpair, Msg, REPORT_ERROR, REPORT_PID, REPORT_READY};
 use stdio::StdioFds;
 
@@ -65,7 +65,12 @@ fn with_selinux_hint(mut e: Error, labelled: bool, nnp: bool) -> Error {
 /// # Safety
 /// The child (return value 0) may only run async-signal-safe code and must end in _exit.
 unsafe fn clone_monitor(pidfd: &mut c_int) -> Result<c_int> {
-    let mut args = CloneArgs { flags: sys::CLONE_PIDFD, pidfd: pidfd as *mut c_int as u64, exit_signal: 0, ..CloneArgs::default() };
+    let mut args = CloneArgs {
+        flags: sys::CLONE_PIDFD,
+        pidfd: pidfd as *mut c_int as u64,
+        exit_signal: 0,
+        ..CloneArgs::default()
+    };
     // SAFETY: forwarded to the caller's contract.
     match unsafe { sys::clone3(&mut args) } {
         Ok(pid) => Ok(pid),
@@ -333,11 +338,16 @@ fn spawn_with(
         // Leases (and host veths) that killed callers left, once per process.
         crate::net::sweep_once(n);
     }
-    match recv(&psock)? {
+    let mut listener = None;
+    match proto::recv_end(&psock, &mut listener)? {
         Msg::Eof if !hold.holds() => {}
         Msg::Report(r, _) if r.kind == hold::REPORT_HELD && hold.holds() => {}
         Msg::Eof => {
-            return Err(Error::os("create", "the container ended before it was held", std::io::Error::from_raw_os_error(libc::ECHILD)))
+            return Err(Error::os(
+                "create",
+                "the container ended before it was held",
+                std::io::Error::from_raw_os_error(libc::ECHILD),
+            ))
         }
         Msg::Report(r, _) => {
             let e = setup_error(&r, describe);
@@ -354,7 +364,8 @@ fn spawn_with(
     }
     Ok(Container::new(id, main, plan, cgroup.take(), selinux, stdio.parent, net)
         .with_writable(writable)
-        .with_held(hold.take_started(plan)))
+        .with_held(hold.take_started(plan))
+        .with_supervisor(listener.map(crate::supervisor::Supervisor::from_fd)))
 }
 
 /// The parent's part between the child's READY and GO: time offsets, id maps, cgroup
@@ -370,7 +381,13 @@ fn parent_setup(
     match recv(psock)? {
         Msg::Report(r, _) if r.kind == REPORT_READY => {}
         Msg::Report(r, _) if r.kind == REPORT_ERROR => return Err(setup_error(&r, describe)),
-        _ => return Err(Error::os("setup", "child exited before it was ready", std::io::Error::from_raw_os_error(libc::ECHILD))),
+        _ => {
+            return Err(Error::os(
+                "setup",
+                "child exited before it was ready",
+                std::io::Error::from_raw_os_error(libc::ECHILD),
+            ))
+        }
     }
     if let Some(off) = &plan.time_offsets {
         write_proc(pid, "timens_offsets", "write timens_offsets", off)?;
@@ -392,4 +409,3 @@ fn parent_setup(
     send_go(psock)?;
     Ok(net)
 }
-

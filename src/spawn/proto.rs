@@ -11,6 +11,8 @@
 //!   program's pidfd attached (`SCM_RIGHTS`), or a negative errno in `pid`, or an error
 //!   report; the parent sends the monitor's one-byte commands (`MSG_DETACH`, in
 //!   `src/child/monitor.rs`).
+//! - a process with a notify filter sends [`REPORT_LISTENER`] with the filter's listener
+//!   attached on the setup socket, after GO and before the EOF (or [`REPORT_HELD`]).
 //!
 //! The **child half** below runs between clone and exec: it is audited code under the
 //! AUDIT RULES of `src/child/mod.rs` (raw syscalls over stack buffers; no allocation, no
@@ -45,6 +47,10 @@ pub(crate) const REPORT_PID: u32 = 3;
 /// waiting to be started (sent instead of the EOF of an exec).
 pub(crate) const REPORT_HELD: u32 = 4;
 
+/// [`Report::kind`]: the listener of the process's notify filter (`crate::supervisor`),
+/// attached (`SCM_RIGHTS`); sent once, before the exec helper runs.
+pub(crate) const REPORT_LISTENER: u32 = 5;
+
 /// The parent's go-ahead after [`REPORT_READY`] (the child accepts any one byte).
 pub(crate) const GO: u8 = 1;
 
@@ -55,9 +61,7 @@ pub(crate) const GO: u8 = 1;
 /// Sends `r` as one datagram. A gone parent is not an error here: the child exits anyway.
 pub(crate) fn send_report(sock: c_int, r: &Report) {
     // SAFETY: Report is repr(C) plain data; we send its bytes as one datagram.
-    let bytes = unsafe {
-        std::slice::from_raw_parts(r as *const Report as *const u8, std::mem::size_of::<Report>())
-    };
+    let bytes = unsafe { std::slice::from_raw_parts(r as *const Report as *const u8, std::mem::size_of::<Report>()) };
     // SAFETY: a plain send on an fd we own; MSG_NOSIGNAL avoids SIGPIPE if the parent is gone.
     unsafe { libc::send(sock, bytes.as_ptr().cast(), bytes.len(), libc::MSG_NOSIGNAL) };
 }
@@ -90,7 +94,8 @@ pub(crate) fn recv_go(sock: c_int) -> SysResult<bool> {
 /// Sends `r` with `fd` attached (SCM_RIGHTS; none when `fd` < 0). Through `child::raw`
 /// (never `errno`): the monitor, which may share the caller's memory, sends with it too.
 pub(crate) fn send_with_fd(sock: c_int, r: &Report, fd: c_int) {
-    let mut iov = libc::iovec { iov_base: r as *const Report as *mut libc::c_void, iov_len: std::mem::size_of::<Report>() };
+    let mut iov =
+        libc::iovec { iov_base: r as *const Report as *mut libc::c_void, iov_len: std::mem::size_of::<Report>() };
     // Room for one fd in a control message, on the stack.
     let mut cbuf = [0u64; 4];
     // SAFETY: msghdr/cmsghdr set up over stack buffers sized for one int (CMSG_SPACE(4)
@@ -174,6 +179,21 @@ pub(crate) fn recv(sock: &OwnedFd) -> Result<Msg> {
             return Err(Error::os("recvmsg", "setup channel", std::io::Error::from_raw_os_error(libc::EPROTO)));
         }
         return Ok(Msg::Report(r, fd));
+    }
+}
+
+/// Receives the message that ends a spawn (EOF, [`REPORT_HELD`] or an error report),
+/// keeping the notify listener ([`REPORT_LISTENER`]) the child may send before it.
+pub(crate) fn recv_end(sock: &OwnedFd, listener: &mut Option<OwnedFd>) -> Result<Msg> {
+    loop {
+        match recv(sock)? {
+            Msg::Report(r, Some(fd)) if r.kind == REPORT_LISTENER && listener.is_none() => *listener = Some(fd),
+            Msg::Report(r, _) if r.kind == REPORT_LISTENER => {
+                let e = std::io::Error::from_raw_os_error(libc::EPROTO);
+                return Err(Error::os("recvmsg", "a second or empty seccomp listener report", e));
+            }
+            m => return Ok(m),
+        }
     }
 }
 
