@@ -269,7 +269,9 @@ impl PolicyGenerator {
                 }
             }
         }
-        let caps: Vec<Capability> = builder.process.capabilities.bounding.iter().collect();
+        let mut caps: Vec<Capability> = builder.process.capabilities.bounding.iter().collect();
+        // CapSet::iter follows caps::all(), a HashSet: sort by number for a stable text.
+        caps.sort_by_key(|c| c.bitmask());
         let cil = cil::render(&self.name, &caps, &binds, &devices, &ports);
         Ok(ContainerPolicy { name: self.name.clone(), cil, process_type: format!("{}.process", self.name) })
     }

@@ -92,6 +92,14 @@ fn policy_caps_are_exactly_the_bounding_set() {
     assert_eq!(perms_of(p.cil(), "self", "capability").unwrap(), vec!["net_admin"]);
     assert_eq!(perms_of(p.cil(), "self", "capability2").unwrap(), vec!["bpf"]);
 
+    // in number order, the same text every time
+    let b = ContainerBuilder::new(Process::new("/x"));
+    let first = ContainerPolicy::generate("o", &b).unwrap();
+    assert!(first.cil().contains("(capability (chown dac_override fowner fsetid kill setgid"), "{}", first.cil());
+    for _ in 0..10 {
+        assert_eq!(ContainerPolicy::generate("o", &b).unwrap(), first);
+    }
+
     // none: no capability rule at all
     let p =
         ContainerPolicy::generate("n", &ContainerBuilder::new(Process::new("/x").capabilities(Capabilities::none())))
