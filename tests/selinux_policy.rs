@@ -137,8 +137,18 @@ fn full_container() -> (ContainerBuilder, ContainerPolicy) {
     (b, p)
 }
 
+/// The host's own store and policy (only ever read by these tests).
+fn host_snapshot() -> BTreeMap<PathBuf, u64> {
+    let mut m = BTreeMap::new();
+    for d in ["/var/lib/selinux/default/active", "/etc/selinux/default"] {
+        walk(Path::new(d), Path::new("/"), &mut m);
+    }
+    m
+}
+
 #[test]
 fn generated_policy_compiles_installs_and_removes_cleanly() {
+    let host_before = host_snapshot();
     let store = Store::new("install");
     let before_mods = store.modules();
     let before = store.snapshot();
@@ -161,6 +171,8 @@ fn generated_policy_compiles_installs_and_removes_cleanly() {
     // removing again: a semodule error, typed
     let e = policy::remove("webtest", Some(store.path())).unwrap_err();
     assert!(matches!(e, SelinuxError::Semodule { .. }), "{e:?}");
+    // the host's store was never written (-p ROOT -n)
+    assert!(diff(&host_before, &host_snapshot()).is_empty(), "the host's policy store changed");
 }
 
 #[test]

@@ -91,6 +91,11 @@ fn make_data() {
 
 /// Runs `script` in a container of `policy`'s domain with `binds` (source dir, target).
 fn run_in(policy: &ContainerPolicy, binds: &[(&str, &str)], script: &str) -> String {
+    run_labelled(Some(policy), binds, script)
+}
+
+/// As [`run_in`]; `None`: the default domain (container_t).
+fn run_labelled(policy: Option<&ContainerPolicy>, binds: &[(&str, &str)], script: &str) -> String {
     let (r, w) = std::io::pipe().unwrap();
     let w = Arc::new(OwnedFd::from(w));
     let process = Process::new("/bin/sh").args(["-c", script]).stdout(Stdio::Fd(w.clone())).stderr(Stdio::Fd(w));
@@ -99,8 +104,11 @@ fn run_in(policy: &ContainerPolicy, binds: &[(&str, &str)], script: &str) -> Str
         b = b.mount(Mount::bind(dir(src), dst));
     }
     let state = std::env::temp_dir().join(format!("cocoon-vm-policy-mcs-{}", std::process::id()));
-    let b = policy.apply(b.selinux(SelinuxConfig::new().state_dir(&state)));
-    let mut c = b.spawn().unwrap_or_else(|e| panic!("spawn in {}: {e}", policy.process_type()));
+    let mut b = b.selinux(SelinuxConfig::new().state_dir(&state));
+    if let Some(p) = policy {
+        b = p.apply(b);
+    }
+    let mut c = b.spawn().unwrap_or_else(|e| panic!("spawn in {:?}: {e}", policy.map(|p| p.process_type())));
     drop(b);
     let mut out = String::new();
     let mut r = r;
@@ -189,8 +197,9 @@ fn vm_policy_container_sees_no_selinuxfs_while_the_host_enforces() {
     let script = "grep -c selinuxfs /proc/self/mounts; \
         test -e /sys/fs/selinux/enforce && echo has-enforce || echo no-enforce; \
         test -e /sys/fs/selinux/load && echo has-load || echo no-load";
-    for p in [policy_a(), policy_b()] {
-        let out = run_in(&p, &[], script);
-        assert_eq!(out, "0\nno-enforce\nno-load\n", "{}: {out}", p.process_type());
+    let (a, b) = (policy_a(), policy_b());
+    for p in [Some(&a), Some(&b), None] {
+        let out = run_labelled(p, &[], script);
+        assert_eq!(out, "0\nno-enforce\nno-load\n", "{:?}: {out}", p.map(|p| p.process_type()));
     }
 }
