@@ -1304,6 +1304,20 @@ int cocoon_builder_set_selinux_state_dir(cocoon_builder *builder,
 int cocoon_builder_set_selinux_policy_root(cocoon_builder *builder,
                                            const char *dir);
 
+// Generates the per-container SELinux policy (a CIL module, see
+// `cocoon::selinux::policy`) of the container `builder` describes, named `name` (UTF-8:
+// a letter, then letters, digits and '_'; its domain is "NAME.process", which
+// `cocoon_builder_set_selinux_process_type` runs the container in once the module is
+// installed). `*needed` (if not NULL) receives the size of the whole text with its NUL;
+// the text is written to `buf` (if not NULL) NUL-terminated and cut to `len` bytes. Reads
+// the bind sources' labels, writes nothing, runs nothing. A bad name or type ->
+// `COCOON_E_SELINUX`, nothing written.
+int cocoon_builder_selinux_policy(const cocoon_builder *builder,
+                                  const char *name,
+                                  char *buf,
+                                  size_t len,
+                                  size_t *needed);
+
 // Loopback only (the default): the container's network namespace has no other interface.
 int cocoon_builder_set_network_none(cocoon_builder *builder);
 

@@ -55,16 +55,17 @@ pub mod label;
 pub mod level;
 pub mod lxc;
 pub mod mcs;
+pub mod policy;
 
 pub use context::SecurityContext;
 pub use detect::{policy_root, selinux_enabled};
 pub use label::{
-    accepts_context_option, label_method, mount_option, relabel, set_file_label, LabelMethod, Recursive,
-    Sharing,
+    accepts_context_option, label_method, mount_option, relabel, set_file_label, LabelMethod, Recursive, Sharing,
 };
 pub use level::{CategorySet, Level, MlsRange};
 pub use lxc::LxcContexts;
 pub use mcs::{McsAllocator, McsRange, Reservation};
+pub use policy::ContainerPolicy;
 
 /// Why an SELinux operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -94,9 +95,7 @@ pub enum SelinuxError {
 
     /// SELinux labels were required ([`SelinuxConfig::require`]) but SELinux is disabled
     /// on this host (or a policy check was asked for without it).
-    #[error(
-        "SELinux is required but not enabled on this host (no read-write selinuxfs, or no policy loaded)"
-    )]
+    #[error("SELinux is required but not enabled on this host (no read-write selinuxfs, or no policy loaded)")]
     NotEnabled,
 
     /// The loaded policy rejects a context.
@@ -153,6 +152,17 @@ pub enum SelinuxError {
         path: PathBuf,
         /// Why.
         reason: String,
+    },
+
+    /// `semodule` failed (installing or removing a generated policy module).
+    #[error("{command} failed ({status}): {stderr}")]
+    Semodule {
+        /// The command line.
+        command: String,
+        /// How it ended.
+        status: String,
+        /// What it printed on stderr.
+        stderr: String,
     },
 
     /// A file operation failed.
@@ -359,9 +369,7 @@ impl SelinuxConfig {
             m.parse::<SecurityContext>()?;
         }
         if self.level.is_some() && self.shared_level.is_some() {
-            return Err(SelinuxError::InvalidConfig(
-                "level() and shared_level() exclude each other: pick one".into(),
-            ));
+            return Err(SelinuxError::InvalidConfig("level() and shared_level() exclude each other: pick one".into()));
         }
         Ok(())
     }
@@ -553,9 +561,8 @@ mod tests {
         let r = label::relabel_tree(&dir, label, Recursive::Yes).unwrap();
         // dir, a, b, f1, f2, link, dirlink
         assert_eq!(r, Applied::Done { changed: 7, unchanged: 0 });
-        let get = |p: &std::path::Path| {
-            label::get_label(&CString::new(p.as_os_str().as_encoded_bytes()).unwrap()).unwrap()
-        };
+        let get =
+            |p: &std::path::Path| label::get_label(&CString::new(p.as_os_str().as_encoded_bytes()).unwrap()).unwrap();
         assert_eq!(get(&dir.join("a/b/f2")).as_deref(), Some(label.as_bytes()));
         assert_eq!(get(&dir.join("a/link")).as_deref(), Some(label.as_bytes()));
         // symlink targets were not followed

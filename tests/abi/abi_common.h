@@ -56,6 +56,7 @@ void test_run_containers(void);
 void test_net_errors(void);
 void test_net_containers(void);
 void test_landlock_errors(void);
+void test_selinux_policy(void);
 void test_landlock_containers(void);
 void test_image_errors(void);
 void test_image_containers(void);

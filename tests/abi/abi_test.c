@@ -339,6 +339,7 @@ int main(int argc, char **argv) {
     test_run_errors();
     test_net_errors();
     test_landlock_errors();
+    test_selinux_policy();
     test_image_errors();
     test_create_errors();
     test_events_errors();

@@ -10,17 +10,27 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
 
-"$HERE/setup.sh"
-
 cd "$REPO"
 json="$(mktemp "${TMPDIR:-/tmp}/cocoon-vm-build.XXXXXX")"
-trap 'rm -f "$json"' EXIT
+extra="$(mktemp -d "${TMPDIR:-/tmp}/cocoon-vm-cil.XXXXXX")"
+trap 'rm -rf "$json" "$extra"' EXIT
 echo "vm: building tests/vm_*.rs" >&2
 cargo test --no-run --all-features --message-format=json --test 'vm_*' "$@" >"$json" \
     || { echo "vm: cargo build failed" >&2; echo "vm: 0 passed, 1 failed"; exit 1; }
 mapfile -t bins < <(jq -r 'select(.reason == "compiler-artifact" and .executable != null
         and (.target.kind | index("test")) and (.target.name | startswith("vm_")))
         | .executable' "$json" | sort -u)
+# tests/vm_policy.rs generates its per-container policy modules here, on the host (the VM
+# has no semodule or policy store); setup.sh builds them into the VM's policy.33.
+for b in "${bins[@]}"; do
+    case "$(basename "$b")" in
+        vm_policy-*)
+            COCOON_VM_POLICY_EMIT="$extra" "$b" --exact emit_vm_policies --quiet >&2 \
+                || { echo "vm: generating the vm_policy modules failed" >&2; echo "vm: 0 passed, 1 failed"; exit 1; } ;;
+    esac
+done
+COCOON_VM_EXTRA_CIL_DIR="$extra" "$HERE/setup.sh"
+
 if [ "${#bins[@]}" = 0 ]; then
     echo "vm: no tests/vm_*.rs test binaries were built" >&2
     echo "vm: 0 passed, 0 failed"
@@ -36,7 +46,7 @@ sel=(--selinux)
 [ "${COCOON_VM_NO_SELINUX:-0}" = 1 ] && sel=()
 
 log="$(mktemp "${TMPDIR:-/tmp}/cocoon-vm-run.XXXXXX")"
-trap 'rm -f "$json" "$log"' EXIT
+trap 'rm -rf "$json" "$extra" "$log"' EXIT
 set +e
 "$HERE/run.sh" "${sel[@]}" --timeout "${COCOON_VM_TIMEOUT:-240}" -- "${args[@]}" | tee "$log"
 rc=${PIPESTATUS[0]}

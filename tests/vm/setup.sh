@@ -4,7 +4,7 @@
 #   1. apt packages: qemu (TCG only), busybox-static, cpio, jq, refpolicy + SELinux tools.
 #   2. Debian 12's stock kernel (only ./boot/vmlinuz-* from the .deb) -> $CACHE/vmlinuz
 #   3. A binary SELinux policy: refpolicy `default` + src/selinux/policy/cocoon.cil
-#      + tests/vm/cocoon-vm.cil, built in a PRIVATE copy of the policy store (the host's
+#      + tests/vm/cocoon-vm.cil (+ $COCOON_VM_EXTRA_CIL_DIR/*.cil), built in a PRIVATE copy of the policy store (the host's
 #      /etc/selinux and /var/lib/selinux are only read) -> $CACHE/policy.33
 #
 # Cache: $COCOON_VM_CACHE, else <repo>/.cache/vm. Outputs already there are reused.
@@ -18,6 +18,13 @@ CACHE="${COCOON_VM_CACHE:-$REPO/.cache/vm}"
 # named when this was written; if the archive no longer has it, the current one is used.
 KERNEL_ABI_PIN="${COCOON_VM_KERNEL_ABI:-6.1.0-56}"
 CIL_FILES=("$REPO/src/selinux/policy/cocoon.cil" "$HERE/cocoon-vm.cil")
+# COCOON_VM_EXTRA_CIL_DIR: more modules (run-tests.sh: the per-container policies
+# tests/vm_policy.rs generates on the host), built in after ours, in name order.
+if [ -n "${COCOON_VM_EXTRA_CIL_DIR:-}" ]; then
+    for f in "$COCOON_VM_EXTRA_CIL_DIR"/*.cil; do
+        [ -e "$f" ] && CIL_FILES+=("$f")
+    done
+fi
 
 log() { printf 'vm-setup: %s\n' "$*" >&2; }
 die() { printf 'vm-setup: error: %s\n' "$*" >&2; exit 1; }

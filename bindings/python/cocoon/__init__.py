@@ -52,7 +52,7 @@ from .net import Bridge, NetworkInfo, net_sweep_stale
 from .process import Capabilities, LogFile, Process, User
 from .run import CompletedProcess, run
 from .seccomp import Seccomp
-from .selinux import SELinux
+from .selinux import SELinux, selinux_policy
 from .landlock import Landlock, LandlockStatus
 from .logs import LogLine, LogReader
 from .image import ExportFormat, Image, ImageFormat, ImageInfo, ImageStore
@@ -67,7 +67,7 @@ __all__ = [
     # logs
     "LogReader", "LogLine",
     # configuration
-    "Process", "LogFile", "User", "Capabilities", "Seccomp", "Cgroup", "IoLimit", "DeviceRule", "SELinux",
+    "Process", "LogFile", "User", "Capabilities", "Seccomp", "Cgroup", "IoLimit", "DeviceRule", "SELinux", "selinux_policy",
     "Landlock", "LandlockStatus", "Bridge", "NetworkInfo", "Bind", "Tmpfs", "Proc", "Layers", "INHERIT", "DEVNULL", "PIPE",
     # images
     "ImageStore", "Image", "ImageInfo", "ImageFormat", "ExportFormat",

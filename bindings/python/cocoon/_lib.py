@@ -278,6 +278,7 @@ _SIGNATURES = {
     "cocoon_builder_clear_landlock": ([BuilderP], c_int),
     "cocoon_builder_landlock_status": ([BuilderP, POINTER(c_uint32), POINTER(c_uint32), c_char_p, c_size_t,
                                         POINTER(c_size_t)], c_int),
+    "cocoon_builder_selinux_policy": ([BuilderP, c_char_p, c_char_p, c_size_t, POINTER(c_size_t)], c_int),
     # container
     "cocoon_container_spawn": ([BuilderP, POINTER(ContainerP)], c_int),
     "cocoon_container_create": ([BuilderP, POINTER(ContainerP)], c_int),

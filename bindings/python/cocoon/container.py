@@ -19,7 +19,7 @@ from .errors import TimeoutExpired, _check, _raise
 from .mounts import Layers, Mount, _apply_mounts, _apply_rootfs
 from .process import Process, UserSpec, _apply_process
 from .seccomp import Seccomp
-from .selinux import SELinux, _apply_selinux
+from .selinux import SELinux, _apply_selinux, _selinux_policy
 from .net import Bridge, NetworkInfo, _apply_network
 from .landlock import Landlock, LandlockStatus, _apply_landlock, _landlock_status
 from .image import Image, _apply_image
@@ -477,6 +477,11 @@ class Container:
         """What the landlock= ruleset becomes on this kernel (the ABI used, the rules that
         lost rights), or None without one. Works before spawn() too."""
         return _landlock_status(self._builder.h)
+
+    def selinux_policy(self, name: str) -> str:
+        """The generated per-container SELinux policy (CIL text) named `name`; see
+        cocoon.selinux_policy. Works before spawn() too."""
+        return _selinux_policy(self._builder.h, name)
 
     @property
     def writable_layer(self) -> Optional[bytes]:

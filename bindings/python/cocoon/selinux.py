@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+import ctypes
 from typing import Any, Optional, Tuple, Union
 
 from ._lib import lib
 from ._util import StrPath, _b, _u64
 from .errors import _check
 
-__all__ = ["SELinux"]
+__all__ = ["SELinux", "selinux_policy"]
 
 
 @dataclass(frozen=True)
@@ -72,3 +73,22 @@ def _apply_selinux(h: Any, selinux: Union[None, bool, SELinux]) -> None:
         _check(lib.cocoon_builder_set_selinux_state_dir(h, _b(selinux.state_dir)))
     if selinux.policy_root is not None:
         _check(lib.cocoon_builder_set_selinux_policy_root(h, _b(selinux.policy_root)))
+
+
+def _selinux_policy(h: Any, name: str) -> str:
+    needed = ctypes.c_size_t()
+    _check(lib.cocoon_builder_selinux_policy(h, name.encode(), None, 0, ctypes.byref(needed)))
+    buf = ctypes.create_string_buffer(needed.value)
+    _check(lib.cocoon_builder_selinux_policy(h, name.encode(), buf, len(buf), None))
+    return buf.value.decode("utf-8")
+
+
+def selinux_policy(container: Any, name: str) -> str:
+    """The per-container SELinux policy of `container` (a cocoon.Container, spawned or
+    not): a CIL module deriving the domain NAME.process from cocoon.cil's `container`
+    template that allows exactly its bind mounts (read-only or read-write), devices,
+    published ports and bounding capabilities. Install it with
+    `semodule -i cocoon_NAME.cil` and run with SELinux(process_type=f"{name}.process").
+    A bad name (not a letter followed by letters, digits, '_') raises SELinuxError.
+    Runs nothing, writes nothing."""
+    return container.selinux_policy(name)

@@ -126,6 +126,13 @@ pub struct ImageRmArgs {
     pub reference: String,
 }
 
+/// What `--selinux-policy` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PolicyAction {
+    /// Print the generated CIL module.
+    Generate,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum SeccompMode {
     /// The default policy: no keyrings, setns or new namespaces; clone3 gets ENOSYS.
@@ -335,6 +342,19 @@ pub struct RunArgs {
     /// Fail instead of running unlabelled when SELinux is disabled.
     #[arg(long, help_heading = "Security")]
     pub selinux_require: bool,
+    /// `generate`: print the per-container SELinux policy (a CIL module deriving
+    /// NAME.process from cocoon.cil's `container` template) for the container the other
+    /// flags describe, and exit 0 without running anything.
+    #[arg(long, value_enum, value_name = "ACTION", help_heading = "Security")]
+    pub selinux_policy: Option<PolicyAction>,
+    /// The generated policy's name (letters, digits, '_'; default: --name with '-' and
+    /// '.' as '_', else `cocoon_run`). The domain is NAME.process.
+    #[arg(long, value_name = "NAME", help_heading = "Security")]
+    pub selinux_policy_name: Option<String>,
+    /// The SELinux type of bind source SRC in the generated policy (repeatable; default:
+    /// the source's label, else container_file_t).
+    #[arg(long, value_name = "SRC=TYPE", value_parser = parse::bind_type, help_heading = "Security")]
+    pub selinux_bind_type: Vec<(PathBuf, String)>,
     /// Landlock: allow reading beneath PATH (inside the container; repeatable). Any
     /// --landlock-ro/-rw/-exec denies every other filesystem access.
     #[arg(long, value_name = "PATH", help_heading = "Security")]

@@ -64,7 +64,9 @@ fn run_cmd(a: &RunArgs) -> Result<u8, Failure> {
     if let Some((fd, id)) = detached::keeper_request() {
         return detached::keeper(a, fd, &id);
     }
-    if a.dry_run {
+    if a.selinux_policy.is_some() {
+        run::selinux_policy(a)
+    } else if a.dry_run {
         run::dry_run(a)
     } else if a.detach {
         detached::detach(a)

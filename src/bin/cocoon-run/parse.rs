@@ -557,6 +557,15 @@ pub fn dir(s: &str) -> R<PathBuf> {
     }
 }
 
+/// `--selinux-bind-type /srv/data=var_t`.
+pub fn bind_type(s: &str) -> R<(PathBuf, String)> {
+    let (src, ty) = s.rsplit_once('=').ok_or_else(|| format!("{s:?} is not SRC=TYPE"))?;
+    if src.is_empty() || ty.is_empty() {
+        return Err(format!("{s:?} is not SRC=TYPE"));
+    }
+    Ok((PathBuf::from(src), ty.to_string()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

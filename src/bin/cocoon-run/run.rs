@@ -2,7 +2,7 @@
 //! typed errors into one readable line that names the flag when a value was at fault.
 
 use cocoon::cgroup::CgroupError;
-use cocoon::selinux::SelinuxError;
+use cocoon::selinux::{ContainerPolicy, SelinuxError};
 use cocoon::{Error, ExitStatus};
 
 use crate::args::RunArgs;
@@ -117,6 +117,26 @@ pub fn dry_run(a: &RunArgs) -> Result<u8, Failure> {
         println!("landlock: {st}");
     }
     println!("dry run: every value checked; nothing was created");
+    Ok(0)
+}
+
+/// --selinux-policy generate: the container's generated policy on stdout; nothing runs.
+pub fn selinux_policy(a: &RunArgs) -> Result<u8, Failure> {
+    let b = settings::builder(a, &Streams::Inherit)?;
+    let name = match (&a.selinux_policy_name, &a.name) {
+        (Some(n), _) => n.clone(),
+        (None, Some(id)) => id.replace(['-', '.'], "_"),
+        (None, None) => "cocoon_run".to_string(),
+    };
+    let mut g = ContainerPolicy::generator(&name);
+    for (src, ty) in &a.selinux_bind_type {
+        g = g.bind_type(src, ty);
+    }
+    let p = g.generate(&b).map_err(|e| match e {
+        SelinuxError::InvalidConfig(_) => Failure::usage("--selinux-policy-name/--selinux-bind-type", e.to_string()),
+        e => Failure::Cocoon(e.to_string()),
+    })?;
+    print!("{}", p.cil());
     Ok(0)
 }
 

@@ -10,8 +10,8 @@
 
 use std::ffi::{c_char, c_int};
 
-use super::{absolute, cocoon_builder, with_builder};
-use crate::ffi::{cstr_arg, utf8_arg, Fail};
+use super::{absolute, builder_ref, cocoon_builder, with_builder};
+use crate::ffi::{cstr_arg, guard, put, utf8_arg, Fail};
 use crate::selinux::{Level, McsRange, SelinuxConfig, SelinuxError};
 
 /// Applies `f` to a copy of the builder's SELinux settings (the defaults if there are none
@@ -19,10 +19,7 @@ use crate::selinux::{Level, McsRange, SelinuxConfig, SelinuxError};
 ///
 /// # Safety
 /// As [`super::builder_mut`].
-unsafe fn with_selinux(
-    b: *mut cocoon_builder,
-    f: impl FnOnce(SelinuxConfig) -> Result<SelinuxConfig, Fail>,
-) -> c_int {
+unsafe fn with_selinux(b: *mut cocoon_builder, f: impl FnOnce(SelinuxConfig) -> Result<SelinuxConfig, Fail>) -> c_int {
     // SAFETY: forwarded contract.
     unsafe {
         with_builder(b, |b| {
@@ -60,7 +57,11 @@ pub unsafe extern "C" fn cocoon_builder_enable_selinux(builder: *mut cocoon_buil
 #[no_mangle]
 pub unsafe extern "C" fn cocoon_builder_clear_selinux(builder: *mut cocoon_builder) -> c_int {
     // SAFETY: forwarded contract.
-    unsafe { with_builder(builder, |b| { b.clear_selinux(); }) }
+    unsafe {
+        with_builder(builder, |b| {
+            b.clear_selinux();
+        })
+    }
 }
 
 /// The SELinux user of the process and its files (UTF-8 name such as "system_u";
@@ -80,7 +81,10 @@ pub unsafe extern "C" fn cocoon_builder_set_selinux_role(builder: *mut cocoon_bu
 
 /// The process type (UTF-8 name; default from lxc_contexts, or "container_t").
 #[no_mangle]
-pub unsafe extern "C" fn cocoon_builder_set_selinux_process_type(builder: *mut cocoon_builder, ty: *const c_char) -> c_int {
+pub unsafe extern "C" fn cocoon_builder_set_selinux_process_type(
+    builder: *mut cocoon_builder,
+    ty: *const c_char,
+) -> c_int {
     // SAFETY: forwarded contract.
     unsafe { with_selinux(builder, |c| Ok(c.process_type(selinux_text(ty, "type")?))) }
 }
@@ -88,7 +92,10 @@ pub unsafe extern "C" fn cocoon_builder_set_selinux_process_type(builder: *mut c
 /// The file type of the container's mounts and relabelled content (UTF-8 name; default
 /// from lxc_contexts, or "container_file_t").
 #[no_mangle]
-pub unsafe extern "C" fn cocoon_builder_set_selinux_file_type(builder: *mut cocoon_builder, ty: *const c_char) -> c_int {
+pub unsafe extern "C" fn cocoon_builder_set_selinux_file_type(
+    builder: *mut cocoon_builder,
+    ty: *const c_char,
+) -> c_int {
     // SAFETY: forwarded contract.
     unsafe { with_selinux(builder, |c| Ok(c.file_type(selinux_text(ty, "type")?))) }
 }
@@ -106,7 +113,10 @@ pub unsafe extern "C" fn cocoon_builder_set_selinux_level(builder: *mut cocoon_b
 /// Runs at this level, shared with the other containers that ask for it (a pod); it
 /// stays reserved until the last of them goes. Excludes `cocoon_builder_set_selinux_level`.
 #[no_mangle]
-pub unsafe extern "C" fn cocoon_builder_set_selinux_shared_level(builder: *mut cocoon_builder, level: *const c_char) -> c_int {
+pub unsafe extern "C" fn cocoon_builder_set_selinux_shared_level(
+    builder: *mut cocoon_builder,
+    level: *const c_char,
+) -> c_int {
     // SAFETY: forwarded contract.
     unsafe { with_selinux(builder, |c| Ok(c.shared_level(selinux_level(selinux_text(level, "level")?)?))) }
 }
@@ -115,7 +125,10 @@ pub unsafe extern "C" fn cocoon_builder_set_selinux_shared_level(builder: *mut c
 /// "system_u:object_r:container_file_t:s0:c1,c2" (default: the file label at the
 /// container's level). A malformed context -> `COCOON_E_SELINUX`.
 #[no_mangle]
-pub unsafe extern "C" fn cocoon_builder_set_selinux_mount_label(builder: *mut cocoon_builder, label: *const c_char) -> c_int {
+pub unsafe extern "C" fn cocoon_builder_set_selinux_mount_label(
+    builder: *mut cocoon_builder,
+    label: *const c_char,
+) -> c_int {
     // SAFETY: forwarded contract.
     unsafe { with_selinux(builder, |c| Ok(c.mount_label(selinux_text(label, "label")?))) }
 }
@@ -131,7 +144,11 @@ pub unsafe extern "C" fn cocoon_builder_set_selinux_require(builder: *mut cocoon
 /// The categories fresh MCS pairs are drawn from: `c<first>`..=`c<last>` (first < last
 /// <= 1023, else `COCOON_E_SELINUX`; default 0..=1023).
 #[no_mangle]
-pub unsafe extern "C" fn cocoon_builder_set_selinux_mcs_range(builder: *mut cocoon_builder, first: u32, last: u32) -> c_int {
+pub unsafe extern "C" fn cocoon_builder_set_selinux_mcs_range(
+    builder: *mut cocoon_builder,
+    first: u32,
+    last: u32,
+) -> c_int {
     // SAFETY: forwarded contract.
     unsafe {
         with_selinux(builder, |c| {
@@ -150,7 +167,10 @@ pub unsafe extern "C" fn cocoon_builder_set_selinux_mcs_range(builder: *mut coco
 /// Where MCS reservations are recorded (absolute path; default "/run/cocoon/mcs"). Every
 /// process that must not hand out the same level has to use the same directory.
 #[no_mangle]
-pub unsafe extern "C" fn cocoon_builder_set_selinux_state_dir(builder: *mut cocoon_builder, dir: *const c_char) -> c_int {
+pub unsafe extern "C" fn cocoon_builder_set_selinux_state_dir(
+    builder: *mut cocoon_builder,
+    dir: *const c_char,
+) -> c_int {
     // SAFETY: forwarded contract.
     unsafe { with_selinux(builder, |c| Ok(c.state_dir(absolute("SELinux state directory", cstr_arg(dir, "dir")?)?))) }
 }
@@ -158,7 +178,48 @@ pub unsafe extern "C" fn cocoon_builder_set_selinux_state_dir(builder: *mut coco
 /// The policy root holding contexts/lxc_contexts (absolute path; default from
 /// /etc/selinux/config: `/etc/selinux/<SELINUXTYPE>`).
 #[no_mangle]
-pub unsafe extern "C" fn cocoon_builder_set_selinux_policy_root(builder: *mut cocoon_builder, dir: *const c_char) -> c_int {
+pub unsafe extern "C" fn cocoon_builder_set_selinux_policy_root(
+    builder: *mut cocoon_builder,
+    dir: *const c_char,
+) -> c_int {
     // SAFETY: forwarded contract.
     unsafe { with_selinux(builder, |c| Ok(c.policy_root(absolute("SELinux policy root", cstr_arg(dir, "dir")?)?))) }
+}
+
+/// Generates the per-container SELinux policy (a CIL module, see
+/// `cocoon::selinux::policy`) of the container `builder` describes, named `name` (UTF-8:
+/// a letter, then letters, digits and '_'; its domain is "NAME.process", which
+/// `cocoon_builder_set_selinux_process_type` runs the container in once the module is
+/// installed). `*needed` (if not NULL) receives the size of the whole text with its NUL;
+/// the text is written to `buf` (if not NULL) NUL-terminated and cut to `len` bytes. Reads
+/// the bind sources' labels, writes nothing, runs nothing. A bad name or type ->
+/// `COCOON_E_SELINUX`, nothing written.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_builder_selinux_policy(
+    builder: *const cocoon_builder,
+    name: *const c_char,
+    buf: *mut c_char,
+    len: usize,
+    needed: *mut usize,
+) -> c_int {
+    guard(|| {
+        // SAFETY: forwarded contract.
+        let b = unsafe { builder_ref(builder) }?;
+        // SAFETY: the caller passes NULL or a NUL-terminated string.
+        let name = unsafe { selinux_text(name, "policy name") }?;
+        let policy = crate::selinux::ContainerPolicy::generate(name, &b.inner).map_err(crate::Error::from)?;
+        let text = policy.cil();
+        // SAFETY: each out pointer is NULL or writable per the contract; `buf` holds `len`.
+        unsafe {
+            if !needed.is_null() {
+                put(needed, text.len() + 1);
+            }
+            if !buf.is_null() && len > 0 {
+                let n = text.len().min(len - 1);
+                std::ptr::copy_nonoverlapping(text.as_bytes().as_ptr(), buf.cast::<u8>(), n);
+                *buf.add(n) = 0;
+            }
+        }
+        Ok(())
+    })
 }
