@@ -563,6 +563,28 @@
 // The smallest `cocoon_log_line.size` accepted: the size of the first version.
 #define COCOON_LOG_LINE_SIZE_V1 40
 
+// `cocoon_seccomp_recv`'s `*received`: the timeout passed with no call.
+#define COCOON_SECCOMP_TIMED_OUT 0
+
+// `cocoon_seccomp_recv`'s `*received`: a call waits for its answer (in `*request`).
+#define COCOON_SECCOMP_REQUEST 1
+
+// `cocoon_seccomp_recv`'s `*received`: every process with the filter is gone.
+#define COCOON_SECCOMP_ENDED 2
+
+// `cocoon_seccomp_respond`'s `kind`: the call fails with errno `value` (1..=4095).
+#define COCOON_SECCOMP_ERRNO 1
+
+// `cocoon_seccomp_respond`'s `kind`: the call returns `value` without being run.
+#define COCOON_SECCOMP_VALUE 2
+
+// `cocoon_seccomp_respond`'s `kind`: the kernel runs the call as made (`value` ignored);
+// never a security decision about pointer arguments (the caller's memory can change).
+#define COCOON_SECCOMP_CONTINUE 3
+
+// The smallest `cocoon_seccomp_request.size` accepted: the size of the first version.
+#define COCOON_SECCOMP_REQUEST_SIZE_V1 88
+
 // Told by the contents: a directory is an OCI layout, a tar file an oci- or docker-archive.
 #define COCOON_IMAGE_FORMAT_AUTO 0
 
@@ -757,6 +779,30 @@ typedef struct {
     // The text's length in bytes.
     size_t len;
 } cocoon_log_line;
+
+// One notified call, filled by `cocoon_seccomp_recv`.
+//
+// The struct grows at its end in later versions: set `size` to
+// `sizeof(cocoon_seccomp_request)` before the call; cocoon fills at most that many bytes
+// and sets `size` to how many it filled.
+typedef struct {
+    // In: `sizeof(cocoon_seccomp_request)` as the caller knows it. Out: the bytes filled.
+    uint32_t size;
+    // The calling thread, in the caller's PID namespace (0 if it has none there).
+    uint32_t pid;
+    // The request's cookie, for `cocoon_seccomp_respond` and `cocoon_seccomp_id_valid`.
+    uint64_t id;
+    // The syscall number.
+    int64_t syscall;
+    // The call's `AUDIT_ARCH_*`.
+    uint32_t arch;
+    // Zero.
+    uint32_t reserved;
+    // Where the call was made.
+    uint64_t instruction_pointer;
+    // The raw arguments.
+    uint64_t args[6];
+} cocoon_seccomp_request;
 
 #ifdef __cplusplus
 extern "C" {
@@ -1993,6 +2039,64 @@ int cocoon_log_reader_skipped(const cocoon_log_reader *reader,
 
 // Frees the reader (and the text of the last record). NULL is a no-op.
 void cocoon_log_reader_free(cocoon_log_reader *reader);
+
+// Hands the `n` syscalls at `syscalls` (`SYS_*` numbers) of the container's program to a
+// supervisor: each call waits until it is answered through the listener
+// (`cocoon_container_take_seccomp_listener`). Not the exec helper's syscalls (`execve`,
+// `openat`, `write`, `close`, `clone`, ...), not empty, at most 256: else
+// `COCOON_E_INVALID_CONFIG`, the builder unchanged. `n` == 0 with `syscalls` NULL
+// removes it.
+int cocoon_builder_set_seccomp_notify(cocoon_builder *builder,
+                                      const int64_t *syscalls,
+                                      size_t n);
+
+// As `cocoon_builder_set_seccomp_notify`, for a process exec'd into a running container
+// (`cocoon_exec_process_take_seccomp_listener` then gives its listener).
+int cocoon_process_set_seccomp_notify(cocoon_process *process,
+                                      const int64_t *syscalls,
+                                      size_t n);
+
+// The listener of the program's notified syscalls, once: `*fd` is then the caller's to
+// close (close-on-exec; closing it makes pending and later notified calls fail with
+// `ENOSYS`). `COCOON_E_NOT_AVAILABLE` if it notifies nothing or it was taken.
+int cocoon_container_take_seccomp_listener(cocoon_container *container,
+                                           int *fd);
+
+// As `cocoon_container_take_seccomp_listener`, for an exec'd process.
+int cocoon_exec_process_take_seccomp_listener(cocoon_exec_process *process,
+                                              int *fd);
+
+// Waits up to `timeout_ms` (< 0: for ever) for the next notified call on `listener`.
+// `*received` is `COCOON_SECCOMP_REQUEST` (then `*request` is filled), `_TIMED_OUT` or
+// `_ENDED`. `request->size` below `COCOON_SECCOMP_REQUEST_SIZE_V1` ->
+// `COCOON_E_INVALID_ARGUMENT`.
+int cocoon_seccomp_recv(int listener,
+                        int64_t timeout_ms,
+                        cocoon_seccomp_request *request,
+                        int *received);
+
+// Answers request `id` (see the `COCOON_SECCOMP_ERRNO/VALUE/CONTINUE` kinds). A request no
+// longer pending (its caller died or was interrupted) -> `COCOON_E_OS` with errno
+// `ENOENT` (or `EINPROGRESS` right after an earlier answer).
+int cocoon_seccomp_respond(int listener,
+                           uint64_t id,
+                           int kind,
+                           int64_t value);
+
+// 1 if request `id` is still pending on `listener` (its pid still names the caller), else 0.
+int cocoon_seccomp_id_valid(int listener,
+                            uint64_t id);
+
+// Reads up to `len` bytes of the calling process's memory at `addr` into `buf`; `*got`
+// is how many were read (fewer at the end of a mapping). The request is checked after
+// `/proc/<pid>/mem` is opened, so the bytes are those of the caller, not of a process that
+// reused its pid (`COCOON_E_OS`, errno `ESRCH`, if it is gone).
+int cocoon_seccomp_read_memory(int listener,
+                               const cocoon_seccomp_request *request,
+                               uint64_t addr,
+                               void *buf,
+                               size_t len,
+                               size_t *got);
 
 // Opens the image store at `dir` (NULL: /var/lib/cocoon/images), creating it if needed;
 // removes what interrupted imports left. On success `*out` receives the handle.

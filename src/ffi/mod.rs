@@ -36,6 +36,7 @@ pub mod events;
 pub mod stats;
 pub mod log_status;
 pub mod logs;
+pub mod supervisor;
 #[cfg(feature = "image")]
 pub mod image;
 // Not exported: the argument helpers every file above uses.

@@ -65,5 +65,6 @@ void test_events_containers(void);
 void test_stats_containers(void);
 void test_log_write(void);
 void test_logs(void);
+void test_seccomp_notify(void);
 
 #endif

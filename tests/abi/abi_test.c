@@ -361,6 +361,7 @@ int main(int argc, char **argv) {
             test_events_containers();
             test_stats_containers();
             test_log_write();
+            test_seccomp_notify();
         }
     }
     printf("abi_test: %d checks passed, %d failed\n", passed, failed);

@@ -55,6 +55,7 @@ from .seccomp import Seccomp
 from .selinux import SELinux, selinux_policy
 from .landlock import Landlock, LandlockStatus
 from .logs import LogLine, LogReader
+from .supervisor import SeccompRequest, Supervisor
 from .image import ExportFormat, Image, ImageFormat, ImageInfo, ImageStore
 from .stats import CgroupStats, CpuStats, InterfaceStats, IoStats, MemoryStats, PidsStats, cpu_percent, prometheus
 from .stdio import DEVNULL, INHERIT, PIPE, StdioSpec
@@ -66,6 +67,8 @@ __all__ = [
     "EventSource", "Event", "EventKind", "HealthCheck", "HealthStatus",
     # logs
     "LogReader", "LogLine",
+    # the seccomp supervisor
+    "Supervisor", "SeccompRequest",
     # configuration
     "Process", "LogFile", "User", "Capabilities", "Seccomp", "Cgroup", "IoLimit", "DeviceRule", "SELinux", "selinux_policy",
     "Landlock", "LandlockStatus", "Bridge", "NetworkInfo", "Bind", "Tmpfs", "Proc", "Layers", "INHERIT", "DEVNULL", "PIPE",

@@ -103,6 +103,20 @@ class LogLineC(ctypes.Structure):
     ]
 
 
+class SeccompRequestC(ctypes.Structure):
+    """struct cocoon_seccomp_request (set `size` to ctypes.sizeof(SeccompRequestC))."""
+    _fields_ = [
+        ("size", c_uint32),
+        ("pid", c_uint32),
+        ("id", c_uint64),
+        ("syscall", c_int64),
+        ("arch", c_uint32),
+        ("reserved", c_uint32),
+        ("instruction_pointer", c_uint64),
+        ("args", c_uint64 * 6),
+    ]
+
+
 IFNAME_MAX = 16
 
 
@@ -324,6 +338,15 @@ _SIGNATURES = {
     "cocoon_log_reader_next": ([LogReaderP, POINTER(LogLineC)], c_int),
     "cocoon_log_reader_skipped": ([LogReaderP, POINTER(c_uint64)], c_int),
     "cocoon_log_reader_free": ([LogReaderP], None),
+    # the seccomp supervisor
+    "cocoon_builder_set_seccomp_notify": ([BuilderP, POINTER(c_int64), c_size_t], c_int),
+    "cocoon_container_take_seccomp_listener": ([ContainerP, c_int_p], c_int),
+    "cocoon_exec_process_take_seccomp_listener": ([ExecP, c_int_p], c_int),
+    "cocoon_seccomp_recv": ([c_int, c_int64, POINTER(SeccompRequestC), c_int_p], c_int),
+    "cocoon_seccomp_respond": ([c_int, c_uint64, c_int, c_int64], c_int),
+    "cocoon_seccomp_id_valid": ([c_int, c_uint64], c_int),
+    "cocoon_seccomp_read_memory": ([c_int, POINTER(SeccompRequestC), c_uint64, ctypes.c_void_p, c_size_t,
+                                    POINTER(c_size_t)], c_int),
     # exec
     "cocoon_exec_process_pid": ([ExecP, c_int_p], c_int),
     "cocoon_exec_process_wait": ([ExecP, c_int_p, c_int_p], c_int),
@@ -374,7 +397,7 @@ _PROCESS_SETTERS = (
     "set_program", "set_program_len", "set_args", "set_env", "set_cwd", "set_user", "set_user_name",
     "set_capabilities", "set_no_new_privs", "set_rlimit", "set_umask", "set_seccomp_deny",
     "set_seccomp_default_deny", "clear_seccomp", "set_default_seccomp", "set_oom_score_adj",
-    "set_stdio", "pass_fd", "clear_passed_fds")
+    "set_stdio", "pass_fd", "clear_passed_fds", "set_seccomp_notify")
 for _name in _PROCESS_SETTERS:
     _args, _res = _SIGNATURES["cocoon_builder_" + _name]
     _SIGNATURES["cocoon_process_" + _name] = ([ProcessP] + _args[1:], _res)

@@ -23,6 +23,7 @@ from .selinux import SELinux, _apply_selinux, _selinux_policy
 from .net import Bridge, NetworkInfo, _apply_network
 from .landlock import Landlock, LandlockStatus, _apply_landlock, _landlock_status
 from .image import Image, _apply_image
+from .supervisor import Supervisor, _take as _take_supervisor
 from .stats import CgroupStats, InterfaceStats
 from .stdio import StdioSpec, _close_streams, _take_all
 from .exec_process import ExecProcess, ExitStatus, _exec_with, _status
@@ -445,6 +446,11 @@ class Container:
         n = ctypes.c_uint64(0)
         _check(lib.cocoon_container_log_lost_bytes(self._handle(), ctypes.byref(n)))
         return n.value
+
+    def take_seccomp_supervisor(self) -> Optional["Supervisor"]:
+        """The supervisor of the program's notified syscalls (Process(seccomp_notify=...)),
+        once; None if it notifies nothing or it was taken. Until taken, notified calls wait."""
+        return _take_supervisor(lib.cocoon_container_take_seccomp_listener, self._handle())
 
     @property
     def log_errno(self) -> int:

@@ -13,6 +13,7 @@ from ._util import StrPath, _b, _strv, _wait_readable
 from .errors import TimeoutExpired, _check
 from .process import Process, _apply_process
 from .stdio import _close_streams, _take_all
+from .supervisor import Supervisor, _take as _take_supervisor
 from . import aio as _aio
 from . import run as _run
 
@@ -67,6 +68,11 @@ class ExecProcess:
         if self._h is None:
             raise RuntimeError("the process handle is closed")
         return self._h
+
+    def take_seccomp_supervisor(self) -> Optional[Supervisor]:
+        """The supervisor of this process's notified syscalls (as
+        Container.take_seccomp_supervisor)."""
+        return _take_supervisor(lib.cocoon_exec_process_take_seccomp_listener, self._handle())
 
     @property
     def pid(self) -> int:

@@ -80,6 +80,9 @@ class Process:
     seccomp: the syscall filter, a Seccomp (default: cocoon's default policy).
     log: a LogFile: stdout and stderr go to a CRI log file instead (a container's first
         process only; not with direct_child).
+    seccomp_notify: syscall numbers (os/`SYS_*` values) handed to a supervisor: each call
+        waits until answered through Container/ExecProcess.take_seccomp_supervisor()
+        (cocoon.supervisor). Not the exec helper's own syscalls (execve, openat, ...).
 
     Container takes env, cwd, user, stdin, stdout, stderr and seccomp directly too, as
     shortcuts for these fields.
@@ -99,6 +102,7 @@ class Process:
     pass_fds: Optional[PassFds] = None
     seccomp: Optional[Seccomp] = None
     log: Optional[LogFile] = None
+    seccomp_notify: Optional[Sequence[int]] = None
 
 
 def _apply_user(h: Any, user: Optional[UserSpec]) -> None:
@@ -139,6 +143,10 @@ def _apply_process(h: Any, p: Process) -> None:
             raise InvalidConfig(int(ErrorCode.INVALID_CONFIG), 0, 0,
                                 "invalid log: logging is for a container's first process, not an exec'd one")
         _check(lib.cocoon_builder_set_log(h, _b(p.log.path), int(p.log.max_size), int(p.log.max_files)))
+    if p.seccomp_notify is not None:
+        nrs = [int(n) for n in p.seccomp_notify]
+        arr = (ctypes.c_int64 * max(len(nrs), 1))(*nrs)
+        _check(process_fn(h, "set_seccomp_notify")(h, arr, len(nrs)))
     if p.pass_fds:
         pairs = p.pass_fds.items() if isinstance(p.pass_fds, Mapping) else ((fd, fd) for fd in p.pass_fds)
         for target, fd in pairs:
