@@ -14,6 +14,7 @@ pkgs=(
   podman skopeo umoci runc tar  # image tests: producers (podman save, skopeo copy, umoci) and the control (podman --runtime runc run)
   crun conmon  # tests/oci_*: crun is the second control runtime; conmon is what makes podman call `cocoon create/start`
   containerd  # tests/oci_containerd.rs: containerd and its runc shim drive the cocoon runtime (ctr run --runc-binary)
+  uidmap  # tests/core_subids.rs: newuidmap/newgidmap, the setuid helpers that write subordinate-id maps for an unprivileged caller
   jq  # tests/vm/run-tests.sh reads cargo's JSON for the vm_* test binaries before tests/vm/setup.sh runs
   selinux-policy-default policycoreutils semodule-utils secilc  # tests/selinux_policy.rs: generated policy modules built in a private store copy (semodule -p; SELinux stays off)
   dpkg-dev lintian man-db  # tests/packaging: dpkg-shlibdeps/dpkg-architecture build the .debs, lintian checks them (tools only, nothing links them), man -w finds the packaged man page

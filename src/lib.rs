@@ -52,7 +52,7 @@ mod owner;
 mod sys;
 
 // The public paths of the description and the running container stay at the root.
-pub use config::{builder, capability, idmap, landlock, mount, namespace, process, rootfs, seccomp};
+pub use config::{builder, capability, idmap, landlock, mount, namespace, process, rootfs, seccomp, subids};
 pub use spawn::container;
 pub use spawn::run;
 
@@ -69,6 +69,7 @@ pub use run::{EndedBy, Output, RunOptions};
 pub use error::{Error, Result, Stage};
 #[doc(no_inline)]
 pub use idmap::IdRange;
+pub use subids::SubordinateIds;
 pub use image_file::ImageFileProblem;
 #[doc(no_inline)]
 pub use mount::Mount;

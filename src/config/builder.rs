@@ -81,6 +81,9 @@ pub struct ContainerBuilder {
     pub(crate) landlock: Option<Landlock>,
     pub(crate) default_devices: bool,
     pub(crate) sysctls: Vec<(String, String)>,
+    pub(crate) subids: Option<super::subids::SubordinateIds>,
+    /// Set by `prepare` on its resolved copy: the helpers that write the maps.
+    pub(crate) id_helpers: Option<crate::plan::IdHelpers>,
 }
 
 impl ContainerBuilder {
@@ -112,6 +115,8 @@ impl ContainerBuilder {
             landlock: None,
             default_devices: false,
             sysctls: Vec::new(),
+            subids: None,
+            id_helpers: None,
         }
     }
 
@@ -299,7 +304,12 @@ impl ContainerBuilder {
                 }
             }
         }
-        if self.namespaces.contains(Namespaces::USER) {
+        if let Some(s) = &self.subids {
+            s.validate()?;
+            if !self.uid_map.is_empty() || !self.gid_map.is_empty() {
+                return Err(Error::invalid("subordinate ids", "they replace the uid and gid maps: set one or the other"));
+            }
+        } else if self.namespaces.contains(Namespaces::USER) {
             if self.uid_map.is_empty() || self.gid_map.is_empty() {
                 return Err(Error::invalid(
                     "user namespace",
@@ -382,7 +392,32 @@ impl ContainerBuilder {
     /// then spawn many containers with [`Plan::spawn`], skipping this work each time.
     pub fn prepare(&self) -> Result<Plan> {
         self.validate()?;
+        if let Some(s) = &self.subids {
+            let b = super::subids::with_maps(self, s)?;
+            return Plan::new(&b, &HostFacts::detect(&b)?);
+        }
         Plan::new(self, &HostFacts::detect(self)?)
+    }
+
+    /// A user namespace with many ids from the caller's ranges in `/etc/subuid` and
+    /// `/etc/subgid` (see [`crate::subids`]), written through `newuidmap`/`newgidmap` for a
+    /// caller without privileges; replaces [`ContainerBuilder::uid_map`]/`gid_map`. The
+    /// ranges are read at [`ContainerBuilder::prepare`]: too few ids, no range or no helper
+    /// is an [`Error::InvalidConfig`] naming what is missing.
+    pub fn subordinate_ids(mut self, ids: super::subids::SubordinateIds) -> Self {
+        self.subids = Some(ids);
+        self
+    }
+
+    /// The subordinate ids asked for, if any.
+    pub fn get_subordinate_ids(&self) -> Option<&super::subids::SubordinateIds> {
+        self.subids.as_ref()
+    }
+
+    /// No subordinate ids (the default): the uid and gid maps are the ones given.
+    pub fn clear_subordinate_ids(&mut self) -> &mut Self {
+        self.subids = None;
+        self
     }
 
     /// Creates and starts the container. On error nothing is left behind.

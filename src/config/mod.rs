@@ -15,4 +15,5 @@ pub mod namespace;
 pub mod process;
 pub mod rootfs;
 pub mod seccomp;
+pub mod subids;
 pub(crate) mod sysctl;

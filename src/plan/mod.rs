@@ -76,6 +76,8 @@ pub struct Plan {
     pub(crate) uid_map: Option<String>,
     pub(crate) gid_map: Option<String>,
     pub(crate) setgroups_deny: bool,
+    /// `newuidmap`/`newgidmap` write the maps (subordinate ids of an unprivileged caller).
+    pub(crate) id_helpers: Option<IdHelpers>,
     /// uid 0 and gid 0 are mapped: the child becomes root inside right after the maps.
     pub(crate) become_root: bool,
     pub(crate) time_offsets: Option<String>,
@@ -113,6 +115,15 @@ pub struct Plan {
     pub(crate) landlock: Option<std::sync::Arc<landlock::Ruleset>>,
 }
 
+/// The setuid helpers that write the maps of subordinate ids (`crate::subids`), with them.
+#[derive(Debug, Clone)]
+pub(crate) struct IdHelpers {
+    pub newuidmap: PathBuf,
+    pub newgidmap: PathBuf,
+    pub uid_map: Vec<idmap::IdRange>,
+    pub gid_map: Vec<idmap::IdRange>,
+}
+
 impl Plan {
     /// Plans the (validated) description `b` for the host `host` describes; reads from
     /// the machine only `b`'s own paths (rootfs, bind sources, the image's passwd).
@@ -125,7 +136,7 @@ impl Plan {
         let userns = ns.contains(Namespaces::USER);
         // Without CAP_SETGID over the parent namespace the kernel only accepts a gid map
         // after `setgroups` is denied.
-        let setgroups_deny = userns && !host.cap_setgid;
+        let setgroups_deny = userns && !host.cap_setgid && b.id_helpers.is_none();
         let (root, root_display, name_root) = match &b.rootfs {
             Rootfs::HostSandbox => (
                 Source::fs(c"tmpfs", &[("mode", Some("755"))], true),
@@ -205,6 +216,7 @@ impl Plan {
             uid_map: userns.then(|| idmap::render(&b.uid_map)),
             gid_map: userns.then(|| idmap::render(&b.gid_map)),
             setgroups_deny,
+            id_helpers: b.id_helpers.clone(),
             become_root: userns && map_to_host(&b.uid_map, 0).is_some() && map_to_host(&b.gid_map, 0).is_some(),
             time_offsets: ns.contains(Namespaces::TIME).then(|| b.time_offsets.render()),
             hostname: b.hostname.as_deref().map(|h| cstring("hostname", h.as_bytes())).transpose()?,

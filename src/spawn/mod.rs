@@ -392,7 +392,10 @@ fn parent_setup(
     if let Some(off) = &plan.time_offsets {
         write_proc(pid, "timens_offsets", "write timens_offsets", off)?;
     }
-    if let (Some(uid), Some(gid)) = (&plan.uid_map, &plan.gid_map) {
+    if let Some(h) = &plan.id_helpers {
+        crate::subids::run_helper(&h.newuidmap, pid, &h.uid_map)?;
+        crate::subids::run_helper(&h.newgidmap, pid, &h.gid_map)?;
+    } else if let (Some(uid), Some(gid)) = (&plan.uid_map, &plan.gid_map) {
         if plan.setgroups_deny {
             write_proc(pid, "setgroups", "write setgroups", "deny")?;
         }
