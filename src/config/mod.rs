@@ -14,5 +14,4 @@ pub mod mount;
 pub mod namespace;
 pub mod process;
 pub mod rootfs;
-pub mod seccomp;
 pub(crate) mod sysctl;

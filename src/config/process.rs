@@ -153,6 +153,7 @@ pub struct Process {
     pub(crate) fds: Vec<(Arc<OwnedFd>, i32)>,
     pub(crate) seccomp: Option<crate::seccomp::Seccomp>,
     pub(crate) default_seccomp: bool,
+    pub(crate) seccomp_profile: Option<crate::seccomp::Profile>,
     pub(crate) seccomp_programs: Option<std::sync::Arc<crate::seccomp::Programs>>,
     pub(crate) log: Option<crate::logs::LogConfig>,
 }
@@ -179,6 +180,7 @@ impl Process {
             fds: Vec::new(),
             seccomp: None,
             default_seccomp: true,
+            seccomp_profile: None,
             seccomp_programs: None,
             log: None,
         }
@@ -205,10 +207,7 @@ impl Process {
     }
 
     /// Sets several environment variables, in order (as [`Process::env`] each).
-    pub fn envs(
-        mut self,
-        vars: impl IntoIterator<Item = (impl AsRef<OsStr>, impl AsRef<OsStr>)>,
-    ) -> Process {
+    pub fn envs(mut self, vars: impl IntoIterator<Item = (impl AsRef<OsStr>, impl AsRef<OsStr>)>) -> Process {
         self.set_envs(vars);
         self
     }
@@ -298,21 +297,33 @@ impl Process {
         self
     }
 
-    /// A seccomp deny-list installed right before exec, on top of the default policy
+    /// A seccomp deny-list installed right before exec, on top of the seccomp profile
     /// (default: none). See [`crate::Seccomp::default_deny`] for a conservative one.
     pub fn seccomp(mut self, filter: crate::seccomp::Seccomp) -> Process {
         self.set_seccomp(filter);
         self
     }
 
-    /// Whether the default seccomp policy is installed (default true): `keyctl`,
-    /// `add_key`, `request_key`, `setns`, and `clone`/`unshare` with any `CLONE_NEW*` flag
-    /// fail with `EPERM`, `clone3` with `ENOSYS` (libcs then use `clone`); fork and
-    /// threads work. It keeps container root out of host root's user keyring and from
-    /// making user (or any other) namespaces. Turn it off only for programs that need
-    /// those calls, e.g. a nested container runtime. Details in [`crate::seccomp`].
+    /// Whether the default seccomp profile is installed (default true):
+    /// [`crate::seccomp::Profile::default_profile`], Docker's default allowlist (every
+    /// syscall it does not list fails with `EPERM`: keyrings, namespaces, mounting,
+    /// modules, BPF, perf, kexec, ...), widened by the capabilities of the bounding set
+    /// (`CAP_SYS_ADMIN` allows mounting and namespaces, `CAP_SYS_PTRACE` ptrace, ...);
+    /// `clone3` fails with `ENOSYS` (libcs then use `clone`, whose flags it checks); fork,
+    /// threads and ordinary programs work. Turn it off only for programs that need more,
+    /// e.g. a nested container runtime. A profile set with [`Process::seccomp_profile`]
+    /// replaces it. Details in [`crate::seccomp`].
     pub fn default_seccomp(mut self, yes: bool) -> Process {
         self.set_default_seccomp(yes);
+        self
+    }
+
+    /// A seccomp profile of one's own, replacing the default one (installed right before
+    /// exec with `no_new_privs`, before privileges drop without; see [`crate::seccomp`]).
+    /// Its errors ([`crate::seccomp::ProfileError`]) come from spawn, as
+    /// [`Error::Seccomp`].
+    pub fn seccomp_profile(mut self, profile: crate::seccomp::Profile) -> Process {
+        self.set_seccomp_profile(Some(profile));
         self
     }
 
@@ -463,15 +474,22 @@ impl Process {
         self
     }
 
-    /// Removes the seccomp deny-list (the default: none); the default policy stays.
+    /// Removes the seccomp deny-list (the default: none); the profile stays.
     pub fn clear_seccomp(&mut self) -> &mut Self {
         self.seccomp = None;
         self
     }
 
-    /// Whether the default seccomp policy is installed (as [`Process::default_seccomp`]).
+    /// Whether the default seccomp profile is installed (as [`Process::default_seccomp`]).
     pub fn set_default_seccomp(&mut self, yes: bool) -> &mut Self {
         self.default_seccomp = yes;
+        self
+    }
+
+    /// A seccomp profile replacing the default one (as [`Process::seccomp_profile`]);
+    /// `None` goes back to the default.
+    pub fn set_seccomp_profile(&mut self, profile: Option<crate::seccomp::Profile>) -> &mut Self {
+        self.seccomp_profile = profile;
         self
     }
 }
@@ -509,7 +527,10 @@ impl Process {
         }
         for (w, soft, hard) in &self.rlimits {
             if soft > hard {
-                return Err(Error::invalid("rlimit", format!("{}: soft limit {soft} is above hard limit {hard}", w.name())));
+                return Err(Error::invalid(
+                    "rlimit",
+                    format!("{}: soft limit {soft} is above hard limit {hard}", w.name()),
+                ));
             }
         }
         if self.fds.len() > MAX_PASSED_FDS {
@@ -526,14 +547,19 @@ impl Process {
         if let Some(f) = &self.seccomp {
             f.validate()?;
         }
+        if let Some(p) = &self.seccomp_profile {
+            p.validate()?;
+        }
         let c = self.capabilities;
         if c.effective.0 & !c.permitted.0 != 0 {
             return Err(Error::invalid("capabilities", "effective holds capabilities not in permitted"));
         }
         if c.ambient.0 & !(c.permitted.0 & c.inheritable.0) != 0 {
-            return Err(Error::invalid("capabilities", "ambient holds capabilities not in both permitted and inheritable"));
+            return Err(Error::invalid(
+                "capabilities",
+                "ambient holds capabilities not in both permitted and inheritable",
+            ));
         }
         Ok(())
     }
 }
-

@@ -92,7 +92,7 @@ pub(crate) struct ProcessPlan {
     /// The compiled seccomp deny-list, if any.
     pub seccomp: Option<Vec<seccompiler::sock_filter>>,
     /// The default policy (built once per host process), unless opted out.
-    pub default_seccomp: Option<&'static [seccompiler::sock_filter]>,
+    pub default_seccomp: Option<std::sync::Arc<crate::seccomp::Programs>>,
     /// Compiled profile programs (an OCI spec's seccomp), installed in order.
     pub seccomp_programs: Option<std::sync::Arc<crate::seccomp::Programs>>,
     /// The exec helper's argv after its per-spawn head: candidates and argv (pointing
@@ -139,11 +139,7 @@ impl ProcessPlan {
             }
             c
         };
-        let cwd_parts = if p.cwd == Path::new("/") {
-            Vec::new()
-        } else {
-            container_path("working directory", &p.cwd)?
-        };
+        let cwd_parts = if p.cwd == Path::new("/") { Vec::new() } else { container_path("working directory", &p.cwd)? };
         let cwd_rel = if cwd_parts.is_empty() {
             OsString::from(".")
         } else {
@@ -201,8 +197,16 @@ impl ProcessPlan {
             fd_floor,
             keep_fds,
             seccomp: p.seccomp.as_ref().map(|f| f.compile()).transpose()?,
-            seccomp_programs: p.seccomp_programs.clone(),
-            default_seccomp: if p.default_seccomp { Some(super::default_seccomp::program()?) } else { None },
+            // A profile of one's own replaces the default one (and an OCI spec's programs).
+            seccomp_programs: match &p.seccomp_profile {
+                Some(profile) => Some(std::sync::Arc::new(profile.compile()?)),
+                None => p.seccomp_programs.clone(),
+            },
+            default_seccomp: if p.default_seccomp && p.seccomp_profile.is_none() {
+                Some(super::default_seccomp::programs(p.capabilities.bounding)?)
+            } else {
+                None
+            },
             helper_tail,
             landlock: None,
         })
@@ -213,11 +217,12 @@ impl ProcessPlan {
     /// Whether `landlock_restrict_self` will be allowed: `no_new_privs`, or
     /// `CAP_SYS_ADMIN` kept in the effective set.
     pub(crate) fn may_restrict(&self) -> bool {
-        self.no_new_privs || self.caps.effective.0 & (1 << 21 /* CAP_SYS_ADMIN */) != 0
+        self.no_new_privs || self.caps.effective.0 & (1 << 21/* CAP_SYS_ADMIN */) != 0
     }
 }
 
-/// [`Stage::Seccomp`] index of the default policy (the deny-list is 0).
+/// [`Stage::Seccomp`] index of the default profile's first program (the deny-list is 0;
+/// program i of the default profile is this + i).
 pub(crate) const SECCOMP_DEFAULT_INDEX: u32 = 1;
 /// `Stage::Seccomp` index of the first profile program (`Process::seccomp_programs`).
 pub(crate) const SECCOMP_PROGRAM_INDEX: u32 = 100;
@@ -240,9 +245,13 @@ pub(crate) fn describe_process(p: &ProcessPlan, stage: Stage, index: u32) -> Str
         Stage::SetGid => format!("gid {}", p.gid),
         Stage::Groups => format!("groups {:?}", p.groups),
         Stage::Stdio => format!("fd {index}"),
-        Stage::Seccomp if index == SECCOMP_DEFAULT_INDEX => String::from("the default policy"),
+        Stage::Seccomp if (SECCOMP_DEFAULT_INDEX..SECCOMP_PROGRAM_INDEX).contains(&index) => {
+            let name = p.default_seccomp.as_ref().map(|d| d.name().to_string()).unwrap_or_default();
+            format!("program {} of the default profile ({name})", index - SECCOMP_DEFAULT_INDEX)
+        }
         Stage::Seccomp if index >= SECCOMP_PROGRAM_INDEX => {
-            format!("seccomp profile program {} (of the spec's profile)", index - SECCOMP_PROGRAM_INDEX)
+            let name = p.seccomp_programs.as_ref().map(|d| d.name().to_string()).unwrap_or_default();
+            format!("seccomp profile program {} (of the profile {name})", index - SECCOMP_PROGRAM_INDEX)
         }
         Stage::Seccomp => String::from("the deny-list"),
         Stage::AmbientCapabilities | Stage::CapBounding => format!("capability {index}"),
