@@ -91,7 +91,7 @@ pub(crate) struct ProcessPlan {
     pub keep_fds: Vec<u32>,
     /// The compiled seccomp deny-list, if any.
     pub seccomp: Option<Vec<seccompiler::sock_filter>>,
-    /// The default policy (built once per host process), unless opted out.
+    /// The default profile's programs (compiled once per capability set), unless opted out.
     pub default_seccomp: Option<std::sync::Arc<crate::seccomp::Programs>>,
     /// Compiled profile programs (an OCI spec's seccomp), installed in order.
     pub seccomp_programs: Option<std::sync::Arc<crate::seccomp::Programs>>,
@@ -173,6 +173,7 @@ impl ProcessPlan {
         let fd_floor = p.fds.iter().map(|(_, t)| *t).max().unwrap_or(2).max(2) + 1;
         let argv = CStrArray::new(argv);
         let helper_tail = crate::helper::Tail::new(&candidates, argv.as_ptr());
+        let own_profile = p.own_seccomp_profile()?;
         Ok(ProcessPlan {
             argv,
             envp: CStrArray::new(envp),
@@ -198,11 +199,11 @@ impl ProcessPlan {
             keep_fds,
             seccomp: p.seccomp.as_ref().map(|f| f.compile()).transpose()?,
             // A profile of one's own replaces the default one (and an OCI spec's programs).
-            seccomp_programs: match &p.seccomp_profile {
+            seccomp_programs: match &own_profile {
                 Some(profile) => Some(std::sync::Arc::new(profile.compile()?)),
                 None => p.seccomp_programs.clone(),
             },
-            default_seccomp: if p.default_seccomp && p.seccomp_profile.is_none() {
+            default_seccomp: if p.default_seccomp && own_profile.is_none() {
                 Some(super::default_seccomp::programs(p.capabilities.bounding)?)
             } else {
                 None
