@@ -154,6 +154,8 @@ pub struct Process {
     pub(crate) seccomp: Option<crate::seccomp::Seccomp>,
     pub(crate) default_seccomp: bool,
     pub(crate) seccomp_profile: Option<crate::seccomp::Profile>,
+    /// A Docker JSON profile, resolved against the bounding set at plan time.
+    pub(crate) seccomp_json: Option<std::sync::Arc<[u8]>>,
     pub(crate) seccomp_programs: Option<std::sync::Arc<crate::seccomp::Programs>>,
     pub(crate) log: Option<crate::logs::LogConfig>,
 }
@@ -181,6 +183,7 @@ impl Process {
             seccomp: None,
             default_seccomp: true,
             seccomp_profile: None,
+            seccomp_json: None,
             seccomp_programs: None,
             log: None,
         }
@@ -324,6 +327,15 @@ impl Process {
     /// [`Error::Seccomp`].
     pub fn seccomp_profile(mut self, profile: crate::seccomp::Profile) -> Process {
         self.set_seccomp_profile(Some(profile));
+        self
+    }
+
+    /// A seccomp profile in Docker's JSON format replacing the default one, resolved
+    /// against the final bounding set when the container is planned (see
+    /// [`crate::seccomp::Profile::from_docker_json`]; needs the `oci` or `image` feature).
+    #[cfg(any(feature = "oci", feature = "image"))]
+    pub fn seccomp_profile_json(mut self, json: impl Into<Vec<u8>>) -> Process {
+        self.set_seccomp_profile_json(Some(json.into()));
         self
     }
 
@@ -490,7 +502,29 @@ impl Process {
     /// `None` goes back to the default.
     pub fn set_seccomp_profile(&mut self, profile: Option<crate::seccomp::Profile>) -> &mut Self {
         self.seccomp_profile = profile;
+        self.seccomp_json = None;
         self
+    }
+
+    /// A Docker JSON profile replacing the default one (as
+    /// [`Process::seccomp_profile_json`]); `None` goes back to the default.
+    #[cfg(any(feature = "oci", feature = "image"))]
+    pub fn set_seccomp_profile_json(&mut self, json: Option<Vec<u8>>) -> &mut Self {
+        self.seccomp_json = json.map(Into::into);
+        self.seccomp_profile = None;
+        self
+    }
+
+    /// The profile replacing the default one, if any: one's own, or the JSON one resolved
+    /// against the bounding set.
+    pub(crate) fn own_seccomp_profile(
+        &self,
+    ) -> std::result::Result<Option<crate::seccomp::Profile>, crate::seccomp::ProfileError> {
+        #[cfg(any(feature = "oci", feature = "image"))]
+        if let Some(j) = &self.seccomp_json {
+            return crate::seccomp::Profile::from_docker_json(j, self.capabilities.bounding).map(Some);
+        }
+        Ok(self.seccomp_profile.clone())
     }
 }
 
@@ -547,7 +581,7 @@ impl Process {
         if let Some(f) = &self.seccomp {
             f.validate()?;
         }
-        if let Some(p) = &self.seccomp_profile {
+        if let Some(p) = self.own_seccomp_profile()? {
             p.validate()?;
         }
         let c = self.capabilities;

@@ -22,10 +22,13 @@
 //!
 //! Layout: `profile.rs` (the types and their checks), `compile.rs` (profile → stacked
 //! programs, the x32 guard), `default_profile.rs` (the default allowlist), `syscalls.rs`
-//! (x86_64 names → numbers).
+//! (x86_64 names → numbers), `docker_json.rs` (features `oci` or `image`, which bring serde_json: Docker's JSON
+//! format).
 
 mod compile;
 mod default_profile;
+#[cfg(any(feature = "oci", feature = "image"))]
+mod docker_json;
 mod profile;
 pub(crate) mod syscalls;
 #[cfg(test)]

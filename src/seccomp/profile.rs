@@ -279,6 +279,10 @@ pub enum ProfileError {
     /// A program came out longer than the kernel's 4096 instructions.
     #[error("seccomp profile: a program of {0} instructions is over the kernel's 4096")]
     TooLong(usize),
+    /// A Docker JSON profile could not be read (`Profile::from_docker_json`, feature
+    /// `oci` or `image`).
+    #[error("seccomp profile JSON: {0}")]
+    Json(String),
     /// The BPF compiler refused the rules.
     #[error("seccomp profile: {0}")]
     Compile(String),
