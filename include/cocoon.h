@@ -1044,7 +1044,7 @@ int cocoon_builder_set_umask(cocoon_builder *builder,
 
 // A seccomp deny-list for the process: the `n` syscall numbers at `syscalls` (`SYS_*`
 // of the running architecture) fail with `errno_value` (1..=4095, e.g. `EPERM`), every
-// other syscall is allowed — on top of the default policy (see
+// other syscall is allowed — on top of the default profile (see
 // `cocoon_builder_set_default_seccomp`), which it cannot loosen; where both refuse a
 // syscall this errno is the one seen. Installed right before exec; needs no_new_privs
 // (the default) or CAP_SYS_ADMIN. Replaces an earlier deny-list; checked immediately
@@ -1059,17 +1059,35 @@ int cocoon_builder_set_seccomp_deny(cocoon_builder *builder,
 // reboot, clocks, accounting, quotas, handle-based opens) failing with `EPERM`.
 int cocoon_builder_set_seccomp_default_deny(cocoon_builder *builder);
 
-// Removes the seccomp deny-list (the default: none). The default policy stays unless
+// A seccomp profile in Docker's JSON format (`--security-opt seccomp=FILE`: the `len`
+// bytes at `json`, no NUL needed) replacing the default profile: `defaultAction`,
+// `defaultErrnoRet`, `syscalls` with names, action, args, `errnoRet`, and
+// `includes`/`excludes` of caps, arches and `minKernel`, which are resolved against the
+// builder's bounding set when the container is planned (Rust
+// `Process::seccomp_profile_json`). Names this architecture does not have are skipped.
+// Checked immediately against the current capabilities: malformed JSON, an unknown
+// action, operator or capability, an argument index above 5 or `SCMP_ACT_NOTIFY` ->
+// `COCOON_E_INVALID_CONFIG`, the builder unchanged. `cocoon_builder_set_default_seccomp(b,
+// 0)` does not remove it; `cocoon_builder_set_seccomp_profile_json(b, "", 0)` does (back
+// to the default profile).
+int cocoon_builder_set_seccomp_profile_json(cocoon_builder *builder,
+                                            const char *json,
+                                            size_t len);
+
+// Removes the seccomp deny-list (the default: none). The default profile stays unless
 // turned off with `cocoon_builder_set_default_seccomp(builder, 0)`.
 int cocoon_builder_clear_seccomp(cocoon_builder *builder);
 
-// Whether the default seccomp policy is installed (`enabled` non-zero; the default is
-// on): `keyctl`, `add_key`, `request_key`, `setns`, and `clone`/`unshare` with any
-// `CLONE_NEW*` flag fail with `EPERM`, `clone3` with `ENOSYS` (libcs then use `clone`);
-// fork and threads work. It keeps container root out of host root's user keyring and
-// from making namespaces of its own; turn it off (0) only for programs that need those
-// calls. Applies to containers spawned from the builder and to processes exec'd with
-// it (`cocoon_container_exec`).
+// Whether the default seccomp profile is installed (`enabled` non-zero; the default is
+// on): Docker's default allowlist (Rust `cocoon::seccomp::Profile::default_profile`):
+// every syscall it does not list fails with `EPERM` (`keyctl`, `add_key`,
+// `request_key`, `bpf`, `perf_event_open`, `kexec_load`, `open_by_handle_at`, modules,
+// ...); `clone`/`unshare` with any `CLONE_NEW*` flag, `setns` and `mount` only with
+// `CAP_SYS_ADMIN` in the bounding set (other kept capabilities widen it likewise:
+// `CAP_SYS_PTRACE` ptrace, `CAP_SYS_TIME` clock setting, ...); `clone3` fails with
+// `ENOSYS` (libcs then use `clone`); fork, threads and ordinary programs work. Turn it
+// off (0) only for programs that need more. Applies to containers spawned from the
+// builder and to processes exec'd with it (`cocoon_container_exec`).
 int cocoon_builder_set_default_seccomp(cocoon_builder *builder,
                                        int enabled);
 
@@ -1771,6 +1789,11 @@ int cocoon_process_set_seccomp_default_deny(cocoon_process *process);
 
 // As `cocoon_builder_clear_seccomp`.
 int cocoon_process_clear_seccomp(cocoon_process *process);
+
+// As `cocoon_builder_set_seccomp_profile_json`.
+int cocoon_process_set_seccomp_profile_json(cocoon_process *process,
+                                            const char *json,
+                                            size_t len);
 
 // As `cocoon_builder_set_default_seccomp`.
 int cocoon_process_set_default_seccomp(cocoon_process *process,

@@ -47,6 +47,11 @@ pub enum Error {
         source: io::Error,
     },
 
+    /// A seccomp profile cannot be compiled (an unknown syscall name, an argument index
+    /// above 5, an errno out of range, a notify action).
+    #[error(transparent)]
+    Seccomp(#[from] crate::seccomp::ProfileError),
+
     /// A cgroup could not be created, configured, read or removed.
     #[error(transparent)]
     Cgroup(#[from] crate::cgroup::CgroupError),

@@ -44,6 +44,7 @@ pub mod logs;
 pub mod net;
 #[cfg(feature = "oci")]
 pub mod oci;
+pub mod seccomp;
 pub mod selinux;
 pub mod stats;
 pub mod supervisor;
@@ -52,7 +53,7 @@ mod owner;
 mod sys;
 
 // The public paths of the description and the running container stay at the root.
-pub use config::{builder, capability, idmap, landlock, mount, namespace, process, rootfs, seccomp, subids};
+pub use config::{builder, capability, idmap, landlock, mount, namespace, process, rootfs, subids};
 pub use spawn::container;
 pub use spawn::run;
 

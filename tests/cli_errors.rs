@@ -59,6 +59,8 @@ const CASES: &[(&[&str], &str)] = &[
     (&["--device-cgroup-rule", "c 1:3 rwx"], "--device-cgroup-rule"),
     (&["--seccomp=strict"], "--seccomp"),
     (&["--seccomp-deny", "no_such_syscall"], "--seccomp-deny"),
+    (&["--seccomp-profile", "/nonexistent/profile.json"], "--seccomp-profile"),
+    (&["--seccomp-profile", "/etc/hostname"], "--seccomp-profile"),
     (&["--seccomp-errno", "0"], "--seccomp-errno"),
     (&["--selinux-level", "s0:c2,c1,bogus"], "--selinux-level"),
     (&["--rootfs", "/nonexistent-cocoon-root"], "--rootfs"),
@@ -67,6 +69,7 @@ const CASES: &[(&[&str], &str)] = &[
     (&["--memory", "64M", "--memory-swap", "32M"], "--memory-swap"),
     (&["--user", "nobody", "--group-add", "5"], "--group-add"),
     (&["--seccomp-errno", "5"], "--seccomp-errno"),
+    (&["--seccomp=unconfined", "--seccomp-profile", "/etc/hostname"], "--seccomp-profile"),
     // found by the library before anything exists, mapped back to the flag
     (&["--cpuset-cpus", "63"], "--cpuset-cpus"),
     (&["--cpu-shares", "1"], "--cpu-shares"),

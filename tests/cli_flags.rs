@@ -167,10 +167,20 @@ fn rootfs_and_layers() {
 #[test]
 fn seccomp_modes_and_deny() {
     let mode = |flags: &[&str]| field(&inside(flags, "cat /proc/self/status"), "Seccomp_filters").to_string();
-    assert_eq!(mode(&[]), "1");
+    // The default profile is 3 stacked programs for Docker's default capabilities (the
+    // EPERM allowlist, clone3 → ENOSYS, the x32 guard); a deny-list is one more.
+    assert_eq!(mode(&[]), "3");
     assert_eq!(mode(&["--seccomp=unconfined"]), "0");
-    assert_eq!(mode(&["--seccomp"]), "2");
-    assert_eq!(mode(&["--seccomp=deny-list"]), "2");
+    assert_eq!(mode(&["--seccomp"]), "4");
+    assert_eq!(mode(&["--seccomp=deny-list"]), "4");
+    // A Docker JSON profile replaces the default one: its errno program and the x32 guard.
+    let dir = TempDir::new("seccomp-json");
+    let json = dir.join("profile.json");
+    std::fs::write(&json, r#"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13}]}"#).unwrap();
+    let json = json.display().to_string();
+    assert_eq!(mode(&["--seccomp-profile", &json]), "2");
+    let out = inside(&["--seccomp-profile", &json], "mkdir /tmp/d 2>&1 || true");
+    assert!(out.contains("Permission denied"), "{out}");
     let out = inside(&["--seccomp-deny", "mkdir", "--seccomp-deny", "mkdirat", "--seccomp-errno", "13"], "mkdir /tmp/d 2>&1 || true");
     assert!(out.contains("Permission denied"), "{out}");
 }

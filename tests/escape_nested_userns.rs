@@ -2,8 +2,10 @@
 //! root in a container must not create user namespaces (which hand it CAP_SYS_ADMIN over
 //! a fresh namespace and the kernel's userns attack surface), nor any other namespace,
 //! nor join one — by `unshare`, `clone` with a `CLONE_NEW*` flag, `clone3` (ENOSYS, so
-//! libcs fall back to `clone`), `setns`, or the same calls through the i386 entry
-//! (`int 0x80`). Plain fork and threads keep working.
+//! libcs fall back to `clone`), `setns`, or through the i386 entry (`int 0x80`, which
+//! the default profile answers by killing the process, SIGSYS). Plain fork and threads
+//! keep working. With CAP_SYS_ADMIN kept, the default profile allows namespaces, as
+//! Docker's does (the container was given them).
 //!
 //! The prober is this test executable, run inside the container (entry `probe_entry`
 //! with COCOON_PROBE=1): it makes each call with raw syscalls and prints `name=errno`
@@ -101,19 +103,25 @@ fn int80(nr: u32, a: u32, b: u32, c: u32) -> i32 {
     ret
 }
 
-/// i386 clone(flags) like fork: 0 if it made a child, else the errno.
+/// Runs an i386 call in a forked child: `-signal` if the child was killed, else what it
+/// returned (its result as the exit status: 0 or an errno).
 #[cfg(target_arch = "x86_64")]
-fn i386_clone_errno(flags: u32) -> i32 {
-    let r = int80(120, flags, 0, 0);
-    if r == 0 {
-        // SAFETY: the child leaves at once.
-        unsafe { libc::_exit(0) };
+fn i386_in_child(nr: u32, a: u32, b: u32) -> i32 {
+    // SAFETY: fork; the child makes one raw syscall and _exits.
+    let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        let r = int80(nr, a, b, 0);
+        // SAFETY: leaving the child.
+        unsafe { libc::_exit(if r < 0 { -r } else { 0 }) };
     }
-    if r < 0 {
-        return -r;
+    let mut st = 0;
+    // SAFETY: waitpid on our own child.
+    unsafe { libc::waitpid(pid, &mut st, 0) };
+    if libc::WIFSIGNALED(st) {
+        -libc::WTERMSIG(st)
+    } else {
+        libc::WEXITSTATUS(st)
     }
-    reap(r as libc::c_long);
-    0
 }
 
 const SIGCHLD: u64 = libc::SIGCHLD as u64;
@@ -143,7 +151,7 @@ fn probe_entry() {
     let t = std::thread::spawn(|| 7).join();
     r.push(("thread".into(), if matches!(t, Ok(7)) { 0 } else { -1 }));
     #[cfg(target_arch = "x86_64")]
-    r.push(("i386_fork".into(), i386_clone_errno(libc::SIGCHLD as u32)));
+    r.push(("i386_fork".into(), i386_in_child(120, libc::SIGCHLD as u32, 0)));
     for (name, f) in FLAGS {
         r.push((format!("clone_{name}"), clone_errno(f as u64 | SIGCHLD)));
         // SAFETY: unshare in the prober only.
@@ -156,14 +164,17 @@ fn probe_entry() {
     let uts = std::fs::File::open("/proc/self/ns/uts").expect("own uts namespace");
     use std::os::fd::AsRawFd;
     // SAFETY: setns on an fd we hold, into the namespace we are already in.
-    r.push(("setns_uts".into(), ret_errno(unsafe { libc::syscall(libc::SYS_setns, uts.as_raw_fd(), libc::CLONE_NEWUTS) })));
+    r.push((
+        "setns_uts".into(),
+        ret_errno(unsafe { libc::syscall(libc::SYS_setns, uts.as_raw_fd(), libc::CLONE_NEWUTS) }),
+    ));
     #[cfg(target_arch = "x86_64")]
     {
-        r.push(("i386_clone_user".into(), i386_clone_errno(libc::CLONE_NEWUSER as u32 | libc::SIGCHLD as u32)));
-        r.push(("i386_unshare_user".into(), -int80(310, libc::CLONE_NEWUSER as u32, 0, 0).min(0)));
-        r.push(("i386_clone3".into(), -int80(435, 0, 0, 0).min(0)));
+        r.push(("i386_clone_user".into(), i386_in_child(120, libc::CLONE_NEWUSER as u32 | libc::SIGCHLD as u32, 0)));
+        r.push(("i386_unshare_user".into(), i386_in_child(310, libc::CLONE_NEWUSER as u32, 0)));
+        r.push(("i386_clone3".into(), i386_in_child(435, 0, 0)));
         // keyctl(KEYCTL_GET_KEYRING_ID, KEY_SPEC_USER_KEYRING, 0)
-        r.push(("i386_keyctl".into(), -int80(288, 0, -4i32 as u32, 0).min(0)));
+        r.push(("i386_keyctl".into(), i386_in_child(288, 0, -4i32 as u32)));
     }
     let line: Vec<String> = r.iter().map(|(k, v)| format!("{k}={v}")).collect();
     // Straight to fd 1: libtest captures print! output.
@@ -178,7 +189,7 @@ fn all_caps() -> Capabilities {
     let status = std::fs::read_to_string("/proc/self/status").unwrap();
     let hex = status.lines().find_map(|l| l.strip_prefix("CapBnd:")).unwrap().trim();
     let set = u64::from_str_radix(hex, 16).unwrap();
-    assert_ne!(set & (1 << 21 /* CAP_SYS_ADMIN */), 0, "the test needs CAP_SYS_ADMIN to pass on");
+    assert_ne!(set & (1 << 21/* CAP_SYS_ADMIN */), 0, "the test needs CAP_SYS_ADMIN to pass on");
     Capabilities::uniform(CapSet(set))
 }
 
@@ -233,12 +244,33 @@ fn assert_refused(r: &BTreeMap<String, i32>) {
     want("fork", 0);
     want("unshare_files", 0);
     want("thread", 0);
+    assert_i386_killed(r);
+}
+
+/// Every i386 call kills the caller (the profile filters x86_64 numbers only).
+fn assert_i386_killed(r: &BTreeMap<String, i32>) {
     if cfg!(target_arch = "x86_64") {
-        want("i386_clone_user", libc::EPERM);
-        want("i386_unshare_user", libc::EPERM);
-        want("i386_clone3", libc::ENOSYS);
-        want("i386_keyctl", libc::EPERM);
-        want("i386_fork", 0);
+        for k in ["i386_clone_user", "i386_unshare_user", "i386_clone3", "i386_keyctl", "i386_fork"] {
+            assert_eq!(r.get(k), Some(&-libc::SIGSYS), "{k} (negative: killed by that signal): {r:?}");
+        }
+    }
+}
+
+/// With CAP_SYS_ADMIN kept the default profile allows namespaces (as Docker's does):
+/// the first calls of the probe succeed (later ones run inside the namespaces made
+/// before: after `unshare(CLONE_NEWPID)` forks fail once its init exits); i386 is killed.
+fn assert_widened(r: &BTreeMap<String, i32>) {
+    let want = |k: &str, v: i32| assert_eq!(r.get(k), Some(&v), "{k} (0 = succeeded, else errno): {r:?}");
+    want("fork", 0);
+    want("unshare_files", 0);
+    want("thread", 0);
+    want("clone_user", 0);
+    want("clone_ns", 0);
+    want("unshare_ns", 0);
+    want("setns_uts", 0);
+    assert_ne!(r.get("clone3_plain"), Some(&libc::ENOSYS), "clone3 is allowed with CAP_SYS_ADMIN: {r:?}");
+    if cfg!(target_arch = "x86_64") {
+        want("i386_fork", -libc::SIGSYS);
     }
 }
 
@@ -250,10 +282,9 @@ fn root_inside_cannot_make_namespaces() {
 }
 
 #[test]
-fn not_even_with_every_capability() {
-    // With CAP_SYS_ADMIN every namespace type could be made without the filter: the
-    // EPERMs here come from the policy, not from missing capabilities.
-    assert_refused(&run_probe(Some(all_caps())));
+fn every_capability_widens_the_profile_as_docker_does() {
+    // With CAP_SYS_ADMIN the container was given namespaces: the profile allows them.
+    assert_widened(&run_probe(Some(all_caps())));
 }
 
 #[test]
@@ -263,7 +294,7 @@ fn processes_exec_into_a_container_get_the_policy() {
         .mount(probe_mount())
         .spawn()
         .unwrap();
-    for caps in [None, Some(all_caps())] {
+    for (caps, admin) in [(None, false), (Some(all_caps()), true)] {
         let mut p = c.exec(&prober(caps)).unwrap();
         let mut stdout = String::new();
         let mut stderr = String::new();
@@ -278,7 +309,12 @@ fn processes_exec_into_a_container_get_the_policy() {
         p.take_stdout().unwrap().read_to_string(&mut stdout).unwrap();
         stderr.push_str(&t.join().unwrap());
         let status = p.wait().unwrap();
-        assert_refused(&parse(Output { status, stdout, stderr }));
+        let r = parse(Output { status, stdout, stderr });
+        if admin {
+            assert_widened(&r)
+        } else {
+            assert_refused(&r)
+        }
     }
     c.delete().unwrap();
 }

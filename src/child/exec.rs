@@ -119,11 +119,14 @@ pub(crate) fn exec_process(p: &ProcessPlan, ctx: &ChildCtx<'_>) -> Step<Fail> {
     if p.no_new_privs {
         sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0).at(Stage::NoNewPrivs, 0)?;
     }
-    // The default policy (no keyrings, no new namespaces) goes on right after the last
-    // keyctl and before privileges are dropped, so it needs neither no_new_privs nor a
-    // retained CAP_SYS_ADMIN; it refuses nothing the remaining steps use.
-    if let Some(prog) = p.default_seccomp {
-        install_seccomp(prog, 0).at(Stage::Seccomp, crate::plan::SECCOMP_DEFAULT_INDEX as usize)?;
+    // The default profile (no keyrings, no new namespaces, Docker's allowlist) goes on
+    // right after the last keyctl and before privileges are dropped, so it needs neither
+    // no_new_privs nor a retained CAP_SYS_ADMIN; it allows every call the remaining
+    // steps and the exec helper make.
+    if let Some(progs) = &p.default_seccomp {
+        for (i, prog) in progs.filters.iter().enumerate() {
+            install_seccomp(prog, progs.flags).at(Stage::Seccomp, crate::plan::SECCOMP_DEFAULT_INDEX as usize + i)?;
+        }
     }
     // A profile without no_new_privs can only be installed while CAP_SYS_ADMIN is held.
     if !p.no_new_privs {
@@ -257,7 +260,6 @@ fn join_session_keyring(label: Option<&std::ffi::CStr>) -> Step {
     Ok(())
 }
 
-/// Installs a compiled seccomp filter (`seccomp(SECCOMP_SET_MODE_FILTER)`).
 /// Installs the profile programs, each a `Stage::Seccomp` step of its own (index
 /// `SECCOMP_PROGRAM_INDEX + i`).
 fn install_programs(p: &ProcessPlan) -> Step {
@@ -269,6 +271,7 @@ fn install_programs(p: &ProcessPlan) -> Step {
     Ok(())
 }
 
+/// Installs a compiled seccomp filter (`seccomp(SECCOMP_SET_MODE_FILTER)`).
 fn install_seccomp(prog: &[seccompiler::sock_filter], flags: u32) -> SysResult<()> {
     install_seccomp_fd(prog, flags).map(|_| ())
 }

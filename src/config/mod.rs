@@ -14,6 +14,5 @@ pub mod mount;
 pub mod namespace;
 pub mod process;
 pub mod rootfs;
-pub mod seccomp;
 pub mod subids;
 pub(crate) mod sysctl;

@@ -153,6 +153,9 @@ pub struct Process {
     pub(crate) fds: Vec<(Arc<OwnedFd>, i32)>,
     pub(crate) seccomp: Option<crate::seccomp::Seccomp>,
     pub(crate) default_seccomp: bool,
+    pub(crate) seccomp_profile: Option<crate::seccomp::Profile>,
+    /// A Docker JSON profile, resolved against the bounding set at plan time.
+    pub(crate) seccomp_json: Option<std::sync::Arc<[u8]>>,
     pub(crate) seccomp_programs: Option<std::sync::Arc<crate::seccomp::Programs>>,
     pub(crate) log: Option<crate::logs::LogConfig>,
     pub(crate) seccomp_notify: Option<crate::supervisor::Notify>,
@@ -180,6 +183,8 @@ impl Process {
             fds: Vec::new(),
             seccomp: None,
             default_seccomp: true,
+            seccomp_profile: None,
+            seccomp_json: None,
             seccomp_programs: None,
             log: None,
             seccomp_notify: None,
@@ -297,19 +302,22 @@ impl Process {
         self
     }
 
-    /// A seccomp deny-list installed right before exec, on top of the default policy
+    /// A seccomp deny-list installed right before exec, on top of the seccomp profile
     /// (default: none). See [`crate::Seccomp::default_deny`] for a conservative one.
     pub fn seccomp(mut self, filter: crate::seccomp::Seccomp) -> Process {
         self.set_seccomp(filter);
         self
     }
 
-    /// Whether the default seccomp policy is installed (default true): `keyctl`,
-    /// `add_key`, `request_key`, `setns`, and `clone`/`unshare` with any `CLONE_NEW*` flag
-    /// fail with `EPERM`, `clone3` with `ENOSYS` (libcs then use `clone`); fork and
-    /// threads work. It keeps container root out of host root's user keyring and from
-    /// making user (or any other) namespaces. Turn it off only for programs that need
-    /// those calls, e.g. a nested container runtime. Details in [`crate::seccomp`].
+    /// Whether the default seccomp profile is installed (default true):
+    /// [`crate::seccomp::Profile::default_profile`], Docker's default allowlist (every
+    /// syscall it does not list fails with `EPERM`: keyrings, namespaces, mounting,
+    /// modules, BPF, perf, kexec, ...), widened by the capabilities of the bounding set
+    /// (`CAP_SYS_ADMIN` allows mounting and namespaces, `CAP_SYS_PTRACE` ptrace, ...);
+    /// `clone3` fails with `ENOSYS` (libcs then use `clone`, whose flags it checks); fork,
+    /// threads and ordinary programs work. Turn it off only for programs that need more,
+    /// e.g. a nested container runtime. A profile set with [`Process::seccomp_profile`]
+    /// replaces it. Details in [`crate::seccomp`].
     pub fn default_seccomp(mut self, yes: bool) -> Process {
         self.set_default_seccomp(yes);
         self
@@ -321,6 +329,24 @@ impl Process {
     /// Default: none. See [`crate::supervisor`].
     pub fn seccomp_notify(mut self, notify: crate::supervisor::Notify) -> Process {
         self.set_seccomp_notify(notify);
+        self
+    }
+
+    /// A seccomp profile of one's own, replacing the default one (installed right before
+    /// exec with `no_new_privs`, before privileges drop without; see [`crate::seccomp`]).
+    /// Its errors ([`crate::seccomp::ProfileError`]) come from spawn, as
+    /// [`Error::Seccomp`].
+    pub fn seccomp_profile(mut self, profile: crate::seccomp::Profile) -> Process {
+        self.set_seccomp_profile(Some(profile));
+        self
+    }
+
+    /// A seccomp profile in Docker's JSON format replacing the default one, resolved
+    /// against the final bounding set when the container is planned (see
+    /// [`crate::seccomp::Profile::from_docker_json`]; needs the `oci` or `image` feature).
+    #[cfg(any(feature = "oci", feature = "image"))]
+    pub fn seccomp_profile_json(mut self, json: impl Into<Vec<u8>>) -> Process {
+        self.set_seccomp_profile_json(Some(json.into()));
         self
     }
 
@@ -471,13 +497,13 @@ impl Process {
         self
     }
 
-    /// Removes the seccomp deny-list (the default: none); the default policy stays.
+    /// Removes the seccomp deny-list (the default: none); the profile stays.
     pub fn clear_seccomp(&mut self) -> &mut Self {
         self.seccomp = None;
         self
     }
 
-    /// Whether the default seccomp policy is installed (as [`Process::default_seccomp`]).
+    /// Whether the default seccomp profile is installed (as [`Process::default_seccomp`]).
     pub fn set_default_seccomp(&mut self, yes: bool) -> &mut Self {
         self.default_seccomp = yes;
         self
@@ -498,6 +524,35 @@ impl Process {
     /// The syscalls handed to a supervisor, if any.
     pub fn get_seccomp_notify(&self) -> Option<&crate::supervisor::Notify> {
         self.seccomp_notify.as_ref()
+    }
+
+    /// A seccomp profile replacing the default one (as [`Process::seccomp_profile`]);
+    /// `None` goes back to the default.
+    pub fn set_seccomp_profile(&mut self, profile: Option<crate::seccomp::Profile>) -> &mut Self {
+        self.seccomp_profile = profile;
+        self.seccomp_json = None;
+        self
+    }
+
+    /// A Docker JSON profile replacing the default one (as
+    /// [`Process::seccomp_profile_json`]); `None` goes back to the default.
+    #[cfg(any(feature = "oci", feature = "image"))]
+    pub fn set_seccomp_profile_json(&mut self, json: Option<Vec<u8>>) -> &mut Self {
+        self.seccomp_json = json.map(Into::into);
+        self.seccomp_profile = None;
+        self
+    }
+
+    /// The profile replacing the default one, if any: one's own, or the JSON one resolved
+    /// against the bounding set.
+    pub(crate) fn own_seccomp_profile(
+        &self,
+    ) -> std::result::Result<Option<crate::seccomp::Profile>, crate::seccomp::ProfileError> {
+        #[cfg(any(feature = "oci", feature = "image"))]
+        if let Some(j) = &self.seccomp_json {
+            return crate::seccomp::Profile::from_docker_json(j, self.capabilities.bounding).map(Some);
+        }
+        Ok(self.seccomp_profile.clone())
     }
 }
 
@@ -556,6 +611,9 @@ impl Process {
         }
         if let Some(f) = &self.seccomp {
             f.validate()?;
+        }
+        if let Some(p) = self.own_seccomp_profile()? {
+            p.validate()?;
         }
         let c = self.capabilities;
         if c.effective.0 & !c.permitted.0 != 0 {

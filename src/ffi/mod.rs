@@ -228,7 +228,7 @@ impl Fail {
 impl From<Error> for Fail {
     fn from(e: Error) -> Fail {
         let code = match &e {
-            Error::InvalidConfig { .. } => COCOON_E_INVALID_CONFIG,
+            Error::InvalidConfig { .. } | Error::Seccomp(_) => COCOON_E_INVALID_CONFIG,
             Error::Setup { .. } => COCOON_E_SETUP,
             Error::Os { .. } => COCOON_E_OS,
             Error::Cgroup(_) => COCOON_E_CGROUP,

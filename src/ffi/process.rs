@@ -10,8 +10,8 @@ use std::ffi::{c_char, c_int, OsStr};
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 
-use super::builder::{dup_caller_fd, rlimit_from, COCOON_STDERR, COCOON_STDIN, COCOON_STDIO_FD, COCOON_STDIO_INHERIT};
 use super::builder::{cocoon_builder, COCOON_STDIO_NULL, COCOON_STDIO_PIPE, COCOON_STDOUT};
+use super::builder::{dup_caller_fd, rlimit_from, COCOON_STDERR, COCOON_STDIN, COCOON_STDIO_FD, COCOON_STDIO_INHERIT};
 use super::{array_arg, cstr_arg, guard, nonnull, put, str_array_arg, utf8_arg, Fail};
 use crate::capability::{CapSet, Capabilities};
 use crate::process::{Process, Stdio, User};
@@ -124,7 +124,13 @@ pub(crate) unsafe fn set_cwd(p: &mut Process, dir: *const c_char) -> Result<(), 
 
 /// # Safety
 /// `groups` is NULL with `ngroups` 0, or `ngroups` readable ids.
-pub(crate) unsafe fn set_user(p: &mut Process, uid: u32, gid: u32, groups: *const u32, ngroups: usize) -> Result<(), Fail> {
+pub(crate) unsafe fn set_user(
+    p: &mut Process,
+    uid: u32,
+    gid: u32,
+    groups: *const u32,
+    ngroups: usize,
+) -> Result<(), Fail> {
     // SAFETY: forwarded contract.
     let groups = unsafe { array_arg(groups, ngroups, "groups") }?.to_vec();
     p.set_user(User::Id { uid, gid, groups });
@@ -143,7 +149,14 @@ pub(crate) unsafe fn set_user_name(p: &mut Process, name: *const c_char) -> Resu
     Ok(())
 }
 
-pub(crate) fn set_capabilities(p: &mut Process, bounding: u64, effective: u64, permitted: u64, inheritable: u64, ambient: u64) {
+pub(crate) fn set_capabilities(
+    p: &mut Process,
+    bounding: u64,
+    effective: u64,
+    permitted: u64,
+    inheritable: u64,
+    ambient: u64,
+) {
     p.set_capabilities(Capabilities {
         bounding: CapSet(bounding),
         effective: CapSet(effective),
@@ -161,7 +174,12 @@ pub(crate) fn set_rlimit(p: &mut Process, resource: c_int, soft: u64, hard: u64)
 
 /// # Safety
 /// `syscalls` is NULL with `n` 0, or `n` readable numbers.
-pub(crate) unsafe fn set_seccomp_deny(p: &mut Process, syscalls: *const i64, n: usize, errno_value: c_int) -> Result<(), Fail> {
+pub(crate) unsafe fn set_seccomp_deny(
+    p: &mut Process,
+    syscalls: *const i64,
+    n: usize,
+    errno_value: c_int,
+) -> Result<(), Fail> {
     // SAFETY: forwarded contract.
     let nrs = unsafe { array_arg(syscalls, n, "syscalls") }?;
     p.set_seccomp(crate::Seccomp::deny(nrs.iter().copied()).errno(errno_value));
@@ -245,21 +263,33 @@ pub unsafe extern "C" fn cocoon_process_set_program(process: *mut cocoon_process
 
 /// As `cocoon_builder_set_program_len`.
 #[no_mangle]
-pub unsafe extern "C" fn cocoon_process_set_program_len(process: *mut cocoon_process, program: *const c_char, len: usize) -> c_int {
+pub unsafe extern "C" fn cocoon_process_set_program_len(
+    process: *mut cocoon_process,
+    program: *const c_char,
+    len: usize,
+) -> c_int {
     // SAFETY: forwarded contract.
     unsafe { with_process(process, |p| set_program(p, super::len_arg(program, len, "program")?)) }
 }
 
 /// As `cocoon_builder_set_args`.
 #[no_mangle]
-pub unsafe extern "C" fn cocoon_process_set_args(process: *mut cocoon_process, args: *const *const c_char, n: usize) -> c_int {
+pub unsafe extern "C" fn cocoon_process_set_args(
+    process: *mut cocoon_process,
+    args: *const *const c_char,
+    n: usize,
+) -> c_int {
     // SAFETY: forwarded contract.
     unsafe { with_process(process, |p| set_args(p, args, n)) }
 }
 
 /// As `cocoon_builder_set_env`.
 #[no_mangle]
-pub unsafe extern "C" fn cocoon_process_set_env(process: *mut cocoon_process, env: *const *const c_char, n: usize) -> c_int {
+pub unsafe extern "C" fn cocoon_process_set_env(
+    process: *mut cocoon_process,
+    env: *const *const c_char,
+    n: usize,
+) -> c_int {
     // SAFETY: forwarded contract.
     unsafe { with_process(process, |p| set_env(p, env, n)) }
 }
@@ -309,12 +339,21 @@ pub unsafe extern "C" fn cocoon_process_set_capabilities(
 #[no_mangle]
 pub unsafe extern "C" fn cocoon_process_set_no_new_privs(process: *mut cocoon_process, yes: c_int) -> c_int {
     // SAFETY: forwarded contract.
-    unsafe { with_process(process, |p| { p.set_no_new_privs(yes != 0); }) }
+    unsafe {
+        with_process(process, |p| {
+            p.set_no_new_privs(yes != 0);
+        })
+    }
 }
 
 /// As `cocoon_builder_set_rlimit`.
 #[no_mangle]
-pub unsafe extern "C" fn cocoon_process_set_rlimit(process: *mut cocoon_process, resource: c_int, soft: u64, hard: u64) -> c_int {
+pub unsafe extern "C" fn cocoon_process_set_rlimit(
+    process: *mut cocoon_process,
+    resource: c_int,
+    soft: u64,
+    hard: u64,
+) -> c_int {
     // SAFETY: forwarded contract.
     unsafe { with_process(process, |p| set_rlimit(p, resource, soft, hard)) }
 }
@@ -323,7 +362,11 @@ pub unsafe extern "C" fn cocoon_process_set_rlimit(process: *mut cocoon_process,
 #[no_mangle]
 pub unsafe extern "C" fn cocoon_process_set_umask(process: *mut cocoon_process, mask: u32) -> c_int {
     // SAFETY: forwarded contract.
-    unsafe { with_process(process, |p| { p.set_umask(mask); }) }
+    unsafe {
+        with_process(process, |p| {
+            p.set_umask(mask);
+        })
+    }
 }
 
 /// As `cocoon_builder_set_seccomp_deny`.
@@ -342,34 +385,79 @@ pub unsafe extern "C" fn cocoon_process_set_seccomp_deny(
 #[no_mangle]
 pub unsafe extern "C" fn cocoon_process_set_seccomp_default_deny(process: *mut cocoon_process) -> c_int {
     // SAFETY: forwarded contract.
-    unsafe { with_process(process, |p| { p.set_seccomp(crate::Seccomp::default_deny()); }) }
+    unsafe {
+        with_process(process, |p| {
+            p.set_seccomp(crate::Seccomp::default_deny());
+        })
+    }
 }
 
 /// As `cocoon_builder_clear_seccomp`.
 #[no_mangle]
 pub unsafe extern "C" fn cocoon_process_clear_seccomp(process: *mut cocoon_process) -> c_int {
     // SAFETY: forwarded contract.
-    unsafe { with_process(process, |p| { p.clear_seccomp(); }) }
+    unsafe {
+        with_process(process, |p| {
+            p.clear_seccomp();
+        })
+    }
+}
+
+/// As `cocoon_builder_set_seccomp_profile_json`.
+#[cfg(any(feature = "oci", feature = "image"))]
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_process_set_seccomp_profile_json(
+    process: *mut cocoon_process,
+    json: *const c_char,
+    len: usize,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { with_process(process, |p| set_seccomp_profile_json(p, json, len)) }
+}
+
+/// The JSON profile from `len` bytes at `json` (empty: back to the default profile).
+///
+/// # Safety
+/// `json` is NULL or points to `len` readable bytes.
+#[cfg(any(feature = "oci", feature = "image"))]
+pub(crate) unsafe fn set_seccomp_profile_json(p: &mut Process, json: *const c_char, len: usize) -> Result<(), Fail> {
+    // SAFETY: forwarded contract.
+    let bytes = unsafe { super::len_arg(json, len, "json") }?;
+    p.set_seccomp_profile_json(if bytes.is_empty() { None } else { Some(bytes.to_vec()) });
+    Ok(())
 }
 
 /// As `cocoon_builder_set_default_seccomp`.
 #[no_mangle]
 pub unsafe extern "C" fn cocoon_process_set_default_seccomp(process: *mut cocoon_process, enabled: c_int) -> c_int {
     // SAFETY: forwarded contract.
-    unsafe { with_process(process, |p| { p.set_default_seccomp(enabled != 0); }) }
+    unsafe {
+        with_process(process, |p| {
+            p.set_default_seccomp(enabled != 0);
+        })
+    }
 }
 
 /// As `cocoon_builder_set_oom_score_adj`.
 #[no_mangle]
 pub unsafe extern "C" fn cocoon_process_set_oom_score_adj(process: *mut cocoon_process, adj: c_int) -> c_int {
     // SAFETY: forwarded contract.
-    unsafe { with_process(process, |p| { p.set_oom_score_adj(adj); }) }
+    unsafe {
+        with_process(process, |p| {
+            p.set_oom_score_adj(adj);
+        })
+    }
 }
 
 /// As `cocoon_builder_set_stdio`; take a piped stream's end with
 /// `cocoon_exec_process_take_stdio`.
 #[no_mangle]
-pub unsafe extern "C" fn cocoon_process_set_stdio(process: *mut cocoon_process, stream: c_int, kind: c_int, fd: c_int) -> c_int {
+pub unsafe extern "C" fn cocoon_process_set_stdio(
+    process: *mut cocoon_process,
+    stream: c_int,
+    kind: c_int,
+    fd: c_int,
+) -> c_int {
     // SAFETY: forwarded contract.
     unsafe { with_process(process, |p| set_stdio(p, stream, kind, fd)) }
 }
@@ -386,5 +474,9 @@ pub unsafe extern "C" fn cocoon_process_pass_fd(process: *mut cocoon_process, fd
 #[no_mangle]
 pub unsafe extern "C" fn cocoon_process_clear_passed_fds(process: *mut cocoon_process) -> c_int {
     // SAFETY: forwarded contract.
-    unsafe { with_process(process, |p| { p.clear_fds(); }) }
+    unsafe {
+        with_process(process, |p| {
+            p.clear_fds();
+        })
+    }
 }

@@ -1,6 +1,8 @@
-//! The default seccomp policy every container process gets unless it opts out
-//! ([`crate::Process::default_seccomp`]): the minimum that keeps container root from
-//! reaching host root's keyrings and from making namespaces of its own.
+//! The default seccomp profile's programs ([`programs`]): on x86_64 the Docker-compatible
+//! allowlist ([`crate::seccomp::Profile::default_profile`]); on the other architectures
+//! (where cocoon has no syscall table for profiles yet) the minimum policy below, which
+//! keeps container root from reaching host root's keyrings and from making namespaces of
+//! its own:
 //!
 //! - `add_key`, `request_key`, `keyctl` → `EPERM` (as Docker's profile): without a user
 //!   namespace container root is uid 0 and would share host root's `@u` keyring;
@@ -205,7 +207,31 @@ fn build() -> std::result::Result<Vec<sock_filter>, String> {
     }
 }
 
-/// The compiled default policy, built on first use and shared afterwards.
+/// The default profile's programs for a process whose bounding set is `caps`.
+/// Syscalls in `notified` are left to the process's supervisor (allowed by the profile;
+/// the minimum policy of other architectures allows them anyway).
+pub(crate) fn programs(
+    caps: crate::capability::CapSet,
+    notified: &[i64],
+) -> Result<std::sync::Arc<crate::seccomp::Programs>> {
+    if cfg!(target_arch = "x86_64") {
+        return crate::seccomp::default_programs_leaving(caps, notified);
+    }
+    let _ = notified;
+    let _ = caps;
+    static MINIMUM: OnceLock<std::sync::Arc<crate::seccomp::Programs>> = OnceLock::new();
+    if let Some(p) = MINIMUM.get() {
+        return Ok(p.clone());
+    }
+    let p = std::sync::Arc::new(crate::seccomp::Programs {
+        filters: vec![program()?.to_vec()],
+        flags: 0,
+        name: String::from("cocoon minimum policy"),
+    });
+    Ok(MINIMUM.get_or_init(|| p).clone())
+}
+
+/// The compiled minimum policy, built on first use and shared afterwards.
 pub(crate) fn program() -> Result<&'static [sock_filter]> {
     static PROGRAM: OnceLock<std::result::Result<Vec<sock_filter>, String>> = OnceLock::new();
     match PROGRAM.get_or_init(build) {
@@ -261,8 +287,15 @@ mod tests {
         assert_eq!(run(p, n.clone3, arch, 0), RET_ENOSYS);
         // fork and threads
         assert_eq!(run(p, n.clone, arch, SIGCHLD), RET_ALLOW);
-        let thread = (libc::CLONE_VM | libc::CLONE_FS | libc::CLONE_FILES | libc::CLONE_SIGHAND | libc::CLONE_THREAD
-            | libc::CLONE_SYSVSEM | libc::CLONE_SETTLS | libc::CLONE_PARENT_SETTID | libc::CLONE_CHILD_CLEARTID) as u64;
+        let thread = (libc::CLONE_VM
+            | libc::CLONE_FS
+            | libc::CLONE_FILES
+            | libc::CLONE_SIGHAND
+            | libc::CLONE_THREAD
+            | libc::CLONE_SYSVSEM
+            | libc::CLONE_SETTLS
+            | libc::CLONE_PARENT_SETTID
+            | libc::CLONE_CHILD_CLEARTID) as u64;
         assert_eq!(run(p, n.clone, arch, thread), RET_ALLOW);
         assert_eq!(run(p, n.unshare, arch, (libc::CLONE_FILES | libc::CLONE_FS) as u64), RET_ALLOW);
         for bit in 0..32 {

@@ -91,8 +91,8 @@ pub(crate) struct ProcessPlan {
     pub keep_fds: Vec<u32>,
     /// The compiled seccomp deny-list, if any.
     pub seccomp: Option<Vec<seccompiler::sock_filter>>,
-    /// The default policy (built once per host process), unless opted out.
-    pub default_seccomp: Option<&'static [seccompiler::sock_filter]>,
+    /// The default profile's programs (compiled once per capability set), unless opted out.
+    pub default_seccomp: Option<std::sync::Arc<crate::seccomp::Programs>>,
     /// Compiled profile programs (an OCI spec's seccomp), installed in order.
     pub seccomp_programs: Option<std::sync::Arc<crate::seccomp::Programs>>,
     /// The notify filter (`Process::seccomp_notify`), installed last with a new listener.
@@ -175,6 +175,7 @@ impl ProcessPlan {
         let fd_floor = p.fds.iter().map(|(_, t)| *t).max().unwrap_or(2).max(2) + 1;
         let argv = CStrArray::new(argv);
         let helper_tail = crate::helper::Tail::new(&candidates, argv.as_ptr());
+        let own_profile = p.own_seccomp_profile()?;
         Ok(ProcessPlan {
             argv,
             envp: CStrArray::new(envp),
@@ -199,9 +200,18 @@ impl ProcessPlan {
             fd_floor,
             keep_fds,
             seccomp: p.seccomp.as_ref().map(|f| f.compile()).transpose()?,
-            seccomp_programs: p.seccomp_programs.clone(),
             seccomp_notify: p.seccomp_notify.as_ref().map(|n| n.compile()).transpose()?,
-            default_seccomp: if p.default_seccomp { Some(super::default_seccomp::program()?) } else { None },
+            // A profile of one's own replaces the default one (and an OCI spec's programs).
+            seccomp_programs: match &own_profile {
+                Some(profile) => Some(std::sync::Arc::new(profile.compile()?)),
+                None => p.seccomp_programs.clone(),
+            },
+            default_seccomp: if p.default_seccomp && own_profile.is_none() {
+                let notified: Vec<i64> = p.seccomp_notify.iter().flat_map(|n| n.syscall_numbers()).collect();
+                Some(super::default_seccomp::programs(p.capabilities.bounding, &notified)?)
+            } else {
+                None
+            },
             helper_tail,
             landlock: None,
         })
@@ -216,12 +226,13 @@ impl ProcessPlan {
     }
 }
 
-/// [`Stage::Seccomp`] index of the default policy (the deny-list is 0).
+/// [`Stage::Seccomp`] index of the default profile's first program (the deny-list is 0;
+/// program i of the default profile is this + i).
 pub(crate) const SECCOMP_DEFAULT_INDEX: u32 = 1;
 /// `Stage::Seccomp` index of the first profile program (`Process::seccomp_programs`).
 pub(crate) const SECCOMP_PROGRAM_INDEX: u32 = 100;
 /// `Stage::Seccomp` index of the notify filter (`Process::seccomp_notify`).
-pub(crate) const SECCOMP_NOTIFY_INDEX: u32 = 2;
+pub(crate) const SECCOMP_NOTIFY_INDEX: u32 = 99;
 
 /// Describes a process-setup failure `(stage, index)`.
 pub(crate) fn describe_process(p: &ProcessPlan, stage: Stage, index: u32) -> String {
@@ -241,10 +252,14 @@ pub(crate) fn describe_process(p: &ProcessPlan, stage: Stage, index: u32) -> Str
         Stage::SetGid => format!("gid {}", p.gid),
         Stage::Groups => format!("groups {:?}", p.groups),
         Stage::Stdio => format!("fd {index}"),
-        Stage::Seccomp if index == SECCOMP_DEFAULT_INDEX => String::from("the default policy"),
         Stage::Seccomp if index == SECCOMP_NOTIFY_INDEX => String::from("the supervisor's notify filter"),
+        Stage::Seccomp if (SECCOMP_DEFAULT_INDEX..SECCOMP_PROGRAM_INDEX).contains(&index) => {
+            let name = p.default_seccomp.as_ref().map(|d| d.name().to_string()).unwrap_or_default();
+            format!("program {} of the default profile ({name})", index - SECCOMP_DEFAULT_INDEX)
+        }
         Stage::Seccomp if index >= SECCOMP_PROGRAM_INDEX => {
-            format!("seccomp profile program {} (of the spec's profile)", index - SECCOMP_PROGRAM_INDEX)
+            let name = p.seccomp_programs.as_ref().map(|d| d.name().to_string()).unwrap_or_default();
+            format!("seccomp profile program {} (of the profile {name})", index - SECCOMP_PROGRAM_INDEX)
         }
         Stage::Seccomp => String::from("the deny-list"),
         Stage::AmbientCapabilities | Stage::CapBounding => format!("capability {index}"),

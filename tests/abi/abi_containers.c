@@ -228,6 +228,31 @@ void test_more_containers(void) {
         b = NULL;
     }
 
+    /* 0c. A Docker JSON seccomp profile replaces the default one: mkdir gets EACCES, a
+     * user namespace works (the default profile is gone); bad JSON is refused with the
+     * builder unchanged; an empty profile goes back to the default. */
+    {
+        static const char json[] =
+            "{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"names\": [\"mkdir\", \"mkdirat\"], "
+            "\"action\": \"SCMP_ACT_ERRNO\", \"errnoRet\": 13}]}";
+        static const char bad[] = "{\"defaultAction\": \"SCMP_ACT_NOPE\"}";
+        const char *pj_args[] = {"-c", "mkdir /tmp/x 2>&1 | grep -q 'Permission denied' && echo eacces; "
+                                       "unshare -U true 2>/dev/null && echo userns || echo no-userns"};
+        const char *pj_env[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin"};
+        EXPECT(cocoon_builder_new("/bin/sh", &b), COCOON_OK);
+        EXPECT(cocoon_builder_set_args(b, pj_args, 2), COCOON_OK);
+        EXPECT(cocoon_builder_set_env(b, pj_env, 1), COCOON_OK);
+        EXPECT(cocoon_builder_set_seccomp_profile_json(NULL, json, sizeof json - 1), COCOON_E_INVALID_ARGUMENT);
+        EXPECT(cocoon_builder_set_seccomp_profile_json(b, NULL, 1), COCOON_E_INVALID_ARGUMENT);
+        EXPECT(cocoon_builder_set_seccomp_profile_json(b, json, sizeof json - 1), COCOON_OK);
+        EXPECT(cocoon_builder_set_seccomp_profile_json(b, bad, sizeof bad - 1), COCOON_E_INVALID_CONFIG);
+        CHECK(run_capture(b, buf, sizeof buf) == 0 && strcmp(buf, "eacces\nuserns\n") == 0);
+        EXPECT(cocoon_builder_set_seccomp_profile_json(b, "", 0), COCOON_OK);
+        CHECK(run_capture(b, buf, sizeof buf) == 0 && strcmp(buf, "no-userns\n") == 0);
+        cocoon_builder_free(b);
+        b = NULL;
+    }
+
     /* 1. A labelled container (require off) runs; unlabelled where SELinux is off. */
     EXPECT(cocoon_builder_new("true", &b), COCOON_OK);
     EXPECT(cocoon_container_spawn(b, &c), COCOON_OK);

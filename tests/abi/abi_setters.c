@@ -65,6 +65,10 @@ void test_process_setters(void) {
     EXPECT(cocoon_process_clear_seccomp(p), COCOON_OK);
     EXPECT(cocoon_process_set_default_seccomp(NULL, 1), COCOON_E_INVALID_ARGUMENT);
     EXPECT(cocoon_process_set_default_seccomp(p, 1), COCOON_OK);
+    EXPECT(cocoon_process_set_seccomp_profile_json(NULL, "{}", 2), COCOON_E_INVALID_ARGUMENT);
+    EXPECT(cocoon_process_set_seccomp_profile_json(p, "{", 1), COCOON_E_INVALID_CONFIG);
+    EXPECT(cocoon_process_set_seccomp_profile_json(p, "{\"defaultAction\": \"SCMP_ACT_ALLOW\"}", 35), COCOON_OK);
+    EXPECT(cocoon_process_set_seccomp_profile_json(p, "", 0), COCOON_OK);
     EXPECT(cocoon_process_set_oom_score_adj(NULL, 0), COCOON_E_INVALID_ARGUMENT);
     EXPECT(cocoon_process_set_oom_score_adj(p, 1001), COCOON_E_INVALID_CONFIG);
     EXPECT(cocoon_process_set_oom_score_adj(p, 100), COCOON_OK);

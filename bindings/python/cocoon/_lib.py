@@ -238,6 +238,7 @@ _SIGNATURES = {
     "cocoon_builder_set_seccomp_default_deny": ([BuilderP], c_int),
     "cocoon_builder_clear_seccomp": ([BuilderP], c_int),
     "cocoon_builder_set_default_seccomp": ([BuilderP, c_int], c_int),
+    "cocoon_builder_set_seccomp_profile_json": ([BuilderP, ctypes.c_char_p, c_size_t], c_int),
     "cocoon_builder_set_stdio": ([BuilderP, c_int, c_int, c_int], c_int),
     "cocoon_builder_set_log": ([BuilderP, c_char_p, ctypes.c_uint64, ctypes.c_uint32], c_int),
     "cocoon_builder_set_init": ([BuilderP, c_int], c_int),
@@ -397,6 +398,7 @@ _PROCESS_SETTERS = (
     "set_program", "set_program_len", "set_args", "set_env", "set_cwd", "set_user", "set_user_name",
     "set_capabilities", "set_no_new_privs", "set_rlimit", "set_umask", "set_seccomp_deny",
     "set_seccomp_default_deny", "clear_seccomp", "set_default_seccomp", "set_oom_score_adj",
+    "set_seccomp_profile_json",
     "set_stdio", "pass_fd", "clear_passed_fds", "set_seccomp_notify")
 for _name in _PROCESS_SETTERS:
     _args, _res = _SIGNATURES["cocoon_builder_" + _name]

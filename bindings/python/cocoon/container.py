@@ -74,7 +74,7 @@ class Container:
             same name (stdio: INHERIT, DEVNULL, PIPE, an fd or a file; with PIPE the
             caller's ends are .stdin/.stdout/.stderr once spawned).
         seccomp: the syscall filter, Seccomp(deny=[...]), Seccomp.default() or
-            Seccomp.unconfined(); None is cocoon's default policy (help(cocoon.Seccomp)).
+            Seccomp.unconfined(); None is cocoon's default profile (help(cocoon.Seccomp)).
         process: Process(...) for the rest: capabilities, no_new_privs, rlimits, umask,
             oom_score_adj, pass_fds (a field may be given once: there or as a shortcut).
 

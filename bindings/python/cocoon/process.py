@@ -77,7 +77,7 @@ class Process:
     stdin, stdout, stderr: INHERIT (default), DEVNULL, PIPE, an fd or a file.
     pass_fds: fds passed on under the same numbers (like subprocess), or {target: fd or
         file}; they are duplicated when the Container is built.
-    seccomp: the syscall filter, a Seccomp (default: cocoon's default policy).
+    seccomp: the syscall filter, a Seccomp (default: cocoon's default seccomp profile).
     log: a LogFile: stdout and stderr go to a CRI log file instead (a container's first
         process only; not with direct_child).
     seccomp_notify: syscall numbers (os/`SYS_*` values) handed to a supervisor: each call

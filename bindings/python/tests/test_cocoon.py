@@ -474,6 +474,18 @@ def test_seccomp_deny_list():
 
 
 @needs_root
+def test_seccomp_profile_json():
+    """A Docker JSON profile replaces the default profile (no user namespace refusal)."""
+    script = ["sh", "-c", "mkdir /tmp/x 2>/dev/null && echo made || echo denied; unshare -U true 2>/dev/null && echo userns || echo no-userns"]
+    profile = ('{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mkdir", "mkdirat"], '
+               '"action": "SCMP_ACT_ERRNO", "errnoRet": 13}]}')
+    with cocoon.Container(script, stdout=cocoon.PIPE, seccomp=cocoon.Seccomp(profile_json=profile)) as c:
+        assert c.stdout.read() == b"denied\nuserns\n"
+    with pytest.raises(cocoon.InvalidConfig):
+        cocoon.Container(["true"], seccomp=cocoon.Seccomp(profile_json=b'{"defaultAction": "SCMP_ACT_NOPE"}'))
+
+
+@needs_root
 def test_ctrl_c_interrupts_wait_at_once():
     """A real SIGINT during wait() raises KeyboardInterrupt at once (the C wait retries
     EINTR, so Python's handler would only run when the container ended, 30 s later);

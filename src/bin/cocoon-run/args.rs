@@ -135,9 +135,10 @@ pub enum PolicyAction {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum SeccompMode {
-    /// The default policy: no keyrings, setns or new namespaces; clone3 gets ENOSYS.
+    /// The default profile: Docker's allowlist (no keyrings, kexec, modules, BPF; mount,
+    /// setns and new namespaces only with CAP_SYS_ADMIN); clone3 gets ENOSYS.
     Default,
-    /// The default policy plus cocoon's conservative deny-list.
+    /// The default profile plus cocoon's conservative deny-list.
     DenyList,
     /// No seccomp filter at all.
     Unconfined,
@@ -321,7 +322,11 @@ pub struct RunArgs {
     #[arg(long, value_enum, value_name = "MODE", num_args = 0..=1, require_equals = true,
           default_value = "default", default_missing_value = "deny-list", help_heading = "Security")]
     pub seccomp: SeccompMode,
-    /// Deny one more syscall (name or number; repeatable), on top of the default policy.
+    /// A seccomp profile in Docker's JSON format replacing the default profile (its
+    /// includes/excludes resolved for the container's capabilities).
+    #[arg(long, value_name = "FILE", help_heading = "Security")]
+    pub seccomp_profile: Option<std::path::PathBuf>,
+    /// Deny one more syscall (name or number; repeatable), on top of the default profile.
     #[arg(long, value_name = "SYSCALL", value_parser = parse::syscall, help_heading = "Security")]
     pub seccomp_deny: Vec<i64>,
     /// The errno the denied syscalls fail with (default EPERM = 1).
@@ -584,7 +589,11 @@ pub fn signal(s: &str) -> Result<i32, String> {
         "CONT" => libc::SIGCONT,
         "STOP" => libc::SIGSTOP,
         "WINCH" => libc::SIGWINCH,
-        _ => return Err(format!("{s:?} is not a signal (HUP, INT, QUIT, KILL, USR1, USR2, TERM, CONT, STOP, WINCH, or a number)")),
+        _ => {
+            return Err(format!(
+                "{s:?} is not a signal (HUP, INT, QUIT, KILL, USR1, USR2, TERM, CONT, STOP, WINCH, or a number)"
+            ))
+        }
     })
 }
 

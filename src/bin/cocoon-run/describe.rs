@@ -21,13 +21,21 @@ pub fn human_bytes(n: u64) -> String {
         v /= 1024.0;
         unit = u;
     }
-    if v.fract() == 0.0 { format!("{v} {unit}") } else { format!("{v:.1} {unit}") }
+    if v.fract() == 0.0 {
+        format!("{v} {unit}")
+    } else {
+        format!("{v:.1} {unit}")
+    }
 }
 
 fn ns_names(ns: Namespaces) -> String {
     let all = Namespaces::PROC_NAMES;
     let v: Vec<&str> = all.iter().filter(|(n, _)| ns.contains(*n)).map(|(_, s)| *s).collect();
-    if v.is_empty() { "none".into() } else { v.join(" ") }
+    if v.is_empty() {
+        "none".into()
+    } else {
+        v.join(" ")
+    }
 }
 
 fn limit(v: u64, bytes: bool) -> String {
@@ -89,26 +97,45 @@ pub fn limits_line(a: &RunArgs) -> String {
     if !a.device_cgroup_rule.is_empty() {
         parts.push(format!("{} extra device rule(s)", a.device_cgroup_rule.len()));
     }
-    if parts.is_empty() { "no limits".into() } else { parts.join(", ") }
+    if parts.is_empty() {
+        "no limits".into()
+    } else {
+        parts.join(", ")
+    }
 }
 
 fn seccomp_line(a: &RunArgs) -> String {
-    let base = match a.seccomp {
-        SeccompMode::Default | SeccompMode::DenyList => "default policy (no keyrings, setns or new namespaces; clone3 ENOSYS)",
-        SeccompMode::Unconfined => "none (unconfined)",
+    let base = match (&a.seccomp_profile, a.seccomp) {
+        (Some(f), _) => format!("profile {} (Docker JSON, replacing the default profile)", f.display()),
+        (None, SeccompMode::Default | SeccompMode::DenyList) => format!(
+            "{} (EPERM for every syscall it does not list: keyrings, kexec, modules, BPF, perf; mount, setns and new \
+             namespaces only with CAP_SYS_ADMIN; clone3 ENOSYS)",
+            cocoon::seccomp::DEFAULT_PROFILE_NAME
+        ),
+        (None, SeccompMode::Unconfined) => "none (unconfined)".to_string(),
     };
     let mut n = a.seccomp_deny.len();
     if a.seccomp == SeccompMode::DenyList {
         n += cocoon::Seccomp::default_deny().denied().count();
     }
     match n {
-        0 => base.to_string(),
+        0 => base,
         _ => format!("{base} + {n} denied syscalls (errno {})", a.seccomp_errno.unwrap_or(libc::EPERM)),
     }
 }
 
 fn rlimit_unit_is_bytes(r: Rlimit) -> bool {
-    matches!(r, Rlimit::As | Rlimit::Core | Rlimit::Data | Rlimit::Fsize | Rlimit::Memlock | Rlimit::Msgqueue | Rlimit::Rss | Rlimit::Stack)
+    matches!(
+        r,
+        Rlimit::As
+            | Rlimit::Core
+            | Rlimit::Data
+            | Rlimit::Fsize
+            | Rlimit::Memlock
+            | Rlimit::Msgqueue
+            | Rlimit::Rss
+            | Rlimit::Stack
+    )
 }
 
 /// The plan: every setting the flags make, one topic a line.
@@ -135,14 +162,21 @@ pub fn plan(a: &RunArgs) -> Vec<String> {
     if a.minimal {
         out.push("mounts: only /proc (--minimal)".into());
     } else {
-        out.push("mounts: /proc, /sys (ro), /dev (tmpfs, pts, shm, mqueue); Docker's masked and read-only paths".into());
+        out.push(
+            "mounts: /proc, /sys (ro), /dev (tmpfs, pts, shm, mqueue); Docker's masked and read-only paths".into(),
+        );
     }
     for t in &a.tmpfs {
         let size = t.size.map(|s| format!(", {}", human_bytes(s))).unwrap_or_default();
         out.push(format!("  tmpfs {}{size}{}", t.target.display(), if t.read_only { ", read-only" } else { "" }));
     }
     for b in a.bind.iter().chain(&a.ro_bind) {
-        out.push(format!("  bind {} -> {}, {}", b.source.display(), b.target.display(), if b.read_only { "read-only" } else { "read-write" }));
+        out.push(format!(
+            "  bind {} -> {}, {}",
+            b.source.display(),
+            b.target.display(),
+            if b.read_only { "read-only" } else { "read-write" }
+        ));
     }
     for p in &a.masked_path {
         out.push(format!("  masked {}", p.display()));
@@ -176,7 +210,13 @@ pub fn plan(a: &RunArgs) -> Vec<String> {
     }
     for (what, map) in [("uid", &a.uid_map), ("gid", &a.gid_map)] {
         for r in map {
-            out.push(format!("  {what} {}..{} inside = {}..{} outside", r.inside, r.inside as u64 + r.count as u64 - 1, r.outside, r.outside as u64 + r.count as u64 - 1));
+            out.push(format!(
+                "  {what} {}..{} inside = {}..{} outside",
+                r.inside,
+                r.inside as u64 + r.count as u64 - 1,
+                r.outside,
+                r.outside as u64 + r.count as u64 - 1
+            ));
         }
     }
     for (clock, d) in &a.time_offset {
@@ -189,12 +229,16 @@ pub fn plan(a: &RunArgs) -> Vec<String> {
     };
     let groups = if a.group_add.is_empty() { String::new() } else { format!(", groups {:?}", a.group_add) };
     let cwd = a.workdir.as_deref().unwrap_or("/".as_ref()).display().to_string();
-    out.push(format!("process: {user}{groups}, cwd {cwd}{}", if a.init { ", under cocoon's init as PID 1" } else { "" }));
+    out.push(format!(
+        "process: {user}{groups}, cwd {cwd}{}",
+        if a.init { ", under cocoon's init as PID 1" } else { "" }
+    ));
     let env = settings::environment(a);
     let keys: Vec<&str> = env.iter().map(|(k, _)| k.as_str()).collect();
     out.push(format!("env: {} variables ({})", env.len(), keys.join(" ")));
     let caps = settings::capabilities(a);
-    let names: Vec<String> = caps.iter().map(|c| c.to_string().trim_start_matches("CAP_").to_ascii_lowercase()).collect();
+    let names: Vec<String> =
+        caps.iter().map(|c| c.to_string().trim_start_matches("CAP_").to_ascii_lowercase()).collect();
     let caps_text = if caps == cocoon::Capabilities::docker_default().bounding {
         "Docker's default set".to_string()
     } else if names.is_empty() {
@@ -243,7 +287,10 @@ pub fn in_effect(c: &Container) -> Vec<String> {
         }
     }
     if gone || (own.is_empty() && shared.is_empty()) {
-        out.push(format!("namespaces: {} (the program exited before they could be inspected)", ns_names(c.namespaces())));
+        out.push(format!(
+            "namespaces: {} (the program exited before they could be inspected)",
+            ns_names(c.namespaces())
+        ));
     } else {
         let shared = if shared.is_empty() { "none".to_string() } else { shared.join(" ") };
         out.push(format!("own namespaces: {}; shared with host: {shared}", own.join(" ")));
@@ -258,7 +305,11 @@ pub fn in_effect(c: &Container) -> Vec<String> {
                 n.interface, n.address, n.prefix, n.gateway, n.host_interface, n.bridge
             ));
             if n.masquerade {
-                out.push(format!("nat: masquerade {} leaving the subnet (nftables table ip {})", n.address, cocoon::net::NAT_TABLE));
+                out.push(format!(
+                    "nat: masquerade {} leaving the subnet (nftables table ip {})",
+                    n.address,
+                    cocoon::net::NAT_TABLE
+                ));
             }
             if !n.firewall.is_open() {
                 out.extend(n.firewall.describe());
@@ -271,7 +322,13 @@ pub fn in_effect(c: &Container) -> Vec<String> {
             }
             for p in &n.published {
                 let on = p.host_address().map_or_else(|| "*".to_string(), |a| a.to_string());
-                out.push(format!("publish: {on}:{}/{} -> {}:{}", p.host_port(), p.protocol(), n.address, p.container_port()));
+                out.push(format!(
+                    "publish: {on}:{}/{} -> {}:{}",
+                    p.host_port(),
+                    p.protocol(),
+                    n.address,
+                    p.container_port()
+                ));
             }
         }
         None if c.namespaces().contains(cocoon::Namespaces::NET) => out.push("network: loopback only".into()),
@@ -302,5 +359,9 @@ pub fn stats_line(st: &cocoon::CgroupStats) -> String {
     if let Some(io) = &st.io {
         parts.push(format!("io read {}, written {}", human_bytes(io.read_bytes), human_bytes(io.write_bytes)));
     }
-    if parts.is_empty() { "none available on this host".into() } else { parts.join("; ") }
+    if parts.is_empty() {
+        "none available on this host".into()
+    } else {
+        parts.join("; ")
+    }
 }

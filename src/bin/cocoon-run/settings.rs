@@ -47,7 +47,8 @@ fn default_maps() -> (IdRange, IdRange) {
 
 /// Whether a new user namespace gets the default maps.
 pub fn default_userns(a: &RunArgs) -> bool {
-    a.uid_map.is_empty() && (a.userns || (a.unshare.contains(&Namespaces::USER) && !a.share.contains(&Namespaces::USER)))
+    a.uid_map.is_empty()
+        && (a.userns || (a.unshare.contains(&Namespaces::USER) && !a.share.contains(&Namespaces::USER)))
 }
 
 /// The capability set: Docker's default, then --cap-drop, then --cap-add.
@@ -92,6 +93,16 @@ pub fn user(spec: Option<&UserSpec>, groups: &[u32]) -> Result<User, Failure> {
     }
 }
 
+/// `--seccomp-profile FILE`: a Docker JSON profile (at most 4 MiB), resolved for `caps`.
+fn seccomp_profile(file: &std::path::Path, caps: cocoon::CapSet) -> Result<cocoon::seccomp::Profile, Failure> {
+    use std::io::Read;
+    let bad = |reason: String| Failure::usage("--seccomp-profile", format!("{}: {reason}", file.display()));
+    let f = std::fs::File::open(file).map_err(|e| bad(e.to_string()))?;
+    let mut json = Vec::new();
+    f.take(4 << 20).read_to_end(&mut json).map_err(|e| bad(e.to_string()))?;
+    cocoon::seccomp::Profile::from_docker_json(&json, caps).map_err(|e| bad(e.to_string()))
+}
+
 /// The seccomp deny-list the flags ask for, if any.
 pub fn seccomp(a: &RunArgs) -> Result<Option<Seccomp>, Failure> {
     let mut denied: Vec<i64> = a.seccomp_deny.clone();
@@ -123,7 +134,10 @@ pub fn cgroup(a: &RunArgs) -> Result<Option<CgroupConfig>, Failure> {
     if let Some(total) = a.memory_swap {
         let m = a.memory.unwrap_or(0);
         if total < m {
-            return Err(Failure::usage("--memory-swap", format!("{total} bytes is below --memory ({m} bytes); it counts memory plus swap")));
+            return Err(Failure::usage(
+                "--memory-swap",
+                format!("{total} bytes is below --memory ({m} bytes); it counts memory plus swap"),
+            ));
         }
         cg = cg.swap_max(Bytes::new(total - m));
     }
@@ -215,6 +229,12 @@ pub fn process(a: &RunArgs, command: &[std::ffi::OsString], streams: &Streams) -
         SeccompMode::Unconfined => p = p.default_seccomp(false),
         SeccompMode::Default | SeccompMode::DenyList => {}
     }
+    if let Some(file) = &a.seccomp_profile {
+        if a.seccomp == SeccompMode::Unconfined {
+            return Err(Failure::usage("--seccomp-profile", "conflicts with --seccomp=unconfined"));
+        }
+        p = p.seccomp_profile(seccomp_profile(file, capabilities(a))?);
+    }
     if let Some(s) = seccomp(a)? {
         p = p.seccomp(s);
     }
@@ -255,9 +275,11 @@ pub fn builder(a: &RunArgs, streams: &Streams) -> Result<ContainerBuilder, Failu
         b = b.image(&store, reference).map_err(|e| Failure::Cocoon(e.to_string()))?;
     } else {
         b = b.rootfs(match (&a.rootfs, &a.layers) {
-        (Some(dir), _) => Rootfs::directory(dir),
-        (None, Some(l)) => Rootfs::layers(l.split(':'), a.upper.clone().unwrap_or_default(), a.work.clone().unwrap_or_default()),
-        (None, None) => Rootfs::HostSandbox,
+            (Some(dir), _) => Rootfs::directory(dir),
+            (None, Some(l)) => {
+                Rootfs::layers(l.split(':'), a.upper.clone().unwrap_or_default(), a.work.clone().unwrap_or_default())
+            }
+            (None, None) => Rootfs::HostSandbox,
         });
     }
     let uts_joined = a.join.iter().any(|(n, _)| *n == Namespaces::UTS);
@@ -300,7 +322,8 @@ pub fn builder(a: &RunArgs, streams: &Streams) -> Result<ContainerBuilder, Failu
     if a.minimal {
         b = b.standard_mounts(false).mount(Mount::proc("/proc"));
     }
-    let defaults = |list: &[&str]| if a.minimal { Vec::new() } else { list.iter().map(std::path::PathBuf::from).collect() };
+    let defaults =
+        |list: &[&str]| if a.minimal { Vec::new() } else { list.iter().map(std::path::PathBuf::from).collect() };
     b = b
         .masked_paths(defaults(DEFAULT_MASKED_PATHS).into_iter().chain(a.masked_path.iter().cloned()))
         .readonly_paths(defaults(DEFAULT_READONLY_PATHS).into_iter().chain(a.readonly_path.iter().cloned()));
@@ -390,7 +413,11 @@ fn network(a: &RunArgs, mut b: ContainerBuilder) -> Result<ContainerBuilder, Fai
 fn firewall(a: &RunArgs) -> Result<cocoon::net::Firewall, Failure> {
     use cocoon::net::Action;
     let mut fw = cocoon::net::Firewall::new();
-    let rules = a.deny.iter().map(|s| (Action::Drop, s, "--deny")).chain(a.allow.iter().map(|s| (Action::Accept, s, "--allow")));
+    let rules = a
+        .deny
+        .iter()
+        .map(|s| (Action::Drop, s, "--deny"))
+        .chain(a.allow.iter().map(|s| (Action::Accept, s, "--allow")));
     for (action, spec, flag) in rules {
         fw = fw.add_spec(action, spec).map_err(|e| Failure::usage(flag, e.to_string()))?;
     }
@@ -407,7 +434,8 @@ pub fn landlock(a: &RunArgs) -> Option<Landlock> {
     if !any && !a.landlock_required {
         return None;
     }
-    let mut l = Landlock::new().mode(if a.landlock_required { LandlockMode::Required } else { LandlockMode::BestEffort });
+    let mut l =
+        Landlock::new().mode(if a.landlock_required { LandlockMode::Required } else { LandlockMode::BestEffort });
     for p in &a.landlock_ro {
         l = l.read(p);
     }

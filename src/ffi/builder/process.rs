@@ -89,7 +89,11 @@ pub unsafe extern "C" fn cocoon_builder_set_capabilities(
 #[no_mangle]
 pub unsafe extern "C" fn cocoon_builder_set_no_new_privs(builder: *mut cocoon_builder, yes: c_int) -> c_int {
     // SAFETY: forwarded contract.
-    unsafe { with_process(builder, |p| { p.set_no_new_privs(yes != 0); }) }
+    unsafe {
+        with_process(builder, |p| {
+            p.set_no_new_privs(yes != 0);
+        })
+    }
 }
 
 /// Sets a resource limit (`COCOON_RLIMIT_*`; unknown -> `COCOON_E_INVALID_ARGUMENT`;
@@ -111,12 +115,16 @@ pub unsafe extern "C" fn cocoon_builder_set_rlimit(
 #[no_mangle]
 pub unsafe extern "C" fn cocoon_builder_set_umask(builder: *mut cocoon_builder, mask: u32) -> c_int {
     // SAFETY: forwarded contract.
-    unsafe { with_process(builder, |p| { p.set_umask(mask); }) }
+    unsafe {
+        with_process(builder, |p| {
+            p.set_umask(mask);
+        })
+    }
 }
 
 /// A seccomp deny-list for the process: the `n` syscall numbers at `syscalls` (`SYS_*`
 /// of the running architecture) fail with `errno_value` (1..=4095, e.g. `EPERM`), every
-/// other syscall is allowed — on top of the default policy (see
+/// other syscall is allowed — on top of the default profile (see
 /// `cocoon_builder_set_default_seccomp`), which it cannot loosen; where both refuse a
 /// syscall this errno is the one seen. Installed right before exec; needs no_new_privs
 /// (the default) or CAP_SYS_ADMIN. Replaces an earlier deny-list; checked immediately
@@ -138,35 +146,76 @@ pub unsafe extern "C" fn cocoon_builder_set_seccomp_deny(
 #[no_mangle]
 pub unsafe extern "C" fn cocoon_builder_set_seccomp_default_deny(builder: *mut cocoon_builder) -> c_int {
     // SAFETY: forwarded contract.
-    unsafe { with_process(builder, |p| { p.set_seccomp(crate::Seccomp::default_deny()); }) }
+    unsafe {
+        with_process(builder, |p| {
+            p.set_seccomp(crate::Seccomp::default_deny());
+        })
+    }
 }
 
-/// Removes the seccomp deny-list (the default: none). The default policy stays unless
+/// A seccomp profile in Docker's JSON format (`--security-opt seccomp=FILE`: the `len`
+/// bytes at `json`, no NUL needed) replacing the default profile: `defaultAction`,
+/// `defaultErrnoRet`, `syscalls` with names, action, args, `errnoRet`, and
+/// `includes`/`excludes` of caps, arches and `minKernel`, which are resolved against the
+/// builder's bounding set when the container is planned (Rust
+/// `Process::seccomp_profile_json`). Names this architecture does not have are skipped.
+/// Checked immediately against the current capabilities: malformed JSON, an unknown
+/// action, operator or capability, an argument index above 5 or `SCMP_ACT_NOTIFY` ->
+/// `COCOON_E_INVALID_CONFIG`, the builder unchanged. `cocoon_builder_set_default_seccomp(b,
+/// 0)` does not remove it; `cocoon_builder_set_seccomp_profile_json(b, "", 0)` does (back
+/// to the default profile).
+#[cfg(any(feature = "oci", feature = "image"))]
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_builder_set_seccomp_profile_json(
+    builder: *mut cocoon_builder,
+    json: *const c_char,
+    len: usize,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { with_process(builder, |p| crate::ffi::process::set_seccomp_profile_json(p, json, len)) }
+}
+
+/// Removes the seccomp deny-list (the default: none). The default profile stays unless
 /// turned off with `cocoon_builder_set_default_seccomp(builder, 0)`.
 #[no_mangle]
 pub unsafe extern "C" fn cocoon_builder_clear_seccomp(builder: *mut cocoon_builder) -> c_int {
     // SAFETY: forwarded contract.
-    unsafe { with_process(builder, |p| { p.clear_seccomp(); }) }
+    unsafe {
+        with_process(builder, |p| {
+            p.clear_seccomp();
+        })
+    }
 }
 
-/// Whether the default seccomp policy is installed (`enabled` non-zero; the default is
-/// on): `keyctl`, `add_key`, `request_key`, `setns`, and `clone`/`unshare` with any
-/// `CLONE_NEW*` flag fail with `EPERM`, `clone3` with `ENOSYS` (libcs then use `clone`);
-/// fork and threads work. It keeps container root out of host root's user keyring and
-/// from making namespaces of its own; turn it off (0) only for programs that need those
-/// calls. Applies to containers spawned from the builder and to processes exec'd with
-/// it (`cocoon_container_exec`).
+/// Whether the default seccomp profile is installed (`enabled` non-zero; the default is
+/// on): Docker's default allowlist (Rust `cocoon::seccomp::Profile::default_profile`):
+/// every syscall it does not list fails with `EPERM` (`keyctl`, `add_key`,
+/// `request_key`, `bpf`, `perf_event_open`, `kexec_load`, `open_by_handle_at`, modules,
+/// ...); `clone`/`unshare` with any `CLONE_NEW*` flag, `setns` and `mount` only with
+/// `CAP_SYS_ADMIN` in the bounding set (other kept capabilities widen it likewise:
+/// `CAP_SYS_PTRACE` ptrace, `CAP_SYS_TIME` clock setting, ...); `clone3` fails with
+/// `ENOSYS` (libcs then use `clone`); fork, threads and ordinary programs work. Turn it
+/// off (0) only for programs that need more. Applies to containers spawned from the
+/// builder and to processes exec'd with it (`cocoon_container_exec`).
 #[no_mangle]
 pub unsafe extern "C" fn cocoon_builder_set_default_seccomp(builder: *mut cocoon_builder, enabled: c_int) -> c_int {
     // SAFETY: forwarded contract.
-    unsafe { with_process(builder, |p| { p.set_default_seccomp(enabled != 0); }) }
+    unsafe {
+        with_process(builder, |p| {
+            p.set_default_seccomp(enabled != 0);
+        })
+    }
 }
 
 /// The OOM killer score adjustment (-1000..=1000).
 #[no_mangle]
 pub unsafe extern "C" fn cocoon_builder_set_oom_score_adj(builder: *mut cocoon_builder, adj: c_int) -> c_int {
     // SAFETY: forwarded contract.
-    unsafe { with_process(builder, |p| { p.set_oom_score_adj(adj); }) }
+    unsafe {
+        with_process(builder, |p| {
+            p.set_oom_score_adj(adj);
+        })
+    }
 }
 
 /// Where a standard stream goes: `stream` is `COCOON_STDIN/STDOUT/STDERR`, `kind` a
@@ -221,5 +270,9 @@ pub unsafe extern "C" fn cocoon_builder_set_log(
 #[no_mangle]
 pub unsafe extern "C" fn cocoon_builder_set_init(builder: *mut cocoon_builder, yes: c_int) -> c_int {
     // SAFETY: forwarded contract.
-    unsafe { with_builder(builder, |b| { b.set_init(yes != 0); }) }
+    unsafe {
+        with_builder(builder, |b| {
+            b.set_init(yes != 0);
+        })
+    }
 }

@@ -8,7 +8,6 @@ mod process;
 mod resources;
 pub use resources::update_from_resources;
 mod seccomp;
-mod syscalls;
 
 use std::path::{Path, PathBuf};
 

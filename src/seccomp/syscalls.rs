@@ -1,9 +1,9 @@
-//! x86_64 syscall numbers by name, for seccomp profiles in OCI specs (which name
-//! syscalls). Generated once from Linux's `asm/unistd_64.h` (the numbers are kernel ABI and
-//! never change; new syscalls are appended).
+//! x86_64 syscall numbers by name, for seccomp profiles (which name syscalls). Generated
+//! once from Linux's `asm/unistd_64.h` (the numbers are kernel ABI and never change; new
+//! syscalls are appended), extended by hand with 451 `cachestat` .. 466 `removexattrat`.
 
 /// (name, number), sorted by name.
-pub(super) const X86_64: &[(&str, i64)] = &[
+pub(crate) const X86_64: &[(&str, i64)] = &[
     ("_sysctl", 156),
     ("accept", 43),
     ("accept4", 288),
@@ -17,6 +17,7 @@ pub(super) const X86_64: &[(&str, i64)] = &[
     ("bind", 49),
     ("bpf", 321),
     ("brk", 12),
+    ("cachestat", 451),
     ("capget", 125),
     ("capset", 126),
     ("chdir", 80),
@@ -63,6 +64,7 @@ pub(super) const X86_64: &[(&str, i64)] = &[
     ("fchdir", 81),
     ("fchmod", 91),
     ("fchmodat", 268),
+    ("fchmodat2", 452),
     ("fchown", 93),
     ("fchownat", 260),
     ("fcntl", 72),
@@ -83,7 +85,10 @@ pub(super) const X86_64: &[(&str, i64)] = &[
     ("fsync", 74),
     ("ftruncate", 77),
     ("futex", 202),
+    ("futex_requeue", 456),
+    ("futex_wait", 455),
     ("futex_waitv", 449),
+    ("futex_wake", 454),
     ("futimesat", 261),
     ("get_kernel_syms", 177),
     ("get_mempolicy", 239),
@@ -117,6 +122,7 @@ pub(super) const X86_64: &[(&str, i64)] = &[
     ("gettimeofday", 96),
     ("getuid", 102),
     ("getxattr", 191),
+    ("getxattrat", 464),
     ("init_module", 175),
     ("inotify_add_watch", 254),
     ("inotify_init", 253),
@@ -149,14 +155,20 @@ pub(super) const X86_64: &[(&str, i64)] = &[
     ("link", 86),
     ("linkat", 265),
     ("listen", 50),
+    ("listmount", 458),
     ("listxattr", 194),
+    ("listxattrat", 465),
     ("llistxattr", 195),
     ("lookup_dcookie", 212),
     ("lremovexattr", 198),
     ("lseek", 8),
     ("lsetxattr", 189),
+    ("lsm_get_self_attr", 459),
+    ("lsm_list_modules", 461),
+    ("lsm_set_self_attr", 460),
     ("lstat", 6),
     ("madvise", 28),
+    ("map_shadow_stack", 453),
     ("mbind", 237),
     ("membarrier", 324),
     ("memfd_create", 319),
@@ -184,6 +196,7 @@ pub(super) const X86_64: &[(&str, i64)] = &[
     ("mq_timedsend", 242),
     ("mq_unlink", 241),
     ("mremap", 25),
+    ("mseal", 462),
     ("msgctl", 71),
     ("msgget", 68),
     ("msgrcv", 70),
@@ -244,6 +257,7 @@ pub(super) const X86_64: &[(&str, i64)] = &[
     ("recvmsg", 47),
     ("remap_file_pages", 216),
     ("removexattr", 197),
+    ("removexattrat", 466),
     ("rename", 82),
     ("renameat", 264),
     ("renameat2", 316),
@@ -307,6 +321,7 @@ pub(super) const X86_64: &[(&str, i64)] = &[
     ("settimeofday", 164),
     ("setuid", 105),
     ("setxattr", 188),
+    ("setxattrat", 463),
     ("shmat", 30),
     ("shmctl", 31),
     ("shmdt", 67),
@@ -320,6 +335,7 @@ pub(super) const X86_64: &[(&str, i64)] = &[
     ("splice", 275),
     ("stat", 4),
     ("statfs", 137),
+    ("statmount", 457),
     ("statx", 332),
     ("swapoff", 168),
     ("swapon", 167),
@@ -369,6 +385,6 @@ pub(super) const X86_64: &[(&str, i64)] = &[
 ];
 
 /// The number of syscall `name` on x86_64.
-pub(super) fn number(name: &str) -> Option<i64> {
+pub(crate) fn number(name: &str) -> Option<i64> {
     X86_64.binary_search_by(|(n, _)| n.cmp(&name)).ok().map(|i| X86_64[i].1)
 }
