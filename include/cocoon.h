@@ -285,6 +285,10 @@
 // A file descriptor of the caller (duplicated at the call; the caller keeps its own).
 #define COCOON_STDIO_FD 3
 
+// `cocoon_builder_set_subordinate_ids` flag: ids `0..count` all come from the caller's
+// subordinate ranges (the caller itself unmapped) instead of root inside being the caller.
+#define COCOON_SUBIDS_WHOLE_RANGE 1
+
 // Read-only (recursively for a recursive bind).
 #define COCOON_MOUNT_READONLY (1 << 0)
 
@@ -933,6 +937,16 @@ int cocoon_builder_add_gid_range(cocoon_builder *builder,
 
 // Removes every uid and gid range (the namespace flags are left as they are).
 int cocoon_builder_clear_id_maps(cocoon_builder *builder);
+
+// A user namespace with `count` ids (65536 is podman's) from the caller's ranges in
+// `/etc/subuid` and `/etc/subgid`, written through `newuidmap`/`newgidmap` for a caller
+// without privileges (Debian package `uidmap`); root inside is the caller unless `flags`
+// has `COCOON_SUBIDS_WHOLE_RANGE`. Replaces the uid/gid ranges (both given:
+// `COCOON_E_INVALID_CONFIG` at spawn). The ranges are read at spawn: too few ids, no range
+// or no helper is `COCOON_E_INVALID_CONFIG` naming what is missing. `count` 0: none.
+int cocoon_builder_set_subordinate_ids(cocoon_builder *builder,
+                                       uint32_t count,
+                                       uint32_t flags);
 
 // The hostname (UTF-8, 1-64 bytes; needs `COCOON_NS_UTS` at spawn).
 int cocoon_builder_set_hostname(cocoon_builder *builder,

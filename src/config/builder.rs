@@ -414,6 +414,12 @@ impl ContainerBuilder {
         self.subids.as_ref()
     }
 
+    /// Subordinate ids (as [`ContainerBuilder::subordinate_ids`]).
+    pub fn set_subordinate_ids(&mut self, ids: super::subids::SubordinateIds) -> &mut Self {
+        self.subids = Some(ids);
+        self
+    }
+
     /// No subordinate ids (the default): the uid and gid maps are the ones given.
     pub fn clear_subordinate_ids(&mut self) -> &mut Self {
         self.subids = None;

@@ -66,5 +66,6 @@ void test_stats_containers(void);
 void test_log_write(void);
 void test_logs(void);
 void test_seccomp_notify(void);
+void test_subids(void);
 
 #endif

@@ -362,6 +362,7 @@ int main(int argc, char **argv) {
             test_stats_containers();
             test_log_write();
             test_seccomp_notify();
+            test_subids();
         }
     }
     printf("abi_test: %d checks passed, %d failed\n", passed, failed);

@@ -56,6 +56,7 @@ from .selinux import SELinux, selinux_policy
 from .landlock import Landlock, LandlockStatus
 from .logs import LogLine, LogReader
 from .supervisor import SeccompRequest, Supervisor
+from .subids import SubordinateIds
 from .image import ExportFormat, Image, ImageFormat, ImageInfo, ImageStore
 from .stats import CgroupStats, CpuStats, InterfaceStats, IoStats, MemoryStats, PidsStats, cpu_percent, prometheus
 from .stdio import DEVNULL, INHERIT, PIPE, StdioSpec
@@ -70,7 +71,7 @@ __all__ = [
     # the seccomp supervisor
     "Supervisor", "SeccompRequest",
     # configuration
-    "Process", "LogFile", "User", "Capabilities", "Seccomp", "Cgroup", "IoLimit", "DeviceRule", "SELinux", "selinux_policy",
+    "Process", "LogFile", "User", "SubordinateIds", "Capabilities", "Seccomp", "Cgroup", "IoLimit", "DeviceRule", "SELinux", "selinux_policy",
     "Landlock", "LandlockStatus", "Bridge", "NetworkInfo", "Bind", "Tmpfs", "Proc", "Layers", "INHERIT", "DEVNULL", "PIPE",
     # images
     "ImageStore", "Image", "ImageInfo", "ImageFormat", "ExportFormat",

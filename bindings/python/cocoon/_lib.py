@@ -339,6 +339,7 @@ _SIGNATURES = {
     "cocoon_log_reader_next": ([LogReaderP, POINTER(LogLineC)], c_int),
     "cocoon_log_reader_skipped": ([LogReaderP, POINTER(c_uint64)], c_int),
     "cocoon_log_reader_free": ([LogReaderP], None),
+    "cocoon_builder_set_subordinate_ids": ([BuilderP, c_uint32, c_uint32], c_int),
     # the seccomp supervisor
     "cocoon_builder_set_seccomp_notify": ([BuilderP, POINTER(c_int64), c_size_t], c_int),
     "cocoon_container_take_seccomp_listener": ([ContainerP, c_int_p], c_int),

@@ -24,6 +24,7 @@ from .net import Bridge, NetworkInfo, _apply_network
 from .landlock import Landlock, LandlockStatus, _apply_landlock, _landlock_status
 from .image import Image, _apply_image
 from .supervisor import Supervisor, _take as _take_supervisor
+from .subids import SubordinateIds, _apply_subids
 from .stats import CgroupStats, InterfaceStats
 from .stdio import StdioSpec, _close_streams, _take_all
 from .exec_process import ExecProcess, ExitStatus, _exec_with, _status
@@ -84,6 +85,8 @@ class Container:
         id: the container id (names its cgroup; default cocoon-<pid>-<n>).
         namespaces: the Namespace flags to create (default Namespace.DEFAULT).
         uid_map, gid_map: [(inside, outside, count)] ranges of a user namespace.
+        subordinate_ids: SubordinateIds(count=65536, whole_range=False): a user namespace
+            with the caller's ranges from /etc/subuid and /etc/subgid instead.
         join: {Namespace.NET: "/run/netns/x"} joins existing namespaces (NET, IPC, UTS).
         time_offsets_ns: (monotonic, boottime) offsets of a time namespace.
         rootfs: None (the embedded host sandbox: the host's /usr read-only and a minimal
@@ -143,6 +146,7 @@ class Container:
         namespaces: Optional[Namespace] = None,
         uid_map: Iterable[Tuple[int, int, int]] = (),
         gid_map: Iterable[Tuple[int, int, int]] = (),
+        subordinate_ids: Optional[SubordinateIds] = None,
         join: Optional[Mapping[Namespace, StrPath]] = None,
         domainname: Optional[str] = None,
         time_offsets_ns: Optional[Tuple[int, int]] = None,
@@ -191,6 +195,7 @@ class Container:
                             mounts=mounts, standard_mounts=standard_mounts,
                             masked_paths=masked_paths, readonly_paths=readonly_paths, init=init)
             _check(lib.cocoon_builder_set_direct_child(b.h, int(bool(direct_child))))
+            _apply_subids(b.h, subordinate_ids)
             _apply_landlock(b.h, landlock)
         except BaseException:
             b.close()

@@ -67,6 +67,41 @@ pub unsafe extern "C" fn cocoon_builder_clear_id_maps(builder: *mut cocoon_build
     unsafe { with_builder(builder, |b| { b.clear_id_maps(); }) }
 }
 
+/// `cocoon_builder_set_subordinate_ids` flag: ids `0..count` all come from the caller's
+/// subordinate ranges (the caller itself unmapped) instead of root inside being the caller.
+pub const COCOON_SUBIDS_WHOLE_RANGE: u32 = 1;
+
+/// A user namespace with `count` ids (65536 is podman's) from the caller's ranges in
+/// `/etc/subuid` and `/etc/subgid`, written through `newuidmap`/`newgidmap` for a caller
+/// without privileges (Debian package `uidmap`); root inside is the caller unless `flags`
+/// has `COCOON_SUBIDS_WHOLE_RANGE`. Replaces the uid/gid ranges (both given:
+/// `COCOON_E_INVALID_CONFIG` at spawn). The ranges are read at spawn: too few ids, no range
+/// or no helper is `COCOON_E_INVALID_CONFIG` naming what is missing. `count` 0: none.
+#[no_mangle]
+pub unsafe extern "C" fn cocoon_builder_set_subordinate_ids(builder: *mut cocoon_builder, count: u32, flags: u32) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe {
+        with_builder(builder, |b| {
+            if flags & !COCOON_SUBIDS_WHOLE_RANGE != 0 {
+                return Err(Fail::arg(format!("subordinate id flags {flags:#x} hold unknown bits")));
+            }
+            if count == 0 {
+                b.clear_subordinate_ids();
+                return Ok(());
+            }
+            let base = if flags & COCOON_SUBIDS_WHOLE_RANGE != 0 {
+                crate::SubordinateIds::whole_range()
+            } else {
+                crate::SubordinateIds::new()
+            };
+            let ids = base.count(count);
+            ids.validate()?;
+            b.set_subordinate_ids(ids);
+            Ok(())
+        })
+    }
+}
+
 /// The hostname (UTF-8, 1-64 bytes; needs `COCOON_NS_UTS` at spawn).
 #[no_mangle]
 pub unsafe extern "C" fn cocoon_builder_set_hostname(builder: *mut cocoon_builder, name: *const c_char) -> c_int {
