@@ -194,3 +194,39 @@ fn bad_notify_configurations_are_typed_errors_and_leave_nothing() {
     assert_no_children();
     assert_unchanged(&before, &snapshot(), "refused notify configurations");
 }
+
+#[test]
+fn a_profiles_notify_rules_go_to_the_supervisor() {
+    use cocoon::seccomp::{Action, Profile, Rule};
+    let _g = lock();
+    let script =
+        format!("mkdir -p /tmp/p; {BB} mount -t tmpfs tmpfs /tmp/p 2>&1; echo rc=$?; unshare -U true 2>&1; echo u=$?");
+    // The typed profile (default allow, mount notified) and its Docker JSON form.
+    let typed = Profile::new(Action::Allow)
+        .rule(Rule::new(Action::Notify, ["mount"]))
+        .rule(Rule::new(Action::Errno(libc::EPERM as u32), ["unshare"]));
+    let json = r#"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+        {"names": ["mount"], "action": "SCMP_ACT_NOTIFY"},
+        {"names": ["unshare"], "action": "SCMP_ACT_ERRNO"}]}"#;
+    for p in [sh(&script).seccomp_profile(typed), sh(&script).seccomp_profile_json(json)] {
+        let mut c = ContainerBuilder::new(p).spawn().unwrap_or_else(|e| panic!("spawn: {e} ({e:?})"));
+        let sup = c.take_seccomp_supervisor().expect("a profile with notify rules has a supervisor");
+        let r = next(&sup);
+        assert_eq!((r.syscall, string(&sup, &r, 1)), (libc::SYS_mount, "/tmp/p".to_string()));
+        sup.respond(r.id, Response::Errno(libc::EBUSY)).unwrap();
+        let out = collect(&mut c).ok().stdout;
+        // The supervisor's answer, and the profile's other rule still in force.
+        assert!(out.contains("Device or resource busy") && out.contains("rc=255"), "{out}");
+        assert!(out.contains("Operation not permitted") && out.contains("u=1"), "{out}");
+    }
+    // A notify rule with argument conditions is refused before anything exists.
+    let cond = Profile::new(Action::Allow).rule(Rule::new(Action::Notify, ["mount"]).arg(cocoon::seccomp::Arg::new(
+        3,
+        cocoon::seccomp::Op::Eq,
+        0,
+    )));
+    match ContainerBuilder::new(Process::new(BB).arg("true").seccomp_profile(cond)).spawn() {
+        Err(Error::Seccomp(cocoon::seccomp::ProfileError::Notify { rule: Some(0) })) => {}
+        other => panic!("{other:?}"),
+    }
+}

@@ -175,7 +175,16 @@ impl ProcessPlan {
         let fd_floor = p.fds.iter().map(|(_, t)| *t).max().unwrap_or(2).max(2) + 1;
         let argv = CStrArray::new(argv);
         let helper_tail = crate::helper::Tail::new(&candidates, argv.as_ptr());
-        let own_profile = p.own_seccomp_profile()?;
+        let mut own_profile = p.own_seccomp_profile()?;
+        // The notified syscalls: the process's own, and its profile's notify rules.
+        let from_profile = match own_profile.as_mut() {
+            Some(pr) => pr.take_notify()?,
+            None => None,
+        };
+        let notify = match (&p.seccomp_notify, from_profile) {
+            (Some(a), Some(b)) => Some(crate::supervisor::Notify::syscalls(a.syscall_numbers().chain(b.syscall_numbers()))),
+            (a, b) => a.clone().or(b),
+        };
         Ok(ProcessPlan {
             argv,
             envp: CStrArray::new(envp),
@@ -200,14 +209,14 @@ impl ProcessPlan {
             fd_floor,
             keep_fds,
             seccomp: p.seccomp.as_ref().map(|f| f.compile()).transpose()?,
-            seccomp_notify: p.seccomp_notify.as_ref().map(|n| n.compile()).transpose()?,
+            seccomp_notify: notify.as_ref().map(|n| n.compile()).transpose()?,
             // A profile of one's own replaces the default one (and an OCI spec's programs).
             seccomp_programs: match &own_profile {
                 Some(profile) => Some(std::sync::Arc::new(profile.compile()?)),
                 None => p.seccomp_programs.clone(),
             },
             default_seccomp: if p.default_seccomp && own_profile.is_none() {
-                let notified: Vec<i64> = p.seccomp_notify.iter().flat_map(|n| n.syscall_numbers()).collect();
+                let notified: Vec<i64> = notify.iter().flat_map(|n| n.syscall_numbers()).collect();
                 Some(super::default_seccomp::programs(p.capabilities.bounding, &notified)?)
             } else {
                 None

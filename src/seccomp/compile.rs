@@ -117,6 +117,10 @@ pub(crate) fn compile(p: &Profile) -> Result<Programs, ProfileError> {
         return Err(ProfileError::Architecture(std::env::consts::ARCH));
     }
     p.validate()?;
+    // Notify rules are the supervisor's (`Profile::take_notify`), not a program's.
+    if let Some(i) = p.rules.iter().position(|r| r.action == Action::Notify) {
+        return Err(ProfileError::Notify { rule: Some(i) });
+    }
     let default = p.default;
     let mut rules = Vec::with_capacity(p.rules.len());
     for (i, r) in p.rules.iter().enumerate() {

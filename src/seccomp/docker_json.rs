@@ -139,7 +139,8 @@ impl Profile {
     /// profiles name every architecture's), as libseccomp skips them; `archMap` and
     /// `architectures` are not needed (the engine filters x86_64 and refuses x32 and
     /// i386). Malformed JSON, unknown actions, operators or capabilities are
-    /// [`ProfileError::Json`]; an `SCMP_ACT_NOTIFY` rule is [`ProfileError::Notify`].
+    /// [`ProfileError::Json`]. `SCMP_ACT_NOTIFY` rules go to the process's supervisor
+    /// ([`Profile::take_notify`], done when the container is planned).
     pub fn from_docker_json(json: &[u8], caps: CapSet) -> Result<Profile, ProfileError> {
         let v: Value = serde_json::from_slice(json).map_err(|e| bad(e.to_string()))?;
         let default_errno = u32_field(&v, "defaultErrnoRet", "defaultErrnoRet")?.unwrap_or(libc::EPERM as u32);
@@ -239,7 +240,14 @@ mod tests {
         assert!(matches!(e(bad_arg), ProfileError::ArgIndex { rule: 0, index: 7 }));
         let notify =
             r#"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_NOTIFY"}]}"#;
-        assert!(matches!(e(notify), ProfileError::Notify { rule: Some(0) }));
+        let mut p = Profile::from_docker_json(notify.as_bytes(), CapSet::EMPTY).unwrap_or_else(|e| panic!("{e}"));
+        let n = p.take_notify().unwrap_or_else(|e| panic!("{e}")).map(|n| n.syscall_numbers().collect::<Vec<_>>());
+        assert_eq!(n, Some(vec![libc::SYS_read]));
+        assert_eq!(p.rules()[0].action, Action::Allow, "left to the notify filter");
+        let notify_args = r#"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_NOTIFY",
+            "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_EQ"}]}]}"#;
+        let mut p = Profile::from_docker_json(notify_args.as_bytes(), CapSet::EMPTY).unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(p.take_notify(), Err(ProfileError::Notify { rule: Some(0) })));
         let cap = r#"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW",
             "includes": {"caps": ["CAP_NOPE"]}}]}"#;
         assert!(matches!(e(cap), ProfileError::Json(m) if m.contains("CAP_NOPE")));

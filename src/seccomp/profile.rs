@@ -186,6 +186,28 @@ impl Profile {
         &self.rules
     }
 
+    /// Takes the profile's [`Action::Notify`] rules out as a [`crate::supervisor::Notify`]:
+    /// their syscalls become allowed here, so that the notify filter installed after the
+    /// profile decides them (the kernel would prefer an ERRNO over USER_NOTIF). A notify
+    /// rule with argument conditions is refused ([`ProfileError::Notify`]): the notify
+    /// filter hands over every call of its syscalls.
+    pub fn take_notify(&mut self) -> Result<Option<crate::supervisor::Notify>, ProfileError> {
+        let mut nrs = Vec::new();
+        for (i, r) in self.rules.iter_mut().enumerate() {
+            if r.action != Action::Notify {
+                continue;
+            }
+            if !r.args.is_empty() {
+                return Err(ProfileError::Notify { rule: Some(i) });
+            }
+            for s in &r.syscalls {
+                nrs.push(resolve(s, i)?);
+            }
+            r.action = Action::Allow;
+        }
+        Ok((!nrs.is_empty()).then(|| crate::supervisor::Notify::syscalls(nrs)))
+    }
+
     /// Checks actions, syscalls and conditions without compiling.
     pub fn validate(&self) -> Result<(), ProfileError> {
         check_action(self.default, None)?;
@@ -212,7 +234,8 @@ fn check_action(a: Action, rule: Option<usize>) -> Result<(), ProfileError> {
     match a {
         Action::Errno(e) if !(1..=4095).contains(&e) => Err(ProfileError::Errno { rule, errno: e }),
         Action::Trace(d) if d > 0xffff => Err(ProfileError::Errno { rule, errno: d }),
-        Action::Notify => Err(ProfileError::Notify { rule }),
+        // A rule may notify (taken out by `take_notify`); the default action may not.
+        Action::Notify if rule.is_none() => Err(ProfileError::Notify { rule }),
         _ => Ok(()),
     }
 }
@@ -264,7 +287,8 @@ pub enum ProfileError {
         /// The value.
         errno: u32,
     },
-    /// [`Action::Notify`] (a seccomp supervisor) is not supported yet.
+    /// [`Action::Notify`] as the default action, or on a rule with argument conditions, or
+    /// in a profile compiled without taking its notify rules out ([`Profile::take_notify`]).
     #[error("seccomp profile {}: SCMP_ACT_NOTIFY (a seccomp supervisor) is not supported yet", rule_name(*rule))]
     Notify {
         /// The rule's index; `None`: the default action.
