@@ -26,7 +26,10 @@ struct Runtime {
 impl Runtime {
     fn both() -> [Runtime; 2] {
         assert!(Path::new(RUNC).exists(), "runc is the control: apt-get install -y runc");
-        [Runtime { bin: COCOON, root: TempDir::new("oci-root-cocoon") }, Runtime { bin: RUNC, root: TempDir::new("oci-root-runc") }]
+        [
+            Runtime { bin: COCOON, root: TempDir::new("oci-root-cocoon") },
+            Runtime { bin: RUNC, root: TempDir::new("oci-root-runc") },
+        ]
     }
 
     fn name(&self) -> &'static str {
@@ -55,7 +58,15 @@ impl Runtime {
     fn cmd_detached(&self, args: &[&str], logs: &Path) -> std::process::ExitStatus {
         let out = std::fs::File::create(logs.join(format!("{}.out", self.name()))).unwrap();
         let err = std::fs::File::create(logs.join(format!("{}.err", self.name()))).unwrap();
-        Command::new(self.bin).arg("--root").arg(self.root.path()).args(args).stdin(Stdio::null()).stdout(out).stderr(err).status().unwrap()
+        Command::new(self.bin)
+            .arg("--root")
+            .arg(self.root.path())
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .status()
+            .unwrap()
     }
 
     fn ok(&self, args: &[&str]) -> String {
@@ -66,7 +77,13 @@ impl Runtime {
 
     fn fails(&self, args: &[&str]) -> String {
         let o = self.cmd(args);
-        assert_eq!(o.status.code(), Some(1), "{} {args:?} should fail with 1: {}", self.name(), String::from_utf8_lossy(&o.stderr));
+        assert_eq!(
+            o.status.code(),
+            Some(1),
+            "{} {args:?} should fail with 1: {}",
+            self.name(),
+            String::from_utf8_lossy(&o.stderr)
+        );
         String::from_utf8_lossy(&o.stderr).into_owned()
     }
 
@@ -135,7 +152,8 @@ fn test_cgroups() -> Vec<PathBuf> {
         if !p.is_dir() {
             continue;
         }
-        let children: Vec<_> = std::fs::read_dir(&p).unwrap().flatten().filter(|e| e.path().is_dir()).map(|e| e.path()).collect();
+        let children: Vec<_> =
+            std::fs::read_dir(&p).unwrap().flatten().filter(|e| e.path().is_dir()).map(|e| e.path()).collect();
         if !children.is_empty() {
             v.extend(children);
             continue;
@@ -195,7 +213,10 @@ fn created_running_stopped_deleted() {
         let fifo = b.rootfs("fifo");
         nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
         let pidfile = b.dir.join("pid");
-        let st = rt.cmd_detached(&["create", "--bundle", b.path(), "--pid-file", pidfile.to_str().unwrap(), "life"], b.dir.path());
+        let st = rt.cmd_detached(
+            &["create", "--bundle", b.path(), "--pid-file", pidfile.to_str().unwrap(), "life"],
+            b.dir.path(),
+        );
         assert!(st.success(), "{} create: {st}", rt.name());
         let s = rt.state("life");
         assert_eq!(s["status"], "created", "{}", rt.name());
@@ -206,7 +227,11 @@ fn created_running_stopped_deleted() {
         assert_eq!(s["annotations"]["org.example.test"], "life", "{}", rt.name());
         assert!(s["ociVersion"].as_str().is_some_and(|v| v.starts_with("1.")), "{}", rt.name());
         let created = s["created"].as_str().unwrap();
-        assert!(created.len() >= 20 && created.as_bytes()[10] == b'T' && created.ends_with('Z'), "{}: created {created}", rt.name());
+        assert!(
+            created.len() >= 20 && created.as_bytes()[10] == b'T' && created.ends_with('Z'),
+            "{}: created {created}",
+            rt.name()
+        );
         std::thread::sleep(Duration::from_millis(100));
         assert!(!b.rootfs("marker").exists(), "{}: the program ran before start", rt.name());
         rt.ok(&["start", "life"]);
@@ -252,7 +277,11 @@ fn force_delete_kills_a_running_container() {
     let _g = (SweepCgroups, lock());
     for rt in Runtime::both() {
         let b = Bundle::new("force", &["sleep", "1000"]);
-        assert!(rt.cmd_detached(&["run", "--detach", "--bundle", b.path(), "force"], b.dir.path()).success(), "{} run -d", rt.name());
+        assert!(
+            rt.cmd_detached(&["run", "--detach", "--bundle", b.path(), "force"], b.dir.path()).success(),
+            "{} run -d",
+            rt.name()
+        );
         assert_eq!(rt.status("force"), "running", "{}", rt.name());
         let pid = rt.state("force")["pid"].as_i64().unwrap() as i32;
         rt.ok(&["pause", "force"]);
@@ -280,13 +309,32 @@ fn force_delete_kills_a_running_container() {
 fn update_changes_the_limits_of_a_running_container() {
     let _g = (SweepCgroups, lock());
     let file = |rt: &Runtime, controller: &str, f: &str| -> String {
-        let p = Path::new("/sys/fs/cgroup").join(controller).join(format!("cocoon-oci-test-{}", std::process::id())).join("upd").join(f);
+        let p = Path::new("/sys/fs/cgroup")
+            .join(controller)
+            .join(format!("cocoon-oci-test-{}", std::process::id()))
+            .join("upd")
+            .join(f);
         std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {}: {e}", rt.name(), p.display())).trim().to_string()
     };
     for rt in Runtime::both() {
         let b = Bundle::new("upd", &["sleep", "1000"]);
-        assert!(rt.cmd_detached(&["run", "--detach", "--bundle", b.path(), "upd"], b.dir.path()).success(), "{} run -d", rt.name());
-        rt.ok(&["update", "--pids-limit", "7", "--memory", "64m", "--cpu-quota", "20000", "--cpu-period", "100000", "upd"]);
+        assert!(
+            rt.cmd_detached(&["run", "--detach", "--bundle", b.path(), "upd"], b.dir.path()).success(),
+            "{} run -d",
+            rt.name()
+        );
+        rt.ok(&[
+            "update",
+            "--pids-limit",
+            "7",
+            "--memory",
+            "64m",
+            "--cpu-quota",
+            "20000",
+            "--cpu-period",
+            "100000",
+            "upd",
+        ]);
         assert_eq!(file(&rt, "pids", "pids.max"), "7", "{}", rt.name());
         assert_eq!(file(&rt, "memory", "memory.limit_in_bytes"), (64u64 << 20).to_string(), "{}", rt.name());
         assert_eq!(file(&rt, "cpu", "cpu.cfs_quota_us"), "20000", "{}", rt.name());
@@ -319,9 +367,14 @@ fn exec_runs_a_process_in_the_container_as_runc_does() {
         c["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64"],
             "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13}]});
         b.write(&c);
-        assert!(rt.cmd_detached(&["run", "--detach", "--bundle", b.path(), "exec"], b.dir.path()).success(), "{} run -d", rt.name());
+        assert!(
+            rt.cmd_detached(&["run", "--detach", "--bundle", b.path(), "exec"], b.dir.path()).success(),
+            "{} run -d",
+            rt.name()
+        );
         let script = "echo host=$(hostname) user=$(id -u):$(id -g) cwd=$(pwd) FOO=$FOO; mkdir /made 2>&1; grep -c . /proc/net/dev; exit 6";
-        let o = rt.cmd(&["exec", "--env", "FOO=bar", "--cwd", "/tmp", "--user", "1000:1000", "exec", "sh", "-c", script]);
+        let o =
+            rt.cmd(&["exec", "--env", "FOO=bar", "--cwd", "/tmp", "--user", "1000:1000", "exec", "sh", "-c", script]);
         assert_eq!(o.status.code(), Some(6), "{}: {}", rt.name(), String::from_utf8_lossy(&o.stderr));
         let out = String::from_utf8_lossy(&o.stdout).into_owned();
         assert!(!b.rootfs("made").exists(), "{}: mkdir allowed", rt.name());
@@ -339,7 +392,10 @@ fn exec_runs_a_process_in_the_container_as_runc_does() {
         let f = std::fs::File::open(b.dir.join("fd3")).unwrap();
         let raw = std::os::fd::AsRawFd::as_raw_fd(&f);
         let mut cmd = Command::new(rt.bin);
-        cmd.arg("--root").arg(rt.root.path()).args(["exec", "--preserve-fds", "1", "exec", "sh", "-c", "cat <&3"]).stdin(Stdio::null());
+        cmd.arg("--root")
+            .arg(rt.root.path())
+            .args(["exec", "--preserve-fds", "1", "exec", "sh", "-c", "cat <&3"])
+            .stdin(Stdio::null());
         // SAFETY: dup2 and fcntl only (async-signal-safe) between fork and exec; the
         // fcntl clears close-on-exec also when the file already was fd 3.
         unsafe {
@@ -351,12 +407,26 @@ fn exec_runs_a_process_in_the_container_as_runc_does() {
             })
         };
         let o = cmd.output().unwrap();
-        assert_eq!(String::from_utf8_lossy(&o.stdout), "via-fd-3", "{}: {}", rt.name(), String::from_utf8_lossy(&o.stderr));
+        assert_eq!(
+            String::from_utf8_lossy(&o.stdout),
+            "via-fd-3",
+            "{}: {}",
+            rt.name(),
+            String::from_utf8_lossy(&o.stderr)
+        );
         drop(f);
         // Detached with a pid file: the process runs in the container's pid namespace.
         let pidfile = b.dir.join("exec.pid");
         // (stdio to files: the process keeps it open after exec returns)
-        assert!(rt.cmd_detached(&["exec", "--detach", "--pid-file", pidfile.to_str().unwrap(), "exec", "sleep", "1000"], b.dir.path()).success(), "{}", rt.name());
+        assert!(
+            rt.cmd_detached(
+                &["exec", "--detach", "--pid-file", pidfile.to_str().unwrap(), "exec", "sleep", "1000"],
+                b.dir.path()
+            )
+            .success(),
+            "{}",
+            rt.name()
+        );
         let epid: i32 = std::fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
         let cpid = rt.state("exec")["pid"].as_i64().unwrap();
         let ns = |pid: i64| std::fs::read_link(format!("/proc/{pid}/ns/pid")).unwrap();
@@ -381,7 +451,11 @@ fn exec_runs_a_process_in_the_container_as_runc_does() {
         seen.push(out);
     }
     assert_eq!(seen[0], seen[1], "cocoon and runc differ");
-    assert!(seen[0].starts_with("host=exec-box user=1000:1000 cwd=/tmp FOO=bar\n") && seen[0].contains("Permission denied"), "{}", seen[0]);
+    assert!(
+        seen[0].starts_with("host=exec-box user=1000:1000 cwd=/tmp FOO=bar\n") && seen[0].contains("Permission denied"),
+        "{}",
+        seen[0]
+    );
 }
 
 /// A hook writing its stdin (the state) to `<out>/<name>.json`, then running `extra`.
@@ -402,7 +476,14 @@ fn hooks_run_with_the_state_as_runc_runs_them() {
         let out = b.dir.join("out");
         std::fs::create_dir(&out).unwrap();
         let mut c = b.config();
-        let mut cr = hook(&out, "createRuntime", &format!("tr '\\0' ' ' < /proc/$$/cmdline > {0}/cmdline; echo \"X=$X PATH=${{PATH-unset}}\" > {0}/env", out.display()));
+        let mut cr = hook(
+            &out,
+            "createRuntime",
+            &format!(
+                "tr '\\0' ' ' < /proc/$$/cmdline > {0}/cmdline; echo \"X=$X PATH=${{PATH-unset}}\" > {0}/env",
+                out.display()
+            ),
+        );
         cr["env"] = json!(["X=1"]);
         c["hooks"] = json!({
             "prestart": [hook(&out, "prestart", "")],
@@ -412,7 +493,11 @@ fn hooks_run_with_the_state_as_runc_runs_them() {
         });
         c["annotations"] = json!({"org.example.hooks": "yes"});
         b.write(&c);
-        assert!(rt.cmd_detached(&["create", "--bundle", b.path(), "hooks"], b.dir.path()).success(), "{} create", rt.name());
+        assert!(
+            rt.cmd_detached(&["create", "--bundle", b.path(), "hooks"], b.dir.path()).success(),
+            "{} create",
+            rt.name()
+        );
         let pid = rt.state("hooks")["pid"].as_i64().unwrap();
         // The spec runs poststart after the program started; runc 1.1 (Debian 12) runs it at
         // create (fixed in runc 1.2), so this holds for cocoon only.
@@ -431,11 +516,20 @@ fn hooks_run_with_the_state_as_runc_runs_them() {
             assert_eq!(v["id"], "hooks", "{} {name}: {v}", rt.name());
             assert_eq!(v["bundle"], b.path(), "{} {name}: {v}", rt.name());
             assert_eq!(v["annotations"]["org.example.hooks"], "yes", "{} {name}: {v}", rt.name());
-            assert_eq!(v["pid"].as_i64(), if name == "poststop" { None } else { Some(pid) }, "{} {name}: {v}", rt.name());
+            assert_eq!(
+                v["pid"].as_i64(),
+                if name == "poststop" { None } else { Some(pid) },
+                "{} {name}: {v}",
+                rt.name()
+            );
             // The spec says poststart runs once the program started: cocoon says
             // "running", runc "created" (its status before start returns).
             if name == "poststart" {
-                assert!(["running", "created"].contains(&v["status"].as_str().unwrap_or("")), "{} {name}: {v}", rt.name());
+                assert!(
+                    ["running", "created"].contains(&v["status"].as_str().unwrap_or("")),
+                    "{} {name}: {v}",
+                    rt.name()
+                );
                 v["status"] = json!("started");
             }
             v.as_object_mut().unwrap().remove("pid");
@@ -477,7 +571,8 @@ fn failing_hooks_fail_the_command_and_leave_nothing() {
         assert_clean(&rt, "hookfail");
         // poststart fails: run fails and the container is destroyed; poststop runs.
         let _ = std::fs::remove_file(out.join("poststop.json"));
-        c["hooks"] = json!({"poststart": [hook(&out, "poststart", "exit 4")], "poststop": [hook(&out, "poststop", "")]});
+        c["hooks"] =
+            json!({"poststart": [hook(&out, "poststart", "exit 4")], "poststop": [hook(&out, "poststop", "")]});
         b.write(&c);
         rt.fails(&["run", "--bundle", b.path(), "hookfail"]);
         assert!(out.join("poststop.json").exists(), "{}: poststop after a failed poststart", rt.name());
@@ -504,7 +599,10 @@ fn failing_hooks_fail_the_command_and_leave_nothing() {
 }
 
 fn status_of(pid: i32) -> char {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).ok().and_then(|s| s.rsplit(')').next().and_then(|r| r.trim().chars().next())).unwrap_or('?')
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| s.rsplit(')').next().and_then(|r| r.trim().chars().next()))
+        .unwrap_or('?')
 }
 
 #[test]
@@ -613,11 +711,19 @@ fn a_subreaper_adopts_and_reaps_the_container() {
         // SAFETY: prctl with integer arguments.
         assert_eq!(unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) }, 0);
         let pidfile = b.dir.join("pid");
-        let st = rt.cmd_detached(&["create", "--bundle", b.path(), "--pid-file", pidfile.to_str().unwrap(), "reap"], b.dir.path());
+        let st = rt.cmd_detached(
+            &["create", "--bundle", b.path(), "--pid-file", pidfile.to_str().unwrap(), "reap"],
+            b.dir.path(),
+        );
         assert!(st.success(), "{}", rt.name());
         let pid: i32 = std::fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
         let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-        assert_eq!(status_field(&status, "PPid"), std::process::id().to_string(), "{}: the container's parent", rt.name());
+        assert_eq!(
+            status_field(&status, "PPid"),
+            std::process::id().to_string(),
+            "{}: the container's parent",
+            rt.name()
+        );
         rt.ok(&["start", "reap"]);
         let mut ws = 0;
         // SAFETY: waitpid on our (adopted) child with a valid status pointer.
@@ -639,7 +745,10 @@ fn seccomp_profiles_from_the_spec() {
     let mut outputs = Vec::new();
     for rt in Runtime::both() {
         for nnp in [true, false] {
-            let b = Bundle::new("seccomp", &["sh", "-c", "mkdir /x 2>&1; kill -USR1 1 2>&1; kill -0 1 && echo zero-ok; exit 0"]);
+            let b = Bundle::new(
+                "seccomp",
+                &["sh", "-c", "mkdir /x 2>&1; kill -USR1 1 2>&1; kill -0 1 && echo zero-ok; exit 0"],
+            );
             let mut c = b.config();
             c["process"]["noNewPrivileges"] = json!(nnp);
             c["linux"]["seccomp"] = json!({
@@ -663,7 +772,8 @@ fn seccomp_profiles_from_the_spec() {
     }
     assert_eq!(outputs[0], outputs[2], "cocoon and runc differ (nnp)");
     assert_eq!(outputs[1], outputs[3], "cocoon and runc differ (no nnp)");
-    // What cocoon cannot honour is named, and nothing is left.
+    // A notify profile whose listenerPath nobody listens on: create fails naming the
+    // field, and nothing is left.
     let rt = Runtime { bin: COCOON, root: TempDir::new("oci-root-notify") };
     let b = Bundle::new("notify", &["true"]);
     let mut c = b.config();
@@ -697,7 +807,10 @@ fn stats_of_a_running_container_from_another_process() {
     let table = rt.ok(&["stats", "--no-stream", "--interval", "100ms"]);
     let lines: Vec<&str> = table.lines().collect();
     assert_eq!(lines.len(), 2, "{table}");
-    assert!(lines[0].starts_with("ID") && lines[0].contains("CPU %") && lines[0].contains("MEM USAGE / LIMIT"), "{table}");
+    assert!(
+        lines[0].starts_with("ID") && lines[0].contains("CPU %") && lines[0].contains("MEM USAGE / LIMIT"),
+        "{table}"
+    );
     assert!(lines[1].starts_with("stats ") && lines[1].contains("/ 67.109MB"), "{table}");
     assert!(!table.contains('\x1b'), "no terminal escapes when stdout is not a terminal");
     let prom = rt.ok(&["stats", "--format", "prometheus", "stats"]);
@@ -706,4 +819,72 @@ fn stats_of_a_running_container_from_another_process() {
     assert!(rt.fails(&["stats", "--no-stream", "nosuch"]).contains("nosuch"));
     rt.ok(&["delete", "--force", "stats"]);
     assert_clean(&rt, "stats");
+}
+
+/// Receives one seccomp listener as the runtime spec sends it to `listenerPath`: the
+/// container process state (JSON) with the fd attached.
+fn receive_listener(l: &std::os::unix::net::UnixListener) -> (Value, std::os::fd::OwnedFd) {
+    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
+    use std::os::fd::{AsRawFd, FromRawFd};
+    let (conn, _) = l.accept().unwrap();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut space = nix::cmsg_space!([std::os::fd::RawFd; 4]);
+    let mut iov = [std::io::IoSliceMut::new(&mut buf)];
+    let msg = recvmsg::<()>(conn.as_raw_fd(), &mut iov, Some(&mut space), MsgFlags::MSG_CMSG_CLOEXEC).unwrap();
+    let mut fd = None;
+    for c in msg.cmsgs().unwrap() {
+        if let ControlMessageOwned::ScmRights(fds) = c {
+            // SAFETY: the fd was just received and is owned by nobody else.
+            fd = fds.first().map(|f| unsafe { std::os::fd::OwnedFd::from_raw_fd(*f) });
+        }
+    }
+    let n = msg.bytes;
+    (serde_json::from_slice(&buf[..n]).unwrap(), fd.expect("an fd with the state"))
+}
+
+/// `SCMP_ACT_NOTIFY` with `listenerPath`: the runtime sends the listener with the container
+/// process state; a supervisor (cocoon's library API over the received fd) answers the
+/// container's mount with EBUSY. runc is the control: the same state fields, the same
+/// output.
+#[test]
+fn seccomp_notify_sends_the_listener_to_the_listener_path() {
+    use cocoon::supervisor::{Received, Response, Supervisor};
+    let _g = (SweepCgroups, lock());
+    let mut outputs = Vec::new();
+    for rt in Runtime::both() {
+        let b = Bundle::new("notify", &["sh", "-c", "mkdir -p /tmp/p; mount -t tmpfs tmpfs /tmp/p 2>&1; echo rc=$?"]);
+        let sock = b.dir.join("supervisor.sock");
+        let l = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+        let mut c = b.config();
+        c["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64"],
+            "listenerPath": sock, "listenerMetadata": "judge-7",
+            "syscalls": [{"names": ["mount"], "action": "SCMP_ACT_NOTIFY"}]});
+        b.write(&c);
+        let served = std::thread::spawn(move || {
+            let (state, fd) = receive_listener(&l);
+            let sup = Supervisor::from_fd(fd);
+            let Ok(Received::Request(r)) = sup.recv(Some(Duration::from_secs(20))) else { panic!("no request") };
+            let target = String::from_utf8(sup.read_c_string(&r, r.args[1], 256).unwrap()).unwrap();
+            sup.respond(r.id, Response::Errno(libc::EBUSY)).unwrap();
+            (state, r.syscall, target)
+        });
+        let o = rt.cmd(&["run", "--bundle", b.path(), "notify"]);
+        let (state, nr, target) = served.join().unwrap();
+        assert!(o.status.success(), "{}: {}", rt.name(), String::from_utf8_lossy(&o.stderr));
+        assert_eq!((nr, target.as_str()), (libc::SYS_mount, "/tmp/p"), "{}", rt.name());
+        assert_eq!(state["fds"], json!(["seccompFd"]), "{}: {state}", rt.name());
+        assert_eq!(state["metadata"], json!("judge-7"), "{}: {state}", rt.name());
+        assert!(
+            state["pid"].as_i64().unwrap_or(0) > 0 && state["pid"] == state["state"]["pid"],
+            "{}: {state}",
+            rt.name()
+        );
+        assert_eq!(state["state"]["id"], json!("notify"), "{}: {state}", rt.name());
+        assert_eq!(state["ociVersion"], state["state"]["ociVersion"], "{}: {state}", rt.name());
+        let out = String::from_utf8_lossy(&o.stdout).into_owned();
+        assert!(out.contains("Device or resource busy") && out.contains("rc=255"), "{}: {out}", rt.name());
+        outputs.push(out);
+        assert_clean(&rt, "notify");
+    }
+    assert_eq!(outputs[0], outputs[1], "cocoon and runc differ");
 }

@@ -312,7 +312,6 @@ fn process_errors() {
 #[test]
 fn unsupported_fields() {
     for (path, value, field) in [
-        ("linux.seccomp", json!({"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": "/run/s.sock"}), "linux.seccomp.listenerPath"),
         ("linux.intelRdt", json!({"closID": "x"}), "linux.intelRdt"),
         ("linux.rootfsPropagation", json!("rshared"), "linux.rootfsPropagation"),
         ("linux.resources", json!({"network": {"classID": 1}}), "linux.resources.network"),
@@ -328,6 +327,16 @@ fn unsupported_fields() {
         set(&mut v, path, value);
         unsupported(err(&v), field);
     }
+    // Notify rules without a listenerPath are invalid; with one the process gets them.
+    let mut v = base();
+    set(&mut v, "linux.seccomp", json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mount"], "action": "SCMP_ACT_NOTIFY"}]}));
+    invalid(err(&v), "linux.seccomp.listenerPath");
+    let mut v = base();
+    set(&mut v, "linux.seccomp", json!({"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": "/run/s.sock", "listenerMetadata": "m",
+        "syscalls": [{"names": ["mount"], "action": "SCMP_ACT_NOTIFY"}]}));
+    let c = ok(&v);
+    assert_eq!(c.seccomp_listener, Some(("/run/s.sock".into(), "m".to_string())));
+    assert!(c.builder.get_process().get_seccomp_notify().is_some());
     // A rootfsPropagation cocoon gives anyway is fine.
     let mut v = base();
     set(&mut v, "linux.rootfsPropagation", json!("rprivate"));

@@ -80,6 +80,11 @@ fn create_held(g: &Global, a: &CreateArgs) -> Result<(Container, Record), Failur
             hooks: conv.hooks.as_ref().and_then(|h| serde_json::to_value(h).ok()).unwrap_or(serde_json::Value::Null),
         };
         rec.save(&g.root)?;
+        let mut c = c;
+        if let Some((path, meta)) = &conv.seccomp_listener {
+            let sup = c.take_seccomp_supervisor().ok_or_else(|| Failure::msg("the container's seccomp listener is missing"))?;
+            crate::listener::send(path, meta, rec.to_json(&g.root), rec.pid, sup.into_fd())?;
+        }
         if let Err(e) = hooks::run(&rec, Phase::Created) {
             // The container goes (dropping `c` kills it and removes its cgroup), then
             // poststop runs, as the spec's lifecycle continues at delete.

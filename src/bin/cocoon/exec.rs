@@ -49,6 +49,12 @@ pub fn exec(g: &Global, a: &ExecArgs) -> Result<u8, Failure> {
     }
     target.direct_child(true);
     let mut p = target.exec(&process).map_err(|e| Failure::Cocoon(e.to_string()))?;
+    // The container's profile notifies: this process's listener goes where the container's did.
+    let seccomp = bundle.spec.linux().as_ref().and_then(|l| l.seccomp().as_ref());
+    if let (Some(sup), Some(path)) = (p.take_seccomp_supervisor(), seccomp.and_then(|s| s.listener_path().as_ref())) {
+        let meta = seccomp.and_then(|s| s.listener_metadata().clone()).unwrap_or_default();
+        crate::listener::send(path, &meta, rec.to_json(&g.root), p.pid(), sup.into_fd())?;
+    }
     if let Some(f) = &a.pid_file {
         state::write_atomic(f, p.pid().to_string().as_bytes())?;
     }

@@ -8,6 +8,7 @@ mod args;
 mod create;
 mod exec;
 mod hooks;
+mod listener;
 mod manage;
 mod spec;
 mod state;

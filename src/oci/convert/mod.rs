@@ -30,6 +30,9 @@ pub struct Converted {
     pub terminal: bool,
     /// `linux.cgroupsPath`, for the runtime to place the container's cgroup.
     pub cgroups_path: Option<PathBuf>,
+    /// `linux.seccomp.listenerPath` and `listenerMetadata` when the profile has notify
+    /// rules: the runtime sends the container's seccomp listener there.
+    pub seccomp_listener: Option<(PathBuf, String)>,
 }
 
 /// A process to run in an existing container (`runc exec --process process.json`): the
@@ -40,7 +43,11 @@ pub fn exec_process_from_spec(process: &oci_spec::runtime::Process, spec: &Spec)
     let mut warnings = Vec::new();
     let (mut p, terminal) = process::convert(process, &mut warnings)?;
     if let Some(s) = spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
-        p.set_seccomp_programs(seccomp::convert(s, &mut warnings)?);
+        let (programs, notify) = seccomp::convert(s, &mut warnings)?;
+        p.set_seccomp_programs(programs);
+        if let Some(n) = notify {
+            p.set_seccomp_notify(n);
+        }
     }
     Ok((p, terminal, warnings))
 }
@@ -83,9 +90,14 @@ pub fn builder_from_spec(spec: &Spec, bundle_dir: &Path, id: &str) -> Result<Con
     namespaces::convert(&mut b, spec, linux, mounts, &mut warnings)?;
     mounts::convert(&mut b, mounts, bundle_dir, &mut warnings)?;
     let device_rules = linux::convert(&mut b, linux)?;
+    let mut seccomp_listener = None;
     if let Some(s) = linux.seccomp() {
-        let programs = seccomp::convert(s, &mut warnings)?;
+        let (programs, notify) = seccomp::convert(s, &mut warnings)?;
         b.process_mut().set_seccomp_programs(programs);
+        if let Some(n) = notify {
+            b.process_mut().set_seccomp_notify(n);
+            seccomp_listener = s.listener_path().clone().map(|p| (p, s.listener_metadata().clone().unwrap_or_default()));
+        }
     }
     let mut cgroup = resources::convert(linux.resources().as_ref(), &mut warnings)?;
     for rule in device_rules {
@@ -100,6 +112,7 @@ pub fn builder_from_spec(spec: &Spec, bundle_dir: &Path, id: &str) -> Result<Con
         warnings,
         terminal,
         cgroups_path: linux.cgroups_path().clone(),
+        seccomp_listener,
     })
 }
 

@@ -11,6 +11,7 @@ use oci_spec::runtime::{
 };
 
 use crate::oci::OciError;
+use crate::supervisor::Notify;
 use crate::seccomp::{syscalls, Action, Arg, Op, Profile, ProfileError, Programs, Rule, Syscall};
 #[cfg(test)]
 use crate::seccomp::{AUDIT_ARCH_X86_64, X32_SYSCALL_BIT};
@@ -32,9 +33,8 @@ fn action(a: LinuxSeccompAction, errno: Option<u32>, field: &str) -> Result<Acti
         LinuxSeccompAction::ScmpActTrap => Action::Trap,
         LinuxSeccompAction::ScmpActTrace => Action::Trace(errno),
         LinuxSeccompAction::ScmpActLog => Action::Log,
-        LinuxSeccompAction::ScmpActNotify => {
-            return Err(OciError::unsupported(field, "SCMP_ACT_NOTIFY (a seccomp supervisor) is not supported yet"))
-        }
+        // The notify filter's (`Profile::take_notify`); the listener goes to listenerPath.
+        LinuxSeccompAction::ScmpActNotify => Action::Notify,
     })
 }
 
@@ -96,12 +96,6 @@ fn engine(e: ProfileError) -> OciError {
 
 /// The spec's profile as a [`Profile`].
 pub(super) fn profile(s: &LinuxSeccomp, warnings: &mut Vec<String>) -> Result<Profile, OciError> {
-    if s.listener_path().is_some() {
-        return Err(OciError::unsupported(
-            format!("{FIELD}.listenerPath"),
-            "a seccomp supervisor is not supported yet",
-        ));
-    }
     let archs = s.architectures().as_deref().unwrap_or_default();
     if !archs.is_empty() && !archs.iter().any(|a| matches!(a, Arch::ScmpArchX86_64 | Arch::ScmpArchNative)) {
         return Err(OciError::unsupported(
@@ -135,12 +129,25 @@ pub(super) fn profile(s: &LinuxSeccomp, warnings: &mut Vec<String>) -> Result<Pr
     Ok(p)
 }
 
-/// The profile as programs to install in order, plus its filter flags.
-pub(super) fn convert(s: &LinuxSeccomp, warnings: &mut Vec<String>) -> Result<Programs, OciError> {
+/// The profile as programs to install in order (plus its filter flags), and the syscalls
+/// its `SCMP_ACT_NOTIFY` rules hand to a supervisor: the runtime sends the listener to
+/// `listenerPath`, which such rules need.
+pub(super) fn convert(s: &LinuxSeccomp, warnings: &mut Vec<String>) -> Result<(Programs, Option<Notify>), OciError> {
     if !cfg!(target_arch = "x86_64") {
         return Err(OciError::unsupported(FIELD, "seccomp profiles are mapped on x86_64 only"));
     }
-    profile(s, warnings)?.compile().map_err(engine)
+    let mut p = profile(s, warnings)?;
+    let notify = p.take_notify().map_err(engine)?;
+    if let Some(n) = &notify {
+        if s.listener_path().is_none() {
+            return Err(OciError::invalid(
+                format!("{FIELD}.listenerPath"),
+                "SCMP_ACT_NOTIFY rules need a listenerPath to send the seccomp listener to",
+            ));
+        }
+        n.validate().map_err(|e| OciError::invalid(FIELD, e.to_string()))?;
+    }
+    Ok((p.compile().map_err(engine)?, notify))
 }
 
 #[cfg(test)]

@@ -84,7 +84,7 @@ fn nr(name: &str) -> i64 {
 #[test]
 fn a_deny_list_blocks_x32_and_i386_numbers_too() {
     let mut w = Vec::new();
-    let p = convert(&profile(A::ScmpActAllow, vec![sys(&["mkdir", "mkdirat"], A::ScmpActErrno, Some(13))]), &mut w).unwrap();
+    let p = convert(&profile(A::ScmpActAllow, vec![sys(&["mkdir", "mkdirat"], A::ScmpActErrno, Some(13))]), &mut w).unwrap().0;
     let none = [0; 6];
     assert_eq!(verdict(&p, nr("mkdir"), X86_64, none), ERRNO | 13);
     assert_eq!(verdict(&p, nr("mkdirat"), X86_64, none), ERRNO | 13);
@@ -121,7 +121,7 @@ fn an_allow_list_with_per_rule_errnos_and_conditions() {
         sys(&["reboot"], A::ScmpActErrno, None),
     ];
     let mut w = Vec::new();
-    let p = convert(&profile(A::ScmpActErrno, rules), &mut w).unwrap();
+    let p = convert(&profile(A::ScmpActErrno, rules), &mut w).unwrap().0;
     let none = [0; 6];
     assert_eq!(verdict(&p, nr("read"), X86_64, none), ALLOW);
     assert_eq!(verdict(&p, nr("openat"), X86_64, none), ERRNO | libc::EPERM as u32, "not listed: the default");
@@ -137,11 +137,19 @@ fn an_allow_list_with_per_rule_errnos_and_conditions() {
 #[test]
 fn what_cannot_be_honoured_is_named() {
     let mut w = Vec::new();
-    let notify = profile(A::ScmpActAllow, vec![sys(&["mkdir"], A::ScmpActNotify, None)]);
-    assert!(matches!(convert(&notify, &mut w), Err(OciError::Unsupported { field, .. }) if field == "linux.seccomp.syscalls[0]"));
+    // Notify rules need a listenerPath; with one they become the supervisor's syscalls.
+    let mut notify = profile(A::ScmpActAllow, vec![sys(&["mkdir"], A::ScmpActNotify, None)]);
+    assert!(matches!(convert(&notify, &mut w), Err(OciError::Invalid { field, .. }) if field == "linux.seccomp.listenerPath"));
+    notify.set_listener_path(Some("/run/x.sock".into()));
+    let n = convert(&notify, &mut w).map(|(_, n)| n.map(|n| n.syscall_numbers().collect::<Vec<_>>()));
+    assert!(matches!(n, Ok(Some(ref v)) if v == &[libc::SYS_mkdir]), "{n:?}");
     let mut listener = profile(A::ScmpActAllow, vec![]);
     listener.set_listener_path(Some("/run/x.sock".into()));
-    assert!(matches!(convert(&listener, &mut w), Err(OciError::Unsupported { field, .. }) if field == "linux.seccomp.listenerPath"));
+    assert!(matches!(convert(&listener, &mut w), Ok((_, None))));
+    // The exec helper's syscalls cannot be notified.
+    let mut helper = profile(A::ScmpActAllow, vec![sys(&["execve"], A::ScmpActNotify, None)]);
+    helper.set_listener_path(Some("/run/x.sock".into()));
+    assert!(matches!(convert(&helper, &mut w), Err(OciError::Invalid { .. })));
     let mut arm = profile(A::ScmpActAllow, vec![]);
     arm.set_architectures(Some(vec![Arch::ScmpArchAarch64]));
     assert!(matches!(convert(&arm, &mut w), Err(OciError::Unsupported { field, .. }) if field == "linux.seccomp.architectures"));
