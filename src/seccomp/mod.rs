@@ -32,7 +32,7 @@ mod docker_json;
 mod profile;
 pub(crate) mod syscalls;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 #[cfg(test)]
 pub(crate) use compile::{AUDIT_ARCH_X86_64, X32_SYSCALL_BIT};

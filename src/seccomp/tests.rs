@@ -6,7 +6,7 @@ use super::*;
 use crate::capability::{CapSet, Capability};
 
 /// One program over (nr, arch, args).
-fn run(prog: &[seccompiler::sock_filter], nr: u32, arch: u32, args: [u64; 6]) -> u32 {
+pub(crate) fn run(prog: &[seccompiler::sock_filter], nr: u32, arch: u32, args: [u64; 6]) -> u32 {
     let mut data = [0u8; 64];
     data[0..4].copy_from_slice(&nr.to_le_bytes());
     data[4..8].copy_from_slice(&arch.to_le_bytes());
@@ -40,8 +40,10 @@ fn run(prog: &[seccompiler::sock_filter], nr: u32, arch: u32, args: [u64; 6]) ->
     }
 }
 
-/// The stack's verdict: the most restrictive action wins (the kernel's order).
-fn verdict(p: &Programs, nr: i64, arch: u32, args: [u64; 6]) -> u32 {
+/// The stack's verdict: the most restrictive action wins (the kernel's order; data kept
+/// from the first such, as the kernel keeps the most recently installed's). Also used by
+/// the OCI converter's tests.
+pub(crate) fn verdict(p: &Programs, nr: i64, arch: u32, args: [u64; 6]) -> u32 {
     let mut best = libc::SECCOMP_RET_ALLOW;
     for prog in p.filters.iter().rev() {
         let r = run(prog, nr as u32, arch, args);

@@ -6,54 +6,7 @@ use oci_spec::runtime::{Arch, LinuxSeccomp, LinuxSeccompAction as A, LinuxSeccom
 
 use super::*;
 
-/// One program over (nr, arch, args).
-fn run(prog: &[seccompiler::sock_filter], nr: u32, arch: u32, args: [u64; 6]) -> u32 {
-    let mut data = [0u8; 64];
-    data[0..4].copy_from_slice(&nr.to_le_bytes());
-    data[4..8].copy_from_slice(&arch.to_le_bytes());
-    for (i, a) in args.iter().enumerate() {
-        data[16 + 8 * i..24 + 8 * i].copy_from_slice(&a.to_le_bytes());
-    }
-    let (mut acc, mut pc) = (0u32, 0usize);
-    loop {
-        let i = &prog[pc];
-        pc += 1;
-        let (class, op) = (u32::from(i.code) & 0x07, u32::from(i.code) & 0xf0);
-        match class {
-            libc::BPF_LD => {
-                let o = i.k as usize;
-                acc = u32::from_le_bytes(data[o..o + 4].try_into().unwrap());
-            }
-            libc::BPF_ALU if op == libc::BPF_AND => acc &= i.k,
-            libc::BPF_RET => return i.k,
-            libc::BPF_JMP if op == libc::BPF_JA => pc += i.k as usize,
-            libc::BPF_JMP => {
-                let hit = match op {
-                    libc::BPF_JEQ => acc == i.k,
-                    libc::BPF_JGT => acc > i.k,
-                    libc::BPF_JGE => acc >= i.k,
-                    o => panic!("unexpected jump {o:#x}"),
-                };
-                pc += usize::from(if hit { i.jt } else { i.jf });
-            }
-            c => panic!("unexpected class {c:#x}"),
-        }
-    }
-}
-
-/// The stack's verdict: the most restrictive action (lowest action bits win; data kept
-/// from the first such, as the kernel keeps the most recently installed's).
-fn verdict(p: &Programs, nr: i64, arch: u32, args: [u64; 6]) -> u32 {
-    let mut best = libc::SECCOMP_RET_ALLOW;
-    for prog in p.filters.iter().rev() {
-        let r = run(prog, nr as u32, arch, args);
-        // SECCOMP_RET_ACTION_FULL ordering, signed: KILL_PROCESS (0x80000000) is first.
-        if ((r & 0xffff_0000) as i32) < ((best & 0xffff_0000) as i32) {
-            best = r;
-        }
-    }
-    best
-}
+use crate::seccomp::tests::verdict;
 
 const X86_64: u32 = AUDIT_ARCH_X86_64;
 const I386: u32 = 0x4000_0003;
