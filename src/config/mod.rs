@@ -5,6 +5,7 @@
 //! ...), which is their public path.
 
 pub mod builder;
+mod builder_setters;
 pub mod capability;
 pub(crate) mod env;
 pub mod idmap;
