@@ -11,10 +11,10 @@ use oci_spec::runtime::{
 };
 
 use crate::oci::OciError;
-use crate::supervisor::Notify;
 use crate::seccomp::{syscalls, Action, Arg, Op, Profile, ProfileError, Programs, Rule, Syscall};
 #[cfg(test)]
 use crate::seccomp::{AUDIT_ARCH_X86_64, X32_SYSCALL_BIT};
+use crate::supervisor::Notify;
 
 const FIELD: &str = "linux.seccomp";
 
@@ -122,6 +122,13 @@ pub(super) fn profile(s: &LinuxSeccomp, warnings: &mut Vec<String>) -> Result<Pr
         };
     }
     let default = action(s.default_action(), s.default_errno_ret(), &format!("{FIELD}.defaultAction"))?;
+    if default == Action::Notify {
+        // Every syscall, the exec helper's too, would wait for a supervisor not yet there.
+        return Err(OciError::unsupported(
+            format!("{FIELD}.defaultAction"),
+            "SCMP_ACT_NOTIFY as the default action (only rules may notify)",
+        ));
+    }
     let mut p = Profile::new(default).named("the OCI spec's").filter_flags(flags);
     for (i, r) in s.syscalls().as_deref().unwrap_or_default().iter().enumerate() {
         p = p.rule(rule(r, i, warnings)?);

@@ -2,7 +2,10 @@
 //! `x32_guard` emit) and combined as the kernel combines stacked filters: x32 and i386
 //! numbers, per-rule actions and errnos, argument conditions, the default action.
 
-use oci_spec::runtime::{Arch, LinuxSeccomp, LinuxSeccompAction as A, LinuxSeccompArgBuilder, LinuxSeccompBuilder, LinuxSeccompOperator, LinuxSyscallBuilder};
+use oci_spec::runtime::{
+    Arch, LinuxSeccomp, LinuxSeccompAction as A, LinuxSeccompArgBuilder, LinuxSeccompBuilder, LinuxSeccompOperator,
+    LinuxSyscallBuilder,
+};
 
 use super::*;
 
@@ -23,7 +26,8 @@ fn profile(default: A, rules: Vec<oci_spec::runtime::LinuxSyscall>) -> LinuxSecc
 }
 
 fn sys(names: &[&str], action: A, errno: Option<u32>) -> oci_spec::runtime::LinuxSyscall {
-    let mut b = LinuxSyscallBuilder::default().names(names.iter().map(|s| s.to_string()).collect::<Vec<_>>()).action(action);
+    let mut b =
+        LinuxSyscallBuilder::default().names(names.iter().map(|s| s.to_string()).collect::<Vec<_>>()).action(action);
     if let Some(e) = errno {
         b = b.errno_ret(e);
     }
@@ -37,7 +41,9 @@ fn nr(name: &str) -> i64 {
 #[test]
 fn a_deny_list_blocks_x32_and_i386_numbers_too() {
     let mut w = Vec::new();
-    let p = convert(&profile(A::ScmpActAllow, vec![sys(&["mkdir", "mkdirat"], A::ScmpActErrno, Some(13))]), &mut w).unwrap().0;
+    let p = convert(&profile(A::ScmpActAllow, vec![sys(&["mkdir", "mkdirat"], A::ScmpActErrno, Some(13))]), &mut w)
+        .unwrap()
+        .0;
     let none = [0; 6];
     assert_eq!(verdict(&p, nr("mkdir"), X86_64, none), ERRNO | 13);
     assert_eq!(verdict(&p, nr("mkdirat"), X86_64, none), ERRNO | 13);
@@ -53,7 +59,12 @@ fn a_deny_list_blocks_x32_and_i386_numbers_too() {
 
 #[test]
 fn an_allow_list_with_per_rule_errnos_and_conditions() {
-    let cond = LinuxSeccompArgBuilder::default().index(1usize).value(libc::SIGUSR1 as u64).op(LinuxSeccompOperator::ScmpCmpEq).build().unwrap();
+    let cond = LinuxSeccompArgBuilder::default()
+        .index(1usize)
+        .value(libc::SIGUSR1 as u64)
+        .op(LinuxSeccompOperator::ScmpCmpEq)
+        .build()
+        .unwrap();
     let mut kill_usr1 = sys(&["kill"], A::ScmpActErrno, Some(13));
     kill_usr1.set_args(Some(vec![cond]));
     let masked = LinuxSeccompArgBuilder::default()
@@ -83,7 +94,10 @@ fn an_allow_list_with_per_rule_errnos_and_conditions() {
     assert_eq!(verdict(&p, nr("kill"), X86_64, [1, 0, 0, 0, 0, 0]), ALLOW);
     assert_eq!(verdict(&p, nr("kill"), X86_64, [1, libc::SIGUSR1 as u64, 0, 0, 0, 0]), ERRNO | 13);
     assert_eq!(verdict(&p, nr("clone"), X86_64, [libc::SIGCHLD as u64, 0, 0, 0, 0, 0]), ALLOW);
-    assert_eq!(verdict(&p, nr("clone"), X86_64, [libc::CLONE_NEWUSER as u64, 0, 0, 0, 0, 0]), ERRNO | libc::EPERM as u32);
+    assert_eq!(
+        verdict(&p, nr("clone"), X86_64, [libc::CLONE_NEWUSER as u64, 0, 0, 0, 0, 0]),
+        ERRNO | libc::EPERM as u32
+    );
     assert!(w.iter().any(|m| m.contains("no_such_syscall")), "{w:?}");
 }
 
@@ -92,7 +106,9 @@ fn what_cannot_be_honoured_is_named() {
     let mut w = Vec::new();
     // Notify rules need a listenerPath; with one they become the supervisor's syscalls.
     let mut notify = profile(A::ScmpActAllow, vec![sys(&["mkdir"], A::ScmpActNotify, None)]);
-    assert!(matches!(convert(&notify, &mut w), Err(OciError::Invalid { field, .. }) if field == "linux.seccomp.listenerPath"));
+    assert!(
+        matches!(convert(&notify, &mut w), Err(OciError::Invalid { field, .. }) if field == "linux.seccomp.listenerPath")
+    );
     notify.set_listener_path(Some("/run/x.sock".into()));
     let n = convert(&notify, &mut w).map(|(_, n)| n.map(|n| n.syscall_numbers().collect::<Vec<_>>()));
     assert!(matches!(n, Ok(Some(ref v)) if v == &[libc::SYS_mkdir]), "{n:?}");
@@ -105,7 +121,9 @@ fn what_cannot_be_honoured_is_named() {
     assert!(matches!(convert(&helper, &mut w), Err(OciError::Invalid { .. })));
     let mut arm = profile(A::ScmpActAllow, vec![]);
     arm.set_architectures(Some(vec![Arch::ScmpArchAarch64]));
-    assert!(matches!(convert(&arm, &mut w), Err(OciError::Unsupported { field, .. }) if field == "linux.seccomp.architectures"));
+    assert!(
+        matches!(convert(&arm, &mut w), Err(OciError::Unsupported { field, .. }) if field == "linux.seccomp.architectures")
+    );
     let big = profile(A::ScmpActAllow, vec![sys(&["mkdir"], A::ScmpActErrno, Some(5000))]);
     assert!(matches!(convert(&big, &mut w), Err(OciError::Invalid { .. })));
 }
