@@ -87,6 +87,25 @@ pub(crate) unsafe fn put<T>(p: *mut T, v: T) {
     unsafe { p.write(v) }
 }
 
+/// Text into a caller's buffer, snprintf-style: `*needed` (if not NULL) gets the size with
+/// the NUL, `buf` (if not NULL and `len` > 0) as much as fits, NUL-terminated.
+///
+/// # Safety
+/// `needed` is NULL or writable; `buf` is NULL or holds `len` writable bytes.
+pub(crate) unsafe fn copy_text_out(text: &str, buf: *mut std::ffi::c_char, len: usize, needed: *mut usize) {
+    // SAFETY: per the caller's contract.
+    unsafe {
+        if !needed.is_null() {
+            put(needed, text.len() + 1);
+        }
+        if !buf.is_null() && len > 0 {
+            let n = text.len().min(len - 1);
+            std::ptr::copy_nonoverlapping(text.as_bytes().as_ptr(), buf.cast::<u8>(), n);
+            *buf.add(n) = 0;
+        }
+    }
+}
+
 /// Fails if `p` is NULL.
 pub(crate) fn nonnull<T>(p: *const T, what: &str) -> Result<(), Fail> {
     if p.is_null() {

@@ -170,14 +170,7 @@ pub unsafe extern "C" fn cocoon_builder_landlock_status(
             if !dropped.is_null() {
                 put(dropped, st.dropped().len() as u32);
             }
-            if !needed.is_null() {
-                put(needed, text.len() + 1);
-            }
-            if !buf.is_null() && len > 0 {
-                let n = text.len().min(len - 1);
-                std::ptr::copy_nonoverlapping(text.as_bytes().as_ptr(), buf.cast::<u8>(), n);
-                *buf.add(n) = 0;
-            }
+            crate::ffi::copy_text_out(&text, buf, len, needed);
         }
         Ok(())
     })

@@ -11,7 +11,7 @@
 use std::ffi::{c_char, c_int};
 
 use super::{absolute, builder_ref, cocoon_builder, with_builder};
-use crate::ffi::{cstr_arg, guard, put, utf8_arg, Fail};
+use crate::ffi::{cstr_arg, guard, utf8_arg, Fail};
 use crate::selinux::{Level, McsRange, SelinuxConfig, SelinuxError};
 
 /// Applies `f` to a copy of the builder's SELinux settings (the defaults if there are none
@@ -209,17 +209,8 @@ pub unsafe extern "C" fn cocoon_builder_selinux_policy(
         let name = unsafe { selinux_text(name, "policy name") }?;
         let policy = crate::selinux::ContainerPolicy::generate(name, &b.inner).map_err(crate::Error::from)?;
         let text = policy.cil();
-        // SAFETY: each out pointer is NULL or writable per the contract; `buf` holds `len`.
-        unsafe {
-            if !needed.is_null() {
-                put(needed, text.len() + 1);
-            }
-            if !buf.is_null() && len > 0 {
-                let n = text.len().min(len - 1);
-                std::ptr::copy_nonoverlapping(text.as_bytes().as_ptr(), buf.cast::<u8>(), n);
-                *buf.add(n) = 0;
-            }
-        }
+        // SAFETY: `needed` is NULL or writable per the contract; `buf` holds `len`.
+        unsafe { crate::ffi::copy_text_out(text, buf, len, needed) };
         Ok(())
     })
 }
