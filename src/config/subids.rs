@@ -24,14 +24,16 @@ pub const DEFAULT_SUBORDINATE_COUNT: u32 = 65536;
 
 const WHAT: &str = "subordinate ids";
 
+/// The files newuidmap/newgidmap check the ranges against, so ours are read from there too.
+const SUBUID: &str = "/etc/subuid";
+const SUBGID: &str = "/etc/subgid";
+
 /// How a container's user namespace takes its ids from the caller's subordinate ranges
 /// ([`crate::ContainerBuilder::subordinate_ids`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SubordinateIds {
     count: u32,
     caller_is_root: bool,
-    subuid: PathBuf,
-    subgid: PathBuf,
     newuidmap: PathBuf,
     newgidmap: PathBuf,
 }
@@ -55,8 +57,6 @@ impl SubordinateIds {
         SubordinateIds {
             count: DEFAULT_SUBORDINATE_COUNT,
             caller_is_root: true,
-            subuid: PathBuf::from("/etc/subuid"),
-            subgid: PathBuf::from("/etc/subgid"),
             newuidmap: PathBuf::from("/usr/bin/newuidmap"),
             newgidmap: PathBuf::from("/usr/bin/newgidmap"),
         }
@@ -101,10 +101,9 @@ impl SubordinateIds {
     /// helpers write them (false: the caller may write them itself).
     pub(crate) fn resolve(&self, uid: u32, gid: u32, name: Option<&str>, privileged: bool) -> Result<Resolved> {
         self.validate()?;
-        let uids = ranges_of(&self.subuid, name, uid)?;
-        let gids = ranges_of(&self.subgid, name, uid)?;
-        let uid_map = self.map(&uids, uid, &self.subuid, name, uid)?;
-        let gid_map = self.map(&gids, gid, &self.subgid, name, uid)?;
+        let (subuid, subgid) = (Path::new(SUBUID), Path::new(SUBGID));
+        let uid_map = self.map(&ranges_of(subuid, name, uid)?, uid, subuid, name, uid)?;
+        let gid_map = self.map(&ranges_of(subgid, name, uid)?, gid, subgid, name, uid)?;
         let helpers = if privileged {
             None
         } else {
