@@ -48,6 +48,7 @@ pub mod seccomp;
 pub mod selinux;
 pub mod stats;
 pub mod supervisor;
+pub mod warm;
 mod kernel_file;
 mod owner;
 mod sys;
@@ -78,6 +79,7 @@ pub use mount::Mount;
 pub use namespace::{Namespaces, TimeOffsets};
 pub use net::{BridgeNetwork, Ipv4Subnet, Network, NetworkInfo, PublishedPort};
 pub use plan::Plan;
+pub use warm::{Pool, PoolOptions, PoolStats, WarmContainer};
 pub use spawn::hold::start_created;
 #[doc(no_inline)]
 pub use process::{Process, Rlimit, Stdio, User};
@@ -101,6 +103,8 @@ mod thread_safety {
         send_sync::<crate::ContainerBuilder>();
         send::<crate::Container>();
         send::<crate::ExecProcess>();
+        send::<crate::WarmContainer>();
+        send_sync::<crate::Pool>();
         send_sync::<crate::Error>();
     }
 }

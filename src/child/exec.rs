@@ -7,7 +7,9 @@ use super::fs::IN_ROOT;
 use super::{fail_exit, new_session, reset_signals, wait_go, At, ChildCtx, Fail, Step};
 use crate::error::Stage;
 use crate::plan::ProcessPlan;
+use crate::spawn::proto::{recv_start, MAX_START_FDS, REPORT_PREPARED};
 use crate::sys::{self, SysResult};
+use crate::warm::block::Late;
 
 /// The program's side of exec into a running container: the monitor has joined the
 /// container's namespaces and cloned us into its PID namespace. Wires stdio, drops every
@@ -15,12 +17,12 @@ use crate::sys::{self, SysResult};
 pub(crate) fn run_joined(p: &ProcessPlan, ctx: &ChildCtx<'_>) -> ! {
     reset_signals();
     let r = new_session()
-        .and_then(|()| wire_stdio(p, ctx))
+        .and_then(|()| wire_stdio(p.fd_floor, p.fds.iter().map(|(_, t)| *t), ctx))
         // Close every host fd except stdio, passed fds, the setup socket and the helper.
-        .and_then(|()| close_except(p, &[ctx.sock, ctx.hold, ctx.helper.fd()], false).at(Stage::CloseFds, 0))
+        .and_then(|()| close_except(&p.keep_fds, &[ctx.sock, ctx.hold, ctx.helper.fd()], false).at(Stage::CloseFds, 0))
         .and_then(|()| wait_go(ctx.sock));
     let f = match r {
-        Ok(()) => match exec_process(p, ctx) {
+        Ok(()) => match exec_process(p, ctx, None) {
             Ok(f) | Err(f) => f,
         },
         Err(f) => f,
@@ -28,14 +30,46 @@ pub(crate) fn run_joined(p: &ProcessPlan, ctx: &ChildCtx<'_>) -> ! {
     fail_exit(ctx.sock, f)
 }
 
-/// Puts the stdio and passed fds at their numbers. Sources are first parked above every
-/// target so that no dup2 overwrites a source still needed.
-fn wire_stdio(p: &ProcessPlan, ctx: &ChildCtx<'_>) -> Step {
+/// A warm container, set up up to its process: reports PREPARED, waits for the start
+/// message (stdio and passed fds; the process itself is in `late`), then goes on as any
+/// container's first process. EOF instead: the container was let go, exit quietly.
+pub(crate) fn await_start(p: &ProcessPlan, ctx: &ChildCtx<'_>, late: &Late) -> Step<Fail> {
+    // This copy of the caller may wait long: keep no copy of the caller's fds (another
+    // container's stdout pipe, say, would never see EOF while a warm one holds it).
+    let [a, b, c] = ctx.stdio;
+    close_except(&[], &[ctx.sock, ctx.helper.fd(), a, b, c], false).at(Stage::CloseFds, 2)?;
+    super::send_report(ctx.sock, &super::Report { kind: REPORT_PREPARED, ..super::Report::default() });
+    let mut fds = [-1 as c_int; MAX_START_FDS];
+    let n = match recv_start(ctx.sock, &mut fds) {
+        Ok(Some(n)) => n,
+        Ok(None) => sys::exit(0),
+        Err(errno) => return Err(Fail { stage: Stage::Sync, index: 1, errno }),
+    };
+    if n != late.fd_count() {
+        return Err(Fail { stage: Stage::Sync, index: 2, errno: libc::EPROTO });
+    }
+    let mut stdio = ctx.stdio;
+    let mut k = 0usize;
+    for (i, slot) in stdio.iter_mut().enumerate() {
+        if late.stdio_mask & (1 << i) != 0 {
+            *slot = fds.get(k).copied().unwrap_or(-1);
+            k += 1;
+        }
+    }
+    let pass = fds.get(k..n).unwrap_or(&[]);
+    let started = ChildCtx { stdio, pass_fds: pass, ..*ctx };
+    exec_process(p, &started, Some(late))
+}
+
+/// Puts the stdio and passed fds at their numbers (`targets`, in the order of
+/// `ctx.pass_fds`). Sources are first parked above every target (at `floor`) so that no
+/// dup2 overwrites a source still needed.
+fn wire_stdio(floor: c_int, targets: impl Iterator<Item = c_int>, ctx: &ChildCtx<'_>) -> Step {
     let mut parked = [-1 as c_int; 3];
     for (i, fd) in ctx.stdio.iter().enumerate() {
         if *fd >= 0 {
             // SAFETY: dup of an fd we hold.
-            let d = unsafe { libc::fcntl(*fd, libc::F_DUPFD_CLOEXEC, p.fd_floor) };
+            let d = unsafe { libc::fcntl(*fd, libc::F_DUPFD_CLOEXEC, floor) };
             if d < 0 {
                 return Err(Fail { stage: Stage::Stdio, index: i as u32, errno: sys::last_errno() });
             }
@@ -57,7 +91,7 @@ fn wire_stdio(p: &ProcessPlan, ctx: &ChildCtx<'_>) -> Step {
     let mut pass_parked = [-1 as c_int; crate::plan::MAX_PASSED_FDS];
     for (j, fd) in ctx.pass_fds.iter().enumerate() {
         // SAFETY: dup of an fd we hold.
-        let d = unsafe { libc::fcntl(*fd, libc::F_DUPFD_CLOEXEC, p.fd_floor) };
+        let d = unsafe { libc::fcntl(*fd, libc::F_DUPFD_CLOEXEC, floor) };
         if d < 0 {
             return Err(Fail { stage: Stage::Stdio, index: j as u32, errno: sys::last_errno() });
         }
@@ -66,10 +100,10 @@ fn wire_stdio(p: &ProcessPlan, ctx: &ChildCtx<'_>) -> Step {
             None => return Err(Fail { stage: Stage::Stdio, index: j as u32, errno: libc::EMFILE }),
         }
     }
-    for ((_, target), d) in p.fds.iter().zip(pass_parked.iter()) {
+    for (target, d) in targets.zip(pass_parked.iter()) {
         // SAFETY: dup2 onto the requested number; the new fd is not close-on-exec.
-        if unsafe { libc::dup2(*d, *target) } < 0 {
-            return Err(Fail { stage: Stage::Stdio, index: *target as u32, errno: sys::last_errno() });
+        if unsafe { libc::dup2(*d, target) } < 0 {
+            return Err(Fail { stage: Stage::Stdio, index: target as u32, errno: sys::last_errno() });
         }
         sys::close(*d);
     }
@@ -78,14 +112,14 @@ fn wire_stdio(p: &ProcessPlan, ctx: &ChildCtx<'_>) -> Step {
 
 /// Closes (or marks close-on-exec, with `cloexec`) every fd from 3 up except the passed
 /// fd targets and `extra`.
-fn close_except(p: &ProcessPlan, extra: &[c_int], cloexec: bool) -> SysResult<()> {
+fn close_except(keep_fds: &[u32], extra: &[c_int], cloexec: bool) -> SysResult<()> {
     let flags = if cloexec { libc::CLOSE_RANGE_CLOEXEC } else { 0 };
     let mut next: c_uint = 3;
     // Walk the sorted keep-list merged with `extra` without allocating: repeatedly pick
     // the smallest kept fd >= next.
     loop {
         let mut keep: Option<c_uint> = None;
-        for k in p.keep_fds.iter().copied().chain(extra.iter().filter(|e| **e >= 0).map(|e| *e as c_uint)) {
+        for k in keep_fds.iter().copied().chain(extra.iter().filter(|e| **e >= 0).map(|e| *e as c_uint)) {
             if k >= next && keep.is_none_or(|m| k < m) {
                 keep = Some(k);
             }
@@ -102,16 +136,31 @@ fn close_except(p: &ProcessPlan, extra: &[c_int], cloexec: bool) -> SysResult<()
     }
 }
 
-/// Applies the process settings and execs the program. Returns only on failure.
-pub(crate) fn exec_process(p: &ProcessPlan, ctx: &ChildCtx<'_>) -> Step<Fail> {
-    for (i, r) in p.rlimits.iter().enumerate() {
+/// Applies the process settings and execs the program. Returns only on failure. A warm
+/// container's `late` process replaces the plan's ids, cwd, rlimits, umask, fds,
+/// environment and argv; everything else (capabilities, seccomp, no_new_privs, Landlock,
+/// the exec label) is the plan's.
+pub(crate) fn exec_process(p: &ProcessPlan, ctx: &ChildCtx<'_>, late: Option<&Late>) -> Step<Fail> {
+    let rlimits = late.map_or(&p.rlimits[..], |l| l.rlimits());
+    let (uid, gid, groups) = late.map_or((p.uid, p.gid, &p.groups[..]), |l| (l.uid, l.gid, l.groups()));
+    let cwd_path = late.map_or(p.cwd.as_ptr(), |l| l.cwd);
+    let umask = match late {
+        Some(l) if l.umask != u32::MAX => Some(l.umask),
+        Some(_) => None,
+        None => p.umask,
+    };
+    let keep_fds = late.map_or(&p.keep_fds[..], |l| l.keep());
+    for (i, r) in rlimits.iter().enumerate() {
         // SAFETY: prlimit64 on ourselves with a valid rlimit64.
         if unsafe { libc::prlimit64(0, r.resource as _, &r.value, std::ptr::null_mut()) } != 0 {
             return Err(Fail { stage: Stage::Rlimit, index: i as u32, errno: sys::last_errno() });
         }
     }
     if ctx.join_pidfd < 0 {
-        wire_stdio(p, ctx)?;
+        match late {
+            Some(l) => wire_stdio(l.fd_floor, l.fd_targets().iter().copied(), ctx)?,
+            None => wire_stdio(p.fd_floor, p.fds.iter().map(|(_, t)| *t), ctx)?,
+        }
     }
     join_session_keyring(ctx.exec_label)?;
     // no_new_privs only matters at execve, so it can be set this early; with it the
@@ -146,13 +195,13 @@ pub(crate) fn exec_process(p: &ProcessPlan, ctx: &ChildCtx<'_>) -> Step<Fail> {
     // Raw syscalls: glibc's set*id wrappers would signal the parent's other threads.
     // SAFETY: plain syscalls with valid pointers into the plan.
     unsafe {
-        if p.set_groups && libc::syscall(libc::SYS_setgroups, p.groups.len(), p.groups.as_ptr()) != 0 {
+        if p.set_groups && libc::syscall(libc::SYS_setgroups, groups.len(), groups.as_ptr()) != 0 {
             return Err(Fail { stage: Stage::Groups, index: 0, errno: sys::last_errno() });
         }
-        if libc::syscall(libc::SYS_setresgid, p.gid, p.gid, p.gid) != 0 {
+        if libc::syscall(libc::SYS_setresgid, gid, gid, gid) != 0 {
             return Err(Fail { stage: Stage::SetGid, index: 0, errno: sys::last_errno() });
         }
-        if libc::syscall(libc::SYS_setresuid, p.uid, p.uid, p.uid) != 0 {
+        if libc::syscall(libc::SYS_setresuid, uid, uid, uid) != 0 {
             return Err(Fail { stage: Stage::SetUid, index: 0, errno: sys::last_errno() });
         }
     }
@@ -168,8 +217,7 @@ pub(crate) fn exec_process(p: &ProcessPlan, ctx: &ChildCtx<'_>) -> Step<Fail> {
     }
     // The cwd is resolved in-root without magic links: a `/proc/self/fd/N` cwd cannot
     // reach a leaked host fd (CVE-2024-21626).
-    let cwd =
-        sys::openat2(libc::AT_FDCWD, p.cwd.as_ptr(), libc::O_PATH | libc::O_DIRECTORY, 0, IN_ROOT).at(Stage::Cwd, 0)?;
+    let cwd = sys::openat2(libc::AT_FDCWD, cwd_path, libc::O_PATH | libc::O_DIRECTORY, 0, IN_ROOT).at(Stage::Cwd, 0)?;
     // SAFETY: fchdir on the fd just opened.
     let r = unsafe { libc::fchdir(cwd) };
     sys::close(cwd);
@@ -177,12 +225,12 @@ pub(crate) fn exec_process(p: &ProcessPlan, ctx: &ChildCtx<'_>) -> Step<Fail> {
         return Err(Fail { stage: Stage::Cwd, index: 0, errno: sys::last_errno() });
     }
     // SAFETY: umask is async-signal-safe.
-    unsafe { libc::umask(p.umask.unwrap_or(0o022) as libc::mode_t) };
+    unsafe { libc::umask(umask.unwrap_or(0o022) as libc::mode_t) };
     // Every fd not passed on is closed at exec, except the setup socket: the helper makes
     // it close-on-exec right before the program's exec (EOF tells the parent that the
     // program runs) or reports over it that no candidate could be executed. The helper's
     // own fd is close-on-exec already.
-    close_except(p, &[ctx.sock, ctx.hold], true).at(Stage::CloseFds, 0)?;
+    close_except(keep_fds, &[ctx.sock, ctx.hold], true).at(Stage::CloseFds, 0)?;
     for fd in [ctx.sock, ctx.hold] {
         // SAFETY: clearing FD_CLOEXEC on our sockets (created close-on-exec) for the helper.
         if fd >= 0 && unsafe { libc::fcntl(fd, libc::F_SETFD, 0) } != 0 {
@@ -216,7 +264,10 @@ pub(crate) fn exec_process(p: &ProcessPlan, ctx: &ChildCtx<'_>) -> Step<Fail> {
     // would run it inside). The sealed helper writes the SELinux exec label (so the
     // domain transition happens at the program's exec), tries each PATH candidate, and
     // in `cocoon-init` mode stays as PID 1.
-    let errno = ctx.helper.exec(p.envp.as_ptr());
+    let errno = match late {
+        Some(l) => ctx.helper.exec_argv(l.helper_argv, l.envp),
+        None => ctx.helper.exec(p.envp.as_ptr()),
+    };
     Ok(Fail { stage: Stage::Exec, index: crate::helper::HELPER_INDEX, errno })
 }
 

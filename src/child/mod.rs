@@ -14,7 +14,8 @@
 //! These rules apply to every file of this folder: [`setup`] (namespaces, hostname, root,
 //! pivot), [`fs`] (mount sources, in-root resolution, filesystem ops), [`exec`] (stdio,
 //! fds, keyring, seccomp, ids and capabilities, the helper's exec), [`landlock`] (the
-//! ruleset, applied last before the helper's exec), [`logwrite`] (the monitor's log
+//! ruleset, applied last before the helper's exec), the child half of
+//! `src/warm/block.rs` (a warm container's late process, read in place), [`logwrite`] (the monitor's log
 //! writer) and [`monitor`] (which in
 //! addition shares the caller's memory for a new container, so it makes every syscall
 //! through `raw`, never touching `errno`, and reads nothing of the caller's after its pid
@@ -96,6 +97,9 @@ pub(crate) struct ChildCtx<'a> {
     /// The root mount of this spawn, when it differs from the plan's (an image's overlay
     /// with this container's own writable layer).
     pub root: Option<&'a crate::plan::Source>,
+    /// A warm container: after pivot_root it reports PREPARED and waits for its process,
+    /// which the parent writes here (`src/warm/block.rs`).
+    pub late: Option<&'a crate::warm::block::Late>,
 }
 
 /// Reports `f` to the parent and exits with 127.

@@ -12,8 +12,13 @@ use crate::sys;
 pub(crate) fn run_container(plan: &Plan, ctx: &ChildCtx<'_>) -> ! {
     reset_signals();
     match new_session().and_then(|()| setup_container(plan, ctx)) {
-        Ok(()) => match exec_process(&plan.process, ctx) {
-            Err(f) | Ok(f) => fail_exit(ctx.sock, f),
+        Ok(()) => match ctx.late {
+            Some(late) => match super::exec::await_start(&plan.process, ctx, late) {
+                Err(f) | Ok(f) => fail_exit(ctx.sock, f),
+            },
+            None => match exec_process(&plan.process, ctx, None) {
+                Err(f) | Ok(f) => fail_exit(ctx.sock, f),
+            },
         },
         Err(f) => fail_exit(ctx.sock, f),
     }

@@ -221,12 +221,37 @@ impl<'a> Invocation<'a> {
         self.fd.as_raw_fd()
     }
 
+    /// Executes the helper with another argv (a warm container's, written at its start
+    /// into the shared block). Child side, as [`Invocation::exec`].
+    pub(crate) fn exec_argv(&self, argv: *const *const c_char, envp: *const *const c_char) -> crate::sys::Errno {
+        // SAFETY: as in `exec`: both arrays are NULL-terminated and alive in this address space.
+        unsafe {
+            libc::syscall(libc::SYS_execveat, self.fd.as_raw_fd(), c"".as_ptr(), argv, envp, libc::AT_EMPTY_PATH)
+        };
+        crate::sys::last_errno()
+    }
+
+    /// The helper's first three arguments (marker, socket, label) of this invocation.
+    pub(crate) fn prefix(&self) -> [&CStr; 3] {
+        // SAFETY: the first three pointers of argv are NUL-terminated strings owned by this
+        // invocation (the socket), static markers, or the label it borrows.
+        let s = |i: usize| unsafe { CStr::from_ptr(self.argv.get(i).copied().unwrap_or(c"-".as_ptr())) };
+        [s(0), s(1), s(2)]
+    }
+
     /// Executes the helper (child side: one syscall, no allocation). Returns the errno.
     pub(crate) fn exec(&self, envp: *const *const c_char) -> crate::sys::Errno {
         // SAFETY: argv/envp are NULL-terminated arrays of NUL-terminated strings alive in
         // this (copied) address space; AT_EMPTY_PATH executes the fd itself.
         unsafe {
-            libc::syscall(libc::SYS_execveat, self.fd.as_raw_fd(), c"".as_ptr(), self.argv.as_ptr(), envp, libc::AT_EMPTY_PATH)
+            libc::syscall(
+                libc::SYS_execveat,
+                self.fd.as_raw_fd(),
+                c"".as_ptr(),
+                self.argv.as_ptr(),
+                envp,
+                libc::AT_EMPTY_PATH,
+            )
         };
         crate::sys::last_errno()
     }

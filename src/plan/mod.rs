@@ -39,7 +39,7 @@ use ops::{default_device_ops, standard_ops, user_mount_ops};
 pub(crate) use ops::{InRootPath, Op, Source, TargetKind};
 pub use process::DEFAULT_PATH;
 pub use crate::process::MAX_PASSED_FDS;
-pub(crate) use process::{describe_process, ProcessPlan, SECCOMP_DEFAULT_INDEX, SECCOMP_NOTIFY_INDEX, SECCOMP_PROGRAM_INDEX};
+pub(crate) use process::{describe_process, ProcessPlan, RlimitPlan, SECCOMP_DEFAULT_INDEX, SECCOMP_NOTIFY_INDEX, SECCOMP_PROGRAM_INDEX};
 pub(crate) use users::NameRoot;
 pub(crate) use facts::HostFacts;
 pub use landlock::LandlockStatus;

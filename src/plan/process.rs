@@ -40,6 +40,11 @@ impl CStrArray {
     pub(crate) fn as_ptr(&self) -> *const *const c_char {
         self.ptrs.as_ptr()
     }
+
+    /// The strings, in order.
+    pub(crate) fn strings(&self) -> impl Iterator<Item = &std::ffi::CStr> {
+        self.strings.iter().map(|s| s.as_c_str())
+    }
 }
 
 impl std::fmt::Debug for CStrArray {
@@ -54,6 +59,12 @@ pub(crate) struct RlimitPlan {
     pub which: Rlimit,
     pub resource: u32,
     pub value: libc::rlimit64,
+}
+
+impl RlimitPlan {
+    /// A placeholder for fixed-size arrays (never applied: counts say what is used).
+    pub(crate) const NONE: RlimitPlan =
+        RlimitPlan { which: Rlimit::Core, resource: 0, value: libc::rlimit64 { rlim_cur: 0, rlim_max: 0 } };
 }
 
 /// Everything about the process, computed before the clone.
@@ -182,7 +193,9 @@ impl ProcessPlan {
             None => None,
         };
         let notify = match (&p.seccomp_notify, from_profile) {
-            (Some(a), Some(b)) => Some(crate::supervisor::Notify::syscalls(a.syscall_numbers().chain(b.syscall_numbers()))),
+            (Some(a), Some(b)) => {
+                Some(crate::supervisor::Notify::syscalls(a.syscall_numbers().chain(b.syscall_numbers())))
+            }
             (a, b) => a.clone().or(b),
         };
         Ok(ProcessPlan {

@@ -78,6 +78,22 @@ impl Container {
         self
     }
 
+    /// A warm container's process started: the streams it piped, and its supervisor.
+    pub(crate) fn started_warm(&mut self, [stdin, stdout, stderr]: super::proc::StdioEnds, s: Option<OwnedFd>) {
+        if let Some(f) = stdin {
+            self.pipes.stdin = Some(f.into());
+        }
+        if let Some(f) = stdout {
+            self.pipes.stdout = Some(f.into());
+        }
+        if let Some(f) = stderr {
+            self.pipes.stderr = Some(f.into());
+        }
+        if let Some(fd) = s {
+            self.supervisor = Some(crate::supervisor::Supervisor::from_fd(fd));
+        }
+    }
+
     pub(crate) fn with_supervisor(mut self, s: Option<crate::supervisor::Supervisor>) -> Container {
         self.supervisor = s;
         self

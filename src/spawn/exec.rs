@@ -67,6 +67,8 @@ pub(crate) fn exec_into(t: &Target<'_>, process: &Process) -> Result<ExecProcess
     }
     let mut stdio = StdioFds::new(&pp.stdio)?;
     let (psock, csock) = socketpair()?;
+    // Above every fd target, so that placing the passed fds cannot overwrite it.
+    let csock = super::hold::above(csock, pp.fd_floor)?;
     let pass_raw: Vec<c_int> = pp.fds.iter().map(|(fd, _)| fd.as_raw_fd()).collect();
     let helper = Invocation::new(&pp.helper_tail, pp.fd_floor, csock.as_raw_fd(), -1, t.exec_label, false)?;
     let ctx = ChildCtx {
@@ -84,6 +86,7 @@ pub(crate) fn exec_into(t: &Target<'_>, process: &Process) -> Result<ExecProcess
         hold: -1,
         helper: &helper,
         root: None,
+        late: None,
     };
     let describe = |s: Stage, i: u32| match s {
         Stage::JoinNamespaces | Stage::Dumpable => format!("container {}", t.id),

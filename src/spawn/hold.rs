@@ -60,7 +60,11 @@ impl Hold {
             }
             StartBy::Socket(path) => {
                 let l = listen(path)?;
-                (Some(l), Some(Started::Socket { path: path.to_path_buf(), program: String::new() }), Some(path.to_path_buf()))
+                (
+                    Some(l),
+                    Some(Started::Socket { path: path.to_path_buf(), program: String::new() }),
+                    Some(path.to_path_buf()),
+                )
             }
         };
         let child = child.map(|fd| above(fd, floor)).transpose()?;
@@ -103,11 +107,11 @@ impl Drop for Hold {
 }
 
 /// `fd` moved to a number >= `floor`, close-on-exec.
-fn above(fd: OwnedFd, floor: c_int) -> Result<OwnedFd> {
+pub(super) fn above(fd: OwnedFd, floor: c_int) -> Result<OwnedFd> {
     // SAFETY: F_DUPFD_CLOEXEC on an fd we own; the result is new and ours (or -1).
     let raw = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_DUPFD_CLOEXEC, floor) };
     if raw < 0 {
-        return Err(Error::last_os("dup", "hold socket"));
+        return Err(Error::last_os("dup", "setup socket"));
     }
     // SAFETY: just returned by fcntl, owned by nobody else.
     Ok(unsafe { OwnedFd::from_raw_fd(raw) })

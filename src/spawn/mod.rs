@@ -20,6 +20,7 @@ mod running;
 mod stdio;
 #[cfg(test)]
 mod tests;
+pub(crate) mod warm;
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -205,6 +206,14 @@ pub(crate) fn spawn(plan: &Plan) -> Result<Container> {
     spawn_with(plan, plan.cgroup.as_ref().map(|c| (c, crate::cgroup::driver(c))), hold::StartBy::Now)
 }
 
+/// Creates a warm container: set up up to its process, which the parent writes into
+/// `late` when it is started (`crate::warm`). Returns the container and the parent's end
+/// of the setup socket, over which the start message goes.
+pub(crate) fn warm(plan: &Plan, late: &crate::warm::block::Block, floor: c_int) -> Result<Spawned> {
+    let driver = plan.cgroup.as_ref().map(|c| (c, crate::cgroup::driver(c)));
+    spawn_inner(plan, driver, hold::StartBy::Now, Some((late, floor)))
+}
+
 /// Creates a container held before its program's exec, started by [`Container::start`]
 /// or over a socket ([`hold::StartBy`]).
 pub(crate) fn create(plan: &Plan, start: hold::StartBy<'_>) -> Result<Container> {
@@ -219,6 +228,28 @@ fn spawn_with(
     driver: Option<(&CgroupConfig, &dyn CgroupDriver)>,
     start_by: hold::StartBy<'_>,
 ) -> Result<Container> {
+    spawn_inner(plan, driver, start_by, None).map(|s| s.container)
+}
+
+/// A new container, with what a warm one needs later.
+pub(crate) struct Spawned {
+    pub(crate) container: Container,
+    /// The parent's end of the setup socket.
+    pub(crate) sock: OwnedFd,
+    /// The exec helper's first three arguments (marker, setup socket, exec label).
+    pub(crate) helper_prefix: [std::ffi::CString; 3],
+}
+
+/// [`spawn_with`], or a warm container when `warm` gives its block and fd floor.
+fn spawn_inner(
+    plan: &Plan,
+    driver: Option<(&CgroupConfig, &dyn CgroupDriver)>,
+    start_by: hold::StartBy<'_>,
+    warm: Option<(&crate::warm::block::Block, c_int)>,
+) -> Result<Spawned> {
+    // Every fd cocoon keeps in the child sits above this, so that placing the passed fds
+    // cannot overwrite one (a warm container's fds are known only at its start).
+    let floor = warm.map_or(plan.process.fd_floor, |(_, f)| f.max(plan.process.fd_floor));
     let id = match &plan.id {
         Some(id) => id.clone(),
         None => format!("cocoon-{}-{}", std::process::id(), NEXT_ID.fetch_add(1, Ordering::Relaxed)),
@@ -250,7 +281,7 @@ fn spawn_with(
     let own_root = writable.as_ref().map(|w| plan.root_for(&w.upper(), &w.work())).transpose()?;
     let mut cgroup = CgroupGuard(driver.map(|(cfg, d)| d.create(cfg, &id)).transpose()?);
     // The socket a created container is started over (and what the handle keeps of it).
-    let hold = hold::Hold::new(start_by, plan.process.fd_floor)?;
+    let hold = hold::Hold::new(start_by, floor)?;
     let (log, created_log) = match plan.process.log.as_ref().map(log::PreparedLog::open).transpose()? {
         Some((l, c)) => (Some(l), Some(c)),
         None => (None, None),
@@ -261,6 +292,7 @@ fn spawn_with(
         stdio.log_into(&l.writes);
     }
     let (psock, csock) = socketpair()?;
+    let csock = hold::above(csock, floor)?;
     let pass_raw: Vec<c_int> = plan.process.fds.iter().map(|(fd, _)| fd.as_raw_fd()).collect();
     let join_files = plan
         .joins
@@ -281,12 +313,13 @@ fn spawn_with(
         || plan.net.is_some();
     let helper = Invocation::new(
         &plan.process.helper_tail,
-        plan.process.fd_floor,
+        floor,
         csock.as_raw_fd(),
         hold.child_fd(),
         selinux.exec_label.as_deref(),
         plan.init,
     )?;
+    let helper_prefix = helper.prefix().map(|c| c.to_owned());
     let ctx = ChildCtx {
         sock: csock.as_raw_fd(),
         parent_sock: psock.as_raw_fd(),
@@ -301,6 +334,7 @@ fn spawn_with(
         hold: hold.child_fd(),
         helper: &helper,
         root: own_root.as_ref(),
+        late: warm.map(|(b, _)| b.late()),
     };
     let describe = |s: Stage, i: u32| plan.describe(s, i);
     let started = start(
@@ -340,8 +374,9 @@ fn spawn_with(
     }
     let mut listener = None;
     match proto::recv_end(&psock, &mut listener)? {
-        Msg::Eof if !hold.holds() => {}
+        Msg::Eof if !hold.holds() && warm.is_none() => {}
         Msg::Report(r, _) if r.kind == hold::REPORT_HELD && hold.holds() => {}
+        Msg::Report(r, _) if r.kind == proto::REPORT_PREPARED && warm.is_some() => {}
         Msg::Eof => {
             return Err(Error::os(
                 "create",
@@ -362,10 +397,11 @@ fn spawn_with(
         // The level stays held while the container lives, even if this process dies.
         let _ = r.set_owner_pid(pid);
     }
-    Ok(Container::new(id, main, plan, cgroup.take(), selinux, stdio.parent, net)
+    let c = Container::new(id, main, plan, cgroup.take(), selinux, stdio.parent, net)
         .with_writable(writable)
         .with_held(hold.take_started(plan))
-        .with_supervisor(listener.map(crate::supervisor::Supervisor::from_fd)))
+        .with_supervisor(listener.map(crate::supervisor::Supervisor::from_fd));
+    Ok(Spawned { container: c, sock: psock, helper_prefix })
 }
 
 /// The parent's part between the child's READY and GO: time offsets, id maps, cgroup

@@ -214,7 +214,7 @@ impl Proc {
     }
 }
 
-pub(super) type StdioEnds = [Option<OwnedFd>; 3];
+pub(crate) type StdioEnds = [Option<OwnedFd>; 3];
 
 /// The caller's ends of a process's piped streams.
 #[derive(Debug)]

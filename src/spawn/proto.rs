@@ -51,6 +51,13 @@ pub(crate) const REPORT_HELD: u32 = 4;
 /// attached (`SCM_RIGHTS`); sent once, before the exec helper runs.
 pub(crate) const REPORT_LISTENER: u32 = 5;
 
+/// [`Report::kind`]: a warm container is set up and waits for its process
+/// ([`recv_start`]); sent instead of exec'ing.
+pub(crate) const REPORT_PREPARED: u32 = 6;
+
+/// The most fds a warm container's start message carries (stdio and passed fds).
+pub(crate) const MAX_START_FDS: usize = 3 + crate::plan::MAX_PASSED_FDS;
+
 /// The parent's go-ahead after [`REPORT_READY`] (the child accepts any one byte).
 pub(crate) const GO: u8 = 1;
 
@@ -116,6 +123,63 @@ pub(crate) fn send_with_fd(sock: c_int, r: &Report, fd: c_int) {
             }
         }
         crate::child::raw::sendmsg(sock, &msg, libc::MSG_NOSIGNAL);
+    }
+}
+
+/// Waits for a warm container's start message: one byte with up to [`MAX_START_FDS`] fds
+/// (`SCM_RIGHTS`, received close-on-exec) written into `fds`. `Ok(None)` on EOF (the
+/// parent let the container go), else how many fds came.
+pub(crate) fn recv_start(sock: c_int, fds: &mut [c_int; MAX_START_FDS]) -> SysResult<Option<usize>> {
+    let mut b = 0u8;
+    let mut iov = libc::iovec { iov_base: (&mut b as *mut u8).cast(), iov_len: 1 };
+    // CMSG_SPACE(4 * 67) = 288 bytes on 64-bit; 320 on the stack.
+    let mut cbuf = [0u64; 40];
+    loop {
+        // SAFETY: msghdr over stack buffers; recvmsg fills at most their sizes and is
+        // async-signal-safe.
+        let (n, msg) = unsafe {
+            let mut msg: libc::msghdr = std::mem::zeroed();
+            msg.msg_iov = &mut iov;
+            msg.msg_iovlen = 1;
+            msg.msg_control = cbuf.as_mut_ptr().cast();
+            msg.msg_controllen = std::mem::size_of_val(&cbuf);
+            let n = libc::recvmsg(sock, &mut msg, libc::MSG_CMSG_CLOEXEC);
+            (n, msg)
+        };
+        if n < 0 {
+            let e = sys::last_errno();
+            if e == libc::EINTR {
+                continue;
+            }
+            return Err(e);
+        }
+        if n == 0 {
+            return Ok(None);
+        }
+        if msg.msg_flags & libc::MSG_CTRUNC != 0 {
+            return Err(libc::EMSGSIZE);
+        }
+        let mut count = 0usize;
+        // SAFETY: walking the control messages the kernel wrote into cbuf; each fd is read
+        // unaligned from its cmsg's data.
+        unsafe {
+            let mut c = libc::CMSG_FIRSTHDR(&msg);
+            while !c.is_null() {
+                if (*c).cmsg_level == libc::SOL_SOCKET && (*c).cmsg_type == libc::SCM_RIGHTS {
+                    let data = libc::CMSG_DATA(c) as *const c_int;
+                    let len = ((*c).cmsg_len - libc::CMSG_LEN(0) as usize) / std::mem::size_of::<c_int>();
+                    for i in 0..len {
+                        match fds.get_mut(count) {
+                            Some(slot) => *slot = std::ptr::read_unaligned(data.add(i)),
+                            None => return Err(libc::EMSGSIZE),
+                        }
+                        count += 1;
+                    }
+                }
+                c = libc::CMSG_NXTHDR(&msg, c);
+            }
+        }
+        return Ok(Some(count));
     }
 }
 
@@ -195,6 +259,40 @@ pub(crate) fn recv_end(sock: &OwnedFd, listener: &mut Option<OwnedFd>) -> Result
             m => return Ok(m),
         }
     }
+}
+
+/// Sends a warm container's start message: the [`GO`] byte with `fds` attached.
+pub(crate) fn send_start(sock: &OwnedFd, fds: &[c_int]) -> Result<()> {
+    if fds.len() > MAX_START_FDS {
+        return Err(Error::invalid("passed fds", format!("{} fds; at most {MAX_START_FDS} with stdio", fds.len())));
+    }
+    let b = [GO];
+    let mut iov = libc::iovec { iov_base: b.as_ptr() as *mut libc::c_void, iov_len: 1 };
+    let mut cbuf = [0u64; 40];
+    // SAFETY: msghdr/cmsghdr over stack buffers; the cmsg holds fds.len() ints, which fit
+    // in cbuf (checked above: at most MAX_START_FDS, 288 bytes with the header).
+    let r = unsafe {
+        let mut msg: libc::msghdr = std::mem::zeroed();
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        if !fds.is_empty() {
+            let bytes = std::mem::size_of_val(fds) as u32;
+            msg.msg_control = cbuf.as_mut_ptr().cast();
+            msg.msg_controllen = libc::CMSG_SPACE(bytes) as usize;
+            let c = libc::CMSG_FIRSTHDR(&msg);
+            if !c.is_null() {
+                (*c).cmsg_level = libc::SOL_SOCKET;
+                (*c).cmsg_type = libc::SCM_RIGHTS;
+                (*c).cmsg_len = libc::CMSG_LEN(bytes) as usize;
+                std::ptr::copy_nonoverlapping(fds.as_ptr(), libc::CMSG_DATA(c) as *mut c_int, fds.len());
+            }
+        }
+        libc::sendmsg(sock.as_raw_fd(), &msg, libc::MSG_NOSIGNAL)
+    };
+    if r != 1 {
+        return Err(Error::last_os("sendmsg", "warm container start"));
+    }
+    Ok(())
 }
 
 /// Sends the [`GO`] byte.

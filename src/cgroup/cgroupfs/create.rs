@@ -68,7 +68,12 @@ impl Cgroup {
 
     /// [`Cgroup::create`] on every hierarchy, or `only` on one (that also enforces the
     /// device rules).
-    fn create_on(cfg: &CgroupConfig, id: &str, layout: &Layout, only: Option<&Hierarchy>) -> Result<Cgroup, CgroupError> {
+    fn create_on(
+        cfg: &CgroupConfig,
+        id: &str,
+        layout: &Layout,
+        only: Option<&Hierarchy>,
+    ) -> Result<Cgroup, CgroupError> {
         let res = match only {
             Some(h) => cfg.resolve_for(layout, Some(h))?,
             None => cfg.resolve(layout)?,
@@ -151,6 +156,10 @@ impl Cgroup {
         id: &str,
         retried_parent: bool,
     ) -> Result<(), CgroupError> {
+        // Another process may remove the (then empty) default parent at any moment, even
+        // between our mkdir and its initialisation: then this attempt's parents are
+        // forgotten and everything is made again, once.
+        let pushed_from = self.parents.len();
         let mut cur = h.mount.clone();
         for comp in parent.components() {
             let next = cur.join(comp);
@@ -164,14 +173,20 @@ impl Cgroup {
             if let Some(n) = reg.get_mut(&next) {
                 *n += 1;
                 self.parents.push(next.clone());
-                // A parent of ours: make it usable for children (again if a previous
-                // initialisation failed half-way).
-                init_dir(h, &next, true)?;
-            } else if h.version == CgroupVersion::V1 && h.has("cpuset") {
-                // Someone else's parent, or one a killed cocoon made and never finished:
-                // a v1 cpuset with no cpus or mems takes no process. Filling only empty
-                // values changes nothing that was usable.
-                init_dir(h, &next, true)?;
+            }
+            // A parent of ours: make it usable for children (again if a previous
+            // initialisation failed half-way). Someone else's parent, or one a killed
+            // cocoon made and never finished: a v1 cpuset with no cpus or mems takes no
+            // process, and filling only empty values changes nothing that was usable.
+            let ours = reg.contains_key(&next);
+            if ours || (h.version == CgroupVersion::V1 && h.has("cpuset")) {
+                if let Err(e) = init_dir(h, &next, true) {
+                    if !retried_parent && vanished(&e) {
+                        self.forget_parents(reg, pushed_from);
+                        return self.make_dir_inner(reg, h, parent, id, true);
+                    }
+                    return Err(e);
+                }
             }
             cur = next;
         }
@@ -184,6 +199,7 @@ impl Cgroup {
             // Another process removed the (then empty) default parent between our check
             // and our mkdir: create it again, once.
             Err(e) if e.kind() == io::ErrorKind::NotFound && !retried_parent => {
+                self.forget_parents(reg, pushed_from);
                 return self.make_dir_inner(reg, h, parent, id, true);
             }
             Err(e) => return Err(CgroupError::io("mkdir", &path, e)),
@@ -196,6 +212,19 @@ impl Cgroup {
             path: path.clone(),
         });
         init_dir(h, &path, false)
+    }
+
+    /// Drops the parents pushed since `from` (their directories are already gone), so a
+    /// retry counts each parent once.
+    fn forget_parents(&mut self, reg: &mut BTreeMap<PathBuf, usize>, from: usize) {
+        for p in self.parents.drain(from..) {
+            if let Some(n) = reg.get_mut(&p) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    reg.remove(&p);
+                }
+            }
+        }
     }
 
     /// On v2, every controller the configuration uses must be enabled for the new cgroup
@@ -235,7 +264,12 @@ pub(super) fn needed_controllers(cfg: &CgroupConfig) -> Vec<&'static str> {
     if cfg.cpus.is_some() || cfg.mems.is_some() {
         needed.push("cpuset");
     }
-    if cfg.memory_max.is_some() || cfg.memory_high.is_some() || cfg.memory_low.is_some() || cfg.swap_max.is_some() || cfg.oom_kill_disable {
+    if cfg.memory_max.is_some()
+        || cfg.memory_high.is_some()
+        || cfg.memory_low.is_some()
+        || cfg.swap_max.is_some()
+        || cfg.oom_kill_disable
+    {
         needed.push("memory");
     }
     if cfg.pids_max.is_some() {
@@ -252,6 +286,11 @@ pub(super) fn needed_controllers(cfg: &CgroupConfig) -> Vec<&'static str> {
 
 /// Prepares a new directory: v1 cpuset needs cpus and mems before it can hold tasks; a v2
 /// parent cocoon created gets every available controller enabled for its children.
+/// The directory went away under us (ENOENT; ENODEV for a file of a removed cgroup).
+fn vanished(e: &CgroupError) -> bool {
+    matches!(e, CgroupError::Io { source, .. } if matches!(source.raw_os_error(), Some(libc::ENOENT | libc::ENODEV)))
+}
+
 fn init_dir(h: &Hierarchy, path: &Path, is_parent: bool) -> Result<(), CgroupError> {
     match h.version {
         CgroupVersion::V1 if h.has("cpuset") => {
@@ -291,7 +330,12 @@ impl Cgroup {
             .hierarchies
             .iter()
             .filter(|h| h.mount.join(rel).is_dir())
-            .map(|h| Dir { version: h.version, mount: h.mount.clone(), controllers: h.controllers.clone(), path: h.mount.join(rel) })
+            .map(|h| Dir {
+                version: h.version,
+                mount: h.mount.clone(),
+                controllers: h.controllers.clone(),
+                path: h.mount.join(rel),
+            })
             .collect();
         if dirs.is_empty() {
             return Err(CgroupError::io("open", rel, io::Error::from_raw_os_error(libc::ENOENT)));
