@@ -8,7 +8,8 @@
 //! read-only, /proc, /dev, /sys, as configuration (a)/(b) of `benches/spawn.rs`.
 //!
 //! Run with `cargo bench --bench parallel` (as root). `COCOON_PAR_THREADS=2,4` picks the
-//! thread counts and `COCOON_PAR_ONLY=net` or `=nonet` one configuration (for `perf`).
+//! thread counts, `COCOON_PAR_ONLY=net` or `=nonet` one configuration (for `perf`), and
+//! `COCOON_PAR_NO_SECCOMP=1` drops the default seccomp policy (to see its share).
 
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
@@ -20,7 +21,8 @@ fn plan(net: bool) -> Plan {
     if net {
         ns |= Namespaces::NET;
     }
-    ContainerBuilder::new(Process::new("/bin/true").stdin(Stdio::Null))
+    let seccomp = std::env::var_os("COCOON_PAR_NO_SECCOMP").is_none();
+    ContainerBuilder::new(Process::new("/bin/true").stdin(Stdio::Null).default_seccomp(seccomp))
         .namespaces(ns)
         .read_only_root(true)
         .prepare()
