@@ -43,7 +43,7 @@ fn a_started_warm_container_runs_exactly_the_process_it_was_given() {
         .env("PATH", PATH)
         .stdout(Stdio::Piped)
         .stderr(Stdio::Piped)
-        .args(["-c", "id -u; id -g; id -G; pwd; echo \"$GREETING\"; ulimit -n; umask; grep ^NoNewPrivs /proc/self/status; echo \"$0 $1\"", "zero", "one"])
+        .args(["-c", "id -u; id -g; id -G; pwd; echo \"$GREETING\"; ulimit -n; umask; grep -e ^NoNewPrivs -e '^Seccomp:' /proc/self/status; echo \"$0 $1\"", "zero", "one"])
         .env("GREETING", "hello warm")
         .cwd("/tmp")
         .user(User::Id { uid: 1234, gid: 4321, groups: vec![7, 8] })
@@ -52,7 +52,7 @@ fn a_started_warm_container_runs_exactly_the_process_it_was_given() {
     let mut c = w.start(&p).unwrap();
     let o = collect(&mut c).ok();
     assert_eq!(
-        o.stdout, "1234\n4321\n4321 7 8\n/tmp\nhello warm\n77\n0027\nNoNewPrivs:\t1\nzero one\n",
+        o.stdout, "1234\n4321\n4321 7 8\n/tmp\nhello warm\n77\n0027\nNoNewPrivs:\t1\nSeccomp:\t2\nzero one\n",
         "stderr: {}",
         o.stderr
     );

@@ -38,6 +38,11 @@ pub(crate) fn await_start(p: &ProcessPlan, ctx: &ChildCtx<'_>, late: &Late) -> S
     // container's stdout pipe, say, would never see EOF while a warm one holds it).
     let [a, b, c] = ctx.stdio;
     close_except(&[], &[ctx.sock, ctx.helper.fd(), a, b, c], false).at(Stage::CloseFds, 2)?;
+    // The steps that depend only on the plan go before the hold, so a start does not pay
+    // for them: keyring, no_new_privs, the default seccomp programs (and a profile's
+    // programs that must be installed while CAP_SYS_ADMIN is held). The hold itself
+    // (recvmsg) and the rest of the process step are allowed by them.
+    keyring_and_seccomp(p, ctx)?;
     super::send_report(ctx.sock, &super::Report { kind: REPORT_PREPARED, ..super::Report::default() });
     let mut fds = [-1 as c_int; MAX_START_FDS];
     let n = match recv_start(ctx.sock, &mut fds) {
@@ -162,24 +167,9 @@ pub(crate) fn exec_process(p: &ProcessPlan, ctx: &ChildCtx<'_>, late: Option<&La
             None => wire_stdio(p.fd_floor, p.fds.iter().map(|(_, t)| *t), ctx)?,
         }
     }
-    join_session_keyring(ctx.exec_label)?;
-    // no_new_privs only matters at execve, so it can be set this early; with it the
-    // filter below needs no CAP_SYS_ADMIN either.
-    if p.no_new_privs {
-        sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0).at(Stage::NoNewPrivs, 0)?;
-    }
-    // The default profile (no keyrings, no new namespaces, Docker's allowlist) goes on
-    // right after the last keyctl and before privileges are dropped, so it needs neither
-    // no_new_privs nor a retained CAP_SYS_ADMIN; it allows every call the remaining
-    // steps and the exec helper make.
-    if let Some(progs) = &p.default_seccomp {
-        for (i, prog) in progs.filters.iter().enumerate() {
-            install_seccomp(prog, progs.flags).at(Stage::Seccomp, crate::plan::SECCOMP_DEFAULT_INDEX as usize + i)?;
-        }
-    }
-    // A profile without no_new_privs can only be installed while CAP_SYS_ADMIN is held.
-    if !p.no_new_privs {
-        install_programs(p)?;
+    if late.is_none() {
+        // A warm container did this before its hold (`await_start`).
+        keyring_and_seccomp(p, ctx)?;
     }
     // Capabilities: bounding set first (needs CAP_SETPCAP), then ids with KEEPCAPS so the
     // permitted set survives setuid, then the exact sets.
@@ -269,6 +259,31 @@ pub(crate) fn exec_process(p: &ProcessPlan, ctx: &ChildCtx<'_>, late: Option<&La
         None => ctx.helper.exec(p.envp.as_ptr()),
     };
     Ok(Fail { stage: Stage::Exec, index: crate::helper::HELPER_INDEX, errno })
+}
+
+/// The session keyring, no_new_privs and the seccomp programs installed while
+/// privileges are still held.
+fn keyring_and_seccomp(p: &ProcessPlan, ctx: &ChildCtx<'_>) -> Step {
+    join_session_keyring(ctx.exec_label)?;
+    // no_new_privs only matters at execve, so it can be set this early; with it the
+    // filter below needs no CAP_SYS_ADMIN either.
+    if p.no_new_privs {
+        sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0).at(Stage::NoNewPrivs, 0)?;
+    }
+    // The default profile (no keyrings, no new namespaces, Docker's allowlist) goes on
+    // right after the last keyctl and before privileges are dropped, so it needs neither
+    // no_new_privs nor a retained CAP_SYS_ADMIN; it allows every call the remaining
+    // steps and the exec helper make.
+    if let Some(progs) = &p.default_seccomp {
+        for (i, prog) in progs.filters.iter().enumerate() {
+            install_seccomp(prog, progs.flags).at(Stage::Seccomp, crate::plan::SECCOMP_DEFAULT_INDEX as usize + i)?;
+        }
+    }
+    // A profile without no_new_privs can only be installed while CAP_SYS_ADMIN is held.
+    if !p.no_new_privs {
+        install_programs(p)?;
+    }
+    Ok(())
 }
 
 /// Writes an SELinux attribute of this thread (`exec`, `keycreate`) through
