@@ -274,3 +274,25 @@ fn a_pool_refuses_a_zero_size_and_a_plan_that_cannot_warm() {
     assert!(matches!(e, Error::InvalidConfig { .. }), "{e:?}");
     assert_no_children();
 }
+
+#[test]
+fn a_held_warm_container_keeps_no_copy_of_the_callers_fds() {
+    let _g = lock();
+    // A careless host fd (not close-on-exec) and a pipe of another container's kind.
+    let leaky = open_leaky(std::path::Path::new("/etc/hostname"), libc::O_RDONLY);
+    let (_r, w) = std::io::pipe().unwrap();
+    let warm = builder().prepare().unwrap().warm().unwrap();
+    let fds: Vec<i32> = std::fs::read_dir(format!("/proc/{}/fd", warm.pid()))
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_string_lossy().parse().ok())
+        .filter(|fd| *fd > 2)
+        .collect();
+    // The setup socket and the sealed helper, nothing else.
+    assert_eq!(fds.len(), 2, "fds held while warm: {fds:?}");
+    assert!(!fds.contains(&leaky));
+    drop(w);
+    close(leaky);
+    drop(warm);
+    assert_no_children();
+}
