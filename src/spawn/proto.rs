@@ -126,6 +126,22 @@ pub(crate) fn send_with_fd(sock: c_int, r: &Report, fd: c_int) {
     }
 }
 
+/// One `recvmsg` (received fds close-on-exec) into `iov` with control messages in `cbuf`;
+/// the returned header points into both. Used by both halves (async-signal-safe).
+fn recvmsg_once(sock: c_int, iov: &mut libc::iovec, cbuf: &mut [u64]) -> (isize, libc::msghdr) {
+    // SAFETY: a zeroed msghdr is valid; it points at the caller's buffers, which recvmsg
+    // fills at most to their sizes.
+    unsafe {
+        let mut msg: libc::msghdr = std::mem::zeroed();
+        msg.msg_iov = iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = cbuf.as_mut_ptr().cast();
+        msg.msg_controllen = std::mem::size_of_val(cbuf);
+        let n = libc::recvmsg(sock, &mut msg, libc::MSG_CMSG_CLOEXEC);
+        (n, msg)
+    }
+}
+
 /// Waits for a warm container's start message: one byte with up to [`MAX_START_FDS`] fds
 /// (`SCM_RIGHTS`, received close-on-exec) written into `fds`. `Ok(None)` on EOF (the
 /// parent let the container go), else how many fds came.
@@ -135,17 +151,7 @@ pub(crate) fn recv_start(sock: c_int, fds: &mut [c_int; MAX_START_FDS]) -> SysRe
     // CMSG_SPACE(4 * 67) = 288 bytes on 64-bit; 320 on the stack.
     let mut cbuf = [0u64; 40];
     loop {
-        // SAFETY: msghdr over stack buffers; recvmsg fills at most their sizes and is
-        // async-signal-safe.
-        let (n, msg) = unsafe {
-            let mut msg: libc::msghdr = std::mem::zeroed();
-            msg.msg_iov = &mut iov;
-            msg.msg_iovlen = 1;
-            msg.msg_control = cbuf.as_mut_ptr().cast();
-            msg.msg_controllen = std::mem::size_of_val(&cbuf);
-            let n = libc::recvmsg(sock, &mut msg, libc::MSG_CMSG_CLOEXEC);
-            (n, msg)
-        };
+        let (n, msg) = recvmsg_once(sock, &mut iov, &mut cbuf);
         if n < 0 {
             let e = sys::last_errno();
             if e == libc::EINTR {
@@ -207,16 +213,7 @@ pub(crate) fn recv(sock: &OwnedFd) -> Result<Msg> {
     let mut iov = libc::iovec { iov_base: (&mut r as *mut Report).cast(), iov_len: std::mem::size_of::<Report>() };
     let mut cbuf = [0u64; 8];
     loop {
-        // SAFETY: msghdr over stack buffers; recvmsg fills at most their sizes.
-        let (n, msg) = unsafe {
-            let mut msg: libc::msghdr = std::mem::zeroed();
-            msg.msg_iov = &mut iov;
-            msg.msg_iovlen = 1;
-            msg.msg_control = cbuf.as_mut_ptr().cast();
-            msg.msg_controllen = std::mem::size_of_val(&cbuf);
-            let n = libc::recvmsg(sock.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC);
-            (n, msg)
-        };
+        let (n, msg) = recvmsg_once(sock.as_raw_fd(), &mut iov, &mut cbuf);
         if n < 0 {
             let e = std::io::Error::last_os_error();
             if e.kind() == std::io::ErrorKind::Interrupted {
