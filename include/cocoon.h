@@ -589,8 +589,8 @@
 // The smallest `cocoon_seccomp_request.size` accepted: the size of the first version.
 #define COCOON_SECCOMP_REQUEST_SIZE_V1 88
 
-// The smallest `cocoon_pool_stats.size` accepted: the size of the first version.
-#define COCOON_POOL_STATS_SIZE_V1 64
+// The smallest `cocoon_pool_counters.size` accepted: the size of the first version.
+#define COCOON_POOL_COUNTERS_SIZE_V1 64
 
 // Told by the contents: a directory is an OCI layout, a tar file an oci- or docker-archive.
 #define COCOON_IMAGE_FORMAT_AUTO 0
@@ -823,13 +823,14 @@ typedef struct {
     uint64_t args[6];
 } cocoon_seccomp_request;
 
-// What a pool has done so far, filled by `cocoon_pool_stats`.
+// What a pool has done so far, filled by `cocoon_pool_stats` (a C type may not share the
+// function's name, hence `_counters`).
 //
 // The struct grows at its end in later versions. Before the call set `size` to
-// `sizeof(cocoon_pool_stats)`; cocoon fills at most that many bytes and sets `size` to
+// `sizeof(cocoon_pool_counters)`; cocoon fills at most that many bytes and sets `size` to
 // how many it filled.
 typedef struct {
-    // In: `sizeof(cocoon_pool_stats)` as the caller knows it. Out: the bytes cocoon filled.
+    // In: `sizeof(cocoon_pool_counters)` as the caller knows it. Out: the bytes cocoon filled.
     uint32_t size;
     // Reserved (0).
     uint32_t reserved;
@@ -847,7 +848,7 @@ typedef struct {
     uint64_t recycled;
     // Preparations that failed (the refill threads retry after a pause).
     uint64_t failed;
-} cocoon_pool_stats;
+} cocoon_pool_counters;
 
 #ifdef __cplusplus
 extern "C" {
@@ -2227,11 +2228,11 @@ int cocoon_pool_start(cocoon_pool *pool,
                       const cocoon_process *process,
                       cocoon_container **out);
 
-// Reads the pool's counters into `*out` (see `cocoon_pool_stats`: set
-// `out->size = sizeof(cocoon_pool_stats)` first; a size below
-// `COCOON_POOL_STATS_SIZE_V1` -> `COCOON_E_INVALID_ARGUMENT`).
+// Reads the pool's counters into `*out` (see `cocoon_pool_counters`: set
+// `out->size = sizeof(cocoon_pool_counters)` first; a size below
+// `COCOON_POOL_COUNTERS_SIZE_V1` -> `COCOON_E_INVALID_ARGUMENT`).
 int cocoon_pool_stats(const cocoon_pool *pool,
-                      cocoon_pool_stats *out);
+                      cocoon_pool_counters *out);
 
 // Waits until `n` containers are ready (at most the pool's size) or `timeout_ms`
 // milliseconds pass (at most about 34 years: a larger value waits that long);

@@ -30,15 +30,16 @@ pub struct cocoon_pool {
     inner: Pool,
 }
 
-/// What a pool has done so far, filled by `cocoon_pool_stats`.
+/// What a pool has done so far, filled by `cocoon_pool_stats` (a C type may not share the
+/// function's name, hence `_counters`).
 ///
 /// The struct grows at its end in later versions. Before the call set `size` to
-/// `sizeof(cocoon_pool_stats)`; cocoon fills at most that many bytes and sets `size` to
+/// `sizeof(cocoon_pool_counters)`; cocoon fills at most that many bytes and sets `size` to
 /// how many it filled.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct cocoon_pool_stats {
-    /// In: `sizeof(cocoon_pool_stats)` as the caller knows it. Out: the bytes cocoon filled.
+pub struct cocoon_pool_counters {
+    /// In: `sizeof(cocoon_pool_counters)` as the caller knows it. Out: the bytes cocoon filled.
     pub size: u32,
     /// Reserved (0).
     pub reserved: u32,
@@ -58,10 +59,10 @@ pub struct cocoon_pool_stats {
     pub failed: u64,
 }
 
-/// The smallest `cocoon_pool_stats.size` accepted: the size of the first version.
-pub const COCOON_POOL_STATS_SIZE_V1: u32 = 64;
+/// The smallest `cocoon_pool_counters.size` accepted: the size of the first version.
+pub const COCOON_POOL_COUNTERS_SIZE_V1: u32 = 64;
 
-const _: () = assert!(std::mem::size_of::<cocoon_pool_stats>() == COCOON_POOL_STATS_SIZE_V1 as usize);
+const _: () = assert!(std::mem::size_of::<cocoon_pool_counters>() == COCOON_POOL_COUNTERS_SIZE_V1 as usize);
 
 /// The longest wait of `cocoon_pool_wait_ready` (2^40 ms): keeps the deadline
 /// representable.
@@ -203,11 +204,11 @@ pub unsafe extern "C" fn cocoon_pool_start(
     })
 }
 
-/// Reads the pool's counters into `*out` (see `cocoon_pool_stats`: set
-/// `out->size = sizeof(cocoon_pool_stats)` first; a size below
-/// `COCOON_POOL_STATS_SIZE_V1` -> `COCOON_E_INVALID_ARGUMENT`).
+/// Reads the pool's counters into `*out` (see `cocoon_pool_counters`: set
+/// `out->size = sizeof(cocoon_pool_counters)` first; a size below
+/// `COCOON_POOL_COUNTERS_SIZE_V1` -> `COCOON_E_INVALID_ARGUMENT`).
 #[no_mangle]
-pub unsafe extern "C" fn cocoon_pool_stats(pool: *const cocoon_pool, out: *mut cocoon_pool_stats) -> c_int {
+pub unsafe extern "C" fn cocoon_pool_stats(pool: *const cocoon_pool, out: *mut cocoon_pool_counters) -> c_int {
     guard(|| {
         // SAFETY: the caller passes NULL or a live handle.
         let pl = unsafe { pool.as_ref() }.ok_or_else(|| Fail::null("pool"))?;
@@ -215,14 +216,14 @@ pub unsafe extern "C" fn cocoon_pool_stats(pool: *const cocoon_pool, out: *mut c
         // SAFETY: `out` is non-NULL and points to a struct of at least the `size` field
         // (every version starts with it).
         let caller_size = unsafe { std::ptr::addr_of!((*out).size).read_unaligned() };
-        if caller_size < COCOON_POOL_STATS_SIZE_V1 {
+        if caller_size < COCOON_POOL_COUNTERS_SIZE_V1 {
             return Err(Fail::arg(format!(
-                "out->size is {caller_size}; set it to sizeof(cocoon_pool_stats) (at least {COCOON_POOL_STATS_SIZE_V1})"
+                "out->size is {caller_size}; set it to sizeof(cocoon_pool_counters) (at least {COCOON_POOL_COUNTERS_SIZE_V1})"
             )));
         }
         let st = pl.inner.stats();
-        let n = (caller_size as usize).min(std::mem::size_of::<cocoon_pool_stats>());
-        let s = cocoon_pool_stats {
+        let n = (caller_size as usize).min(std::mem::size_of::<cocoon_pool_counters>());
+        let s = cocoon_pool_counters {
             size: n as u32,
             reserved: 0,
             ready: st.ready as u64,
@@ -234,8 +235,8 @@ pub unsafe extern "C" fn cocoon_pool_stats(pool: *const cocoon_pool, out: *mut c
             failed: st.failed,
         };
         // SAFETY: the caller's struct holds at least `caller_size` >= `n` writable bytes;
-        // `s` is a local of `size_of::<cocoon_pool_stats>()` >= `n` bytes; no overlap.
-        unsafe { std::ptr::copy_nonoverlapping((&s as *const cocoon_pool_stats).cast::<u8>(), out.cast::<u8>(), n) };
+        // `s` is a local of `size_of::<cocoon_pool_counters>()` >= `n` bytes; no overlap.
+        unsafe { std::ptr::copy_nonoverlapping((&s as *const cocoon_pool_counters).cast::<u8>(), out.cast::<u8>(), n) };
         Ok(())
     })
 }

@@ -126,7 +126,8 @@ class SeccompRequestC(ctypes.Structure):
 
 
 class PoolStatsC(ctypes.Structure):
-    """struct cocoon_pool_stats (set `size` to ctypes.sizeof(PoolStatsC) before the call)."""
+    """struct cocoon_pool_counters, filled by cocoon_pool_stats (set `size` to
+    ctypes.sizeof(PoolStatsC) before the call)."""
     _fields_ = [
         ("size", c_uint32),
         ("reserved", c_uint32),
