@@ -5,7 +5,7 @@
  * Conventions
  *  - Handles are opaque: cocoon_builder, cocoon_container, cocoon_exec_process (and
  *    cocoon_process, cocoon_output, cocoon_image_store, cocoon_image_list,
- *    cocoon_events). Each creating call has exactly one releasing call; releasing NULL
+ *    cocoon_events, cocoon_warm, cocoon_pool). Each creating call has exactly one releasing call; releasing NULL
  *    is a no-op.
  *    cocoon_container_spawn does not consume the builder.
  *  - Every fallible call returns int: COCOON_OK (0) or a negative COCOON_E_* code. Codes
@@ -589,6 +589,9 @@
 // The smallest `cocoon_seccomp_request.size` accepted: the size of the first version.
 #define COCOON_SECCOMP_REQUEST_SIZE_V1 88
 
+// The smallest `cocoon_pool_counters.size` accepted: the size of the first version.
+#define COCOON_POOL_COUNTERS_SIZE_V1 64
+
 // Told by the contents: a directory is an OCI layout, a tar file an oci- or docker-archive.
 #define COCOON_IMAGE_FORMAT_AUTO 0
 
@@ -654,6 +657,12 @@ typedef struct cocoon_log_reader cocoon_log_reader;
 // The result of `cocoon_builder_run_output`. Opaque; freed by `cocoon_output_free`.
 typedef struct cocoon_output cocoon_output;
 
+// A pool of warm containers of one builder, kept ready by refill threads. Opaque;
+// created by `cocoon_pool_new`, released by `cocoon_pool_free`. `cocoon_pool_start`,
+// `cocoon_pool_stats` and `cocoon_pool_wait_ready` may be called from several threads at
+// once on one pool (unlike other handles); `cocoon_pool_free` from one, after the others.
+typedef struct cocoon_pool cocoon_pool;
+
 // The program to run and how, without a container around it: what
 // `cocoon_container_exec_process` runs in a running container. Opaque; create with
 // `cocoon_process_new`, free with `cocoon_process_free`. Its setters are the process
@@ -663,6 +672,12 @@ typedef struct cocoon_process cocoon_process;
 
 // Opaque: a running container found by its first process's pid.
 typedef struct cocoon_running cocoon_running;
+
+// A warm container: set up completely (namespaces, mounts, root, cgroup, network) but
+// for its process, which `cocoon_warm_start` supplies. Opaque; created by
+// `cocoon_warm_new`, released by `cocoon_warm_free` (also after a start, which uses it
+// up). Not thread-safe: do not use one handle from two threads at once.
+typedef struct cocoon_warm cocoon_warm;
 
 // Resource usage of a container's cgroup, filled by `cocoon_container_stats`.
 //
@@ -808,6 +823,33 @@ typedef struct {
     uint64_t args[6];
 } cocoon_seccomp_request;
 
+// What a pool has done so far, filled by `cocoon_pool_stats` (a C type may not share the
+// function's name, hence `_counters`).
+//
+// The struct grows at its end in later versions. Before the call set `size` to
+// `sizeof(cocoon_pool_counters)`; cocoon fills at most that many bytes and sets `size` to
+// how many it filled.
+typedef struct {
+    // In: `sizeof(cocoon_pool_counters)` as the caller knows it. Out: the bytes cocoon filled.
+    uint32_t size;
+    // Reserved (0).
+    uint32_t reserved;
+    // Containers ready now.
+    uint64_t ready;
+    // Containers being prepared now.
+    uint64_t in_flight;
+    // Warm containers made (by the refill threads and for misses).
+    uint64_t prepared;
+    // Processes started.
+    uint64_t started;
+    // Starts that found the pool empty and made their container on the spot.
+    uint64_t missed;
+    // Ready containers torn down for age.
+    uint64_t recycled;
+    // Preparations that failed (the refill threads retry after a pause).
+    uint64_t failed;
+} cocoon_pool_counters;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -854,7 +896,8 @@ const char *cocoon_version(void);
 // policy is loaded, so labelled containers really get their labels), "overlay" (overlayfs is
 // known to the kernel), "userns" (user namespaces can be created), "timens" (time
 // namespaces exist), "image" (the library was built with image support: the
-// `cocoon_image_*` functions and `cocoon_builder_set_image`).
+// `cocoon_image_*` functions and `cocoon_builder_set_image`), "warm" (warm containers
+// and pools: `cocoon_warm_*`, `cocoon_pool_*`).
 int cocoon_has_feature(const char *name);
 
 // Creates a builder that runs `program` (an absolute path inside the container, or a name
@@ -2134,6 +2177,75 @@ int cocoon_seccomp_read_memory(int listener,
                                void *buf,
                                size_t len,
                                size_t *got);
+
+// Prepares `builder` (which is not consumed) and makes a warm container of it: every
+// step but its process, held until `cocoon_warm_start`. The builder's own program is
+// not run. `COCOON_E_INVALID_CONFIG` for a builder with a Landlock ruleset (its rules
+// are planned for one program). On success `*out` receives the handle; on failure
+// nothing is left behind.
+int cocoon_warm_new(const cocoon_builder *builder,
+                    cocoon_warm **out);
+
+// Runs `process` (not consumed) in the warm container and gives the running container
+// in `*out` (release it as any `cocoon_container`). User names are looked up and PATH
+// searched in the container's root. The warm handle is used up by the call, whether it
+// succeeds or not (on failure the container is torn down): a second start gives
+// `COCOON_E_NOT_CREATED`; the handle must still be freed. Errors:
+// `COCOON_E_INVALID_CONFIG` for a process this container cannot run (e.g. an unknown
+// user, or security settings other than the builder's), `COCOON_E_SETUP` for a step
+// that failed inside it (e.g. `COCOON_STAGE_EXEC` for a missing program).
+int cocoon_warm_start(cocoon_warm *warm,
+                      const cocoon_process *process,
+                      cocoon_container **out);
+
+// The host pid of the process that becomes the program. `COCOON_E_NOT_CREATED` once a
+// start used the handle up.
+int cocoon_warm_pid(const cocoon_warm *warm,
+                    int *pid);
+
+// Releases a warm handle. NULL is a no-op. An unstarted container is killed and
+// everything it had (cgroup, network, writable layer) removed; a container started from
+// it is its own handle's.
+void cocoon_warm_free(cocoon_warm *warm);
+
+// Makes a pool that keeps `size` (at least 1) warm containers of `builder` (prepared
+// now, not consumed) ready, with `refill_threads` (at least 1) threads preparing them;
+// ready containers older than `max_age_ms` milliseconds are torn down and made again
+// (0: never recycled). The first container is made before this returns, so that a
+// builder that cannot be warmed fails here. `COCOON_E_INVALID_CONFIG` for a size or
+// thread count of 0. On success `*out` receives the handle.
+int cocoon_pool_new(const cocoon_builder *builder,
+                    size_t size,
+                    size_t refill_threads,
+                    uint64_t max_age_ms,
+                    cocoon_pool **out);
+
+// Runs `process` (not consumed) in a ready container of the pool (one made on the spot
+// if none is ready) and gives the running container in `*out`. Errors as
+// `cocoon_warm_start`; a process refused before it reached the container
+// (`COCOON_E_INVALID_CONFIG`) leaves that container in the pool.
+int cocoon_pool_start(cocoon_pool *pool,
+                      const cocoon_process *process,
+                      cocoon_container **out);
+
+// Reads the pool's counters into `*out` (see `cocoon_pool_counters`: set
+// `out->size = sizeof(cocoon_pool_counters)` first; a size below
+// `COCOON_POOL_COUNTERS_SIZE_V1` -> `COCOON_E_INVALID_ARGUMENT`).
+int cocoon_pool_stats(const cocoon_pool *pool,
+                      cocoon_pool_counters *out);
+
+// Waits until `n` containers are ready (at most the pool's size) or `timeout_ms`
+// milliseconds pass (at most about 34 years: a larger value waits that long);
+// `*ready` receives how many are ready.
+int cocoon_pool_wait_ready(cocoon_pool *pool,
+                           size_t n,
+                           uint64_t timeout_ms,
+                           size_t *ready);
+
+// Releases a pool. NULL is a no-op. Its threads stop (after the container each is
+// preparing) and every unused container is torn down; containers started from it are
+// their own handles'.
+void cocoon_pool_free(cocoon_pool *pool);
 
 // Opens the image store at `dir` (NULL: /var/lib/cocoon/images), creating it if needed;
 // removes what interrupted imports left. On success `*out` receives the handle.

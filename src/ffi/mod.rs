@@ -37,6 +37,7 @@ pub mod stats;
 pub mod log_status;
 pub mod logs;
 pub mod supervisor;
+pub mod warm;
 #[cfg(feature = "image")]
 pub mod image;
 // Not exported: the argument helpers every file above uses.
@@ -457,7 +458,8 @@ pub extern "C" fn cocoon_version() -> *const c_char {
 /// policy is loaded, so labelled containers really get their labels), "overlay" (overlayfs is
 /// known to the kernel), "userns" (user namespaces can be created), "timens" (time
 /// namespaces exist), "image" (the library was built with image support: the
-/// `cocoon_image_*` functions and `cocoon_builder_set_image`).
+/// `cocoon_image_*` functions and `cocoon_builder_set_image`), "warm" (warm containers
+/// and pools: `cocoon_warm_*`, `cocoon_pool_*`).
 #[no_mangle]
 pub unsafe extern "C" fn cocoon_has_feature(name: *const c_char) -> c_int {
     guard_value(COCOON_E_INVALID_ARGUMENT, || {
@@ -493,6 +495,7 @@ fn has_feature(name: &[u8]) -> bool {
         }
         b"timens" => std::path::Path::new("/proc/self/ns/time").exists(),
         b"image" => cfg!(feature = "image"),
+        b"warm" => true,
         _ => false,
     }
 }

@@ -67,5 +67,7 @@ void test_log_write(void);
 void test_logs(void);
 void test_seccomp_notify(void);
 void test_subids(void);
+void test_warm_errors(void);
+void test_warm_containers(void);
 
 #endif

@@ -344,6 +344,7 @@ int main(int argc, char **argv) {
     test_create_errors();
     test_events_errors();
     test_logs();
+    test_warm_errors();
     if (containers) {
         if (geteuid() != 0) {
             fprintf(stderr, "abi_test: container checks need root (use --no-containers)\n");
@@ -363,6 +364,7 @@ int main(int argc, char **argv) {
             test_log_write();
             test_seccomp_notify();
             test_subids();
+            test_warm_containers();
         }
     }
     printf("abi_test: %d checks passed, %d failed\n", passed, failed);

@@ -74,7 +74,7 @@ export LD_LIBRARY_PATH="$prefix/lib"
 
 step "C test program (natively, with real containers when root)"
 # shellcheck disable=SC2046
-gcc -std=c99 -Wall -Wextra -Werror -g tests/abi/abi_test.c tests/abi/abi_common.c tests/abi/abi_cgroup.c tests/abi/abi_containers.c tests/abi/abi_setters.c tests/abi/abi_run.c tests/abi/abi_net.c tests/abi/abi_landlock.c tests/abi/abi_selinux_policy.c tests/abi/abi_image.c tests/abi/abi_create.c tests/abi/abi_events.c tests/abi/abi_stats.c tests/abi/abi_log_write.c tests/abi/abi_logs.c tests/abi/abi_seccomp_notify.c tests/abi/abi_subids.c $(pkg-config --cflags --libs cocoon) -o "$out/abi_test"
+gcc -std=c99 -Wall -Wextra -Werror -g tests/abi/abi_test.c tests/abi/abi_common.c tests/abi/abi_cgroup.c tests/abi/abi_containers.c tests/abi/abi_setters.c tests/abi/abi_run.c tests/abi/abi_net.c tests/abi/abi_landlock.c tests/abi/abi_selinux_policy.c tests/abi/abi_image.c tests/abi/abi_create.c tests/abi/abi_events.c tests/abi/abi_stats.c tests/abi/abi_log_write.c tests/abi/abi_logs.c tests/abi/abi_seccomp_notify.c tests/abi/abi_subids.c tests/abi/abi_warm.c $(pkg-config --cflags --libs cocoon) -o "$out/abi_test"
 if [ "$(id -u)" = 0 ]; then "$out/abi_test"; else "$out/abi_test" --no-containers; fi
 
 step "C host: a #!/proc/self/exe program never runs the host binary (CVE-2019-5736 class)"

@@ -26,8 +26,8 @@ communicate(), TimeoutExpired, CalledProcessError; `await container.wait_async()
 asyncio (see docs/FROM_SUBPROCESS.md).
 
 Modules: constants (the header's numbers), errors, system (version, has_feature,
-sweep_stale), stdio, process, seccomp, mounts, cgroup, stats, selinux, landlock, image, container, run
-(run, CompletedProcess), logs (LogReader, LogLine), aio (asyncio).
+sweep_stale), stdio, process, seccomp, mounts, cgroup, stats, selinux, landlock, image, container, warm
+(WarmContainer, Pool), run (run, CompletedProcess), logs (LogReader, LogLine), aio (asyncio).
 """
 
 from __future__ import annotations
@@ -61,11 +61,13 @@ from .image import ExportFormat, Image, ImageFormat, ImageInfo, ImageStore
 from .stats import CgroupStats, CpuStats, InterfaceStats, IoStats, MemoryStats, PidsStats, cpu_percent, prometheus
 from .stdio import DEVNULL, INHERIT, PIPE, StdioSpec
 from .system import has_feature, sweep_stale, version
+from .warm import Pool, PoolStats, WarmContainer
 
 __all__ = [
     # running
     "Container", "ExecProcess", "ExitStatus", "run", "CompletedProcess", "EndedBy", "Streams",
     "EventSource", "Event", "EventKind", "HealthCheck", "HealthStatus",
+    "WarmContainer", "Pool", "PoolStats",
     # logs
     "LogReader", "LogLine",
     # the seccomp supervisor

@@ -50,6 +50,14 @@ class _LogReader(ctypes.Structure):
     """Opaque cocoon_log_reader."""
 
 
+class _Warm(ctypes.Structure):
+    """Opaque cocoon_warm."""
+
+
+class _Pool(ctypes.Structure):
+    """Opaque cocoon_pool."""
+
+
 EVENT_ID_MAX = 65
 
 
@@ -117,6 +125,22 @@ class SeccompRequestC(ctypes.Structure):
     ]
 
 
+class PoolStatsC(ctypes.Structure):
+    """struct cocoon_pool_counters, filled by cocoon_pool_stats (set `size` to
+    ctypes.sizeof(PoolStatsC) before the call)."""
+    _fields_ = [
+        ("size", c_uint32),
+        ("reserved", c_uint32),
+        ("ready", c_uint64),
+        ("in_flight", c_uint64),
+        ("prepared", c_uint64),
+        ("started", c_uint64),
+        ("missed", c_uint64),
+        ("recycled", c_uint64),
+        ("failed", c_uint64),
+    ]
+
+
 IFNAME_MAX = 16
 
 
@@ -147,6 +171,8 @@ if TYPE_CHECKING:  # the handle pointer types, as type checkers can name them
     ImageListP = ctypes._Pointer[_ImageList]
     EventsP = ctypes._Pointer[_Events]
     LogReaderP = ctypes._Pointer[_LogReader]
+    WarmP = ctypes._Pointer[_Warm]
+    PoolP = ctypes._Pointer[_Pool]
 else:
     BuilderP = POINTER(_Builder)
     ContainerP = POINTER(_Container)
@@ -158,6 +184,8 @@ else:
     ImageListP = POINTER(_ImageList)
     EventsP = POINTER(_Events)
     LogReaderP = POINTER(_LogReader)
+    WarmP = POINTER(_Warm)
+    PoolP = POINTER(_Pool)
 c_char_pp = POINTER(c_char_p)
 c_int_p = POINTER(c_int)
 
@@ -298,6 +326,16 @@ _SIGNATURES = {
     "cocoon_container_spawn": ([BuilderP, POINTER(ContainerP)], c_int),
     "cocoon_container_create": ([BuilderP, POINTER(ContainerP)], c_int),
     "cocoon_container_create_at": ([BuilderP, c_char_p, POINTER(ContainerP)], c_int),
+    # warm containers and pools
+    "cocoon_warm_new": ([BuilderP, POINTER(WarmP)], c_int),
+    "cocoon_warm_start": ([WarmP, ProcessP, POINTER(ContainerP)], c_int),
+    "cocoon_warm_pid": ([WarmP, c_int_p], c_int),
+    "cocoon_warm_free": ([WarmP], None),
+    "cocoon_pool_new": ([BuilderP, c_size_t, c_size_t, c_uint64, POINTER(PoolP)], c_int),
+    "cocoon_pool_start": ([PoolP, ProcessP, POINTER(ContainerP)], c_int),
+    "cocoon_pool_stats": ([PoolP, POINTER(PoolStatsC)], c_int),
+    "cocoon_pool_wait_ready": ([PoolP, c_size_t, c_uint64, POINTER(c_size_t)], c_int),
+    "cocoon_pool_free": ([PoolP], None),
     "cocoon_container_start": ([ContainerP], c_int),
     "cocoon_container_is_created": ([ContainerP], c_int),
     "cocoon_start_created": ([c_char_p], c_int),

@@ -52,6 +52,16 @@ class _Builder:
         self._fin()
 
 
+class _NoBuilder:
+    """The builder of a container started from a warm one (cocoon.warm): nothing to free,
+    the warm container's settings were taken when it was made."""
+
+    h = None
+
+    def close(self) -> None:
+        pass
+
+
 def _warn(messages: Sequence[str]) -> None:
     for m in messages:
         # stacklevel 3: the caller of Container() or exec(), so that Python's default
@@ -278,6 +288,19 @@ class Container:
             self._fin = weakref.finalize(self, lib.cocoon_container_free, h)
             _take_all(lib.cocoon_container_take_stdio, h, self)
         return self
+
+    @classmethod
+    def _adopt(cls, call: Any, args: Sequence[StrPath]) -> "Container":
+        """A running Container around the handle `call(out)` makes (a warm start)."""
+        c = cls.__new__(cls)
+        c._lock = threading.Lock()
+        c.args = list(args)
+        c._communication = None
+        c._h = None
+        c._fin = None
+        c.stdin = c.stdout = c.stderr = None
+        c._builder = _NoBuilder()  # type: ignore[assignment]
+        return c._make(call)
 
     def _handle(self) -> _lib.ContainerP:
         if self._h is None:
