@@ -9,7 +9,7 @@ use crate::error::Stage;
 use crate::plan::ProcessPlan;
 use crate::spawn::proto::{recv_start, MAX_START_FDS, REPORT_PREPARED};
 use crate::sys::{self, SysResult};
-use crate::warm::block::Late;
+use crate::spawn::late::Late;
 
 /// The program's side of exec into a running container: the monitor has joined the
 /// container's namespaces and cloned us into its PID namespace. Wires stdio, drops every

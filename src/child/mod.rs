@@ -15,7 +15,7 @@
 //! pivot), [`fs`] (mount sources, in-root resolution, filesystem ops), [`exec`] (stdio,
 //! fds, keyring, seccomp, ids and capabilities, the helper's exec), [`landlock`] (the
 //! ruleset, applied last before the helper's exec), the child half of
-//! `src/warm/block.rs` (a warm container's late process, read in place), [`logwrite`] (the monitor's log
+//! `src/spawn/late.rs` (a warm container's late process, read in place), [`logwrite`] (the monitor's log
 //! writer) and [`monitor`] (which in
 //! addition shares the caller's memory for a new container, so it makes every syscall
 //! through `raw`, never touching `errno`, and reads nothing of the caller's after its pid
@@ -98,8 +98,8 @@ pub(crate) struct ChildCtx<'a> {
     /// with this container's own writable layer).
     pub root: Option<&'a crate::plan::Source>,
     /// A warm container: after pivot_root it reports PREPARED and waits for its process,
-    /// which the parent writes here (`src/warm/block.rs`).
-    pub late: Option<&'a crate::warm::block::Late>,
+    /// which the parent writes here (`src/spawn/late.rs`).
+    pub late: Option<&'a crate::spawn::late::Late>,
 }
 
 /// Reports `f` to the parent and exits with 127.

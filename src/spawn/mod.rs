@@ -11,6 +11,7 @@ pub mod container;
 mod exec;
 mod guards;
 pub(crate) mod hold;
+pub(crate) mod late;
 pub(crate) mod log;
 mod monitor_stack;
 mod proc;
@@ -209,7 +210,7 @@ pub(crate) fn spawn(plan: &Plan) -> Result<Container> {
 /// Creates a warm container: set up up to its process, which the parent writes into
 /// `late` when it is started (`crate::warm`). Returns the container and the parent's end
 /// of the setup socket, over which the start message goes.
-pub(crate) fn warm(plan: &Plan, late: &crate::warm::block::Block, floor: c_int) -> Result<Spawned> {
+pub(crate) fn warm(plan: &Plan, late: &crate::spawn::late::Block, floor: c_int) -> Result<Spawned> {
     let driver = plan.cgroup.as_ref().map(|c| (c, crate::cgroup::driver(c)));
     spawn_inner(plan, driver, hold::StartBy::Now, Some((late, floor)))
 }
@@ -245,7 +246,7 @@ fn spawn_inner(
     plan: &Plan,
     driver: Option<(&CgroupConfig, &dyn CgroupDriver)>,
     start_by: hold::StartBy<'_>,
-    warm: Option<(&crate::warm::block::Block, c_int)>,
+    warm: Option<(&crate::spawn::late::Block, c_int)>,
 ) -> Result<Spawned> {
     // Every fd cocoon keeps in the child sits above this, so that placing the passed fds
     // cannot overwrite one (a warm container's fds are known only at its start).

@@ -11,7 +11,7 @@ use super::proto::{recv_end, send_start, setup_error, Msg};
 use super::stdio::StdioFds;
 use crate::error::{Error, Result, Stage};
 use crate::plan::{describe_process, ProcessPlan};
-use crate::warm::block::Block;
+use crate::spawn::late::Block;
 
 /// What a warm container keeps from its spawn to be started.
 pub(crate) struct Parked {

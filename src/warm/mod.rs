@@ -3,7 +3,7 @@
 //! process ([`WarmContainer::start`]); and a [`Pool`] that keeps some ready.
 //!
 //! The process is given late, but the child never allocates for it: the parent writes
-//! it into a shared mapping made before the clone (`block.rs`) and sends one start
+//! it into a shared mapping made before the clone (`src/spawn/late.rs`) and sends one start
 //! message with the stdio and passed fds. The child then runs the same process steps as
 //! any container's first process (rlimits, stdio, keyring, seccomp, ids, capabilities,
 //! cwd, the exec helper), in the same order. What can differ per start: the program and
@@ -12,7 +12,6 @@
 //! filter, oom_score_adj, the log) are the plan's: a process that asks for others is
 //! refused, so a pool never hands out weaker or stronger containers than it was made for.
 
-pub(crate) mod block;
 mod pool;
 
 use std::time::{Duration, Instant};
@@ -57,7 +56,7 @@ impl Plan {
                 "a warm container's program is known only when it starts, and a Landlock ruleset is planned for one program",
             ));
         }
-        let block = block::Block::new()?;
+        let block = crate::spawn::late::Block::new()?;
         let s = crate::spawn::warm(self, &block, WARM_FD_LIMIT)?;
         Ok(WarmContainer {
             container: s.container,

@@ -1,4 +1,4 @@
-//! The late process of a warm container: a `MAP_SHARED` block made before the clone, into
+//! The late process of a warm container (`crate::warm`): a `MAP_SHARED` block made before the clone, into
 //! which the parent writes what [`super::WarmContainer::start`] was given (ids, cwd,
 //! rlimits, fd targets, the environment and the exec helper's argv, as pointer arrays
 //! into the block itself). The child, a copy of the caller made after the mapping, sees
