@@ -33,8 +33,8 @@ def _status(code: ctypes.c_int, sig: ctypes.c_int) -> ExitStatus:
     return ExitStatus(code.value, sig.value)
 
 
-def _exec_with(fn: Any, target: Any, argv: Sequence[StrPath], p: Process) -> "ExecProcess":
-    """Runs argv with process settings p through fn(target, process, out)."""
+def _with_process(argv: Sequence[StrPath], p: Process, use: Any) -> Any:
+    """Builds a cocoon_process for argv with settings p, returns use(handle), frees it."""
     if not argv:
         raise ValueError("argv must name a program")
     ph = _lib.ProcessP()
@@ -43,10 +43,15 @@ def _exec_with(fn: Any, target: Any, argv: Sequence[StrPath], p: Process) -> "Ex
         arr, n = _strv(list(argv[1:]))
         _check(lib.cocoon_process_set_args(ph, arr, n))
         _apply_process(ph, p)
-        h = _lib.ExecP()
-        _check(fn(target, ph, ctypes.byref(h)))
+        return use(ph)
     finally:
         lib.cocoon_process_free(ph)
+
+
+def _exec_with(fn: Any, target: Any, argv: Sequence[StrPath], p: Process) -> "ExecProcess":
+    """Runs argv with process settings p through fn(target, process, out)."""
+    h = _lib.ExecP()
+    _with_process(argv, p, lambda ph: _check(fn(target, ph, ctypes.byref(h))))
     return ExecProcess(h, argv)
 
 

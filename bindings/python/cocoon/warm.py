@@ -20,10 +20,11 @@ from typing import Any, Mapping, NamedTuple, Optional, Sequence
 
 from . import _compat, _lib
 from ._lib import lib
-from ._util import StrPath, _b, _strv
+from ._util import StrPath
 from .container import Container, _warn
+from .exec_process import _with_process
 from .errors import _check
-from .process import Process, UserSpec, _apply_process
+from .process import Process, UserSpec
 from .seccomp import Seccomp
 from .stdio import StdioSpec
 
@@ -65,15 +66,7 @@ def _start_with(fn: Any, target: Any, argv: Sequence[StrPath], process: Optional
     deprecated = dict(deprecated)
     _warn(_compat.take_deprecated(deprecated, _compat.EXEC_ALIASES, "start"))
     p = _compat.resolve_process(process, dict(keywords), deprecated)
-    ph = _lib.ProcessP()
-    _check(lib.cocoon_process_new(_b(argv[0]), ctypes.byref(ph)))
-    try:
-        arr, n = _strv(list(argv[1:]))
-        _check(lib.cocoon_process_set_args(ph, arr, n))
-        _apply_process(ph, p)
-        return Container._adopt(lambda h: fn(target, ph, ctypes.byref(h)), argv)
-    finally:
-        lib.cocoon_process_free(ph)
+    return _with_process(argv, p, lambda ph: Container._adopt(lambda h: fn(target, ph, ctypes.byref(h)), argv))
 
 
 class WarmContainer:
