@@ -155,6 +155,15 @@ fn a_pool_hands_out_ready_containers_and_refills() {
     let e = pool.start(&Process::new("/bin/true").user(User::Name("no-such-user".into()))).unwrap_err();
     assert!(matches!(e, Error::InvalidConfig { .. }), "{e:?}");
     assert_eq!(pool.stats().ready, ready, "the container went back");
+    // Refused while writing the late process: too large for the block, an fd too high.
+    let big = "x".repeat((1 << 20) + 16);
+    let e = pool.start(&Process::new("/bin/true").env("BIG", &big)).unwrap_err();
+    assert!(matches!(e, Error::InvalidConfig { .. }), "{e:?}");
+    let (r, wr) = std::io::pipe().unwrap();
+    let e = pool.start(&Process::new("/bin/true").pass_fd(Arc::new(OwnedFd::from(r)), 200)).unwrap_err();
+    assert!(matches!(e, Error::InvalidConfig { .. }), "{e:?}");
+    drop(wr);
+    assert_eq!(pool.stats().ready, ready, "refused before the start message: the containers went back");
     let e = pool.start(&Process::new("/no/such/program")).unwrap_err();
     assert!(matches!(&e, Error::Setup { stage: Stage::Exec, .. }), "{e:?}");
     let mut c = pool.start(&sh("echo still fine")).unwrap();
@@ -294,5 +303,30 @@ fn a_held_warm_container_keeps_no_copy_of_the_callers_fds() {
     drop(w);
     close(leaky);
     drop(warm);
+    assert_no_children();
+}
+
+#[test]
+fn a_logged_warm_container_keeps_its_log_and_refuses_piped_output() {
+    let _g = lock();
+    let before = snapshot();
+    let dir = TempDir::new("warm-log");
+    let log = dir.join("c.log");
+    let plan = ContainerBuilder::new(Process::new("/bin/true").log(cocoon::logs::LogConfig::new(&log)))
+        .namespaces(Namespaces::DEFAULT - Namespaces::NET)
+        .prepare()
+        .unwrap();
+    let pool = Pool::new(plan, 1).unwrap();
+    assert_eq!(pool.wait_ready(1, Duration::from_secs(10)), 1);
+    let e = pool.start(&sh("echo piped")).unwrap_err();
+    assert!(matches!(&e, Error::InvalidConfig { what, .. } if what.contains("stdio")), "{e:?}");
+    assert_eq!(pool.stats().ready, 1, "the container went back");
+    let mut c = pool.start(&Process::new("/bin/sh").args(["-c", "echo logged line"])).unwrap();
+    assert!(c.wait().unwrap().success());
+    drop(c);
+    drop(pool);
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("logged line"), "log: {text}");
+    assert_unchanged(&before, &snapshot(), "logged pool dropped");
     assert_no_children();
 }

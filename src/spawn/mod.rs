@@ -208,8 +208,9 @@ pub(crate) fn spawn(plan: &Plan) -> Result<Container> {
 }
 
 /// Creates a warm container: set up up to its process, which the parent writes into
-/// `late` when it is started (`crate::warm`). Returns the container and the parent's end
-/// of the setup socket, over which the start message goes.
+/// `late` when it is started (`crate::warm`); cocoon's fds in the child sit at `floor` or
+/// above (at least the plan's own floor). Returns the container and the parent's end of
+/// the setup socket, over which the start message goes.
 pub(crate) fn warm(plan: &Plan, late: &crate::spawn::late::Block, floor: c_int) -> Result<Spawned> {
     let driver = plan.cgroup.as_ref().map(|c| (c, crate::cgroup::driver(c)));
     spawn_inner(plan, driver, hold::StartBy::Now, Some((late, floor)))
@@ -250,7 +251,7 @@ fn spawn_inner(
 ) -> Result<Spawned> {
     // Every fd cocoon keeps in the child sits above this, so that placing the passed fds
     // cannot overwrite one (a warm container's fds are known only at its start).
-    let floor = warm.map_or(plan.process.fd_floor, |(_, f)| f.max(plan.process.fd_floor));
+    let floor = warm.map_or(plan.process.fd_floor, |(_, f)| f);
     let id = match &plan.id {
         Some(id) => id.clone(),
         None => format!("cocoon-{}-{}", std::process::id(), NEXT_ID.fetch_add(1, Ordering::Relaxed)),

@@ -14,6 +14,7 @@
 
 mod pool;
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub use pool::{Pool, PoolOptions, PoolStats};
@@ -22,6 +23,7 @@ use crate::container::Container;
 use crate::error::{Error, Result};
 use crate::plan::{NameRoot, Plan, ProcessPlan};
 use crate::process::Process;
+use crate::seccomp::Programs;
 use crate::spawn::warm::Parked;
 
 /// Fds a warm container's process may get: below this number (stdio and 64 more).
@@ -57,14 +59,15 @@ impl Plan {
             ));
         }
         let block = crate::spawn::late::Block::new()?;
-        let s = crate::spawn::warm(self, &block, WARM_FD_LIMIT)?;
+        let floor = WARM_FD_LIMIT.max(self.process.fd_floor);
+        let s = crate::spawn::warm(self, &block, floor)?;
         Ok(WarmContainer {
             container: s.container,
             parked: Parked {
                 sock: s.sock,
                 block,
                 helper_prefix: s.helper_prefix,
-                floor: WARM_FD_LIMIT.max(self.process.fd_floor),
+                floor,
                 logged: self.process.log.is_some(),
             },
             fixed: Fixed::of(&self.process),
@@ -99,8 +102,9 @@ impl WarmContainer {
         self.start_or_keep(process).map_err(|(e, _)| e)
     }
 
-    /// As [`WarmContainer::start`], but a process refused before anything was sent gives
-    /// the warm container back with the error (a pool keeps it).
+    /// As [`WarmContainer::start`], but a process refused before anything was sent to the
+    /// container (planning, the checks, a block that would not hold it) gives the warm
+    /// container back with the error (a pool keeps it).
     pub(crate) fn start_or_keep(
         self,
         process: &Process,
@@ -115,8 +119,9 @@ impl WarmContainer {
                 w.container.started_warm(ends, listener);
                 Ok(w.container)
             }
+            Err((e, true)) => Err((e, Some(Box::new(w)))),
             // The child was told to go on (or the socket broke): this container is spent.
-            Err(e) => Err((e, None)),
+            Err((e, false)) => Err((e, None)),
         }
     }
 
@@ -138,14 +143,23 @@ impl WarmContainer {
     }
 }
 
+/// The same compiled programs (usually the same cached `Arc`; else compared by content).
+fn same_programs(a: &Option<Arc<Programs>>, b: &Option<Arc<Programs>>) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some(a), Some(b)) => Arc::ptr_eq(a, b) || (a.filters == b.filters && a.flags == b.flags),
+        _ => false,
+    }
+}
+
 /// The process settings a warm container was made with and keeps.
 struct Fixed {
     caps: crate::capability::Capabilities,
     no_new_privs: bool,
     seccomp: Option<Vec<seccompiler::sock_filter>>,
     notify: Option<Vec<seccompiler::sock_filter>>,
-    default_seccomp: Option<Vec<Vec<seccompiler::sock_filter>>>,
-    programs: Option<Vec<Vec<seccompiler::sock_filter>>>,
+    default_seccomp: Option<Arc<Programs>>,
+    programs: Option<Arc<Programs>>,
     oom_score_adj: Option<i32>,
 }
 
@@ -156,8 +170,8 @@ impl Fixed {
             no_new_privs: p.no_new_privs,
             seccomp: p.seccomp.clone(),
             notify: p.seccomp_notify.clone(),
-            default_seccomp: p.default_seccomp.as_ref().map(|d| d.filters.clone()),
-            programs: p.seccomp_programs.as_ref().map(|d| d.filters.clone()),
+            default_seccomp: p.default_seccomp.clone(),
+            programs: p.seccomp_programs.clone(),
             oom_score_adj: p.oom_score_adj,
         }
     }
@@ -176,8 +190,8 @@ impl Fixed {
             return differs("no_new_privs");
         }
         if p.seccomp != self.seccomp
-            || p.default_seccomp.as_ref().map(|d| &d.filters) != self.default_seccomp.as_ref()
-            || p.seccomp_programs.as_ref().map(|d| &d.filters) != self.programs.as_ref()
+            || !same_programs(&p.default_seccomp, &self.default_seccomp)
+            || !same_programs(&p.seccomp_programs, &self.programs)
         {
             return differs("seccomp");
         }
