@@ -164,6 +164,8 @@ fn a_pool_hands_out_ready_containers_and_refills() {
     assert!(matches!(e, Error::InvalidConfig { .. }), "{e:?}");
     drop(wr);
     assert_eq!(pool.stats().ready, ready, "refused before the start message: the containers went back");
+    let st = pool.stats();
+    assert!(st.ready + st.in_flight <= 3, "a container put back never makes the pool exceed its size: {st:?}");
     let e = pool.start(&Process::new("/no/such/program")).unwrap_err();
     assert!(matches!(&e, Error::Setup { stage: Stage::Exec, .. }), "{e:?}");
     let mut c = pool.start(&sh("echo still fine")).unwrap();

@@ -78,6 +78,9 @@ struct Shared {
 struct State {
     ready: VecDeque<WarmContainer>,
     in_flight: usize,
+    /// Taken by a `start` still running: it may come back (a refused process), so it
+    /// counts against the size until the start is over.
+    taking: usize,
     stop: bool,
     stats: PoolStats,
     last_error: Option<String>,
@@ -142,13 +145,14 @@ impl Pool {
             let mut st = s.lock();
             let aged = take_aged(&mut st, s.opts.max_age);
             let w = st.ready.pop_front();
-            if w.is_none() {
-                st.stats.missed += 1;
+            match w {
+                Some(_) => st.taking += 1,
+                None => st.stats.missed += 1,
             }
             (w, aged)
         };
-        s.wake.notify_all();
         drop(aged);
+        let took = taken.is_some();
         let w = match taken {
             Some(w) => w,
             None => {
@@ -157,21 +161,33 @@ impl Pool {
                 w
             }
         };
-        match w.start_or_keep(process) {
+        let r = w.start_or_keep(process);
+        let mut discard = None;
+        let mut st = s.lock();
+        if took {
+            st.taking -= 1;
+        }
+        let r = match r {
             Ok(c) => {
-                s.lock().stats.started += 1;
+                st.stats.started += 1;
                 Ok(c)
             }
-            Err((e, back)) => {
-                if let Some(w) = back {
-                    let mut st = s.lock();
-                    if !st.stop {
-                        st.ready.push_front(*w);
-                    }
-                }
+            Err((e, Some(w))) if !st.stop && st.ready.len() + st.in_flight + st.taking < s.opts.size => {
+                st.ready.push_front(*w);
                 Err(e)
             }
-        }
+            // Spent, or no room (the pool stopped, or a miss's own container): torn down,
+            // after the lock is let go.
+            Err((e, back)) => {
+                discard = back;
+                Err(e)
+            }
+        };
+        drop(st);
+        drop(discard);
+        // Room for a refill, or a container back for a waiter.
+        s.wake.notify_all();
+        r
     }
 
     /// Counters and the number ready now.
@@ -217,7 +233,7 @@ fn take_aged(st: &mut State, max_age: Option<Duration>) -> Vec<WarmContainer> {
     aged
 }
 
-/// A refill thread: keeps `ready + in_flight` at the pool's size, recycles aged ones.
+/// A refill thread: keeps `ready + in_flight + taking` at the pool's size, recycles aged ones.
 fn refill(s: &Shared) {
     let mut st = s.lock();
     while !st.stop {
@@ -228,7 +244,7 @@ fn refill(s: &Shared) {
             st = s.lock();
             continue;
         }
-        if st.ready.len() + st.in_flight < s.opts.size {
+        if st.ready.len() + st.in_flight + st.taking < s.opts.size {
             st.in_flight += 1;
             drop(st);
             let made = s.plan.warm();
